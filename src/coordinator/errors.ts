@@ -1,0 +1,34 @@
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { ActorError } from "../errors";
+
+export interface ErrorBody {
+  error: { code: string; message: string; details?: Record<string, unknown> };
+}
+
+/** Map anything thrown by a route or an actor (also across RPC) to `{error:{code,message}}`. */
+export function toErrorResponse(c: Context, err: unknown): Response {
+  const actorError = ActorError.from(err);
+  if (actorError)
+    return send(c, actorError.status, actorError.code, actorError.description, actorError.details);
+  if (err instanceof HTTPException) {
+    const status = err.status;
+    const code = status === 413 ? "PAYLOAD_TOO_LARGE" : status === 404 ? "NOT_FOUND" : "BAD_REQUEST";
+    return send(c, status, code, err.message || code);
+  }
+  console.error("unhandled error in coordinator", err);
+  return send(c, 500, "INTERNAL", "internal error");
+}
+
+function send(
+  c: Context,
+  status: number,
+  code: string,
+  message: string,
+  details?: Record<string, unknown>,
+): Response {
+  const body: ErrorBody = { error: { code, message } };
+  if (details) body.error.details = details;
+  return c.json(body, status as ContentfulStatusCode);
+}

@@ -1,0 +1,37 @@
+import type { Context } from "hono";
+import type * as z from "zod/mini";
+import { ActorError } from "../errors";
+
+/** Names of actors in URLs (`:tenant`, `:sku`, …). */
+export const NAME_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
+
+export function actorName(value: string | undefined, what = "name"): string {
+  if (typeof value !== "string" || !NAME_PATTERN.test(value))
+    throw new ActorError("INVALID_NAME", `${what} must be 1-128 characters of A-Z a-z 0-9 . _ -`);
+  return value;
+}
+
+/** Check `value` against a zod/mini schema; a failure is a 400 naming the first bad field. */
+export function parseInput<S extends z.ZodMiniType>(schema: S, value: unknown): z.infer<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
+  const first = issues[0];
+  throw new ActorError(
+    "VALIDATION_FAILED",
+    first ? `${first.path || "input"}: ${first.message}` : "invalid input",
+    { issues },
+  );
+}
+
+/** Read the request body as JSON (400 `INVALID_JSON` when it is not), then validate it. */
+export async function readJson<S extends z.ZodMiniType>(c: Context, schema: S): Promise<z.infer<S>> {
+  let body: unknown;
+  try {
+    const text = await c.req.text();
+    body = JSON.parse(text);
+  } catch {
+    throw new ActorError("INVALID_JSON", "request body must be valid JSON");
+  }
+  return parseInput(schema, body);
+}

@@ -1,0 +1,85 @@
+import { type DrizzleSqliteDODatabase, drizzle } from "drizzle-orm/durable-sqlite";
+import { ActorError } from "./errors";
+
+export type SqlValue = string | number | null | ArrayBuffer | Uint8Array | boolean | bigint;
+export type SqlParams = readonly unknown[];
+export interface RunResult {
+  changes: number;
+  lastRowId: number;
+}
+
+/** Turn JS values into what DO SQLite binds: booleans as 0/1, Dates as epoch ms, undefined as NULL. */
+function bindable(value: unknown): SqlStorageValue {
+  if (value === undefined || value === null) return null;
+  if (typeof value === "boolean") return value ? 1 : 0;
+  if (value instanceof Date) return value.getTime();
+  if (typeof value === "bigint") return Number(value);
+  if (typeof value === "string" || typeof value === "number" || value instanceof ArrayBuffer) return value;
+  if (ArrayBuffer.isView(value))
+    return value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength) as ArrayBuffer;
+  throw new ActorError("VALIDATION_FAILED", `cannot bind a value of type ${typeof value} to SQL`);
+}
+
+function bindAll(params: SqlParams | undefined): SqlStorageValue[] {
+  if (!params || params.length === 0) return [];
+  if (!Array.isArray(params)) throw new ActorError("VALIDATION_FAILED", "SQL params must be an array");
+  return params.map(bindable);
+}
+
+/**
+ * The database part of an actor: raw parameterised SQL, drizzle, and synchronous transactions.
+ * Every statement goes straight to `ctx.storage.sql.exec`; nothing is cached or wrapped per row.
+ */
+export class Database<TSchema extends Record<string, unknown>> {
+  readonly db: DrizzleSqliteDODatabase<TSchema>;
+  readonly #storage: DurableObjectStorage;
+  readonly #sql: SqlStorage;
+
+  constructor(storage: DurableObjectStorage, schema: TSchema) {
+    this.#storage = storage;
+    this.#sql = storage.sql;
+    this.db = drizzle(storage, { schema });
+  }
+
+  /** Run a statement and return its rows. */
+  query<T = Record<string, SqlStorageValue>>(sql: string, params?: SqlParams): T[] {
+    if (typeof sql !== "string" || sql.length === 0)
+      throw new ActorError("VALIDATION_FAILED", "SQL must be a string");
+    return this.#sql.exec(sql, ...bindAll(params)).toArray() as T[];
+  }
+
+  /** Run a statement for its effect: rows changed and the last inserted rowid. */
+  run(sql: string, params?: SqlParams): RunResult {
+    if (typeof sql !== "string" || sql.length === 0)
+      throw new ActorError("VALIDATION_FAILED", "SQL must be a string");
+    this.#sql.exec(sql, ...bindAll(params)).toArray();
+    const row = this.#sql.exec("SELECT changes() AS c, last_insert_rowid() AS r").one();
+    return { changes: Number(row.c), lastRowId: Number(row.r) };
+  }
+
+  /**
+   * Run `fn` atomically. `fn` must be synchronous: DO SQLite statements are synchronous, and
+   * anything after an `await` would escape the transaction, so async callbacks are refused.
+   */
+  transaction<T>(fn: () => T extends PromiseLike<unknown> ? never : T): T {
+    if (typeof fn !== "function") throw new ActorError("VALIDATION_FAILED", "transaction needs a function");
+    if (fn.constructor?.name === "AsyncFunction")
+      throw new ActorError("ASYNC_TRANSACTION", "transaction callbacks must be synchronous");
+    return this.#storage.transactionSync(() => {
+      const result = fn();
+      if (result && typeof (result as { then?: unknown }).then === "function")
+        throw new ActorError("ASYNC_TRANSACTION", "transaction callbacks must not return a promise");
+      return result;
+    });
+  }
+
+  /** Bytes used by this actor's database. */
+  get size(): number {
+    return this.#sql.databaseSize;
+  }
+}
+
+/** Quote an identifier that came from the schema (sqlite_master, drizzle), never from a request. */
+export function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}

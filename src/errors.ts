@@ -1,0 +1,92 @@
+/**
+ * Typed errors that keep their `code` across Durable Object RPC.
+ *
+ * Workers RPC rebuilds a thrown Error on the caller side from its name and message only;
+ * own properties such as `code` are dropped. So the code (and optional JSON details) ride in
+ * the message behind a fixed prefix, and `ActorError.from(err)` reads them back anywhere.
+ */
+export type ErrorDetails = Record<string, unknown>;
+
+const PREFIX = "ActorError:";
+
+/** HTTP status for the error codes the framework and its actors use; anything else is 400 or 500. */
+const STATUS_BY_CODE: Record<string, number> = {
+  BAD_REQUEST: 400,
+  VALIDATION_FAILED: 400,
+  INVALID_NAME: 400,
+  INVALID_JSON: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  QUERY_TOO_LARGE: 413,
+  MIGRATION_FAILED: 500,
+  MIGRATION_WOULD_LOSE_ROWS: 500,
+  MIGRATION_EDITED: 500,
+  MIGRATION_OUT_OF_ORDER: 500,
+  INTERNAL: 500,
+};
+
+export class ActorError extends Error {
+  override name = "ActorError";
+  readonly code: string;
+  readonly details: ErrorDetails | undefined;
+
+  constructor(code: string, message: string, details?: ErrorDetails) {
+    super(`${PREFIX}${code}:${message}${details ? `\u0000${JSON.stringify(details)}` : ""}`);
+    this.code = code;
+    this.details = details;
+    // The readable text; the encoded form stays in `message` so it survives RPC.
+    this.description = message;
+  }
+
+  /** The human message without the encoded code and details. */
+  readonly description: string;
+
+  /** HTTP status this error maps to (overridable per code with `ActorError.status`). */
+  get status(): number {
+    return ActorError.statusOf(this.code);
+  }
+
+  static statusOf(code: string): number {
+    if (STATUS_BY_CODE[code]) return STATUS_BY_CODE[code];
+    if (code.endsWith("_NOT_FOUND")) return 404;
+    if (code.startsWith("INVALID_STATUS") || code.endsWith("_EXISTS") || code.endsWith("_CONFLICT"))
+      return 409;
+    return 400;
+  }
+
+  /** Register the HTTP status of an actor's own error code. */
+  static defineStatus(code: string, status: number): void {
+    STATUS_BY_CODE[code] = status;
+  }
+
+  /** Rebuild an ActorError from anything thrown, including errors that crossed RPC; undefined otherwise. */
+  static from(err: unknown): ActorError | undefined {
+    if (err instanceof ActorError) return err;
+    const message = err instanceof Error ? err.message : typeof err === "string" ? err : undefined;
+    if (!message) return undefined;
+    const at = message.indexOf(PREFIX);
+    if (at < 0) return undefined;
+    const rest = message.slice(at + PREFIX.length);
+    const colon = rest.indexOf(":");
+    if (colon < 0) return undefined;
+    const code = rest.slice(0, colon);
+    const body = rest.slice(colon + 1);
+    const nul = body.indexOf("\u0000");
+    if (nul < 0) return new ActorError(code, body);
+    let details: ErrorDetails | undefined;
+    try {
+      details = JSON.parse(body.slice(nul + 1));
+    } catch {
+      details = undefined;
+    }
+    return new ActorError(code, body.slice(0, nul), details);
+  }
+}
+
+/** Shorthand for a 400 with a field-level reason. */
+export function badInput(message: string, details?: ErrorDetails): ActorError {
+  return new ActorError("VALIDATION_FAILED", message, details);
+}

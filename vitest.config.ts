@@ -1,0 +1,19 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig, type Plugin } from "vitest/config";
+
+// drizzle-kit's migrations.js imports .sql files; bundle them as text, as wrangler's `rules` do.
+const sqlAsText: Plugin = {
+  name: "sql-as-text",
+  transform(code, id) {
+    if (id.endsWith(".sql")) return { code: `export default ${JSON.stringify(code)};`, map: null };
+  },
+};
+
+export default defineConfig({
+  plugins: [sqlAsText, cloudflareTest({ wrangler: { configPath: "./test/wrangler.jsonc" } })],
+  test: {
+    include: ["test/**/*.test.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});
