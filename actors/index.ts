@@ -1,2 +1,3 @@
 // The prebuilt actors. Each folder: schema.ts, <name>.ts, inputs.ts, routes.ts, README.md.
-export {};
+export { InventorySKU } from "./inventory-sku/inventory-sku";
+export { Order } from "./order/order";

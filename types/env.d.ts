@@ -5,6 +5,8 @@ declare namespace Cloudflare {
     ASSETS?: Fetcher;
     FIXTURE: DurableObjectNamespace<import("../test/fixtures/actors").FixtureActor>;
     PLAIN_NOTES: DurableObjectNamespace<import("../test/fixtures/actors").PlainNotes>;
+    INVENTORY_SKU: DurableObjectNamespace<import("../actors/inventory-sku/inventory-sku").InventorySKU>;
+    ORDER: DurableObjectNamespace<import("../actors/order/order").Order>;
   }
 }
 interface Env extends Cloudflare.Env {}

@@ -1,0 +1,381 @@
+import migrations from "../../migrations/inventory-sku/migrations.js";
+import { parseInput } from "../../src/coordinator/validate";
+import { defineActor } from "../../src/define-actor";
+import { ActorError } from "../../src/errors";
+import { SqlActor } from "../../src/sql-actor";
+import {
+  insufficientStock,
+  invalidStatus,
+  reservationExists,
+  reservationNotFound,
+  skuNotFound,
+} from "./errors";
+import {
+  type ConfirmInput,
+  confirmInput,
+  DEFAULT_TTL_MINUTES,
+  type HistoryInput,
+  historyInput,
+  type ReleaseInput,
+  type ReserveInput,
+  type ReserveManyInput,
+  type RestockInput,
+  releaseInput,
+  reserveInput,
+  reserveManyInput,
+  restockInput,
+} from "./inputs";
+import type { LogOperation, ReservationStatus } from "./schema";
+import * as schema from "./schema";
+
+export interface Figures {
+  available: number;
+  reserved: number;
+  sold: number;
+}
+
+export interface ReserveResult {
+  success: true;
+  reservationId: string;
+  quantity: number;
+  status: "PENDING" | "CONFIRMED";
+  expiresAt: string;
+  productName: string;
+}
+
+/**
+ * Error details as they travel in results: flat JSON, spelled out because RPC stub types turn
+ * `unknown` into `never` (and a recursive JSON type is too deep for them).
+ */
+export type Details = Record<string, string | number | boolean | null | string[]>;
+
+export type ReserveManyItem =
+  | (ReserveResult & { orderId: string })
+  | { orderId: string; success: false; error: { code: string; message: string; details?: Details } };
+
+export interface InventoryStatus extends Figures {
+  sku: string;
+  productName: string;
+  restocked: number;
+  pendingReservations: number;
+  updatedAt: string;
+}
+
+export interface LogEntry {
+  id: number;
+  operation: LogOperation;
+  quantity: number;
+  referenceId: string | null;
+  availableBefore: number;
+  availableAfter: number;
+  reservedBefore: number;
+  reservedAfter: number;
+  soldBefore: number;
+  soldAfter: number;
+  reason: string | null;
+  timestamp: string;
+}
+
+/** The stock figures and, when `orderId` has one, its reservation: one read serves every operation. */
+interface Snapshot extends Figures {
+  productName: string;
+  rQuantity: number | null;
+  rStatus: ReservationStatus | null;
+  rExpiresAt: string | null;
+}
+
+const SNAPSHOT = `SELECT i.available, i.reserved, i.sold, i.product_name AS productName,
+  r.quantity AS rQuantity, r.status AS rStatus, r.expires_at AS rExpiresAt
+  FROM inventory i LEFT JOIN reservations r ON r.id = ?`;
+const CHANGE_FIGURES = `UPDATE inventory SET available = available + ?, reserved = reserved + ?,
+  sold = sold + ?, restocked = restocked + ?, updated_at = ?`;
+const LOG = `INSERT INTO inventory_log (operation, quantity, reference_id, available_before, available_after,
+  reserved_before, reserved_after, sold_before, sold_after, reason, timestamp)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const INSERT_RESERVATION = `INSERT INTO reservations (id, quantity, status, created_at, expires_at)
+  VALUES (?, ?, 'PENDING', ?, ?)`;
+const SET_RESERVATION_STATUS = `UPDATE reservations SET status = ?, confirmed_at = ?, released_at = ?,
+  release_reason = ? WHERE id = ?`;
+const EXPIRY_BATCH = 500;
+
+/**
+ * The stock of one SKU (the actor's name): reservations that hold stock for an order until it is
+ * confirmed (sold), released or expired, restocks, and an audit log of every change.
+ *
+ * Every change goes through `#change`, which updates the figures and writes the log row with the
+ * figures before and after in the same transaction, so the log cannot disagree with the stock.
+ * The table's CHECK constraints refuse any negative figure and any state where
+ * available + reserved + sold differs from everything restocked.
+ */
+export class InventorySKU extends SqlActor<Env, typeof schema> {
+  static override config = defineActor({ schema, migrations });
+
+  /** Hold `quantity` for `orderId` until confirmed, released, or `ttlMinutes` pass (default 15). */
+  reserve(input: ReserveInput): ReserveResult {
+    const { orderId, quantity, ttlMinutes } = parseInput(reserveInput, input);
+    const now = Date.now();
+    const outcome = this.transaction(() =>
+      this.#reserveOne(orderId, quantity, ttlMinutes ?? DEFAULT_TTL_MINUTES, now),
+    );
+    if (outcome instanceof ActorError) throw outcome;
+    return outcome;
+  }
+
+  /**
+   * Many reserves in one transaction, for flash-sale front ends that batch requests. Each item
+   * gets its own result; a refused item (no stock, a conflicting reservation) does not undo others.
+   */
+  reserveMany(input: ReserveManyInput): { results: ReserveManyItem[]; reserved: number } {
+    const { items } = parseInput(reserveManyInput, input);
+    const now = Date.now();
+    const results = this.transaction(() =>
+      items.map((item): ReserveManyItem => {
+        const outcome = this.#reserveOne(
+          item.orderId,
+          item.quantity,
+          item.ttlMinutes ?? DEFAULT_TTL_MINUTES,
+          now,
+        );
+        if (!(outcome instanceof ActorError)) return { orderId: item.orderId, ...outcome };
+        const error = {
+          code: outcome.code,
+          message: outcome.description,
+          details: outcome.details as Details,
+        };
+        return { orderId: item.orderId, success: false, error };
+      }),
+    );
+    return { results, reserved: results.filter((r) => r.success).length };
+  }
+
+  /** The reservation becomes a sale: reserved moves to sold. */
+  confirm(input: ConfirmInput): {
+    success: true;
+    reservationId: string;
+    quantity: number;
+    status: "CONFIRMED";
+  } {
+    const { orderId } = parseInput(confirmInput, input);
+    const outcome = this.transaction(() => {
+      const found = this.#pending(orderId, Date.now());
+      if (found instanceof ActorError) return found;
+      const at = new Date().toISOString();
+      this.database.query(SET_RESERVATION_STATUS, ["CONFIRMED", at, null, null, orderId]);
+      this.#change(
+        "CONFIRM",
+        found.quantity,
+        orderId,
+        found.figures,
+        0,
+        -found.quantity,
+        found.quantity,
+        0,
+        null,
+        at,
+      );
+      return found.quantity;
+    });
+    if (outcome instanceof ActorError) throw outcome;
+    return { success: true, reservationId: orderId, quantity: outcome, status: "CONFIRMED" };
+  }
+
+  /** Give a pending reservation's stock back. */
+  release(input: ReleaseInput): {
+    success: true;
+    reservationId: string;
+    quantityReleased: number;
+    status: "RELEASED";
+  } {
+    const { orderId, reason } = parseInput(releaseInput, input);
+    const outcome = this.transaction(() => {
+      const found = this.#pending(orderId, Date.now());
+      if (found instanceof ActorError) return found;
+      const at = new Date().toISOString();
+      this.database.query(SET_RESERVATION_STATUS, ["RELEASED", null, at, reason ?? null, orderId]);
+      const q = found.quantity;
+      this.#change("RELEASE", q, orderId, found.figures, q, -q, 0, 0, reason ?? null, at);
+      return q;
+    });
+    if (outcome instanceof ActorError) throw outcome;
+    return { success: true, reservationId: orderId, quantityReleased: outcome, status: "RELEASED" };
+  }
+
+  /** Add stock. The first restock creates the SKU (named after the actor unless `productName` is given). */
+  restock(input: RestockInput): InventoryStatus {
+    const { quantity, reference, productName } = parseInput(restockInput, input);
+    this.transaction(() => {
+      const at = new Date().toISOString();
+      const [current] = this.database.query<Figures & { restocked: number }>(
+        "SELECT available, reserved, sold, restocked FROM inventory",
+      );
+      if (current && current.restocked + quantity > Number.MAX_SAFE_INTEGER)
+        throw new ActorError("VALIDATION_FAILED", "quantity: total stock would exceed the supported maximum");
+      if (!current)
+        this.database.query(
+          "INSERT INTO inventory (sku, product_name, available, reserved, sold, restocked, updated_at) VALUES (?, ?, 0, 0, 0, 0, ?)",
+          [this.name, productName ?? this.name, at],
+        );
+      else if (productName) this.database.query("UPDATE inventory SET product_name = ?", [productName]);
+      const before = current ?? { available: 0, reserved: 0, sold: 0 };
+      this.#change("RESTOCK", quantity, reference ?? null, before, quantity, 0, 0, quantity, null, at);
+    });
+    return this.status();
+  }
+
+  /** Current figures and the number of pending reservations. */
+  status(): InventoryStatus {
+    const [row] = this.database.query<InventoryStatus>(
+      `SELECT sku, product_name AS productName, available, reserved, sold, restocked, updated_at AS updatedAt,
+        (SELECT count(*) FROM reservations WHERE status = 'PENDING') AS pendingReservations
+       FROM inventory`,
+    );
+    if (!row) throw skuNotFound(this.name);
+    return row;
+  }
+
+  /** The audit log, newest first; `beforeId` pages further back. */
+  history(input: HistoryInput = {}): { history: LogEntry[] } {
+    const { limit, operation, beforeId } = parseInput(historyInput, input ?? {});
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (operation) {
+      where.push("operation = ?");
+      params.push(operation);
+    }
+    if (beforeId !== undefined) {
+      where.push("id < ?");
+      params.push(beforeId);
+    }
+    params.push(limit ?? 50);
+    const history = this.database.query<LogEntry>(
+      `SELECT id, operation, quantity, reference_id AS referenceId, available_before AS availableBefore,
+        available_after AS availableAfter, reserved_before AS reservedBefore, reserved_after AS reservedAfter,
+        sold_before AS soldBefore, sold_after AS soldAfter, reason, timestamp
+       FROM inventory_log ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ?`,
+      params,
+    );
+    return { history };
+  }
+
+  /**
+   * Release every pending reservation whose time is up, each logged as EXPIRE with the running
+   * figures. Runs from the every-minute schedule; safe to call at any time.
+   */
+  expireReservations(): { expired: number } {
+    let expired = 0;
+    for (;;) {
+      const now = new Date().toISOString();
+      const batch = this.transaction(() => {
+        const [figures] = this.database.query<Figures>("SELECT available, reserved, sold FROM inventory");
+        if (!figures) return 0;
+        const due = this.database.query<{ id: string; quantity: number }>(
+          "SELECT id, quantity FROM reservations WHERE status = 'PENDING' AND expires_at <= ? ORDER BY expires_at, id LIMIT ?",
+          [now, EXPIRY_BATCH],
+        );
+        let current = figures;
+        for (const r of due) current = this.#expire(r.id, r.quantity, current, now);
+        return due.length;
+      });
+      expired += batch;
+      if (batch < EXPIRY_BATCH) return { expired };
+    }
+  }
+
+  /** Reserve inside the caller's transaction; an expected refusal is returned, not thrown. */
+  #reserveOne(
+    orderId: string,
+    quantity: number,
+    ttlMinutes: number,
+    now: number,
+  ): ReserveResult | ActorError {
+    const [row] = this.database.query<Snapshot>(SNAPSHOT, [orderId]);
+    if (!row) return skuNotFound(this.name);
+    if (row.rStatus !== null) {
+      let status = row.rStatus;
+      if (status === "PENDING" && isDue(row.rExpiresAt!, now)) {
+        this.#expire(orderId, row.rQuantity!, row, new Date(now).toISOString());
+        status = "EXPIRED";
+      }
+      // The same request again (a retry) gets the same reservation; anything else is a conflict.
+      if ((status === "PENDING" || status === "CONFIRMED") && row.rQuantity === quantity)
+        return {
+          success: true,
+          reservationId: orderId,
+          quantity,
+          status,
+          expiresAt: row.rExpiresAt!,
+          productName: row.productName,
+        };
+      return reservationExists(orderId, status, row.rQuantity!);
+    }
+    if (row.available < quantity) return insufficientStock(this.name, row.available, quantity);
+    const at = new Date(now).toISOString();
+    const expiresAt = new Date(now + ttlMinutes * 60_000).toISOString();
+    this.database.query(INSERT_RESERVATION, [orderId, quantity, at, expiresAt]);
+    this.#change("RESERVE", quantity, orderId, row, -quantity, quantity, 0, 0, null, at);
+    return {
+      success: true,
+      reservationId: orderId,
+      quantity,
+      status: "PENDING",
+      expiresAt,
+      productName: row.productName,
+    };
+  }
+
+  /** The pending reservation of `orderId` with the current figures; a due one is expired first. */
+  #pending(orderId: string, now: number): { quantity: number; figures: Figures } | ActorError {
+    const [row] = this.database.query<Snapshot>(SNAPSHOT, [orderId]);
+    if (!row || row.rStatus === null) return reservationNotFound(orderId);
+    if (row.rStatus === "PENDING" && isDue(row.rExpiresAt!, now)) {
+      this.#expire(orderId, row.rQuantity!, row, new Date(now).toISOString());
+      return invalidStatus(orderId, "EXPIRED");
+    }
+    if (row.rStatus !== "PENDING") return invalidStatus(orderId, row.rStatus);
+    return { quantity: row.rQuantity!, figures: row };
+  }
+
+  #expire(orderId: string, quantity: number, figures: Figures, at: string): Figures {
+    this.database.query(SET_RESERVATION_STATUS, ["EXPIRED", null, at, "expired", orderId]);
+    return this.#change("EXPIRE", quantity, orderId, figures, quantity, -quantity, 0, 0, null, at);
+  }
+
+  /** Apply deltas to the figures and log them with their exact before and after values. */
+  #change(
+    operation: LogOperation,
+    quantity: number,
+    referenceId: string | null,
+    before: Figures,
+    dAvailable: number,
+    dReserved: number,
+    dSold: number,
+    dRestocked: number,
+    reason: string | null,
+    at: string,
+  ): Figures {
+    const after = {
+      available: before.available + dAvailable,
+      reserved: before.reserved + dReserved,
+      sold: before.sold + dSold,
+    };
+    this.database.query(CHANGE_FIGURES, [dAvailable, dReserved, dSold, dRestocked, at]);
+    this.database.query(LOG, [
+      operation,
+      quantity,
+      referenceId,
+      before.available,
+      after.available,
+      before.reserved,
+      after.reserved,
+      before.sold,
+      after.sold,
+      reason,
+      at,
+    ]);
+    return after;
+  }
+}
+
+function isDue(expiresAt: string, now: number): boolean {
+  return Date.parse(expiresAt) <= now;
+}

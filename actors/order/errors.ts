@@ -1,0 +1,19 @@
+import { ActorError } from "../../src/errors";
+
+// Business conflicts answer 409 (ORDER_EXISTS, PAYMENT_EXISTS and ORDER_NOT_FOUND follow the defaults).
+ActorError.defineStatus("CHECKOUT_FAILED", 409);
+ActorError.defineStatus("INVALID_TRANSITION", 409);
+ActorError.defineStatus("PAYMENT_AMOUNT_MISMATCH", 409);
+// A SKU could not be reached to give stock back: nothing changed, the caller may retry.
+ActorError.defineStatus("RELEASE_FAILED", 503);
+
+export function orderNotFound(orderId: string): ActorError {
+  return new ActorError("ORDER_NOT_FOUND", `no order ${orderId}`, { orderId });
+}
+
+export function invalidTransition(from: string, to: string, why?: string): ActorError {
+  return new ActorError("INVALID_TRANSITION", why ?? `an order cannot go from ${from} to ${to}`, {
+    from,
+    to,
+  });
+}

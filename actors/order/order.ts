@@ -1,0 +1,470 @@
+import { asc, eq } from "drizzle-orm";
+import migrations from "../../migrations/order/migrations.js";
+import { parseInput } from "../../src/coordinator/validate";
+import { defineActor } from "../../src/define-actor";
+import { ActorError } from "../../src/errors";
+import { SqlActor } from "../../src/sql-actor";
+import type { Details, InventorySKU } from "../inventory-sku/inventory-sku";
+import { invalidTransition, orderNotFound } from "./errors";
+import {
+  type Address,
+  type Checkout,
+  type CheckoutInput,
+  checkoutInput,
+  type MarkPaidInput,
+  markPaidInput,
+  type UpdateStatusInput,
+  updateStatusInput,
+} from "./inputs";
+import * as schema from "./schema";
+import {
+  type LineReservationStatus,
+  type OrderStatus,
+  orderHeader,
+  orderLines,
+  payments,
+  statusLog,
+} from "./schema";
+import { canTransition } from "./transitions";
+
+type Header = typeof orderHeader.$inferSelect;
+type Line = typeof orderLines.$inferSelect;
+
+export interface OrderView extends Omit<Header, "shippingAddress" | "billingAddress"> {
+  shippingAddress: Address | null;
+  billingAddress: Address | null;
+  lines: Line[];
+  statusLog: (Omit<typeof statusLog.$inferSelect, "details"> & { details: StatusDetails | null })[];
+  payments: (typeof payments.$inferSelect)[];
+}
+
+export interface LineFailure {
+  sku: string;
+  code: string;
+  message: string;
+  details?: Details;
+}
+
+/** What a status log entry records beyond its reason: why a checkout failed, or a line could not be sold. */
+export interface StatusDetails {
+  failures?: LineFailure[];
+  failure?: LineFailure;
+}
+
+/** Codes with which a SKU refuses a reservation: nothing was reserved, so nothing to release. */
+const REFUSALS = new Set(["INSUFFICIENT_STOCK", "SKU_NOT_FOUND", "RESERVATION_EXISTS", "VALIDATION_FAILED"]);
+/** Answers to release/confirm that mean the reservation is already in the wanted state or gone. */
+const ALREADY_RELEASED = new Set([
+  "INVALID_STATUS_RELEASED",
+  "INVALID_STATUS_EXPIRED",
+  "RESERVATION_NOT_FOUND",
+]);
+const RELEASE_TRIES = 3;
+
+/**
+ * One order (the actor's name is the order id): header, lines, status log and payments.
+ *
+ * Checkout writes the order as PENDING first, then reserves every SKU in parallel; when all
+ * succeed the order is RESERVED, otherwise every reservation made is released again and the
+ * order ends CANCELLED with the per-SKU reasons. Because reserve is idempotent per order id, a
+ * checkout interrupted by eviction resumes safely when it is called again. Mutations of one order
+ * run one at a time (they await other actors, which would otherwise let them interleave).
+ */
+export class Order extends SqlActor<Env, typeof schema> {
+  static override config = defineActor({ schema, migrations });
+  #tail: Promise<unknown> = Promise.resolve();
+
+  /** Create the order and reserve its stock. Idempotent per order id: a repeat answers the same. */
+  checkout(input: CheckoutInput): Promise<{ order: OrderView; replayed: boolean }> {
+    const request = parseInput(checkoutInput, input);
+    if (request.orderId !== this.name)
+      throw new ActorError("VALIDATION_FAILED", `orderId: must be this order's id (${this.name})`);
+    return this.#serial(async () => {
+      const header = this.#header();
+      if (header) {
+        this.#assertSameRequest(header, request);
+        if (header.status === "PENDING") return { order: await this.#reserveAll(), replayed: true };
+        const failure = this.#checkoutFailure();
+        if (failure) throw failure;
+        return { order: this.#view(), replayed: true };
+      }
+      this.#create(request);
+      return { order: await this.#reserveAll(), replayed: false };
+    });
+  }
+
+  /** The order with its lines, status log and payments. */
+  get(): { order: OrderView } {
+    if (!this.#header()) throw orderNotFound(this.name);
+    return { order: this.#view() };
+  }
+
+  /**
+   * Record a payment (no provider is called: the caller reports one that succeeded), move the
+   * order to PAID and confirm every reservation. Lines whose reservation can no longer be
+   * confirmed (it expired first) are reported in `unconfirmed` and logged, for a refund.
+   */
+  markPaid(input: MarkPaidInput): Promise<{ order: OrderView; unconfirmed: LineFailure[] }> {
+    const payment = parseInput(markPaidInput, input);
+    return this.#serial(async () => {
+      const header = this.#header();
+      if (!header) throw orderNotFound(this.name);
+      const [existing] = this.db.select().from(payments).where(eq(payments.id, payment.paymentId)).all();
+      if (existing) {
+        if (existing.amount !== payment.amount || existing.provider !== payment.provider)
+          throw new ActorError(
+            "PAYMENT_EXISTS",
+            `payment ${payment.paymentId} was recorded with other figures`,
+            {
+              paymentId: payment.paymentId,
+            },
+          );
+      } else {
+        if (!canTransition(header.status, "PAID")) throw invalidTransition(header.status, "PAID");
+        if (payment.amount !== header.total)
+          throw new ActorError(
+            "PAYMENT_AMOUNT_MISMATCH",
+            `payment of ${payment.amount} does not match the order total ${header.total}`,
+            { amount: payment.amount, total: header.total },
+          );
+        const at = new Date().toISOString();
+        this.transaction(() => {
+          this.db
+            .insert(payments)
+            .values({
+              id: payment.paymentId,
+              orderId: this.name,
+              provider: payment.provider,
+              providerId: payment.providerId ?? null,
+              amount: payment.amount,
+              status: "SUCCEEDED",
+              createdAt: at,
+              completedAt: at,
+            })
+            .run();
+          this.#setStatus(
+            header.status,
+            "PAID",
+            `payment ${payment.paymentId} via ${payment.provider}`,
+            "system",
+            at,
+          );
+        });
+      }
+      const unconfirmed = await this.#confirmAll();
+      return { order: this.#view(), unconfirmed };
+    });
+  }
+
+  /**
+   * Move the order along its state machine (see transitions.ts). CANCELLED releases the stock
+   * still held; REFUNDED marks the payments refunded. Repeating the current status is a no-op.
+   */
+  updateStatus(input: UpdateStatusInput): Promise<{ order: OrderView }> {
+    const change = parseInput(updateStatusInput, input);
+    return this.#serial(async () => {
+      const header = this.#header();
+      if (!header) throw orderNotFound(this.name);
+      const from = header.status;
+      const to = change.status;
+      if (from === to) return { order: this.#view() };
+      if (to === "PAID") throw invalidTransition(from, to, "an order becomes PAID through markPaid");
+      if (from === "PENDING") throw invalidTransition(from, to, "the order's checkout is still in progress");
+      if (!canTransition(from, to)) throw invalidTransition(from, to);
+      const released = to === "CANCELLED" ? await this.#releaseHeld(change.reason ?? "order cancelled") : [];
+      const at = new Date().toISOString();
+      this.transaction(() => {
+        for (const id of released) this.#setLine(id, "RELEASED");
+        if (to === "REFUNDED")
+          this.db.update(payments).set({ status: "REFUNDED" }).where(eq(payments.status, "SUCCEEDED")).run();
+        this.#setStatus(from, to, change.reason ?? null, change.actor ?? "system", at);
+      });
+      return { order: this.#view() };
+    });
+  }
+
+  /** Reserve every line not yet reserved, in parallel; all or nothing. */
+  async #reserveAll(): Promise<OrderView> {
+    const lines = this.#lines().filter(
+      (l) => l.reservationStatus === "PENDING" || l.reservationStatus === "RESERVED",
+    );
+    const settled = await Promise.allSettled(
+      lines.map((l) => this.#sku(l.sku).reserve({ orderId: this.name, quantity: l.quantity })),
+    );
+    const refused: LineFailure[] = [];
+    const refusedIds = new Set<number>();
+    settled.forEach((s, i) => {
+      if (s.status === "fulfilled") return;
+      const failure = lineFailure(lines[i].sku, s.reason);
+      if (!REFUSALS.has(failure.code)) return; // an unknown outcome: released below to be sure
+      refused.push(failure);
+      refusedIds.add(lines[i].id);
+    });
+    const unknown = settled.filter((s) => s.status === "rejected").length - refused.length;
+    if (refused.length === 0 && unknown === 0) {
+      const at = new Date().toISOString();
+      this.transaction(() => {
+        settled.forEach((s, i) => {
+          if (s.status !== "fulfilled") return;
+          this.db
+            .update(orderLines)
+            .set({
+              reservationStatus: "RESERVED",
+              reservationId: s.value.reservationId,
+              productName: s.value.productName,
+            })
+            .where(eq(orderLines.id, lines[i].id))
+            .run();
+        });
+        this.#setStatus("PENDING", "RESERVED", "stock reserved", "system", at);
+      });
+      return this.#view();
+    }
+    // Compensation: give back whatever may have been reserved, then cancel with the reasons.
+    const failures = [
+      ...refused,
+      ...settled.flatMap((s, i) =>
+        s.status === "rejected" && !refusedIds.has(lines[i].id) ? [lineFailure(lines[i].sku, s.reason)] : [],
+      ),
+    ];
+    const toRelease = lines.filter((l) => !refusedIds.has(l.id));
+    const released = await this.#release(toRelease, "checkout failed");
+    const at = new Date().toISOString();
+    this.transaction(() => {
+      for (const id of refusedIds) this.#setLine(id, "FAILED");
+      for (const id of released) this.#setLine(id, "RELEASED");
+      this.#setStatus(
+        "PENDING",
+        "CANCELLED",
+        `checkout failed: ${failures.map((f) => `${f.sku} ${f.code}`).join(", ")}`,
+        "system",
+        at,
+        { failures },
+      );
+    });
+    throw checkoutFailed(this.name, failures);
+  }
+
+  /** Confirm every RESERVED line; returns the lines that could not be confirmed for good. */
+  async #confirmAll(): Promise<LineFailure[]> {
+    const lines = this.#lines().filter((l) => l.reservationStatus === "RESERVED");
+    const settled = await Promise.allSettled(
+      lines.map((l) => this.#sku(l.sku).confirm({ orderId: this.name })),
+    );
+    const unconfirmed: LineFailure[] = [];
+    const at = new Date().toISOString();
+    this.transaction(() => {
+      for (const [i, s] of settled.entries()) {
+        const failure = s.status === "rejected" ? lineFailure(lines[i].sku, s.reason) : undefined;
+        if (!failure || failure.code === "INVALID_STATUS_CONFIRMED") {
+          this.#setLine(lines[i].id, "CONFIRMED");
+          continue;
+        }
+        unconfirmed.push(failure);
+        // A typed refusal is final (the reservation expired or was released); anything else may be retried.
+        if (!failure.code.startsWith("INVALID_STATUS_") && failure.code !== "RESERVATION_NOT_FOUND") continue;
+        this.#setLine(lines[i].id, "FAILED");
+        this.#log("PAID", "PAID", `${failure.sku} could not be confirmed: ${failure.code}`, "system", at, {
+          failure,
+        });
+      }
+    });
+    return unconfirmed;
+  }
+
+  /** Release the stock of every RESERVED line; throws (changing nothing) when a SKU cannot be reached. */
+  async #releaseHeld(reason: string): Promise<number[]> {
+    const held = this.#lines().filter((l) => l.reservationStatus === "RESERVED");
+    const released = await this.#release(held, reason);
+    if (released.length < held.length)
+      throw new ActorError("RELEASE_FAILED", "some reservations could not be released; try again", {
+        skus: held.filter((l) => !released.includes(l.id)).map((l) => l.sku),
+      });
+    return released;
+  }
+
+  /** Release each line's reservation (retrying transient failures); returns the ids of lines now free. */
+  async #release(lines: Line[], reason: string): Promise<number[]> {
+    const results = await Promise.all(
+      lines.map(async (l) => {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await this.#sku(l.sku).release({ orderId: this.name, reason });
+            return l.id;
+          } catch (err) {
+            const code = ActorError.from(err)?.code;
+            if (code && ALREADY_RELEASED.has(code)) return l.id;
+            if (attempt >= RELEASE_TRIES) return undefined;
+          }
+        }
+      }),
+    );
+    return results.filter((id): id is number => id !== undefined);
+  }
+
+  #create(request: Checkout): void {
+    const at = new Date().toISOString();
+    const subtotal = request.items.reduce((sum, i) => sum + i.quantity * i.unitPrice, 0);
+    if (!Number.isSafeInteger(subtotal))
+      throw new ActorError("VALIDATION_FAILED", "items: the order total exceeds the supported maximum");
+    this.transaction(() => {
+      this.db
+        .insert(orderHeader)
+        .values({
+          id: this.name,
+          customerId: request.customerId,
+          status: "PENDING",
+          subtotal,
+          total: subtotal,
+          shippingAddress: request.shippingAddress ? JSON.stringify(request.shippingAddress) : null,
+          billingAddress: request.billingAddress ? JSON.stringify(request.billingAddress) : null,
+          createdAt: at,
+          updatedAt: at,
+        })
+        .run();
+      for (const item of request.items)
+        this.db
+          .insert(orderLines)
+          .values({
+            orderId: this.name,
+            sku: item.sku,
+            productName: item.sku,
+            quantity: item.quantity,
+            unitPrice: item.unitPrice,
+            lineTotal: item.quantity * item.unitPrice,
+          })
+          .run();
+      this.#log(null, "PENDING", "checkout started", request.customerId, at);
+    });
+  }
+
+  #assertSameRequest(header: Header, request: Checkout): void {
+    const stored = this.#lines()
+      .map((l) => `${l.sku}:${l.quantity}:${l.unitPrice}`)
+      .sort();
+    const asked = request.items.map((i) => `${i.sku}:${i.quantity}:${i.unitPrice}`).sort();
+    if (header.customerId !== request.customerId || stored.join() !== asked.join())
+      throw new ActorError("ORDER_EXISTS", `order ${this.name} exists with other contents`, {
+        orderId: this.name,
+      });
+  }
+
+  /** The failure of this order's checkout, when it ended there. */
+  #checkoutFailure(): ActorError | undefined {
+    const [entry] = this.db
+      .select()
+      .from(statusLog)
+      .where(eq(statusLog.toStatus, "CANCELLED"))
+      .orderBy(asc(statusLog.id))
+      .limit(1)
+      .all();
+    if (entry?.fromStatus !== "PENDING") return undefined;
+    const { failures } = JSON.parse(entry.details ?? '{"failures":[]}') as { failures: LineFailure[] };
+    return checkoutFailed(this.name, failures);
+  }
+
+  #setStatus(
+    from: OrderStatus,
+    to: OrderStatus,
+    reason: string | null,
+    actor: string,
+    at: string,
+    details?: StatusDetails,
+  ): void {
+    const changed = this.db
+      .update(orderHeader)
+      .set({ status: to, updatedAt: at })
+      .where(eq(orderHeader.status, from))
+      .returning({ id: orderHeader.id })
+      .all();
+    // The callers checked `from`; a mismatch means the order changed underneath: roll back.
+    if (changed.length !== 1) throw invalidTransition(from, to, `the order is no longer ${from}`);
+    this.#log(from, to, reason, actor, at, details);
+  }
+
+  #log(
+    from: OrderStatus | null,
+    to: OrderStatus,
+    reason: string | null,
+    actor: string,
+    at: string,
+    details?: StatusDetails,
+  ): void {
+    this.db
+      .insert(statusLog)
+      .values({
+        orderId: this.name,
+        fromStatus: from,
+        toStatus: to,
+        reason,
+        actor,
+        details: details === undefined ? null : JSON.stringify(details),
+        timestamp: at,
+      })
+      .run();
+  }
+
+  #setLine(id: number, status: LineReservationStatus): void {
+    this.db.update(orderLines).set({ reservationStatus: status }).where(eq(orderLines.id, id)).run();
+  }
+
+  #header(): Header | undefined {
+    return this.db.select().from(orderHeader).get();
+  }
+
+  #lines(): Line[] {
+    return this.db.select().from(orderLines).orderBy(asc(orderLines.id)).all();
+  }
+
+  #view(): OrderView {
+    const header = this.#header()!;
+    return {
+      ...header,
+      shippingAddress: parseJson<Address>(header.shippingAddress),
+      billingAddress: parseJson<Address>(header.billingAddress),
+      lines: this.#lines(),
+      statusLog: this.db
+        .select()
+        .from(statusLog)
+        .orderBy(asc(statusLog.id))
+        .all()
+        .map((e) => ({ ...e, details: parseJson<StatusDetails>(e.details) })),
+      payments: this.db.select().from(payments).orderBy(asc(payments.createdAt)).all(),
+    };
+  }
+
+  #sku(sku: string): DurableObjectStub<InventorySKU> {
+    return this.env.INVENTORY_SKU.getByName(sku);
+  }
+
+  /** Run mutations of this order one after another, even across their awaits. */
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#tail.then(fn, fn);
+    this.#tail = run.catch(() => undefined);
+    return run;
+  }
+}
+
+function lineFailure(sku: string, reason: unknown): LineFailure {
+  const err = ActorError.from(reason);
+  if (err)
+    return {
+      sku,
+      code: err.code,
+      message: err.description,
+      ...(err.details ? { details: err.details as Details } : {}),
+    };
+  return { sku, code: "UNAVAILABLE", message: reason instanceof Error ? reason.message : String(reason) };
+}
+
+function checkoutFailed(orderId: string, failures: LineFailure[]): ActorError {
+  return new ActorError(
+    "CHECKOUT_FAILED",
+    `order ${orderId} could not reserve: ${failures.map((f) => `${f.sku} ${f.code}`).join(", ")}`,
+    { orderId, failures },
+  );
+}
+
+function parseJson<T>(text: string | null): T | null {
+  return text === null ? null : (JSON.parse(text) as T);
+}

@@ -1,0 +1,571 @@
+import { abortAllDurableObjects, env, evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { exports } from "cloudflare:workers";
+import { describe, expect, it, vi } from "vitest";
+import type { InventorySKU } from "../actors/index";
+import { ActorError } from "../src/index";
+
+let seq = 0;
+const freshName = (prefix: string) => `${prefix}-${Date.now()}-${seq++}`;
+const sku = (name: string) => env.INVENTORY_SKU.getByName(name);
+
+async function codeOf(promise: Promise<unknown>): Promise<{ code?: string; details?: unknown }> {
+  try {
+    await promise;
+  } catch (err) {
+    const e = ActorError.from(err);
+    return e ? { code: e.code, details: e.details } : { code: `untyped: ${String(err)}` };
+  }
+  return {};
+}
+
+/** The test Worker's default export (the coordinator), called in-process. */
+const worker = (exports as unknown as { default: { fetch(request: Request): Promise<Response> } }).default;
+
+function post(path: string, body: unknown): Promise<Response> {
+  return worker.fetch(
+    new Request(`http://coordinator${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    }),
+  );
+}
+
+function get(path: string): Promise<Response> {
+  return worker.fetch(new Request(`http://coordinator${path}`));
+}
+
+/** Everything that must hold at every moment, read straight from the tables. */
+async function invariant(stub: DurableObjectStub<InventorySKU>) {
+  return runInDurableObject(stub, (actor: InventorySKU) => {
+    const [inv] = actor.query<{ available: number; reserved: number; sold: number; restocked: number }>(
+      "SELECT available, reserved, sold, restocked FROM inventory",
+    );
+    const [sums] = actor.query<{ pending: number; confirmed: number }>(
+      `SELECT coalesce(sum(quantity) FILTER (WHERE status = 'PENDING'), 0) AS pending,
+        coalesce(sum(quantity) FILTER (WHERE status = 'CONFIRMED'), 0) AS confirmed FROM reservations`,
+    );
+    const [restocked] = actor.query<{ total: number }>(
+      "SELECT coalesce(sum(quantity), 0) AS total FROM inventory_log WHERE operation = 'RESTOCK'",
+    );
+    // Replaying the log's deltas from zero must land on the current figures, row by row.
+    const log = actor.query<Record<string, number>>(
+      "SELECT available_before, available_after, reserved_before, reserved_after, sold_before, sold_after FROM inventory_log ORDER BY id",
+    );
+    let chained = true;
+    let prev = { a: 0, r: 0, s: 0 };
+    for (const row of log) {
+      if (row.available_before !== prev.a || row.reserved_before !== prev.r || row.sold_before !== prev.s)
+        chained = false;
+      prev = { a: row.available_after, r: row.reserved_after, s: row.sold_after };
+    }
+    return {
+      conserved:
+        inv.available + inv.reserved + inv.sold === restocked.total && inv.restocked === restocked.total,
+      nonNegative: inv.available >= 0 && inv.reserved >= 0 && inv.sold >= 0,
+      reservedMatches: inv.reserved === sums.pending,
+      soldMatches: inv.sold === sums.confirmed,
+      logChained: chained && prev.a === inv.available && prev.r === inv.reserved && prev.s === inv.sold,
+    };
+  });
+}
+
+const allTrue = {
+  conserved: true,
+  nonNegative: true,
+  reservedMatches: true,
+  soldMatches: true,
+  logChained: true,
+};
+
+async function logRows(stub: DurableObjectStub<InventorySKU>, operation?: string) {
+  return runInDurableObject(stub, (actor: InventorySKU) =>
+    actor.query<{ operation: string; reference_id: string; quantity: number }>(
+      `SELECT operation, reference_id, quantity FROM inventory_log ${operation ? "WHERE operation = ?" : ""} ORDER BY id`,
+      operation ? [operation] : [],
+    ),
+  );
+}
+
+describe("InventorySKU flows", () => {
+  it("restock creates the SKU and logs RESTOCK", async () => {
+    const name = freshName("restock");
+    const stub = sku(name);
+    expect(await codeOf(stub.status())).toMatchObject({ code: "SKU_NOT_FOUND" });
+    const status = await stub.restock({ quantity: 10, reference: "po-1", productName: "Widget" });
+    expect(status).toMatchObject({
+      sku: name,
+      productName: "Widget",
+      available: 10,
+      reserved: 0,
+      sold: 0,
+      restocked: 10,
+      pendingReservations: 0,
+    });
+    const again = await stub.restock({ quantity: 5 });
+    expect(again).toMatchObject({ productName: "Widget", available: 15, restocked: 15 });
+    const { history } = await stub.history({});
+    expect(
+      history.map((h) => [h.operation, h.quantity, h.referenceId, h.availableBefore, h.availableAfter]),
+    ).toEqual([
+      ["RESTOCK", 5, null, 10, 15],
+      ["RESTOCK", 10, "po-1", 0, 10],
+    ]);
+    expect(await invariant(stub)).toEqual(allTrue);
+  });
+
+  it("reserve, confirm and release move the figures and log exact before/after values", async () => {
+    const stub = sku(freshName("flow"));
+    await stub.restock({ quantity: 10 });
+    const a = await stub.reserve({ orderId: "order-a", quantity: 3 });
+    expect(a).toMatchObject({ success: true, reservationId: "order-a", quantity: 3, status: "PENDING" });
+    expect(Date.parse(a.expiresAt) - Date.now()).toBeGreaterThan(14 * 60_000);
+    expect(Date.parse(a.expiresAt) - Date.now()).toBeLessThanOrEqual(15 * 60_000);
+    await stub.reserve({ orderId: "order-b", quantity: 2, ttlMinutes: 60 });
+    expect(await stub.status()).toMatchObject({ available: 5, reserved: 5, sold: 0, pendingReservations: 2 });
+
+    expect(await stub.confirm({ orderId: "order-a" })).toEqual({
+      success: true,
+      reservationId: "order-a",
+      quantity: 3,
+      status: "CONFIRMED",
+    });
+    expect(await stub.release({ orderId: "order-b", reason: "customer changed mind" })).toEqual({
+      success: true,
+      reservationId: "order-b",
+      quantityReleased: 2,
+      status: "RELEASED",
+    });
+    expect(await stub.status()).toMatchObject({ available: 7, reserved: 0, sold: 3, pendingReservations: 0 });
+
+    const { history } = await stub.history({ limit: 10 });
+    const confirm = history.find((h) => h.operation === "CONFIRM")!;
+    // The use case's sample logs reserved-minus-quantity as available on confirm; available is unchanged.
+    expect(confirm).toMatchObject({
+      referenceId: "order-a",
+      quantity: 3,
+      availableBefore: 5,
+      availableAfter: 5,
+      reservedBefore: 5,
+      reservedAfter: 2,
+      soldBefore: 0,
+      soldAfter: 3,
+    });
+    const release = history.find((h) => h.operation === "RELEASE")!;
+    expect(release).toMatchObject({
+      referenceId: "order-b",
+      availableBefore: 5,
+      availableAfter: 7,
+      reservedBefore: 2,
+      reservedAfter: 0,
+      soldBefore: 3,
+      soldAfter: 3,
+      reason: "customer changed mind",
+    });
+    expect(history.map((h) => h.operation)).toEqual(["RELEASE", "CONFIRM", "RESERVE", "RESERVE", "RESTOCK"]);
+    expect((await stub.history({ operation: "RESERVE" })).history.map((h) => h.referenceId)).toEqual([
+      "order-b",
+      "order-a",
+    ]);
+    const newest = history[0].id;
+    expect((await stub.history({ beforeId: newest, limit: 1 })).history.map((h) => h.operation)).toEqual([
+      "CONFIRM",
+    ]);
+    expect(await invariant(stub)).toEqual(allTrue);
+  });
+
+  it("reserve is idempotent per order id: a repeat returns the same reservation and writes nothing", async () => {
+    const stub = sku(freshName("idem"));
+    await stub.restock({ quantity: 5 });
+    const first = await stub.reserve({ orderId: "o1", quantity: 2 });
+    const again = await stub.reserve({ orderId: "o1", quantity: 2 });
+    expect(again).toEqual(first);
+    expect(await stub.status()).toMatchObject({ available: 3, reserved: 2, pendingReservations: 1 });
+    expect(await logRows(stub, "RESERVE")).toHaveLength(1);
+    // Another quantity under the same order id is a conflict, not a second reservation.
+    expect(await codeOf(stub.reserve({ orderId: "o1", quantity: 3 }))).toEqual({
+      code: "RESERVATION_EXISTS",
+      details: { orderId: "o1", status: "PENDING", quantity: 2 },
+    });
+    // After confirming, the same reserve still answers the same reservation.
+    await stub.confirm({ orderId: "o1" });
+    expect(await stub.reserve({ orderId: "o1", quantity: 2 })).toMatchObject({
+      reservationId: "o1",
+      status: "CONFIRMED",
+      expiresAt: first.expiresAt,
+    });
+    // A released reservation is not reopened by a late retry.
+    await stub.reserve({ orderId: "o2", quantity: 1 });
+    await stub.release({ orderId: "o2" });
+    expect(await codeOf(stub.reserve({ orderId: "o2", quantity: 1 }))).toMatchObject({
+      code: "RESERVATION_EXISTS",
+      details: { status: "RELEASED" },
+    });
+    expect(await stub.status()).toMatchObject({ available: 3, reserved: 0, sold: 2 });
+    expect(await logRows(stub, "RESERVE")).toHaveLength(2);
+    expect(await invariant(stub)).toEqual(allTrue);
+  });
+
+  it("every error code, each writing nothing", async () => {
+    const stub = sku(freshName("errors"));
+    expect(await codeOf(stub.reserve({ orderId: "x", quantity: 1 }))).toMatchObject({
+      code: "SKU_NOT_FOUND",
+    });
+    await stub.restock({ quantity: 3 });
+    expect(await codeOf(stub.reserve({ orderId: "big", quantity: 4 }))).toEqual({
+      code: "INSUFFICIENT_STOCK",
+      details: { sku: expect.any(String), available: 3, requested: 4 },
+    });
+    expect(await codeOf(stub.confirm({ orderId: "nope" }))).toMatchObject({ code: "RESERVATION_NOT_FOUND" });
+    expect(await codeOf(stub.release({ orderId: "nope" }))).toMatchObject({ code: "RESERVATION_NOT_FOUND" });
+    await stub.reserve({ orderId: "c", quantity: 1 });
+    await stub.confirm({ orderId: "c" });
+    expect(await codeOf(stub.confirm({ orderId: "c" }))).toMatchObject({ code: "INVALID_STATUS_CONFIRMED" });
+    expect(await codeOf(stub.release({ orderId: "c" }))).toMatchObject({ code: "INVALID_STATUS_CONFIRMED" });
+    await stub.reserve({ orderId: "r", quantity: 1 });
+    await stub.release({ orderId: "r" });
+    expect(await codeOf(stub.confirm({ orderId: "r" }))).toMatchObject({ code: "INVALID_STATUS_RELEASED" });
+    expect(await codeOf(stub.release({ orderId: "r" }))).toMatchObject({ code: "INVALID_STATUS_RELEASED" });
+    expect(await logRows(stub)).toHaveLength(5); // restock, reserve c, confirm c, reserve r, release r
+    expect(ActorError.statusOf("INSUFFICIENT_STOCK")).toBe(409);
+    expect(ActorError.statusOf("INVALID_STATUS_RELEASED")).toBe(409);
+    expect(ActorError.statusOf("RESERVATION_EXISTS")).toBe(409);
+    expect(ActorError.statusOf("RESERVATION_NOT_FOUND")).toBe(404);
+    expect(await invariant(stub)).toEqual(allTrue);
+  });
+
+  it("the tables refuse an oversell even from code that skips the checks", async () => {
+    const stub = sku(freshName("checks"));
+    await stub.restock({ quantity: 1 });
+    const refused = await runInDurableObject(stub, (actor: InventorySKU) => {
+      const out: string[] = [];
+      for (const sql of [
+        "UPDATE inventory SET available = available - 2, reserved = reserved + 2",
+        "UPDATE inventory SET available = available + 1",
+        "UPDATE inventory SET sold = -1, available = available + 1",
+      ]) {
+        try {
+          actor.run(sql);
+          out.push("accepted");
+        } catch (err) {
+          out.push(String(err).includes("CHECK constraint failed") ? "refused" : String(err));
+        }
+      }
+      return out;
+    });
+    expect(refused).toEqual(["refused", "refused", "refused"]);
+    expect(await stub.status()).toMatchObject({ available: 1, reserved: 0, sold: 0 });
+  });
+});
+
+describe("expiry", () => {
+  /** Move a reservation's deadline into the past (the clock cannot be wound in workerd). */
+  const backdate = (stub: DurableObjectStub<InventorySKU>, orderId: string) =>
+    runInDurableObject(stub, (actor: InventorySKU) =>
+      actor.run("UPDATE reservations SET expires_at = ? WHERE id = ?", [
+        new Date(Date.now() - 1000).toISOString(),
+        orderId,
+      ]),
+    );
+
+  it("expireReservations releases only due pending reservations, each logged with running figures", async () => {
+    const stub = sku(freshName("expire"));
+    await stub.restock({ quantity: 10 });
+    for (const [id, q] of [
+      ["e1", 1],
+      ["e2", 2],
+      ["keep", 3],
+      ["sold", 4],
+    ] as const)
+      await stub.reserve({ orderId: id, quantity: q });
+    await stub.confirm({ orderId: "sold" });
+    await backdate(stub, "e1");
+    await backdate(stub, "e2");
+    await backdate(stub, "sold"); // confirmed: must stay sold
+    expect(await stub.expireReservations()).toEqual({ expired: 2 });
+    expect(await stub.expireReservations()).toEqual({ expired: 0 });
+    expect(await stub.status()).toMatchObject({ available: 3, reserved: 3, sold: 4, pendingReservations: 1 });
+    const expires = (await stub.history({ operation: "EXPIRE" })).history.reverse();
+    expect(
+      expires.map((e) => [
+        e.referenceId,
+        e.availableBefore,
+        e.availableAfter,
+        e.reservedBefore,
+        e.reservedAfter,
+      ]),
+    ).toEqual([
+      ["e1", 0, 1, 6, 5],
+      ["e2", 1, 3, 5, 3],
+    ]);
+    expect(await codeOf(stub.confirm({ orderId: "e1" }))).toMatchObject({ code: "INVALID_STATUS_EXPIRED" });
+    expect(await invariant(stub)).toEqual(allTrue);
+  });
+
+  it("a due reservation cannot be confirmed before the sweep runs: it expires on the spot", async () => {
+    const stub = sku(freshName("due"));
+    await stub.restock({ quantity: 2 });
+    await stub.reserve({ orderId: "late", quantity: 2 });
+    await backdate(stub, "late");
+    expect(await codeOf(stub.confirm({ orderId: "late" }))).toMatchObject({ code: "INVALID_STATUS_EXPIRED" });
+    // The expiry itself was kept even though confirm failed.
+    expect(await stub.status()).toMatchObject({ available: 2, reserved: 0, sold: 0 });
+    expect((await logRows(stub, "EXPIRE")).map((r) => r.reference_id)).toEqual(["late"]);
+    // A retried reserve finds it expired rather than reviving it.
+    expect(await codeOf(stub.reserve({ orderId: "late", quantity: 2 }))).toMatchObject({
+      code: "RESERVATION_EXISTS",
+      details: { status: "EXPIRED" },
+    });
+    expect(await invariant(stub)).toEqual(allTrue);
+  });
+});
+
+describe("reserveMany", () => {
+  it("reserves a batch in one transaction with per-item results", async () => {
+    const stub = sku(freshName("many"));
+    await stub.restock({ quantity: 5 });
+    const { results, reserved } = await stub.reserveMany({
+      items: [
+        { orderId: "m1", quantity: 2 },
+        { orderId: "m2", quantity: 4 },
+        { orderId: "m3", quantity: 3 },
+        { orderId: "m1", quantity: 2 },
+        { orderId: "m1", quantity: 1 },
+      ],
+    });
+    expect(reserved).toBe(3);
+    expect(results.map((r) => (r.success ? `${r.orderId}:ok` : `${r.orderId}:${r.error.code}`))).toEqual([
+      "m1:ok",
+      "m2:INSUFFICIENT_STOCK",
+      "m3:ok",
+      "m1:ok",
+      "m1:RESERVATION_EXISTS",
+    ]);
+    expect(await stub.status()).toMatchObject({ available: 0, reserved: 5, pendingReservations: 2 });
+    expect(await logRows(stub, "RESERVE")).toHaveLength(2);
+    expect(await invariant(stub)).toEqual(allTrue);
+  });
+
+  it("a batch with one malformed item is refused whole", async () => {
+    const stub = sku(freshName("manybad"));
+    await stub.restock({ quantity: 5 });
+    const bad = await codeOf(
+      stub.reserveMany({
+        items: [
+          { orderId: "ok", quantity: 1 },
+          { orderId: "bad", quantity: -1 },
+        ],
+      }),
+    );
+    expect(bad.code).toBe("VALIDATION_FAILED");
+    expect(await codeOf(stub.reserveMany({ items: [] }))).toMatchObject({ code: "VALIDATION_FAILED" });
+    expect(await stub.status()).toMatchObject({ available: 5, reserved: 0 });
+  });
+});
+
+describe("HTTP routes", () => {
+  it("serve the inventory flow with the DESIGN §4 shapes", async () => {
+    const name = freshName("http");
+    let res = await post(`/inventory/${name}/restock`, { quantity: 4, productName: "Mug" });
+    expect(res.status).toBe(200);
+    res = await post(`/inventory/${name}/reserve`, { orderId: "h1", quantity: 3 });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ success: true, reservationId: "h1" });
+    res = await post(`/inventory/${name}/reserve`, { orderId: "h2", quantity: 2 });
+    expect(res.status).toBe(409);
+    expect(await res.json()).toEqual({
+      error: {
+        code: "INSUFFICIENT_STOCK",
+        message: expect.any(String),
+        details: { sku: name, available: 1, requested: 2 },
+      },
+    });
+    res = await post(`/inventory/${name}/confirm`, { orderId: "h1" });
+    expect(res.status).toBe(200);
+    res = await post(`/inventory/${name}/release`, { orderId: "h1" });
+    expect(res.status).toBe(409);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("INVALID_STATUS_CONFIRMED");
+    res = await post(`/inventory/${name}/release`, { orderId: "zz" });
+    expect(res.status).toBe(404);
+    res = await post(`/inventory/${name}/reserve-many`, { items: [{ orderId: "h3", quantity: 1 }] });
+    expect(await res.json()).toMatchObject({ reserved: 1 });
+    res = await get(`/inventory/${name}/status`);
+    expect(await res.json()).toMatchObject({ sku: name, available: 0, reserved: 1, sold: 3, restocked: 4 });
+    res = await get(`/inventory/${name}/history?limit=2&operation=RESERVE`);
+    const body = (await res.json()) as { history: { referenceId: string }[] };
+    expect(body.history.map((h) => h.referenceId)).toEqual(["h3", "h1"]);
+    expect((await get(`/inventory/never-stocked-${name}/status`)).status).toBe(404);
+    expect((await get(`/inventory/${name}/history?limit=ten`)).status).toBe(400);
+    expect((await get(`/inventory/${name}/history?operation=DROP`)).status).toBe(400);
+    expect((await get(`/inventory/bad%20name/status`)).status).toBe(400);
+  });
+
+  it("bad inputs answer 400 and write nothing", async () => {
+    const name = freshName("bad");
+    await sku(name).restock({ quantity: 100 });
+    const before = await logRows(sku(name));
+    const bodies: unknown[] = [
+      { orderId: "a", quantity: -1 },
+      { orderId: "a", quantity: 0 },
+      { orderId: "a", quantity: 1.5 },
+      { orderId: "a", quantity: 1e12 },
+      '{"orderId":"a","quantity":1e400}',
+      { orderId: "a", quantity: "5" },
+      { orderId: "a" },
+      { quantity: 1 },
+      { orderId: "", quantity: 1 },
+      { orderId: "has space", quantity: 1 },
+      { orderId: 7, quantity: 1 },
+      { orderId: "a", quantity: 1, ttlMinutes: 0 },
+      { orderId: "a", quantity: 1, ttlMinutes: "15" },
+      { orderId: "a", quantity: null },
+      [],
+      "null",
+      "not json",
+      "",
+    ];
+    for (const body of bodies) {
+      const res = await post(`/inventory/${name}/reserve`, body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      const err = (await res.json()) as { error: { code: string; message: string } };
+      expect(["VALIDATION_FAILED", "INVALID_JSON"]).toContain(err.error.code);
+    }
+    for (const body of [
+      { quantity: 0 },
+      { quantity: -5 },
+      { quantity: 2.5 },
+      { quantity: 2e9 },
+      {},
+      { quantity: 1, productName: "" },
+    ]) {
+      const res = await post(`/inventory/${name}/restock`, body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+    }
+    for (const path of ["confirm", "release"]) {
+      expect((await post(`/inventory/${name}/${path}`, {})).status).toBe(400);
+      expect((await post(`/inventory/${name}/${path}`, { orderId: 5 })).status).toBe(400);
+    }
+    expect((await post(`/inventory/${name}/reserve-many`, { items: "x" })).status).toBe(400);
+    // Straight RPC with the same garbage is refused the same way.
+    for (const body of [{ orderId: "a", quantity: -1 }, { orderId: "a", quantity: Number.NaN }, null, "str"])
+      expect((await codeOf(sku(name).reserve(body as never))).code).toBe("VALIDATION_FAILED");
+    expect(await logRows(sku(name))).toEqual(before);
+    expect(await sku(name).status()).toMatchObject({ available: 100, reserved: 0, restocked: 100 });
+  });
+});
+
+describe("never oversell under load", () => {
+  /**
+   * 2,000 buyers of one unit each against stock 500, all concurrent through the coordinator.
+   * `interrupt(stub)` (an eviction or an abort) runs once `firstWave` buyers have been sent and
+   * `after` of them answered; the remaining buyers are sent once it is done, so the sale really
+   * straddles it. Buyers whose call fails for another reason than the stock retry with the same
+   * order id, as a client would: reserve is idempotent per order id.
+   */
+  async function flashSale(
+    name: string,
+    interruption?: { firstWave: number; after: number; interrupt: () => Promise<void> },
+  ) {
+    await sku(name).restock({ quantity: 500 });
+    await runInDurableObject(sku(name), (actor: InventorySKU) => {
+      (actor as unknown as { marker: boolean }).marker = true;
+    });
+    let answered = 0;
+    let retries = 0;
+    let release: () => void = () => {};
+    const interrupted = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    if (!interruption) release();
+    const attempt = async (i: number): Promise<"ok" | "sold-out"> => {
+      if (interruption && i >= interruption.firstWave) await interrupted;
+      for (;;) {
+        const res = await post(`/inventory/${name}/reserve`, { orderId: `buyer-${i}`, quantity: 1 });
+        if (++answered === interruption?.after) void interruption.interrupt().then(release);
+        if (res.status === 200) return "ok";
+        const body = (await res.json()) as { error: { code: string } };
+        if (res.status === 409 && body.error.code === "INSUFFICIENT_STOCK") return "sold-out";
+        retries++;
+      }
+    };
+    const outcomes = await Promise.all(Array.from({ length: 2000 }, (_, i) => attempt(i)));
+    const sameInstance = await runInDurableObject(
+      sku(name),
+      (actor: InventorySKU) => (actor as unknown as { marker?: boolean }).marker === true,
+    );
+    return { outcomes, retries, sameInstance };
+  }
+
+  it("2,000 concurrent reserves of 1 through the coordinator against stock 500: exactly 500 succeed", async () => {
+    const name = freshName("flash");
+    const { outcomes, sameInstance } = await flashSale(name);
+    expect(sameInstance).toBe(true);
+    expect(outcomes.filter((o) => o === "ok")).toHaveLength(500);
+    expect(outcomes.filter((o) => o === "sold-out")).toHaveLength(1500);
+    expect(await sku(name).status()).toMatchObject({
+      available: 0,
+      reserved: 500,
+      sold: 0,
+      pendingReservations: 500,
+    });
+    expect(await logRows(sku(name), "RESERVE")).toHaveLength(500);
+    expect(await invariant(sku(name))).toEqual(allTrue);
+  });
+
+  it("the same while the actor is evicted midway", async () => {
+    const name = freshName("flash-evict");
+    const { outcomes, sameInstance } = await flashSale(name, {
+      firstWave: 400,
+      after: 200,
+      interrupt: () => evictDurableObject(sku(name)),
+    });
+    expect(sameInstance).toBe(false);
+    // The first 400 buyers were served before the eviction, the other 100 units after it.
+    expect(outcomes.slice(0, 400).every((o) => o === "ok")).toBe(true);
+    expect(outcomes.filter((o) => o === "ok")).toHaveLength(500);
+    // Late retries of already-served buyers get their reservation back, not a second one.
+    for (const i of [0, 199, 399]) {
+      const res = await post(`/inventory/${name}/reserve`, { orderId: `buyer-${i}`, quantity: 1 });
+      expect(res.status).toBe(200);
+    }
+    expect(await sku(name).status()).toMatchObject({
+      available: 0,
+      reserved: 500,
+      sold: 0,
+      pendingReservations: 500,
+    });
+    const reserves = await logRows(sku(name), "RESERVE");
+    expect(reserves).toHaveLength(500);
+    expect(new Set(reserves.map((r) => r.reference_id)).size).toBe(500);
+    expect(await invariant(sku(name))).toEqual(allTrue);
+  });
+
+  it("the same when every object is aborted mid-sale (calls in flight fail and are retried)", async () => {
+    const name = freshName("flash-abort");
+    // The coordinator logs each aborted call; count them instead of printing hundreds of lines.
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    let abortedCalls = 0;
+    const { outcomes, sameInstance, retries } = await flashSale(name, {
+      firstWave: 1000,
+      after: 100,
+      interrupt: () => abortAllDurableObjects(),
+    }).finally(() => {
+      abortedCalls = logged.mock.calls.filter((c) => String(c[1]).includes("abortAllDurableObjects")).length;
+      logged.mockRestore();
+    });
+    expect(retries).toBeGreaterThan(0);
+    expect(abortedCalls).toBe(retries);
+    expect(sameInstance).toBe(false);
+    expect(outcomes.filter((o) => o === "ok")).toHaveLength(500);
+    expect(await sku(name).status()).toMatchObject({
+      available: 0,
+      reserved: 500,
+      sold: 0,
+      pendingReservations: 500,
+    });
+    const reserves = await logRows(sku(name), "RESERVE");
+    expect(reserves).toHaveLength(500);
+    expect(new Set(reserves.map((r) => r.reference_id)).size).toBe(500);
+    expect(await invariant(sku(name))).toEqual(allTrue);
+  });
+});
