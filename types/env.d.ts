@@ -6,5 +6,8 @@ declare namespace Cloudflare {
     FIXTURE: DurableObjectNamespace<import("../test/fixtures/actors").FixtureActor>;
     PLAIN_NOTES: DurableObjectNamespace<import("../test/fixtures/actors").PlainNotes>;
   }
+  interface GlobalProps {
+    mainModule: typeof import("../test/worker");
+  }
 }
 interface Env extends Cloudflare.Env {}
