@@ -5,6 +5,7 @@ declare namespace Cloudflare {
     ASSETS?: Fetcher;
     FIXTURE: DurableObjectNamespace<import("../test/fixtures/actors").FixtureActor>;
     PLAIN_NOTES: DurableObjectNamespace<import("../test/fixtures/actors").PlainNotes>;
+    EXAMPLE_NOTES: DurableObjectNamespace<import("../examples/notes/notes").Notes>;
   }
   interface GlobalProps {
     mainModule: typeof import("../test/worker");
