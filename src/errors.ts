@@ -67,8 +67,16 @@ export class ActorError extends Error {
   static from(err: unknown): ActorError | undefined {
     if (err instanceof ActorError) return err;
     const props = err as { name?: unknown; code?: unknown; description?: unknown; details?: unknown } | null;
-    if (props?.name === "ActorError" && typeof props.code === "string" && typeof props.description === "string")
-      return new ActorError(props.code, props.description, (props.details as ErrorDetails | undefined) ?? undefined);
+    if (
+      props?.name === "ActorError" &&
+      typeof props.code === "string" &&
+      typeof props.description === "string"
+    )
+      return new ActorError(
+        props.code,
+        props.description,
+        (props.details as ErrorDetails | undefined) ?? undefined,
+      );
     const message = err instanceof Error ? err.message : typeof err === "string" ? err : undefined;
     if (!message) return undefined;
     const at = message.indexOf(PREFIX);
