@@ -5,7 +5,7 @@ import { createCoordinator, type Mount } from "./src/coordinator/index";
 
 export * from "./actors/index";
 
-/** Every actor's routes and where they are mounted (the test Worker reuses them). */
+/** Each prebuilt actor's routes, mounted by the coordinator (and reused by the test Worker). */
 export const mounts: Mount<Env>[] = [
   { path: "/inventory", app: inventoryRoutes },
   { path: "/", app: orderRoutes },

@@ -7,6 +7,10 @@ declare namespace Cloudflare {
     PLAIN_NOTES: DurableObjectNamespace<import("../test/fixtures/actors").PlainNotes>;
     INVENTORY_SKU: DurableObjectNamespace<import("../actors/inventory-sku/inventory-sku").InventorySKU>;
     ORDER: DurableObjectNamespace<import("../actors/order/order").Order>;
+    EXAMPLE_NOTES: DurableObjectNamespace<import("../examples/notes/notes").Notes>;
+  }
+  interface GlobalProps {
+    mainModule: typeof import("../test/worker");
   }
 }
 interface Env extends Cloudflare.Env {}
