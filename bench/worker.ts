@@ -1,13 +1,19 @@
 // Bench Worker: each route runs `n` operations against one actor and answers when done; the
 // Node side (bench/run.mjs) times the whole request, interleaving framework and baseline.
 import { Hono } from "hono";
+import { inventoryRoutes } from "../actors/inventory-sku/routes";
+import { createCoordinator } from "../src/index";
+import { BenchInventory, PlainInventory, plainInventoryHttp } from "./actors/inventory";
 import { BenchNotes, PlainBenchNotes } from "./actors/notes";
 
-export { BenchNotes, PlainBenchNotes };
+export { BenchInventory, BenchNotes, PlainBenchNotes, PlainInventory };
 
 type BenchEnv = {
   BENCH_NOTES: DurableObjectNamespace<BenchNotes>;
   PLAIN_BENCH_NOTES: DurableObjectNamespace<PlainBenchNotes>;
+  /** BenchInventory under the binding name the coordinator's inventory routes use. */
+  INVENTORY_SKU: DurableObjectNamespace<BenchInventory>;
+  PLAIN_INVENTORY: DurableObjectNamespace<PlainInventory>;
 };
 
 const count = (value: string | undefined) => Math.min(Math.max(Number(value) || 100, 1), 100_000);
@@ -32,4 +38,24 @@ app.post("/bench/insert/:variant/:name", async (c) => {
   return c.json({ n });
 });
 
-export default app;
+// Inventory: `n` reserves inside one RPC call, InventorySKU vs a hand-written DO.
+app.post("/bench/reserve/:variant/:name", async (c) => {
+  const n = count(c.req.query("n"));
+  const name = c.req.param("name");
+  const prefix = crypto.randomUUID();
+  if (c.req.param("variant") === "plain") await c.env.PLAIN_INVENTORY.getByName(name).benchReserve(n, prefix);
+  else await c.env.INVENTORY_SKU.getByName(name).benchReserve(n, prefix);
+  return c.json({ n });
+});
+
+// Inventory over HTTP: the real coordinator routes (`/inventory/...`) vs a hand-written Worker (`/plain-http/...`).
+const coordinator = createCoordinator<Env>([{ path: "/inventory", app: inventoryRoutes }]);
+
+export default {
+  fetch(request: Request, env: BenchEnv, ctx: ExecutionContext): Response | Promise<Response> {
+    const path = new URL(request.url).pathname;
+    if (path.startsWith("/inventory/")) return coordinator.fetch(request, env as unknown as Env, ctx);
+    if (path.startsWith("/plain-http/")) return plainInventoryHttp(request, env.PLAIN_INVENTORY);
+    return app.fetch(request, env, ctx);
+  },
+};

@@ -1,5 +1,6 @@
 import { ActorError } from "./errors";
 import type { MigrationBundle } from "./migrations";
+import { checkScheduleConfig, type ScheduleConfig } from "./schedule";
 
 /**
  * Everything an actor declares about itself, in one static place:
@@ -11,6 +12,8 @@ export interface ActorConfig<TSchema extends Record<string, unknown> = Record<st
   schema: TSchema;
   /** drizzle-kit output for this actor (`import migrations from "./migrations/<actor>/migrations.js"`). */
   migrations?: MigrationBundle;
+  /** Retry, backoff, lease and dead-letter policy of `this.schedule` (see src/schedule.ts). */
+  schedules?: ScheduleConfig;
 }
 
 export function defineActor<TSchema extends Record<string, unknown>, TConfig extends ActorConfig<TSchema>>(
@@ -22,5 +25,12 @@ export function defineActor<TSchema extends Record<string, unknown>, TConfig ext
     throw new ActorError("INVALID_CONFIG", "defineActor needs a schema object (drizzle tables)");
   if (config.migrations !== undefined && typeof config.migrations.migrations !== "object")
     throw new ActorError("INVALID_CONFIG", "migrations must be drizzle-kit's migrations.js default export");
+  if (config.schedules !== undefined) {
+    try {
+      checkScheduleConfig(config.schedules);
+    } catch (err) {
+      throw new ActorError("INVALID_CONFIG", ActorError.from(err)?.description ?? String(err));
+    }
+  }
   return Object.freeze(config);
 }

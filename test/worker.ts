@@ -6,5 +6,6 @@ import { fixtureRoutes } from "./fixtures/routes";
 export { Notes } from "../examples/notes/notes";
 export * from "../worker";
 export { FixtureActor, PlainNotes } from "./fixtures/actors";
+export { EveryWakeActor, ScheduledActor } from "./fixtures/scheduled-actors";
 
 export default createCoordinator<Env>([...mounts, { path: "/fixtures", app: fixtureRoutes }]);

@@ -8,6 +8,8 @@ declare namespace Cloudflare {
     INVENTORY_SKU: DurableObjectNamespace<import("../actors/inventory-sku/inventory-sku").InventorySKU>;
     ORDER: DurableObjectNamespace<import("../actors/order/order").Order>;
     EXAMPLE_NOTES: DurableObjectNamespace<import("../examples/notes/notes").Notes>;
+    SCHEDULED: DurableObjectNamespace<import("../test/fixtures/scheduled-actors").ScheduledActor>;
+    EVERY_WAKE: DurableObjectNamespace<import("../test/fixtures/scheduled-actors").EveryWakeActor>;
   }
   interface GlobalProps {
     mainModule: typeof import("../test/worker");

@@ -1,0 +1,168 @@
+import { DurableObject } from "cloudflare:workers";
+import { InventorySKU } from "../../actors/index";
+import init from "../../migrations/inventory-sku/0000_init.sql";
+
+/** The framework side: the real InventorySKU, plus one method that runs `n` reserves in one call. */
+export class BenchInventory extends InventorySKU {
+  benchReserve(n: number, prefix: string): number {
+    this.restock({ quantity: n });
+    for (let i = 0; i < n; i++) this.reserve({ orderId: `${prefix}-${i}`, quantity: 1 });
+    return n;
+  }
+}
+
+// The baseline's SQL is the actor's, statement for statement (same tables, from the same migration).
+const SNAPSHOT = `SELECT i.available, i.reserved, i.sold, i.product_name AS productName,
+  r.quantity AS rQuantity, r.status AS rStatus, r.expires_at AS rExpiresAt
+  FROM inventory i LEFT JOIN reservations r ON r.id = ?`;
+const CHANGE_FIGURES = `UPDATE inventory SET available = available + ?, reserved = reserved + ?,
+  sold = sold + ?, restocked = restocked + ?, updated_at = ?`;
+const LOG = `INSERT INTO inventory_log (operation, quantity, reference_id, available_before, available_after,
+  reserved_before, reserved_after, sold_before, sold_after, reason, timestamp)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const INSERT_RESERVATION = `INSERT INTO reservations (id, quantity, status, created_at, expires_at)
+  VALUES (?, ?, 'PENDING', ?, ?)`;
+const ORDER_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+type Snapshot = {
+  available: number;
+  reserved: number;
+  sold: number;
+  productName: string;
+  rQuantity: number | null;
+  rStatus: string | null;
+  rExpiresAt: string | null;
+};
+
+/** The baseline: a hand-written Durable Object doing the same reserve with the same SQL. */
+export class PlainInventory extends DurableObject<Env> {
+  readonly #sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#sql = ctx.storage.sql;
+    const exists =
+      this.#sql.exec("SELECT 1 FROM sqlite_master WHERE name = 'inventory'").toArray().length > 0;
+    if (!exists)
+      ctx.storage.transactionSync(() => {
+        for (const statement of init.split("--> statement-breakpoint")) this.#sql.exec(statement);
+      });
+  }
+
+  restock(quantity: number): void {
+    if (!Number.isSafeInteger(quantity) || quantity < 1) throw new Error("bad quantity");
+    const at = new Date().toISOString();
+    this.ctx.storage.transactionSync(() => {
+      const row = this.#sql.exec<{ available: number; reserved: number; sold: number }>(
+        "SELECT available, reserved, sold FROM inventory",
+      );
+      const before = row.toArray()[0];
+      if (!before)
+        this.#sql.exec(
+          "INSERT INTO inventory (sku, product_name, available, reserved, sold, restocked, updated_at) VALUES (?, ?, 0, 0, 0, 0, ?)",
+          this.ctx.id.name ?? "sku",
+          this.ctx.id.name ?? "sku",
+          at,
+        );
+      const b = before ?? { available: 0, reserved: 0, sold: 0 };
+      this.#sql.exec(CHANGE_FIGURES, quantity, 0, 0, quantity, at);
+      this.#sql.exec(
+        LOG,
+        "RESTOCK",
+        quantity,
+        null,
+        b.available,
+        b.available + quantity,
+        b.reserved,
+        b.reserved,
+        b.sold,
+        b.sold,
+        null,
+        at,
+      );
+    });
+  }
+
+  reserve(input: { orderId: string; quantity: number; ttlMinutes?: number }) {
+    if (typeof input !== "object" || input === null) throw new Error("bad input");
+    const { orderId, quantity } = input;
+    const ttl = input.ttlMinutes ?? 15;
+    if (typeof orderId !== "string" || !ORDER_ID.test(orderId)) throw new Error("bad orderId");
+    if (!Number.isSafeInteger(quantity) || quantity < 1 || quantity > 1e9) throw new Error("bad quantity");
+    if (!Number.isSafeInteger(ttl) || ttl < 1 || ttl > 10080) throw new Error("bad ttl");
+    const now = Date.now();
+    return this.ctx.storage.transactionSync(() => {
+      const row = this.#sql.exec<Snapshot>(SNAPSHOT, orderId).toArray()[0];
+      if (!row) throw new Error("SKU_NOT_FOUND");
+      if (row.rStatus !== null) {
+        if (row.rQuantity === quantity && row.rStatus === "PENDING")
+          return { success: true, reservationId: orderId, expiresAt: row.rExpiresAt };
+        throw new Error("RESERVATION_EXISTS");
+      }
+      if (row.available < quantity) throw new Error("INSUFFICIENT_STOCK");
+      const at = new Date(now).toISOString();
+      const expiresAt = new Date(now + ttl * 60_000).toISOString();
+      this.#sql.exec(INSERT_RESERVATION, orderId, quantity, at, expiresAt);
+      this.#sql.exec(CHANGE_FIGURES, -quantity, quantity, 0, 0, at);
+      this.#sql.exec(
+        LOG,
+        "RESERVE",
+        quantity,
+        orderId,
+        row.available,
+        row.available - quantity,
+        row.reserved,
+        row.reserved + quantity,
+        row.sold,
+        row.sold,
+        null,
+        at,
+      );
+      return {
+        success: true,
+        reservationId: orderId,
+        quantity,
+        status: "PENDING",
+        expiresAt,
+        productName: row.productName,
+      };
+    });
+  }
+
+  benchReserve(n: number, prefix: string): number {
+    this.restock(n);
+    for (let i = 0; i < n; i++) this.reserve({ orderId: `${prefix}-${i}`, quantity: 1 });
+    return n;
+  }
+}
+
+/**
+ * The hand-written Worker side of the HTTP bench: no router, no framework, the same checks.
+ * `POST /plain-http/inventory/:sku/reserve` and `/restock`.
+ */
+export async function plainInventoryHttp(
+  request: Request,
+  ns: DurableObjectNamespace<PlainInventory>,
+): Promise<Response> {
+  const match = /^\/plain-http\/inventory\/([A-Za-z0-9._-]{1,128})\/(reserve|restock)$/.exec(
+    new URL(request.url).pathname,
+  );
+  if (!match || request.method !== "POST")
+    return Response.json({ error: { code: "NOT_FOUND" } }, { status: 404 });
+  let body: { orderId: string; quantity: number };
+  try {
+    body = await request.json();
+  } catch {
+    return Response.json({ error: { code: "INVALID_JSON" } }, { status: 400 });
+  }
+  const stub = ns.getByName(match[1]);
+  try {
+    if (match[2] === "restock") {
+      await stub.restock(body.quantity);
+      return Response.json({ ok: true });
+    }
+    return Response.json(await stub.reserve(body));
+  } catch (err) {
+    return Response.json({ error: { code: "CONFLICT", message: String(err) } }, { status: 409 });
+  }
+}
