@@ -1,4 +1,4 @@
-import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import type { InventorySKU } from "../actors/index";
@@ -316,6 +316,65 @@ describe("expiry", () => {
       code: "RESERVATION_EXISTS",
       details: { status: "EXPIRED" },
     });
+    expect(await invariant(stub)).toEqual(allTrue);
+  });
+});
+
+describe("expiry schedule", () => {
+  const tasks = (stub: DurableObjectStub<InventorySKU>) =>
+    runInDurableObject(stub, async (actor: InventorySKU, state) => ({
+      list: actor.schedule.list(),
+      alarm: await state.storage.getAlarm(),
+    }));
+
+  it("a stocked SKU has one every-minute expiry task on the alarm, kept across wakes; an unstocked one none", async () => {
+    const stub = sku(freshName("sched"));
+    expect(await codeOf(stub.status())).toMatchObject({ code: "SKU_NOT_FOUND" });
+    expect(await tasks(stub)).toEqual({ list: [], alarm: null });
+    await stub.restock({ quantity: 3 });
+    const { list, alarm } = await tasks(stub);
+    expect(list).toMatchObject([
+      { key: "expire", method: "expireReservations", kind: "every", intervalMs: 60_000, status: "scheduled" },
+    ]);
+    expect(alarm).toBe(list[0].nextRunAt);
+    expect(list[0].nextRunAt - Date.now()).toBeGreaterThan(50_000);
+    await evictDurableObject(stub);
+    await stub.restock({ quantity: 1 });
+    const again = await tasks(stub);
+    expect(again.list).toHaveLength(1);
+    expect(again.list[0].id).toBe(list[0].id);
+    expect(again.alarm).toBe(list[0].nextRunAt);
+  });
+
+  it("the alarm releases due reservations (runDurableObjectAlarm), logs EXPIRE, and re-arms", async () => {
+    const stub = sku(freshName("alarm"));
+    await stub.restock({ quantity: 10 });
+    await stub.reserve({ orderId: "late", quantity: 4 });
+    await stub.reserve({ orderId: "fresh", quantity: 1 });
+    const before = await tasks(stub);
+    // A minute has passed for `late` and for the task.
+    await runInDurableObject(stub, (actor: InventorySKU) => {
+      actor.run("UPDATE reservations SET expires_at = ? WHERE id = 'late'", [
+        new Date(Date.now() - 1).toISOString(),
+      ]);
+      actor.run("UPDATE _dosql_schedules SET next_run_at = ? WHERE key = 'expire'", [Date.now() - 1]);
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await stub.status()).toMatchObject({ available: 9, reserved: 1, pendingReservations: 1 });
+    expect((await stub.history({ operation: "EXPIRE" })).history).toMatchObject([
+      {
+        referenceId: "late",
+        quantity: 4,
+        availableBefore: 5,
+        availableAfter: 9,
+        reservedBefore: 5,
+        reservedAfter: 1,
+      },
+    ]);
+    const after = await tasks(stub);
+    expect(after.list).toMatchObject([{ id: before.list[0].id, runs: 1, status: "scheduled", attempts: 0 }]);
+    expect(after.list[0].nextRunAt).toBeGreaterThan(Date.now());
+    expect(after.alarm).toBe(after.list[0].nextRunAt);
     expect(await invariant(stub)).toEqual(allTrue);
   });
 });

@@ -97,6 +97,8 @@ const INSERT_RESERVATION = `INSERT INTO reservations (id, quantity, status, crea
 const SET_RESERVATION_STATUS = `UPDATE reservations SET status = ?, confirmed_at = ?, released_at = ?,
   release_reason = ? WHERE id = ?`;
 const EXPIRY_BATCH = 500;
+/** How often a stocked SKU sweeps expired reservations. */
+export const EXPIRY_INTERVAL_MS = 60_000;
 
 /**
  * The stock of one SKU (the actor's name): reservations that hold stock for an order until it is
@@ -109,6 +111,13 @@ const EXPIRY_BATCH = 500;
  */
 export class InventorySKU extends SqlActor<Env, typeof schema> {
   static override config = defineActor({ schema, migrations });
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    // Idempotent by key, so asserting it on every wake never adds a second task. SKUs never
+    // stocked get no alarm (restock adds the schedule when it creates the SKU).
+    if (this.#stocked()) this.#scheduleExpiry();
+  }
 
   /** Hold `quantity` for `orderId` until confirmed, released, or `ttlMinutes` pass (default 15). */
   reserve(input: ReserveInput): ReserveResult {
@@ -210,12 +219,13 @@ export class InventorySKU extends SqlActor<Env, typeof schema> {
       );
       if (current && current.restocked + quantity > Number.MAX_SAFE_INTEGER)
         throw new ActorError("VALIDATION_FAILED", "quantity: total stock would exceed the supported maximum");
-      if (!current)
+      if (!current) {
         this.database.query(
           "INSERT INTO inventory (sku, product_name, available, reserved, sold, restocked, updated_at) VALUES (?, ?, 0, 0, 0, 0, ?)",
           [this.name, productName ?? this.name, at],
         );
-      else if (productName) this.database.query("UPDATE inventory SET product_name = ?", [productName]);
+        this.#scheduleExpiry();
+      } else if (productName) this.database.query("UPDATE inventory SET product_name = ?", [productName]);
       const before = current ?? { available: 0, reserved: 0, sold: 0 };
       this.#change("RESTOCK", quantity, reference ?? null, before, quantity, 0, 0, quantity, null, at);
     });
@@ -278,6 +288,19 @@ export class InventorySKU extends SqlActor<Env, typeof schema> {
       });
       expired += batch;
       if (batch < EXPIRY_BATCH) return { expired };
+    }
+  }
+
+  #scheduleExpiry(): void {
+    this.schedule.every(EXPIRY_INTERVAL_MS, "expireReservations", undefined, { key: "expire" });
+  }
+
+  /** Whether the SKU exists (false too when the database could not start: every call reports that). */
+  #stocked(): boolean {
+    try {
+      return this.database.query("SELECT 1 FROM inventory").length > 0;
+    } catch {
+      return false;
     }
   }
 
