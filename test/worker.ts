@@ -5,6 +5,7 @@ import { fixtureRoutes } from "./fixtures/routes";
 
 export * from "../worker";
 export { FixtureActor, PlainNotes } from "./fixtures/actors";
+export { ChatRoom, QuietRoom } from "./fixtures/chat-room";
 export { EveryWakeActor, ScheduledActor } from "./fixtures/scheduled-actors";
 
 export default createCoordinator<Env>([...mounts, { path: "/fixtures", app: fixtureRoutes }]);

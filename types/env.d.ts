@@ -7,6 +7,8 @@ declare namespace Cloudflare {
     PLAIN_NOTES: DurableObjectNamespace<import("../test/fixtures/actors").PlainNotes>;
     SCHEDULED: DurableObjectNamespace<import("../test/fixtures/scheduled-actors").ScheduledActor>;
     EVERY_WAKE: DurableObjectNamespace<import("../test/fixtures/scheduled-actors").EveryWakeActor>;
+    CHAT_ROOM: DurableObjectNamespace<import("../test/fixtures/chat-room").ChatRoom>;
+    QUIET_ROOM: DurableObjectNamespace<import("../test/fixtures/chat-room").QuietRoom>;
   }
   interface GlobalProps {
     mainModule: typeof import("../test/worker");
