@@ -3,6 +3,7 @@ import { createCoordinator } from "../src/coordinator/index";
 import { mounts } from "../worker";
 import { fixtureRoutes } from "./fixtures/routes";
 
+export { Notes } from "../examples/notes/notes";
 export * from "../worker";
 export { FixtureActor, PlainNotes } from "./fixtures/actors";
 export { ChatRoom, QuietRoom } from "./fixtures/chat-room";
