@@ -181,7 +181,9 @@ describe("schedule.every", () => {
 
   it("runs on its interval, and a task overdue by many intervals runs once on wake", async () => {
     const stub = fresh("interval");
-    const fast = await inActor(stub, (actor) => actor.schedule.every(150, "tick", undefined, { key: "fast" }));
+    const fast = await inActor(stub, (actor) =>
+      actor.schedule.every(150, "tick", undefined, { key: "fast" }),
+    );
     await waitFor(async () => expect((await runsOf(stub, "tick")).length).toBeGreaterThanOrEqual(3));
     const ticks = await runsOf(stub, "tick");
     // Never early: the i-th run is at or after the i-th due time (a late run keeps the phase).
