@@ -2,12 +2,15 @@
 // Node side (bench/run.mjs) times the whole request, interleaving framework and baseline.
 import { Hono } from "hono";
 import { BenchNotes, PlainBenchNotes } from "./actors/notes";
+import { BenchSchedules, PlainBenchSchedules } from "./actors/schedules";
 
-export { BenchNotes, PlainBenchNotes };
+export { BenchNotes, BenchSchedules, PlainBenchNotes, PlainBenchSchedules };
 
 type BenchEnv = {
   BENCH_NOTES: DurableObjectNamespace<BenchNotes>;
   PLAIN_BENCH_NOTES: DurableObjectNamespace<PlainBenchNotes>;
+  BENCH_SCHEDULES: DurableObjectNamespace<BenchSchedules>;
+  PLAIN_BENCH_SCHEDULES: DurableObjectNamespace<PlainBenchSchedules>;
 };
 
 const count = (value: string | undefined) => Math.min(Math.max(Number(value) || 100, 1), 100_000);
@@ -30,6 +33,17 @@ app.post("/bench/insert/:variant/:name", async (c) => {
     else for (let i = 0; i < n; i++) await stub.insertRaw(`note ${i}`);
   }
   return c.json({ n });
+});
+
+// Schedules: `n` schedule-then-cancel pairs inside one actor call.
+app.post("/bench/schedule/:variant/:name", async (c) => {
+  const n = count(c.req.query("n"));
+  const name = c.req.param("name");
+  const done =
+    c.req.param("variant") === "plain"
+      ? await c.env.PLAIN_BENCH_SCHEDULES.getByName(name).scheduleAndCancel(n)
+      : await c.env.BENCH_SCHEDULES.getByName(name).scheduleAndCancel(n);
+  return c.json({ n, done });
 });
 
 export default app;

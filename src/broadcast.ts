@@ -12,9 +12,11 @@ import {
 } from "./broadcast/protocol";
 import {
   type ActorConnection,
+  type ConnectionIdentity,
   type ConnectionState,
   checkJsonValue,
   checkTopic,
+  initialState,
   readState,
   writeState,
 } from "./broadcast/state";
@@ -28,7 +30,6 @@ export {
   type ConnectionIdentity,
   type ConnectionState,
   identityFromUrl,
-  initialState,
 } from "./broadcast/state";
 
 /** Connection policy, set per actor with `defineActor({ messages, presence, … })`. */
@@ -170,6 +171,11 @@ export class Connections {
   }
 
   // ---- framework side: called by the actor's partyserver hooks ----
+
+  /** The first state of a connection from who it says it is (throws a typed error on bad input). */
+  stateFor(identity: ConnectionIdentity): ConnectionState {
+    return initialState(identity, this.#maxTopics);
+  }
 
   /** A new connection: store its first state, show it who is here, tell the others. */
   join(connection: ActorConnection, state: ConnectionState): void {

@@ -7,7 +7,6 @@ import {
   type ConnectionState,
   Connections,
   identityFromUrl,
-  initialState,
   type PresenceEntry,
 } from "./broadcast";
 import { Database, type RunResult, type SqlParams } from "./database";
@@ -176,11 +175,7 @@ export class SqlActor<
       return errorResponse(new ActorError("ACTOR_DESTROYED", "this actor has been destroyed"));
     if (request.headers.get("Upgrade")?.toLowerCase() === "websocket") {
       try {
-        const config = (this.constructor as typeof SqlActor).config;
-        this.#joining.set(
-          request,
-          initialState(await this.identify(request), config.connections?.maxTopics ?? 32),
-        );
+        this.#joining.set(request, this.connections.stateFor(await this.identify(request)));
       } catch (err) {
         const known = ActorError.from(err);
         if (!known) console.error("identify() failed", err);
@@ -191,7 +186,7 @@ export class SqlActor<
   }
 
   override async onConnect(connection: Connection, ctx: ConnectionContext): Promise<void> {
-    const state = this.#joining.get(ctx.request) ?? initialState({}, 0);
+    const state = this.#joining.get(ctx.request) ?? this.connections.stateFor({});
     this.#joining.delete(ctx.request);
     const actorConnection = connection as ActorConnection;
     try {
