@@ -5,10 +5,10 @@ import {
   errorFrame,
   isSystemFrame,
   type PresenceEntry,
+  parseSystemMessage,
   presenceOf,
   replyIdOf,
   type SystemMessage,
-  systemMessage,
 } from "./broadcast/protocol";
 import {
   type ActorConnection,
@@ -199,7 +199,7 @@ export class Connections {
     try {
       frame = decodeFrame(raw, this.#maxMessageBytes);
       if (isSystemFrame(frame)) {
-        await this.#system(connection, parseInput(systemMessage, frame));
+        await this.#system(connection, parseSystemMessage(frame as Record<string, unknown>));
         return;
       }
       if (!this.#messages)

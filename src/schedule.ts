@@ -67,6 +67,11 @@ const KEY_MAX = 256;
  * A task names a method of the host and a JSON payload: the host's `this[method](payload)` runs.
  *
  * The host (SqlActor) calls `start()` once per wake and `alarm()` from its alarm handler.
+ *
+ * Not the Agents SDK's `agents/schedules` (0.32, read 2026-11): it needs its `Lifecycle` to own the
+ * object's fetch/alarm/WebSocket handlers (partyserver owns them here), keeps times in whole
+ * seconds, dedupes recurring tasks by (callback, payload, interval) rather than by a key (a new
+ * interval adds a second task), and drops a task after its last retry instead of keeping a dead letter.
  */
 export class Scheduler<T extends object> {
   readonly #host: T;
