@@ -5,12 +5,15 @@ import { inventoryRoutes } from "../actors/inventory-sku/routes";
 import { createCoordinator } from "../src/index";
 import { BenchInventory, PlainInventory, plainInventoryHttp } from "./actors/inventory";
 import { BenchNotes, PlainBenchNotes } from "./actors/notes";
+import { BenchSchedules, PlainBenchSchedules } from "./actors/schedules";
 
-export { BenchInventory, BenchNotes, PlainBenchNotes, PlainInventory };
+export { BenchInventory, BenchNotes, BenchSchedules, PlainBenchNotes, PlainBenchSchedules, PlainInventory };
 
 type BenchEnv = {
   BENCH_NOTES: DurableObjectNamespace<BenchNotes>;
   PLAIN_BENCH_NOTES: DurableObjectNamespace<PlainBenchNotes>;
+  BENCH_SCHEDULES: DurableObjectNamespace<BenchSchedules>;
+  PLAIN_BENCH_SCHEDULES: DurableObjectNamespace<PlainBenchSchedules>;
   /** BenchInventory under the binding name the coordinator's inventory routes use. */
   INVENTORY_SKU: DurableObjectNamespace<BenchInventory>;
   PLAIN_INVENTORY: DurableObjectNamespace<PlainInventory>;
@@ -36,6 +39,17 @@ app.post("/bench/insert/:variant/:name", async (c) => {
     else for (let i = 0; i < n; i++) await stub.insertRaw(`note ${i}`);
   }
   return c.json({ n });
+});
+
+// Schedules: `n` schedule-then-cancel pairs inside one actor call.
+app.post("/bench/schedule/:variant/:name", async (c) => {
+  const n = count(c.req.query("n"));
+  const name = c.req.param("name");
+  const done =
+    c.req.param("variant") === "plain"
+      ? await c.env.PLAIN_BENCH_SCHEDULES.getByName(name).scheduleAndCancel(n)
+      : await c.env.BENCH_SCHEDULES.getByName(name).scheduleAndCancel(n);
+  return c.json({ n, done });
 });
 
 // Inventory: `n` reserves inside one RPC call, InventorySKU vs a hand-written DO.
