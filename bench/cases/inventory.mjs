@@ -2,9 +2,9 @@
 // against a hand-written Durable Object doing the same SQL; in one call, and over HTTP.
 import autocannon from "autocannon";
 
-const N = 5000;
-const HTTP_REQUESTS = 300;
-const LATENCY_REQUESTS = 2000;
+const N = 2000;
+const HTTP_REQUESTS = 100;
+const LATENCY_REQUESTS = 1000;
 const post = (base, path, body) =>
   fetch(`${base}${path}`, {
     method: "POST",
@@ -20,14 +20,37 @@ const inActor = (variant) => (base, round) =>
   post(base, `/bench/reserve/${variant}/reserve-${variant}-${round % 4}?n=${N}`);
 
 let seq = 0;
-/** One connection, `amount` reserves of 1 with a fresh order id each; resolves to autocannon's result. */
-function reserveOverHttp(base, prefix, sku, amount) {
-  const run = `${prefix}-${Date.now()}-${seq++}`;
+const skuOf = { actor: "http-actor", plain: "http-plain" };
+const reserveUrl = (base, side) =>
+  `${base}/${side === "plain" ? "plain-http/inventory" : "inventory"}/${skuOf[side]}/reserve`;
+
+/** `count` reserves of 1, one after another on a keep-alive connection; returns each latency in ms. */
+async function sequentialReserves(base, side, count) {
+  const url = reserveUrl(base, side);
+  const run = `${side}-${Date.now()}-${seq++}`;
+  const latencies = [];
+  for (let i = 0; i < count; i++) {
+    const t0 = performance.now();
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ orderId: `${run}-${i}`, quantity: 1 }),
+    });
+    await res.text();
+    if (res.status !== 200) throw new Error(`${side}: HTTP ${res.status}`);
+    latencies.push(performance.now() - t0);
+  }
+  return latencies;
+}
+
+/** autocannon: `connections` concurrent keep-alive connections, `amount` reserves with fresh order ids. */
+function autocannonReserves(base, side, connections, amount) {
+  const run = `${side}-ac-${Date.now()}-${seq++}`;
   let i = 0;
   return autocannon({
-    url: `${base}/${prefix === "plain" ? "plain-http/inventory" : "inventory"}/${sku}/reserve`,
+    url: reserveUrl(base, side),
     method: "POST",
-    connections: 1,
+    connections,
     amount,
     headers: { "content-type": "application/json" },
     requests: [
@@ -37,10 +60,15 @@ function reserveOverHttp(base, prefix, sku, amount) {
     ],
   }).then((result) => {
     if (result.non2xx > 0 || result.errors > 0)
-      throw new Error(`${prefix}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+      throw new Error(`${side}: ${result.non2xx} non-2xx, ${result.errors} errors`);
     return result;
   });
 }
+
+const percentile = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))];
+};
 
 const STOCK = 10_000_000;
 
@@ -48,6 +76,7 @@ export default [
   {
     name: `inventory reserve ×${N} in one call: InventorySKU vs hand-written DO (history off)`,
     goal: 1.1,
+    rounds: 30,
     subject: inActor("actor"),
     baseline: inActor("plain"),
     async extra(base) {
@@ -68,23 +97,33 @@ export default [
     },
   },
   {
-    name: `inventory reserve over HTTP, ${HTTP_REQUESTS} requests on 1 connection: coordinator vs hand-written Worker`,
+    name: `inventory reserve over HTTP, ${HTTP_REQUESTS} sequential requests: coordinator vs hand-written Worker`,
     goal: 1.3,
+    rounds: 20,
     async setup(base) {
       await post(base, "/inventory/http-actor/restock", { quantity: STOCK });
       await post(base, "/plain-http/inventory/http-plain/restock", { quantity: STOCK });
     },
-    subject: (base) => reserveOverHttp(base, "actor", "http-actor", HTTP_REQUESTS),
-    baseline: (base) => reserveOverHttp(base, "plain", "http-plain", HTTP_REQUESTS),
+    subject: (base) => sequentialReserves(base, "actor", HTTP_REQUESTS),
+    baseline: (base) => sequentialReserves(base, "plain", HTTP_REQUESTS),
     async extra(base) {
-      const a = await reserveOverHttp(base, "actor", "http-actor", LATENCY_REQUESTS);
-      const p = await reserveOverHttp(base, "plain", "http-plain", LATENCY_REQUESTS);
+      // Latency percentiles from interleaved sequential runs (sub-millisecond timing).
+      const lat = { actor: [], plain: [] };
+      for (let k = 0; k < 10; k++)
+        for (const side of k % 2 ? ["plain", "actor"] : ["actor", "plain"])
+          lat[side].push(...(await sequentialReserves(base, side, LATENCY_REQUESTS / 10)));
       const ms = (x) => `${x.toFixed(2)} ms`;
+      const row = (side) => `${ms(percentile(lat[side], 0.5))} / ${ms(percentile(lat[side], 0.99))}`;
+      // Throughput under load: autocannon, 10 connections.
+      const a = await autocannonReserves(base, "actor", 10, 2000);
+      const p = await autocannonReserves(base, "plain", 10, 2000);
       return {
-        [`coordinator p50 / p99 (${LATENCY_REQUESTS} requests)`]: `${ms(a.latency.p50)} / ${ms(a.latency.p99)}`,
-        [`hand-written p50 / p99 (${LATENCY_REQUESTS} requests)`]: `${ms(p.latency.p50)} / ${ms(p.latency.p99)}`,
-        "p50 ratio": (a.latency.p50 / p.latency.p50).toFixed(2),
-        "p99 ratio": (a.latency.p99 / p.latency.p99).toFixed(2),
+        [`coordinator p50 / p99 (${LATENCY_REQUESTS} sequential)`]: row("actor"),
+        [`hand-written p50 / p99 (${LATENCY_REQUESTS} sequential)`]: row("plain"),
+        "p50 ratio": (percentile(lat.actor, 0.5) / percentile(lat.plain, 0.5)).toFixed(2),
+        "p99 ratio": (percentile(lat.actor, 0.99) / percentile(lat.plain, 0.99)).toFixed(2),
+        "autocannon 10 connections, 2000 reserves: coordinator req/s, p50/p99": `${Math.round(a.requests.average)}, ${a.latency.p50} / ${a.latency.p99} ms`,
+        "autocannon 10 connections, 2000 reserves: hand-written req/s, p50/p99": `${Math.round(p.requests.average)}, ${p.latency.p50} / ${p.latency.p99} ms`,
       };
     },
   },
