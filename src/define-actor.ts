@@ -1,5 +1,6 @@
 import { ActorError } from "./errors";
 import type { MigrationBundle } from "./migrations";
+import { resolveTiering, type TieringConfig } from "./tiering/config";
 
 /**
  * Everything an actor declares about itself, in one static place:
@@ -11,6 +12,8 @@ export interface ActorConfig<TSchema extends Record<string, unknown> = Record<st
   schema: TSchema;
   /** drizzle-kit output for this actor (`import migrations from "./migrations/<actor>/migrations.js"`). */
   migrations?: MigrationBundle;
+  /** R2 tiering: binding, prefix, cold-query limits, scheduled archives and backups (src/tiering/config.ts). */
+  tiering?: TieringConfig;
 }
 
 export function defineActor<TSchema extends Record<string, unknown>, TConfig extends ActorConfig<TSchema>>(
@@ -22,5 +25,6 @@ export function defineActor<TSchema extends Record<string, unknown>, TConfig ext
     throw new ActorError("INVALID_CONFIG", "defineActor needs a schema object (drizzle tables)");
   if (config.migrations !== undefined && typeof config.migrations.migrations !== "object")
     throw new ActorError("INVALID_CONFIG", "migrations must be drizzle-kit's migrations.js default export");
+  if (config.tiering !== undefined) resolveTiering(config.tiering);
   return Object.freeze(config);
 }

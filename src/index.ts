@@ -4,3 +4,4 @@ export { type ActorConfig, defineActor } from "./define-actor";
 export { ActorError, badInput, type ErrorDetails } from "./errors";
 export { applyMigrations, type MigrationBundle, type MigrationReport } from "./migrations";
 export { SqlActor } from "./sql-actor";
+export * from "./tiering/index";

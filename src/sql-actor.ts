@@ -5,6 +5,7 @@ import { type ActorConfig, defineActor } from "./define-actor";
 import { ActorError } from "./errors";
 import { applyMigrations, type MigrationReport } from "./migrations";
 import { guardPublicMethods } from "./ready-guard";
+import { Tiering } from "./tiering/tiering";
 
 /**
  * The base class of every actor: a partyserver `Server` (hibernating WebSockets) that owns one
@@ -18,6 +19,8 @@ export class SqlActor<
   static config: ActorConfig<any> = defineActor({ schema: {} });
 
   readonly database: Database<TSchema>;
+  /** R2 archive, cold queries, backups (src/tiering). */
+  readonly tiering: Tiering;
   /** Why this actor cannot serve (a failed migration); every call answers it. */
   #startupError: ActorError | undefined;
   #migrations: MigrationReport = { applied: [], version: null };
@@ -26,6 +29,17 @@ export class SqlActor<
     super(ctx, env);
     const config = (new.target as unknown as typeof SqlActor).config;
     this.database = new Database(ctx.storage, config.schema as TSchema);
+    this.tiering = new Tiering({
+      storage: ctx.storage,
+      env: env as object,
+      actorName: ctx.id.name ?? ctx.id.toString(),
+      config: config.tiering,
+      query: (sql, params) => this.database.query(sql, params),
+      assertReady: () => this.assertReady(),
+      afterRestore: () => {
+        this.#migrations = applyMigrations(ctx.storage, config.migrations);
+      },
+    });
     guardPublicMethods(new.target, SqlActor);
     // Nothing is delivered to the object (request, RPC, alarm) before this finishes.
     void ctx.blockConcurrencyWhile(async () => {
@@ -49,8 +63,19 @@ export class SqlActor<
     return this.database.db;
   }
 
-  query<T = Record<string, SqlStorageValue>>(sql: string, params?: SqlParams): T[] {
+  /**
+   * Run a statement and return its rows. SQL reading an `'r2://…'` source (archived Parquet) is a
+   * cold query and answers a Promise: give it as a literal (typed) or use `this.tiering.query`.
+   */
+  query<T = Record<string, SqlStorageValue>>(
+    sql: `${string}'r2://${string}`,
+    params?: SqlParams,
+  ): Promise<T[]>;
+  query<T = Record<string, SqlStorageValue>>(sql: string, params?: SqlParams): T[];
+  query<T = Record<string, SqlStorageValue>>(sql: string, params?: SqlParams): T[] | Promise<T[]> {
     this.assertReady();
+    if (typeof sql === "string" && this.tiering.readsArchive(sql, params))
+      return this.tiering.query<T>(sql, params);
     return this.database.query<T>(sql, params);
   }
 

@@ -2,3 +2,4 @@
 export * from "../worker";
 export { default } from "../worker";
 export { FixtureActor, PlainNotes } from "./fixtures/actors";
+export { TieredActor } from "./fixtures/tiered";

@@ -5,6 +5,7 @@ declare namespace Cloudflare {
     ASSETS?: Fetcher;
     FIXTURE: DurableObjectNamespace<import("../test/fixtures/actors").FixtureActor>;
     PLAIN_NOTES: DurableObjectNamespace<import("../test/fixtures/actors").PlainNotes>;
+    TIERED: DurableObjectNamespace<import("../test/fixtures/tiered").TieredActor>;
   }
 }
 interface Env extends Cloudflare.Env {}
