@@ -181,17 +181,15 @@ function selectChunk(ctx: TieringContext, spec: ResolvedArchive, columns: TableC
   let bytes = 0;
   const cursor = ctx.sql
     .exec(
-      `SELECT rowid, ${columnList(columns)} FROM ${t} WHERE ${tc} >= ? AND ${tc} < ? ORDER BY ${tc}, rowid`,
+      `SELECT rowid, ${columnList(columns)} FROM ${t} WHERE ${tc} >= ? AND ${tc} < ? ORDER BY ${tc}, rowid LIMIT ?`,
       lo,
       hi,
+      ctx.config.chunkRows,
     )
     .raw();
-  for (const row of cursor) {
-    rows.push(row);
-    for (const v of row)
-      bytes += typeof v === "string" ? v.length : v instanceof ArrayBuffer ? v.byteLength : 8;
-    if (rows.length >= ctx.config.chunkRows || bytes >= CHUNK_BYTES) break;
-  }
+  // Read the cursor to its end even past the byte budget: an unfinished statement blocks later
+  // DROP TABLEs (SQLITE_LOCKED) until it is garbage collected.
+  for (const row of cursor) if (bytes < CHUNK_BYTES) bytes += addRow(rows, row);
   return { partition: p.label, lo, hi, rows };
 }
 
@@ -255,6 +253,15 @@ function commitChunk(
     setPendingKeys(ctx.sql, jobId, remaining);
     return true;
   });
+}
+
+/** Keep a row; returns its approximate size in bytes. */
+export function addRow(rows: unknown[][], row: unknown[]): number {
+  rows.push(row);
+  let bytes = 0;
+  for (const v of row)
+    bytes += typeof v === "string" ? v.length : v instanceof ArrayBuffer ? v.byteLength : 8;
+  return bytes;
 }
 
 /** Zero-padded so keys sort by first rowid. */

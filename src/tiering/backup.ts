@@ -1,5 +1,6 @@
 import { quoteIdent } from "../database";
 import { ActorError, badInput } from "../errors";
+import { addRow } from "./archive";
 import { type BackupManifest, parseBackupManifest } from "./backup-format";
 import { BulkInserter } from "./bulk-insert";
 import { columnList, keySegment, type TieringContext, tableColumns } from "./context";
@@ -242,14 +243,15 @@ async function uploadPart(ctx: TieringContext, store: ArchiveStore, state: Backu
   const snap = state.snaps[state.current];
   const rows: unknown[][] = [];
   let bytes = 0;
-  for (const row of ctx.sql
-    .exec(`SELECT rowid, * FROM ${quoteIdent(snap)} WHERE rowid > ? ORDER BY rowid`, state.after)
-    .raw()) {
-    rows.push(row);
-    for (const v of row)
-      bytes += typeof v === "string" ? v.length : v instanceof ArrayBuffer ? v.byteLength : 8;
-    if (rows.length >= ctx.config.chunkRows || bytes >= PART_BYTES) break;
-  }
+  const cursor = ctx.sql
+    .exec(
+      `SELECT rowid, * FROM ${quoteIdent(snap)} WHERE rowid > ? ORDER BY rowid LIMIT ?`,
+      state.after,
+      ctx.config.chunkRows,
+    )
+    .raw();
+  // Drained to the end (see archive.ts selectChunk); rows past the byte budget go in the next part.
+  for (const row of cursor) if (bytes < PART_BYTES) bytes += addRow(rows, row);
   const last = rows.length < ctx.config.chunkRows && bytes < PART_BYTES;
   if (rows.length > 0) {
     const columns: ColumnDecl[] = table.rowid
