@@ -43,7 +43,7 @@ export async function scanFile(file: AsyncBuffer | ArrayBuffer, filters: ColumnF
     const element = elements.find((e) => e.name.toLowerCase() === f.column.toLowerCase());
     if (!element || element.num_children) continue;
     if (typeof f.value === "number" ? isNumeric(element) : isString(element))
-      conditions.push({ [element.name]: { [OPERATOR[f.op]]: f.value } });
+      conditions.push({ [element.name]: { [OPERATOR[f.op]]: statValue(element, f.value) } });
   }
   const scan = await parquetScan({
     file,
@@ -90,6 +90,13 @@ export async function readRange(fileScan: FileScan, rowStart: number, rowEnd: nu
     rows[r] = row;
   }
   return rows;
+}
+
+/** INT64 statistics decode as bigint, and hyparquet only sees bigint 5n and number 5 as equal if both are bigint. */
+function statValue(e: SchemaElement, value: number | string): number | string | bigint {
+  return e.type === "INT64" && typeof value === "number" && Number.isSafeInteger(value)
+    ? BigInt(value)
+    : value;
 }
 
 function topLevel(metadata: FileMetaData): SchemaElement[] {
