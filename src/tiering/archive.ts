@@ -13,7 +13,7 @@ import {
   type TieringContext,
   tableColumns,
 } from "./context";
-import { contentTag, encodeParquet } from "./parquet-write";
+import { contentTag, encodeParquet, rowSelect } from "./parquet-write";
 import { isInternal, JOBS, MANIFEST } from "./tables";
 import { cutoffMs, PARTITIONS, type Partition, partitionOf } from "./time";
 
@@ -129,7 +129,7 @@ export async function runArchive(ctx: TieringContext, spec: ResolvedArchive): Pr
       result.done = true;
       return result;
     }
-    const { bytes } = await encodeParquet(
+    const bytes = await encodeParquet(
       columns,
       chunk.rows.map((r) => r.slice(1)),
       ctx.config.rowGroupRows,
@@ -181,7 +181,7 @@ function selectChunk(ctx: TieringContext, spec: ResolvedArchive, columns: TableC
   let bytes = 0;
   const cursor = ctx.sql
     .exec(
-      `SELECT rowid, ${columnList(columns)} FROM ${t} WHERE ${tc} >= ? AND ${tc} < ? ORDER BY ${tc}, rowid LIMIT ?`,
+      `SELECT rowid, ${rowSelect(columns).list} FROM ${t} WHERE ${tc} >= ? AND ${tc} < ? ORDER BY ${tc}, rowid LIMIT ?`,
       lo,
       hi,
       ctx.config.chunkRows,

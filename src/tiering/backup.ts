@@ -5,7 +5,7 @@ import { type BackupManifest, parseBackupManifest } from "./backup-format";
 import { BulkInserter } from "./bulk-insert";
 import { columnList, keySegment, type TieringContext, tableColumns } from "./context";
 import { readRange, scanFile } from "./parquet-read";
-import { type ColumnDecl, encodeParquet } from "./parquet-write";
+import { type ColumnDecl, encodeParquet, rowSelect } from "./parquet-write";
 import type { ArchiveStore } from "./r2-store";
 import { BACKUPS, isBackedUp, JOBS, SNAPSHOT_PREFIX, STAGE_PREFIX } from "./tables";
 
@@ -161,7 +161,8 @@ function backedUpTables(sql: SqlStorage): TableInfo[] {
 function snapshot(ctx: TieringContext, keep: number | undefined): BackupState {
   const sql = ctx.sql;
   const createdAt = Date.now();
-  const id = new Date(createdAt).toISOString().replace(/[-:.]/g, "");
+  // Sortable by time; the random tail keeps two backups in the same millisecond apart.
+  const id = `${new Date(createdAt).toISOString().replace(/[-:.]/g, "")}-${crypto.randomUUID().slice(0, 8)}`;
   const root = `${ctx.config.prefix}/${keySegment(ctx.actorName)}/_backups/${id}`;
   return ctx.storage.transactionSync(() => {
     const tables = backedUpTables(sql);
@@ -243,9 +244,12 @@ async function uploadPart(ctx: TieringContext, store: ArchiveStore, state: Backu
   const snap = state.snaps[state.current];
   const rows: unknown[][] = [];
   let bytes = 0;
+  const columns: ColumnDecl[] = table.rowid
+    ? [{ name: ROWID, type: "INTEGER" }, ...table.columns]
+    : table.columns;
   const cursor = ctx.sql
     .exec(
-      `SELECT rowid, * FROM ${quoteIdent(snap)} WHERE rowid > ? ORDER BY rowid LIMIT ?`,
+      `SELECT rowid, ${rowSelect(columns).list} FROM ${quoteIdent(snap)} WHERE rowid > ? ORDER BY rowid LIMIT ?`,
       state.after,
       ctx.config.chunkRows,
     )
@@ -254,10 +258,7 @@ async function uploadPart(ctx: TieringContext, store: ArchiveStore, state: Backu
   for (const row of cursor) if (bytes < PART_BYTES) bytes += addRow(rows, row);
   const last = rows.length < ctx.config.chunkRows && bytes < PART_BYTES;
   if (rows.length > 0) {
-    const columns: ColumnDecl[] = table.rowid
-      ? [{ name: ROWID, type: "INTEGER" }, ...table.columns]
-      : table.columns;
-    const { bytes: file } = await encodeParquet(
+    const file = await encodeParquet(
       columns,
       rows.map((r) => r.slice(1)),
       ctx.config.rowGroupRows,

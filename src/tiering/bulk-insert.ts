@@ -18,9 +18,13 @@ export class BulkInserter {
   /** Flush when the JSON reaches this many characters (DO caps a bound string at 2 MB). */
   static readonly BATCH_CHARS = 1_000_000;
 
-  constructor(sql: SqlStorage, table: string, columns: { name: string; blob?: boolean; real?: boolean }[]) {
+  constructor(
+    sql: SqlStorage,
+    table: string,
+    columns: { name: string; blob?: boolean; real?: boolean; json?: boolean }[],
+  ) {
     this.#sql = sql;
-    this.#kinds = columns.map((c) => (c.blob ? "blob" : c.real ? "real" : "any"));
+    this.#kinds = columns.map((c) => (c.blob ? "blob" : c.real ? "real" : c.json ? "json" : "any"));
     const values = columns.map((c, i) => (c.blob ? `unhex(value->>${i})` : `value->>${i}`)).join(", ");
     this.#statement = `INSERT INTO ${quoteIdent(table)} (${columns.map((c) => quoteIdent(c.name)).join(", ")}) SELECT ${values} FROM json_each(?)`;
   }
@@ -46,8 +50,11 @@ export class BulkInserter {
   }
 }
 
-/** "real": a floating-point column, whose integral values must stay REAL ("5.0", not "5"). */
-type ValueKind = "blob" | "real" | "any";
+/**
+ * "real": a floating-point column, whose integral values must stay REAL ("5.0", not "5").
+ * "json": strings that already are JSON text of SQL values: spliced in as they are.
+ */
+type ValueKind = "blob" | "real" | "json" | "any";
 
 function jsonValue(v: unknown, kind: ValueKind): string {
   if (v === null || v === undefined) return "null";
@@ -60,7 +67,7 @@ function jsonValue(v: unknown, kind: ValueKind): string {
     case "bigint":
       return v.toString();
     case "string":
-      return JSON.stringify(v);
+      return kind === "json" ? v : JSON.stringify(v);
     case "boolean":
       return v ? "1" : "0";
   }

@@ -1,6 +1,6 @@
 import type { FileMetaData, ParquetQueryFilter, ParquetScan, SchemaElement } from "hyparquet";
 import { ActorError } from "../errors";
-import { COLUMNS_META, type ColumnDecl } from "./parquet-write";
+import { COLUMNS_META, type ColumnDecl, JSON_TEXT_META } from "./parquet-write";
 import type { AsyncBuffer } from "./r2-store";
 import type { ColumnFilter } from "./sql-sources";
 
@@ -24,6 +24,8 @@ export interface ReadColumn extends ColumnDecl {
   blob: boolean;
   /** Floating point in Parquet: integral values must stay REAL. */
   real: boolean;
+  /** Strings that are SQL values written as JSON text (a mixed-type column). */
+  json: boolean;
 }
 
 const OPERATOR = { "=": "$eq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte" } as const;
@@ -119,20 +121,24 @@ function topLevel(metadata: FileMetaData): SchemaElement[] {
 /** Columns with the SQLite types they had when archived (from our metadata), else from Parquet types. */
 function readColumns(metadata: FileMetaData): ReadColumn[] {
   const declared = new Map<string, string>();
-  const meta = metadata.key_value_metadata?.find((kv) => kv.key === COLUMNS_META)?.value;
-  if (meta) {
-    try {
-      for (const c of JSON.parse(meta) as ColumnDecl[]) declared.set(c.name, c.type);
-    } catch {
-      throw new ActorError("ARCHIVE_FILE_CORRUPT", "archived file has unreadable column metadata");
-    }
+  try {
+    for (const c of JSON.parse(meta(metadata, COLUMNS_META) ?? "[]") as ColumnDecl[])
+      declared.set(c.name, c.type);
+  } catch {
+    throw new ActorError("ARCHIVE_FILE_CORRUPT", "archived file has unreadable column metadata");
   }
+  const jsonText = new Set<string>(JSON.parse(meta(metadata, JSON_TEXT_META) ?? "[]"));
   return topLevel(metadata).map((e) => ({
     name: e.name,
     type: declared.get(e.name) ?? sqliteType(e),
     blob: !e.num_children && !isText(e) && (e.type === "BYTE_ARRAY" || e.type === "FIXED_LEN_BYTE_ARRAY"),
     real: !e.num_children && (e.type === "DOUBLE" || e.type === "FLOAT"),
+    json: jsonText.has(e.name) && isString(e),
   }));
+}
+
+function meta(metadata: FileMetaData, key: string): string | undefined {
+  return metadata.key_value_metadata?.find((kv) => kv.key === key)?.value;
 }
 
 function isNumeric(e: SchemaElement): boolean {
