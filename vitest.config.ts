@@ -12,6 +12,9 @@ const sqlAsText: Plugin = {
 export default defineConfig({
   plugins: [sqlAsText, cloudflareTest({ wrangler: { configPath: "./test/wrangler.jsonc" } })],
   test: {
+    // CI asks for JSON results too, to print its own "N passed, N failed" line.
+    reporters: process.env.VITEST_JSON_OUT ? ["default", "json"] : ["default"],
+    outputFile: process.env.VITEST_JSON_OUT ? { json: process.env.VITEST_JSON_OUT } : undefined,
     include: ["test/**/*.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,

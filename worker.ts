@@ -1,6 +1,9 @@
 // The coordinator Worker: routes HTTP and WebSocket traffic to the prebuilt actors.
-import { createCoordinator } from "./src/coordinator/index";
+import { createCoordinator, type Mount } from "./src/coordinator/index";
 
 export * from "./actors/index";
 
-export default createCoordinator<Env>([]);
+/** Each prebuilt actor's routes, mounted by the coordinator (and reused by the test Worker). */
+export const mounts: Mount<Env>[] = [];
+
+export default createCoordinator<Env>(mounts);

@@ -1,5 +1,6 @@
 import { ActorError } from "./errors";
 import type { MigrationBundle } from "./migrations";
+import { checkScheduleConfig, type ScheduleConfig } from "./schedule";
 import { resolveTiering, type TieringConfig } from "./tiering/config";
 
 /**
@@ -12,6 +13,8 @@ export interface ActorConfig<TSchema extends Record<string, unknown> = Record<st
   schema: TSchema;
   /** drizzle-kit output for this actor (`import migrations from "./migrations/<actor>/migrations.js"`). */
   migrations?: MigrationBundle;
+  /** Retry, backoff, lease and dead-letter policy of `this.schedule` (see src/schedule.ts). */
+  schedules?: ScheduleConfig;
   /** R2 tiering: binding, prefix, cold-query limits, scheduled archives and backups (src/tiering/config.ts). */
   tiering?: TieringConfig;
 }
@@ -25,6 +28,13 @@ export function defineActor<TSchema extends Record<string, unknown>, TConfig ext
     throw new ActorError("INVALID_CONFIG", "defineActor needs a schema object (drizzle tables)");
   if (config.migrations !== undefined && typeof config.migrations.migrations !== "object")
     throw new ActorError("INVALID_CONFIG", "migrations must be drizzle-kit's migrations.js default export");
+  if (config.schedules !== undefined) {
+    try {
+      checkScheduleConfig(config.schedules);
+    } catch (err) {
+      throw new ActorError("INVALID_CONFIG", ActorError.from(err)?.description ?? String(err));
+    }
+  }
   if (config.tiering !== undefined) resolveTiering(config.tiering);
   return Object.freeze(config);
 }

@@ -1,9 +1,10 @@
 /**
  * Typed errors that keep their `code` across Durable Object RPC.
  *
- * Workers RPC rebuilds a thrown Error on the caller side from its name and message only;
- * own properties such as `code` are dropped. So the code (and optional JSON details) ride in
- * the message behind a fixed prefix, and `ActorError.from(err)` reads them back anywhere.
+ * Current workerd carries an Error's own properties (`code`, `details`) across RPC, but older
+ * runtimes and some paths (a message logged and re-thrown, a string in a WebSocket frame) keep only
+ * the message. So the code and optional JSON details also ride in the message behind a fixed
+ * prefix, and `ActorError.from(err)` reads them back from either.
  */
 export type ErrorDetails = Record<string, unknown>;
 
@@ -65,6 +66,17 @@ export class ActorError extends Error {
   /** Rebuild an ActorError from anything thrown, including errors that crossed RPC; undefined otherwise. */
   static from(err: unknown): ActorError | undefined {
     if (err instanceof ActorError) return err;
+    const props = err as { name?: unknown; code?: unknown; description?: unknown; details?: unknown } | null;
+    if (
+      props?.name === "ActorError" &&
+      typeof props.code === "string" &&
+      typeof props.description === "string"
+    )
+      return new ActorError(
+        props.code,
+        props.description,
+        (props.details as ErrorDetails | undefined) ?? undefined,
+      );
     const message = err instanceof Error ? err.message : typeof err === "string" ? err : undefined;
     if (!message) return undefined;
     const at = message.indexOf(PREFIX);

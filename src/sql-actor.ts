@@ -5,7 +5,24 @@ import { type ActorConfig, defineActor } from "./define-actor";
 import { ActorError } from "./errors";
 import { applyMigrations, type MigrationReport } from "./migrations";
 import { guardPublicMethods } from "./ready-guard";
+import { Scheduler } from "./schedule";
 import { Tiering } from "./tiering/tiering";
+
+ActorError.defineStatus("ACTOR_DESTROYED", 410);
+
+/** Methods a schedule may not name: the runtime's and partyserver's entry points. */
+const NOT_SCHEDULABLE = [
+  "constructor",
+  "fetch",
+  "alarm",
+  "webSocketMessage",
+  "webSocketClose",
+  "webSocketError",
+  "setName",
+  "_initAndFetch",
+  "__unsafe_ensureInitialized",
+  "assertReady",
+];
 
 /**
  * The base class of every actor: a partyserver `Server` (hibernating WebSockets) that owns one
@@ -19,16 +36,20 @@ export class SqlActor<
   static config: ActorConfig<any> = defineActor({ schema: {} });
 
   readonly database: Database<TSchema>;
+  /** Many timers on the one alarm: `at`, `every`, `cancel`, `list` (src/schedule.ts). */
+  readonly schedule: Scheduler<this>;
   /** R2 archive, cold queries, backups (src/tiering). */
   readonly tiering: Tiering;
   /** Why this actor cannot serve (a failed migration); every call answers it. */
   #startupError: ActorError | undefined;
   #migrations: MigrationReport = { applied: [], version: null };
+  #destroyed = false;
 
   constructor(ctx: DurableObjectState, env: Env & Cloudflare.Env) {
     super(ctx, env);
     const config = (new.target as unknown as typeof SqlActor).config;
     this.database = new Database(ctx.storage, config.schema as TSchema);
+    this.schedule = new Scheduler<this>(this, ctx.storage, config.schedules, NOT_SCHEDULABLE);
     this.tiering = new Tiering({
       storage: ctx.storage,
       env: env as object,
@@ -49,13 +70,17 @@ export class SqlActor<
         this.#startupError =
           ActorError.from(err) ??
           new ActorError("MIGRATION_FAILED", err instanceof Error ? err.message : String(err));
+        return;
       }
+      // Re-arm the alarm from the schedule table on every wake (alarms can be lost across reloads).
+      await this.schedule.start();
     });
   }
 
   /** Throws the startup error, if any: called first by every public method. */
   assertReady(): void {
     if (this.#startupError) throw this.#startupError;
+    if (this.#destroyed) throw new ActorError("ACTOR_DESTROYED", "this actor has been destroyed");
   }
 
   /** drizzle, typed by the actor's schema. */
@@ -100,12 +125,38 @@ export class SqlActor<
     return super.fetch(request);
   }
 
+  /**
+   * The one alarm belongs to the scheduler: use `this.schedule` rather than `setAlarm`.
+   * partyserver's `alarm()` runs first (it calls `onStart` once, then `onAlarm`).
+   */
   override async alarm(): Promise<void> {
+    if (this.#destroyed) return;
     this.assertReady();
-    return super.alarm();
+    await super.alarm();
+    await this.schedule.alarm();
   }
 
   override onAlarm(): void | Promise<void> {}
+
+  /**
+   * Delete this actor: every schedule, the alarm, all storage; open connections are closed.
+   * The instance is then reset, so a run still in flight cannot write again, and the alarm it
+   * was running is not retried (an alarm that revived a destroyed actor is a known defect
+   * elsewhere). A later call starts a fresh, empty actor.
+   */
+  async destroy(): Promise<void> {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.schedule.stop();
+    for (const connection of this.getConnections()) {
+      try {
+        connection.close(1001, "actor destroyed");
+      } catch {}
+    }
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    setTimeout(() => this.ctx.abort("actor destroyed", { retryAlarm: false }), 0);
+  }
 }
 
 function errorResponse(err: ActorError): Response {

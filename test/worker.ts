@@ -1,5 +1,12 @@
-// The Worker the tests run: the coordinator and every actor, plus test fixtures.
+// The Worker the tests run: the coordinator with every actor's routes plus a fixture route, and the fixtures.
+import { createCoordinator } from "../src/coordinator/index";
+import { mounts } from "../worker";
+import { fixtureRoutes } from "./fixtures/routes";
+
+export { Notes } from "../examples/notes/notes";
 export * from "../worker";
-export { default } from "../worker";
 export { FixtureActor, PlainNotes } from "./fixtures/actors";
 export { TieredActor } from "./fixtures/tiered";
+export { EveryWakeActor, ScheduledActor } from "./fixtures/scheduled-actors";
+
+export default createCoordinator<Env>([...mounts, { path: "/fixtures", app: fixtureRoutes }]);

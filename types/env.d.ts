@@ -6,6 +6,12 @@ declare namespace Cloudflare {
     FIXTURE: DurableObjectNamespace<import("../test/fixtures/actors").FixtureActor>;
     PLAIN_NOTES: DurableObjectNamespace<import("../test/fixtures/actors").PlainNotes>;
     TIERED: DurableObjectNamespace<import("../test/fixtures/tiered").TieredActor>;
+    EXAMPLE_NOTES: DurableObjectNamespace<import("../examples/notes/notes").Notes>;
+    SCHEDULED: DurableObjectNamespace<import("../test/fixtures/scheduled-actors").ScheduledActor>;
+    EVERY_WAKE: DurableObjectNamespace<import("../test/fixtures/scheduled-actors").EveryWakeActor>;
+  }
+  interface GlobalProps {
+    mainModule: typeof import("../test/worker");
   }
 }
 interface Env extends Cloudflare.Env {}

@@ -1,0 +1,153 @@
+// `npm run bench [filter]`: starts the bench Worker under `wrangler dev` on loopback (local tracing
+// off: X_LOCAL_OBSERVABILITY=false), runs every case in bench/cases/*.mjs, and prints ratios of the
+// framework (subject) to a hand-written baseline measured in the same run, interleaved round by round.
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { gzipSync } from "node:zlib";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const filter = process.argv[2] ?? "";
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 12);
+
+const freePort = () =>
+  new Promise((resolve) => {
+    const srv = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+
+async function startWorker() {
+  const port = await freePort();
+  const state = mkdtempSync(join(tmpdir(), "dosql-bench-"));
+  const child = spawn(
+    "npx",
+    [
+      "wrangler",
+      "dev",
+      "-c",
+      "bench/wrangler.jsonc",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--persist-to",
+      state,
+      "--show-interactive-dev-session=false",
+    ],
+    {
+      cwd: root,
+      env: { ...process.env, X_LOCAL_OBSERVABILITY: "false", WRANGLER_SEND_METRICS: "false" },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    },
+  );
+  let log = "";
+  child.stdout.on("data", (d) => (log += d));
+  child.stderr.on("data", (d) => (log += d));
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    try {
+      if ((await fetch(`${base}/health`)).ok) break;
+    } catch {}
+    if (Date.now() > deadline || child.exitCode !== null) {
+      console.error(log);
+      throw new Error("wrangler dev did not start");
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  const stop = () => {
+    try {
+      process.kill(-child.pid, "SIGTERM");
+    } catch {}
+    rmSync(state, { recursive: true, force: true });
+  };
+  return { base, stop };
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const fmt = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
+
+async function timed(fn) {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+async function runCase(base, c) {
+  await c.setup?.(base);
+  const rounds = c.rounds ?? ROUNDS;
+  // Warm both sides (isolate start, table creation, JIT) before measuring.
+  await c.subject(base, -1);
+  await c.baseline(base, -1);
+  const ratios = [];
+  const subj = [];
+  const basl = [];
+  for (let r = 0; r < rounds; r++) {
+    // Alternate which side goes first so drift on a shared machine hits both equally.
+    let s;
+    let b;
+    if (r % 2 === 0) {
+      s = await timed(() => c.subject(base, r));
+      b = await timed(() => c.baseline(base, r));
+    } else {
+      b = await timed(() => c.baseline(base, r));
+      s = await timed(() => c.subject(base, r));
+    }
+    subj.push(s);
+    basl.push(b);
+    ratios.push(s / b);
+  }
+  const med = median(ratios);
+  const verdict = c.goal ? (med <= c.goal ? "ok" : "OVER") : "";
+  console.log(
+    `| ${c.name} | ${fmt(Math.min(...ratios))} | ${fmt(med)} | ${fmt(Math.max(...ratios))} | ${fmt(median(subj), 1)} | ${fmt(median(basl), 1)} | ${c.goal ? `≤ ${c.goal} ${verdict}` : "-"} |`,
+  );
+  if (c.extra)
+    for (const [label, value] of Object.entries(await c.extra(base)))
+      console.log(`|   ${label} | ${value} | | | | | |`);
+}
+
+function bundleSize() {
+  const out = mkdtempSync(join(tmpdir(), "dosql-size-"));
+  const res = spawnSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", out], {
+    cwd: root,
+    encoding: "utf8",
+  });
+  const file = readdirSync(out).find((f) => f.endsWith(".js"));
+  if (res.status !== 0 || !file) return "unavailable";
+  const code = readFileSync(join(out, file));
+  rmSync(out, { recursive: true, force: true });
+  return `${(code.length / 1024).toFixed(0)} KiB raw / ${(gzipSync(code).length / 1024).toFixed(0)} KiB gzip`;
+}
+
+const files = readdirSync(join(root, "bench/cases"))
+  .filter((f) => f.endsWith(".mjs"))
+  .sort();
+const cases = [];
+for (const f of files)
+  for (const c of (await import(pathToFileURL(join(root, "bench/cases", f)))).default) cases.push(c);
+const selected = cases.filter((c) => c.name.includes(filter));
+
+console.log(
+  `DoSQL Actors bench: wrangler dev on 127.0.0.1, X_LOCAL_OBSERVABILITY=false, ${ROUNDS} rounds per case, ${new Date().toISOString()}`,
+);
+console.log("ratio = framework time ÷ hand-written baseline time in the same round (lower is better)\n");
+const { base, stop } = await startWorker();
+try {
+  console.log("| case | min | median | max | framework ms (median) | baseline ms (median) | goal |");
+  console.log("| --- | --- | --- | --- | --- | --- | --- |");
+  for (const c of selected) await runCase(base, c);
+} finally {
+  stop();
+}
+if (!filter) console.log(`\ncoordinator bundle (wrangler deploy --dry-run): ${bundleSize()}`);
