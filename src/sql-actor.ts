@@ -6,6 +6,13 @@ import { ActorError } from "./errors";
 import { applyMigrations, type MigrationReport } from "./migrations";
 import { guardPublicMethods } from "./ready-guard";
 import { Scheduler } from "./schedule";
+import {
+  declareSchedules,
+  RESUME_DELAY_MS,
+  RESUME_KEY,
+  TIERING_METHOD,
+  type TieringTask,
+} from "./tiering/schedules";
 import { Tiering } from "./tiering/tiering";
 
 ActorError.defineStatus("ACTOR_DESTROYED", 410);
@@ -74,6 +81,14 @@ export class SqlActor<
       }
       // Re-arm the alarm from the schedule table on every wake (alarms can be lost across reloads).
       await this.schedule.start();
+      try {
+        declareSchedules(this.tiering.config, this.schedule as never);
+      } catch (err) {
+        this.#startupError = new ActorError(
+          "INVALID_CONFIG",
+          `tiering schedules: ${ActorError.from(err)?.description ?? String(err)}`,
+        );
+      }
     });
   }
 
@@ -118,6 +133,16 @@ export class SqlActor<
   schemaVersion(): MigrationReport {
     this.assertReady();
     return { ...this.#migrations };
+  }
+
+  /**
+   * Entry point of scheduled tiering runs (configured archives and backups, and the continuation
+   * of one that ran out of its step budget).
+   */
+  async tieringStep(task: TieringTask): Promise<void> {
+    this.assertReady();
+    if (await this.tiering.runScheduled(task))
+      this.schedule.at(RESUME_DELAY_MS, TIERING_METHOD as never, { resume: true }, { key: RESUME_KEY });
   }
 
   override async fetch(request: Request): Promise<Response> {

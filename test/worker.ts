@@ -6,7 +6,7 @@ import { fixtureRoutes } from "./fixtures/routes";
 export { Notes } from "../examples/notes/notes";
 export * from "../worker";
 export { FixtureActor, PlainNotes } from "./fixtures/actors";
-export { TieredActor } from "./fixtures/tiered";
 export { EveryWakeActor, ScheduledActor } from "./fixtures/scheduled-actors";
+export { TieredActor } from "./fixtures/tiered";
 
 export default createCoordinator<Env>([...mounts, { path: "/fixtures", app: fixtureRoutes }]);

@@ -6,6 +6,7 @@ import {
   columnList,
   equalValues,
   keySegment,
+  listTables,
   notFound,
   pendingKeys,
   setPendingKeys,
@@ -44,24 +45,26 @@ export function resolveArchive(ctx: TieringContext, input: unknown, now: number)
   const spec = input as Partial<ArchiveSpec>;
   if (typeof spec.table !== "string" || spec.table.length === 0) throw badInput("table is required");
   const table = spec.table;
-  const info = ctx.sql
-    .exec<{ type: string; wr: number }>(
-      "SELECT type, wr FROM pragma_table_list WHERE name = ? AND schema = 'main'",
-      table,
-    )
-    .toArray()[0];
-  if (!info || isInternal(table)) throw notFound(table);
-  if (info.type !== "table" || info.wr)
+  const tables = listTables(ctx.sql);
+  const info = tables.find((t) => t.name === table);
+  if (!info || isInternal(table)) {
+    const isView = ctx.sql
+      .exec("SELECT 1 FROM sqlite_master WHERE type = 'view' AND name = ?", table)
+      .toArray();
+    if (!isView.length || isInternal(table)) throw notFound(table);
+  }
+  if (!info || info.virtual || !info.rowid)
     throw new ActorError("ARCHIVE_UNSUPPORTED_TABLE", `${table} is a view, virtual or WITHOUT ROWID table`, {
       table,
     });
-  const referencing = ctx.sql
-    .exec<{ name: string }>(
-      "SELECT m.name FROM sqlite_master m, pragma_foreign_key_list(m.name) f WHERE m.type = 'table' AND f.\"table\" = ? AND m.name != ?",
-      table,
-      table,
-    )
-    .toArray();
+  const referencing = tables.filter(
+    (t) =>
+      t.name !== table &&
+      ctx.sql
+        .exec<{ table: string }>('SELECT "table" FROM pragma_foreign_key_list(?)', t.name)
+        .toArray()
+        .some((fk) => fk.table === table),
+  );
   if (referencing.length)
     throw new ActorError(
       "ARCHIVE_UNSUPPORTED_TABLE",

@@ -3,7 +3,14 @@ import { ActorError, badInput } from "../errors";
 import { addRow } from "./archive";
 import { type BackupManifest, parseBackupManifest } from "./backup-format";
 import { BulkInserter } from "./bulk-insert";
-import { columnList, keySegment, type TieringContext, tableColumns } from "./context";
+import {
+  columnList,
+  keySegment,
+  listTables,
+  type TableEntry,
+  type TieringContext,
+  tableColumns,
+} from "./context";
 import { readRange, scanFile } from "./parquet-read";
 import { type ColumnDecl, encodeParquet, rowSelect } from "./parquet-write";
 import type { ArchiveStore } from "./r2-store";
@@ -143,19 +150,8 @@ function saveState(ctx: TieringContext, state: BackupState): void {
   );
 }
 
-type TableInfo = {
-  name: string;
-  type: string;
-  wr: number;
-};
-
-function backedUpTables(sql: SqlStorage): TableInfo[] {
-  return sql
-    .exec<TableInfo>(
-      "SELECT name, type, wr FROM pragma_table_list WHERE schema = 'main' AND type IN ('table', 'virtual') ORDER BY name",
-    )
-    .toArray()
-    .filter((t) => isBackedUp(t.name));
+function backedUpTables(sql: SqlStorage): TableEntry[] {
+  return listTables(sql).filter((t) => isBackedUp(t.name));
 }
 
 function snapshot(ctx: TieringContext, keep: number | undefined): BackupState {
@@ -172,7 +168,7 @@ function snapshot(ctx: TieringContext, keep: number | undefined): BackupState {
       const columns = tableColumns(sql, t.name)
         .filter((c) => !c.generated)
         .map((c) => ({ name: c.name, type: c.type }));
-      const rowid = t.type === "table" && !t.wr;
+      const rowid = !t.virtual && t.rowid;
       const snap = `${SNAPSHOT_PREFIX}${id}_${i}`;
       snaps.push(snap);
       sql.exec(
@@ -229,7 +225,7 @@ function snapshot(ctx: TieringContext, keep: number | undefined): BackupState {
 }
 
 /** The history WAL's highest LSN (a framework table with an `lsn` column), or null. */
-function walPosition(sql: SqlStorage, tables: TableInfo[]): number | null {
+function walPosition(sql: SqlStorage, tables: TableEntry[]): number | null {
   for (const t of tables) {
     if (!t.name.startsWith("_dosql_")) continue;
     if (!tableColumns(sql, t.name).some((c) => c.name === "lsn")) continue;

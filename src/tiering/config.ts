@@ -1,5 +1,5 @@
 import { ActorError } from "../errors";
-import type { Partition } from "./time";
+import { PARTITIONS, type Partition, parseDuration } from "./time";
 
 /** What `archive()` takes; also the shape of a scheduled archive in the config. */
 export interface ArchiveSpec {
@@ -34,8 +34,11 @@ export interface TieringConfig {
   putTimeoutMs?: number;
   /** One archive/backup call works at most about this long, then resumes later (default 10 s). */
   stepBudgetMs?: number;
-  /** Archives run by schedule: `every` is an interval in ms or a cron string. */
-  archive?: (ArchiveSpec & { every: number | string })[];
+  /**
+   * Archives run by schedule: `every` is an interval in ms or a cron string (UTC), `olderThan` an
+   * age such as "7d". At most one per table.
+   */
+  archive?: (ArchiveSpec & { olderThan: string; every: number | string })[];
   /** Backups run by schedule, keeping the newest `keep`. */
   backup?: { every: number | string; keep: number };
 }
@@ -80,7 +83,38 @@ export function resolveTiering(config: TieringConfig | undefined): ResolvedTieri
     rowGroupRows: positive("rowGroupRows", c.rowGroupRows, 5_000),
     putTimeoutMs: positive("putTimeoutMs", c.putTimeoutMs, 30_000),
     stepBudgetMs: positive("stepBudgetMs", c.stepBudgetMs, 10_000),
-    archive: c.archive,
-    backup: c.backup,
+    archive: c.archive?.map(checkScheduledArchive),
+    backup: c.backup === undefined ? undefined : checkScheduledBackup(c.backup),
   };
+}
+
+function invalid(message: string): ActorError {
+  return new ActorError("INVALID_CONFIG", message);
+}
+
+function checkEvery(every: unknown, what: string): number | string {
+  if (
+    (typeof every === "number" && Number.isInteger(every) && every > 0) ||
+    (typeof every === "string" && every)
+  )
+    return every;
+  throw invalid(`${what}.every must be an interval in ms or a cron string`);
+}
+
+function checkScheduledArchive(a: ArchiveSpec & { every: number | string }, i: number, all: unknown[]) {
+  const what = `tiering.archive[${i}]`;
+  if (!a || typeof a.table !== "string" || typeof a.timeColumn !== "string")
+    throw invalid(`${what} needs table and timeColumn`);
+  if (!PARTITIONS.includes(a.partition)) throw invalid(`${what}.partition must be hour, day or month`);
+  if (typeof a.olderThan !== "string" || parseDuration(a.olderThan) === undefined)
+    throw invalid(`${what}.olderThan must be an age like "7d"`);
+  if (all.findIndex((b) => (b as ArchiveSpec).table === a.table) !== i)
+    throw invalid(`${what}: ${a.table} is listed twice`);
+  return { ...a, olderThan: a.olderThan, every: checkEvery(a.every, what) };
+}
+
+function checkScheduledBackup(b: { every: number | string; keep: number }) {
+  if (!b || !Number.isInteger(b.keep) || b.keep < 1)
+    throw invalid("tiering.backup.keep must be a positive integer");
+  return { every: checkEvery(b.every, "tiering.backup"), keep: b.keep };
 }

@@ -86,3 +86,31 @@ export function equalValues(a: unknown, b: unknown): boolean {
 export function notFound(table: string): ActorError {
   return new ActorError("TABLE_NOT_FOUND", `no table named ${table}`, { table });
 }
+
+export interface TableEntry {
+  name: string;
+  virtual: boolean;
+  /** False for WITHOUT ROWID tables. */
+  rowid: boolean;
+}
+
+/**
+ * The database's own tables (not SQLite's, not the runtime's `_cf_` ones, not virtual tables'
+ * shadow tables), from sqlite_master. Never from `pragma_table_list`: it also reads `_cf_` tables,
+ * which DO SQLite refuses (SQLITE_AUTH) once the runtime has created them (e.g. after an alarm).
+ */
+export function listTables(sql: SqlStorage): TableEntry[] {
+  const rows = sql
+    .exec<{ name: string; sql: string }>(
+      "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' ORDER BY name",
+    )
+    .toArray();
+  const virtual = rows.filter((r) => /^\s*CREATE\s+VIRTUAL\s/i.test(r.sql ?? "")).map((r) => r.name);
+  return rows
+    .filter((r) => !virtual.some((v) => r.name !== v && r.name.startsWith(`${v}_`)))
+    .map((r) => ({
+      name: r.name,
+      virtual: virtual.includes(r.name),
+      rowid: !/\bWITHOUT\s+ROWID\b/i.test((r.sql ?? "").slice((r.sql ?? "").lastIndexOf(")"))),
+    }));
+}

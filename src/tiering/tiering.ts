@@ -12,6 +12,7 @@ import { coldQuery, explainCold, type SourcePlan } from "./cold-query";
 import { type ArchiveSpec, type ResolvedTiering, resolveTiering, type TieringConfig } from "./config";
 import type { TieringContext } from "./context";
 import { ArchiveStore } from "./r2-store";
+import type { TieringTask } from "./schedules";
 import { findSources, mentionsR2 } from "./sql-sources";
 import { createTieringTables, dropLeftovers, JOBS, MANIFEST } from "./tables";
 
@@ -194,6 +195,26 @@ export class Tiering {
       } else if (job.kind === "backup") await this.#exclusive("backup", () => runBackup(this.#ctx));
     }
     return { done: this.jobs().length === 0 };
+  }
+
+  /**
+   * One scheduled run (see schedules.ts). Returns true when work is left over (a step budget ran
+   * out): the caller schedules a `{ resume: true }` run shortly after.
+   */
+  async runScheduled(task: TieringTask): Promise<boolean> {
+    this.#begin();
+    if (task && typeof task === "object" && "archive" in task) {
+      const spec = this.config.archive?.find((a) => a.table === task.archive);
+      if (!spec) return false; // removed from the config since it was scheduled
+      return !(await this.archive(spec)).done;
+    }
+    if (task && typeof task === "object" && "backup" in task)
+      return !(await this.backup({ keep: this.config.backup?.keep })).done;
+    if (task && typeof task === "object" && "resume" in task) return !(await this.resume()).done;
+    throw new ActorError(
+      "VALIDATION_FAILED",
+      "a tiering task is { archive: table }, { backup: true } or { resume: true }",
+    );
   }
 
   #begin(): void {
