@@ -314,7 +314,7 @@ export async function restoreBackup(
         const scan = await scanFile(file, []);
         const inserter = new BulkInserter(ctx.sql, stage, scan.columns);
         for (const range of scan.scan.ranges)
-          for (const row of await readRange(scan, range.rowStart, range.rowEnd)) inserter.add(row);
+          inserter.addColumns(await readRange(scan, range.rowStart, range.rowEnd));
         inserter.flush();
         if (inserter.rows !== part.rows)
           throw new ActorError(

@@ -29,13 +29,20 @@ export class BulkInserter {
     this.#statement = `INSERT INTO ${quoteIdent(table)} (${columns.map((c) => quoteIdent(c.name)).join(", ")}) SELECT ${values} FROM json_each(?)`;
   }
 
-  add(row: readonly unknown[]): void {
-    let text = "[";
-    for (let i = 0; i < row.length; i++) {
-      if (i > 0) text += ",";
-      text += jsonValue(row[i], this.#kinds[i]);
+  /** Add rows given column by column (as Parquet decodes them), without building row arrays. */
+  addColumns(columns: ArrayLike<unknown>[]): void {
+    const count = columns[0]?.length ?? 0;
+    for (let r = 0; r < count; r++) {
+      let text = "[";
+      for (let i = 0; i < columns.length; i++) {
+        if (i > 0) text += ",";
+        text += jsonValue(columns[i][r], this.#kinds[i]);
+      }
+      this.#push(`${text}]`);
     }
-    text += "]";
+  }
+
+  #push(text: string): void {
     this.#parts.push(text);
     this.#bytes += text.length + 1;
     if (this.#bytes >= BulkInserter.BATCH_CHARS) this.flush();

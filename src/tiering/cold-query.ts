@@ -270,7 +270,7 @@ async function load(ctx: TieringContext, source: Source, files: FileRef[], total
     ensureScratch(ctx, source, scan.columns);
     const inserter = new BulkInserter(ctx.sql, source.scratch, scan.columns);
     for (const range of scan.scan.ranges) {
-      for (const row of await readRange(scan, range.rowStart, range.rowEnd)) inserter.add(row);
+      inserter.addColumns(await readRange(scan, range.rowStart, range.rowEnd));
       inserter.flush();
     }
   }

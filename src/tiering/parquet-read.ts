@@ -80,18 +80,16 @@ export async function scanFile(file: AsyncBuffer | ArrayBuffer, filters: ColumnF
   };
 }
 
-/** Rows of one kept range, as arrays in `columns` order, with values ready for SQLite. */
-export async function readRange(fileScan: FileScan, rowStart: number, rowEnd: number): Promise<unknown[][]> {
-  const data = [];
+/** One kept range, column by column (row r of column c is `columns[c][r]`). */
+export async function readRange(
+  fileScan: FileScan,
+  rowStart: number,
+  rowEnd: number,
+): Promise<ArrayLike<unknown>[]> {
+  const data: ArrayLike<unknown>[] = [];
   for (const c of fileScan.columns)
     data.push(await fileScan.scan.readColumn({ column: c.name, rowStart, rowEnd }));
-  const rows: unknown[][] = new Array(rowEnd - rowStart);
-  for (let r = 0; r < rows.length; r++) {
-    const row = new Array(data.length);
-    for (let c = 0; c < data.length; c++) row[c] = data[c][r];
-    rows[r] = row;
-  }
-  return rows;
+  return data;
 }
 
 /** INT64 statistics decode as bigint, and hyparquet only sees bigint 5n and number 5 as equal if both are bigint. */
