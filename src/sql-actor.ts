@@ -6,13 +6,7 @@ import { ActorError } from "./errors";
 import { applyMigrations, type MigrationReport } from "./migrations";
 import { guardPublicMethods } from "./ready-guard";
 import { Scheduler } from "./schedule";
-import {
-  declareSchedules,
-  RESUME_DELAY_MS,
-  RESUME_KEY,
-  TIERING_METHOD,
-  type TieringTask,
-} from "./tiering/schedules";
+import { declareSchedules, scheduleResume, type TieringTask } from "./tiering/schedules";
 import { Tiering } from "./tiering/tiering";
 
 ActorError.defineStatus("ACTOR_DESTROYED", 410);
@@ -67,6 +61,7 @@ export class SqlActor<
       afterRestore: () => {
         this.#migrations = applyMigrations(ctx.storage, config.migrations);
       },
+      scheduleResume: () => scheduleResume(this.tiering.config, this.schedule as never),
     });
     guardPublicMethods(new.target, SqlActor);
     // Nothing is delivered to the object (request, RPC, alarm) before this finishes.
@@ -141,8 +136,7 @@ export class SqlActor<
    */
   async tieringStep(task: TieringTask): Promise<void> {
     this.assertReady();
-    if (await this.tiering.runScheduled(task))
-      this.schedule.at(RESUME_DELAY_MS, TIERING_METHOD as never, { resume: true }, { key: RESUME_KEY });
+    await this.tiering.runScheduled(task);
   }
 
   override async fetch(request: Request): Promise<Response> {

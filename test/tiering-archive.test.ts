@@ -167,11 +167,18 @@ describe("archive", () => {
   });
 
   it("runs in bounded steps that resume exactly across evictions", async () => {
-    const { name, stub } = freshTiered("archsteps", { stepBudgetMs: 1, chunkRows: 1_500 });
+    // The automatic continuation is booked far ahead: this test drives the steps itself.
+    const { name, stub } = freshTiered("archsteps", {
+      stepBudgetMs: 1,
+      chunkRows: 1_500,
+      resumeDelayMs: 600_000,
+    });
     await stub.seedReadings(9_000, T0, 3 * DAY);
     const [before] = await q<Totals>(stub, "SELECT count(*) AS n, sum(value) AS s FROM readings");
     const first = await stub.archiveReadings(CUTOFF);
     expect(first).toMatchObject({ done: false, files: 1, rows: 1_500 });
+    const booked = await runInDurableObject(stub, (a) => a.schedule.get("tiering:resume"));
+    expect(booked).toMatchObject({ method: "tieringStep", payload: { resume: true }, status: "scheduled" });
     let steps = 1;
     for (;;) {
       await evictDurableObject(stub);

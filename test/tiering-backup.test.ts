@@ -96,7 +96,7 @@ describe("backup and restore", () => {
   });
 
   it("runs in bounded steps across evictions, and is the snapshot of the moment it started", async () => {
-    const { stub } = freshTiered("bksteps", { stepBudgetMs: 1, chunkRows: 2_000 });
+    const { stub } = freshTiered("bksteps", { stepBudgetMs: 1, chunkRows: 2_000, resumeDelayMs: 600_000 });
     await stub.seedReadings(7_000, T0, DAY);
     const atStart = await q(stub, "SELECT count(*) AS n, sum(value) AS s FROM readings");
     let result = await runInDurableObject(stub, (a) => a.tiering.backup());

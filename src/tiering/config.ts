@@ -34,6 +34,8 @@ export interface TieringConfig {
   putTimeoutMs?: number;
   /** One archive/backup call works at most about this long, then resumes later (default 10 s). */
   stepBudgetMs?: number;
+  /** An unfinished archive or backup continues from a schedule after this delay (default 1 s). */
+  resumeDelayMs?: number;
   /**
    * Archives run by schedule: `every` is an interval in ms or a cron string (UTC), `olderThan` an
    * age such as "7d". At most one per table.
@@ -55,6 +57,7 @@ export type ResolvedTiering = Required<
     | "rowGroupRows"
     | "putTimeoutMs"
     | "stepBudgetMs"
+    | "resumeDelayMs"
   >
 > &
   Pick<TieringConfig, "archive" | "backup">;
@@ -83,6 +86,7 @@ export function resolveTiering(config: TieringConfig | undefined): ResolvedTieri
     rowGroupRows: positive("rowGroupRows", c.rowGroupRows, 5_000),
     putTimeoutMs: positive("putTimeoutMs", c.putTimeoutMs, 30_000),
     stepBudgetMs: positive("stepBudgetMs", c.stepBudgetMs, 10_000),
+    resumeDelayMs: positive("resumeDelayMs", c.resumeDelayMs, 1_000),
     archive: c.archive?.map(checkScheduledArchive),
     backup: c.backup === undefined ? undefined : checkScheduledBackup(c.backup),
   };

@@ -11,8 +11,6 @@ export const TIERING_METHOD = "tieringStep";
 /** Keys of tiering's schedules all start with this. */
 export const TIERING_KEY = "tiering:";
 export const RESUME_KEY = `${TIERING_KEY}resume`;
-/** Delay before an unfinished archive or backup continues. */
-export const RESUME_DELAY_MS = 1_000;
 
 /** The recurring schedules the config asks for, each under a stable key (so every wake re-declares them). */
 export function scheduledTasks(
@@ -32,6 +30,11 @@ export interface TieringScheduler {
   at(when: number, method: string, payload: unknown, options: { key: string }): unknown;
   cancel(idOrKey: string): boolean;
   list(): { key: string | null }[];
+}
+
+/** Book the continuation of unfinished jobs (one task under a fixed key: booking again moves it). */
+export function scheduleResume(config: ResolvedTiering, scheduler: TieringScheduler): void {
+  scheduler.at(config.resumeDelayMs, TIERING_METHOD, { resume: true }, { key: RESUME_KEY });
 }
 
 /** Declare the configured schedules and cancel tiering schedules the config no longer has. */

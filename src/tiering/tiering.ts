@@ -27,6 +27,8 @@ export interface TieringOptions {
   assertReady(): void;
   /** Called after a restore replaced the data (the actor re-applies its migrations). */
   afterRestore?(): void;
+  /** Called when an archive or backup stopped at its step budget: book a `{ resume: true }` run. */
+  scheduleResume?(): void;
 }
 
 export interface ManifestEntry {
@@ -87,7 +89,9 @@ export class Tiering {
   async archive(spec: ArchiveSpec): Promise<ArchiveResult> {
     this.#begin();
     const resolved = resolveArchive(this.#ctx, spec, Date.now());
-    return this.#exclusive(`archive:${resolved.table}`, () => runArchive(this.#ctx, resolved));
+    return this.#unfinished(
+      await this.#exclusive(`archive:${resolved.table}`, () => runArchive(this.#ctx, resolved)),
+    );
   }
 
   /** Run SQL reading `'r2://<bucket>/<path>*.parquet'` sources (and hot tables). */
@@ -150,7 +154,7 @@ export class Tiering {
   /** Snapshot the whole database to R2 (resumable in steps); `keep` prunes older backups when done. */
   async backup(options: { keep?: number } = {}): Promise<BackupResult> {
     this.#begin();
-    return this.#exclusive("backup", () => runBackup(this.#ctx, options?.keep));
+    return this.#unfinished(await this.#exclusive("backup", () => runBackup(this.#ctx, options?.keep)));
   }
 
   /** Replace this actor's data with the backup at `key` (a `…/backup.json`), atomically. */
@@ -194,27 +198,35 @@ export class Tiering {
         await this.#exclusive(job.id, () => runArchive(this.#ctx, spec));
       } else if (job.kind === "backup") await this.#exclusive("backup", () => runBackup(this.#ctx));
     }
-    return { done: this.jobs().length === 0 };
+    return this.#unfinished({ done: this.jobs().length === 0 });
   }
 
-  /**
-   * One scheduled run (see schedules.ts). Returns true when work is left over (a step budget ran
-   * out): the caller schedules a `{ resume: true }` run shortly after.
-   */
-  async runScheduled(task: TieringTask): Promise<boolean> {
+  /** One scheduled run (see schedules.ts); unfinished work books its own continuation. */
+  async runScheduled(task: TieringTask): Promise<void> {
     this.#begin();
     if (task && typeof task === "object" && "archive" in task) {
       const spec = this.config.archive?.find((a) => a.table === task.archive);
-      if (!spec) return false; // removed from the config since it was scheduled
-      return !(await this.archive(spec)).done;
+      if (spec) await this.archive(spec); // else: removed from the config since it was scheduled
+      return;
     }
-    if (task && typeof task === "object" && "backup" in task)
-      return !(await this.backup({ keep: this.config.backup?.keep })).done;
-    if (task && typeof task === "object" && "resume" in task) return !(await this.resume()).done;
+    if (task && typeof task === "object" && "backup" in task) {
+      await this.backup({ keep: this.config.backup?.keep });
+      return;
+    }
+    if (task && typeof task === "object" && "resume" in task) {
+      await this.resume();
+      return;
+    }
     throw new ActorError(
       "VALIDATION_FAILED",
       "a tiering task is { archive: table }, { backup: true } or { resume: true }",
     );
+  }
+
+  /** Work left over (a step budget ran out): continue it from a schedule shortly. */
+  #unfinished<T extends { done: boolean }>(result: T): T {
+    if (!result.done) this.#options.scheduleResume?.();
+    return result;
   }
 
   #begin(): void {
