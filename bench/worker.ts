@@ -2,14 +2,25 @@
 // Node side (bench/run.mjs) times the whole request, interleaving framework and baseline.
 import { Hono } from "hono";
 import { BenchNotes, PlainBenchNotes } from "./actors/notes";
+import { BenchSchedules, PlainBenchSchedules } from "./actors/schedules";
 import { BenchTiered, PlainArchiver, PlainHot } from "./actors/tiering";
 
-export { BenchNotes, BenchTiered, PlainArchiver, PlainBenchNotes, PlainHot };
+export {
+  BenchNotes,
+  BenchSchedules,
+  BenchTiered,
+  PlainArchiver,
+  PlainBenchNotes,
+  PlainBenchSchedules,
+  PlainHot,
+};
 
 type BenchEnv = {
   ARCHIVE: R2Bucket;
   BENCH_NOTES: DurableObjectNamespace<BenchNotes>;
   PLAIN_BENCH_NOTES: DurableObjectNamespace<PlainBenchNotes>;
+  BENCH_SCHEDULES: DurableObjectNamespace<BenchSchedules>;
+  PLAIN_BENCH_SCHEDULES: DurableObjectNamespace<PlainBenchSchedules>;
   BENCH_TIERED: DurableObjectNamespace<BenchTiered>;
   PLAIN_ARCHIVER: DurableObjectNamespace<PlainArchiver>;
   PLAIN_HOT: DurableObjectNamespace<PlainHot>;
@@ -35,6 +46,17 @@ app.post("/bench/insert/:variant/:name", async (c) => {
     else for (let i = 0; i < n; i++) await stub.insertRaw(`note ${i}`);
   }
   return c.json({ n });
+});
+
+// Schedules: `n` schedule-then-cancel pairs inside one actor call.
+app.post("/bench/schedule/:variant/:name", async (c) => {
+  const n = count(c.req.query("n"));
+  const name = c.req.param("name");
+  const done =
+    c.req.param("variant") === "plain"
+      ? await c.env.PLAIN_BENCH_SCHEDULES.getByName(name).scheduleAndCancel(n)
+      : await c.env.BENCH_SCHEDULES.getByName(name).scheduleAndCancel(n);
+  return c.json({ n, done });
 });
 
 // Tiering: seed an actor, archive everything older than `cutoff`, or run a GROUP BY cold (R2) or hot.

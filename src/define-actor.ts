@@ -1,3 +1,4 @@
+import type { BroadcastConfig } from "./broadcast";
 import { ActorError } from "./errors";
 import type { MigrationBundle } from "./migrations";
 import { checkScheduleConfig, type ScheduleConfig } from "./schedule";
@@ -15,6 +16,10 @@ export interface ActorConfig<TSchema extends Record<string, unknown> = Record<st
   migrations?: MigrationBundle;
   /** Retry, backoff, lease and dead-letter policy of `this.schedule` (see src/schedule.ts). */
   schedules?: ScheduleConfig;
+  /** zod/mini schema of the JSON messages clients send over WebSockets (handled by `onClientMessage`). */
+  messages?: BroadcastConfig["messages"];
+  /** WebSocket policy: presence events, message size and topic limits (see src/broadcast.ts). */
+  connections?: Omit<BroadcastConfig, "messages">;
   /** R2 tiering: binding, prefix, cold-query limits, scheduled archives and backups (src/tiering/config.ts). */
   tiering?: TieringConfig;
 }
@@ -35,6 +40,25 @@ export function defineActor<TSchema extends Record<string, unknown>, TConfig ext
       throw new ActorError("INVALID_CONFIG", ActorError.from(err)?.description ?? String(err));
     }
   }
+  if (
+    config.messages !== undefined &&
+    typeof (config.messages as { safeParse?: unknown })?.safeParse !== "function"
+  )
+    throw new ActorError("INVALID_CONFIG", "messages must be a zod/mini schema");
+  checkConnections(config.connections);
   if (config.tiering !== undefined) resolveTiering(config.tiering);
   return Object.freeze(config);
+}
+
+function checkConnections(connections: ActorConfig["connections"]): void {
+  if (connections === undefined) return;
+  if (connections === null || typeof connections !== "object")
+    throw new ActorError("INVALID_CONFIG", "connections must be an object");
+  if (connections.presence !== undefined && typeof connections.presence !== "boolean")
+    throw new ActorError("INVALID_CONFIG", "connections.presence must be a boolean");
+  for (const key of ["maxMessageBytes", "maxTopics"] as const) {
+    const value = connections[key];
+    if (value !== undefined && (!Number.isSafeInteger(value) || value < 1))
+      throw new ActorError("INVALID_CONFIG", `connections.${key} must be a whole number >= 1`);
+  }
 }

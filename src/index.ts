@@ -1,3 +1,12 @@
+export {
+  type ActorConnection,
+  type BroadcastConfig,
+  type BroadcastOptions,
+  type ConnectionIdentity,
+  type ConnectionState,
+  Connections,
+  type PresenceEntry,
+} from "./broadcast";
 export * from "./coordinator/index";
 export { Database, quoteIdent, type RunResult, type SqlParams, type SqlValue } from "./database";
 export { type ActorConfig, defineActor } from "./define-actor";
@@ -16,4 +25,5 @@ export {
   type When,
 } from "./schedule";
 export { SqlActor } from "./sql-actor";
+export type { ActorStats } from "./stats";
 export * from "./tiering/index";

@@ -1,6 +1,11 @@
 import { ActorError } from "./errors";
 
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+// Interfaces (not one recursive alias), so RPC stub types over them stay shallow for TypeScript.
+export type JsonValue = null | boolean | number | string | JsonArray | JsonObject;
+export interface JsonObject {
+  [key: string]: JsonValue;
+}
+export interface JsonArray extends Array<JsonValue> {}
 
 /**
  * `JSON.stringify` that refuses what JSON cannot carry back unchanged (functions, symbols,

@@ -32,6 +32,8 @@ export interface ScheduleConfig {
   keepFailed?: number;
   /** Largest payload, in bytes of JSON (default 65 536). */
   maxPayloadBytes?: number;
+  /** Most tasks started by one alarm; more due tasks run on the next alarm, 1 ms later (default 100). */
+  batchSize?: number;
 }
 
 export interface TaskOptions {
@@ -54,6 +56,7 @@ const DEFAULTS: Required<ScheduleConfig> = {
   leaseMs: 300_000,
   keepFailed: 100,
   maxPayloadBytes: 64 * 1024,
+  batchSize: 100,
 };
 
 const KEY_MAX = 256;
@@ -64,6 +67,11 @@ const KEY_MAX = 256;
  * A task names a method of the host and a JSON payload: the host's `this[method](payload)` runs.
  *
  * The host (SqlActor) calls `start()` once per wake and `alarm()` from its alarm handler.
+ *
+ * Not the Agents SDK's `agents/schedules` (0.32, read 2026-11): it needs its `Lifecycle` to own the
+ * object's fetch/alarm/WebSocket handlers (partyserver owns them here), keeps times in whole
+ * seconds, dedupes recurring tasks by (callback, payload, interval) rather than by a key (a new
+ * interval adds a second task), and drops a task after its last retry instead of keeping a dead letter.
  */
 export class Scheduler<T extends object> {
   readonly #host: T;
@@ -167,8 +175,7 @@ export class Scheduler<T extends object> {
   } {
     const now = Date.now();
     const counts = this.#store.counts(now);
-    const next = this.#store.all("scheduled")[0];
-    return { ...counts, nextRunAt: next?.next_run_at ?? null };
+    return { ...counts, nextRunAt: this.#store.nextDue() };
   }
 
   // ---- framework side: called by the actor, not by users ----
@@ -183,6 +190,8 @@ export class Scheduler<T extends object> {
     const now = Date.now();
     for (const row of this.#store.interrupted())
       this.#fail(row, new ActorError("TASK_INTERRUPTED", "the actor restarted while the task ran"), now);
+    // Nothing to run: leave the alarm alone (a stale one finds nothing and is cleared).
+    if (this.#store.wakeTime(this.#config.leaseMs) === null) return;
     this.#armedAt = await this.#storage.getAlarm();
     this.#arm();
   }
@@ -199,7 +208,7 @@ export class Scheduler<T extends object> {
           new ActorError("TASK_TIMEOUT", `the task ran longer than ${this.#config.leaseMs} ms`),
           now,
         );
-    const due = this.#store.claimDue(crypto.randomUUID(), now);
+    const due = this.#store.claimDue(crypto.randomUUID(), now, this.#config.batchSize);
     // While these run the alarm stays set at their lease expiry: a backup wake if the isolate dies.
     this.#arm();
     // The "running" marks must be on disk before a task can crash the isolate, or a task that
@@ -239,7 +248,7 @@ export class Scheduler<T extends object> {
   #save(spec: TaskSpec, now: number, recurring: boolean): Schedule {
     if (this.#stopped) throw new ActorError("ACTOR_DESTROYED", "this actor has been destroyed");
     const existing =
-      spec.key !== null ? this.#store.get(spec.key) : recurring ? this.#findSame(spec) : undefined;
+      spec.key !== null ? this.#store.get(spec.key) : recurring ? this.#store.findSame(spec) : undefined;
     if (existing && existing.key === spec.key) {
       if (recurring && sameTask(existing, spec) && existing.status !== "failed") return toSchedule(existing);
       this.#store.replace(existing.id, spec);
@@ -250,15 +259,6 @@ export class Scheduler<T extends object> {
     this.#store.insert(id, spec, now);
     this.#changed();
     return toSchedule(this.#store.get(id)!);
-  }
-
-  #findSame(spec: TaskSpec): Row | undefined {
-    return this.#store
-      .all()
-      .find(
-        (row) =>
-          row.key === null && row.failed_from === null && row.status !== "failed" && sameTask(row, spec),
-      );
   }
 
   #checkMethod(method: unknown): asserts method is string {
@@ -386,7 +386,14 @@ export function checkScheduleConfig(config: ScheduleConfig): Required<ScheduleCo
     throw new ActorError("INVALID_SCHEDULE", "schedules must be an object");
   const merged = { ...DEFAULTS, ...config };
   checkCount(merged.maxAttempts, "schedules.maxAttempts", 1, 100);
-  for (const name of ["backoffMs", "maxBackoffMs", "leaseMs", "maxPayloadBytes", "keepFailed"] as const)
+  for (const name of [
+    "backoffMs",
+    "maxBackoffMs",
+    "leaseMs",
+    "maxPayloadBytes",
+    "keepFailed",
+    "batchSize",
+  ] as const)
     checkCount(merged[name], `schedules.${name}`, name === "keepFailed" ? 0 : 1, 2 ** 40);
   return merged;
 }

@@ -1,11 +1,21 @@
 import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
-import { Server } from "partyserver";
+import { type Connection, type ConnectionContext, Server, type WSMessage } from "partyserver";
+import {
+  type ActorConnection,
+  type BroadcastOptions,
+  type ConnectionIdentity,
+  type ConnectionState,
+  Connections,
+  identityFromUrl,
+  type PresenceEntry,
+} from "./broadcast";
 import { Database, type RunResult, type SqlParams } from "./database";
 import { type ActorConfig, defineActor } from "./define-actor";
 import { ActorError } from "./errors";
-import { applyMigrations, type MigrationReport } from "./migrations";
+import { applyMigrations, type MigrationReport, userTables } from "./migrations";
 import { guardPublicMethods } from "./ready-guard";
 import { Scheduler } from "./schedule";
+import { type ActorStats, tableRows } from "./stats";
 import { declareSchedules, scheduleResume, type TieringTask } from "./tiering/schedules";
 import { Tiering } from "./tiering/tiering";
 
@@ -39,18 +49,32 @@ export class SqlActor<
   readonly database: Database<TSchema>;
   /** Many timers on the one alarm: `at`, `every`, `cancel`, `list` (src/schedule.ts). */
   readonly schedule: Scheduler<this>;
+  /** WebSocket connections: state, topics, presence (src/broadcast.ts). */
+  readonly connections: Connections;
   /** R2 archive, cold queries, backups (src/tiering). */
   readonly tiering: Tiering;
   /** Why this actor cannot serve (a failed migration); every call answers it. */
   #startupError: ActorError | undefined;
   #migrations: MigrationReport = { applied: [], version: null };
   #destroyed = false;
+  /** First state of each WebSocket being accepted, from `identify()`, until `onConnect`. */
+  readonly #joining = new WeakMap<Request, ConnectionState>();
 
   constructor(ctx: DurableObjectState, env: Env & Cloudflare.Env) {
     super(ctx, env);
     const config = (new.target as unknown as typeof SqlActor).config;
     this.database = new Database(ctx.storage, config.schema as TSchema);
     this.schedule = new Scheduler<this>(this, ctx.storage, config.schedules, NOT_SCHEDULABLE);
+    this.connections = new Connections(
+      this,
+      { ...config.connections, messages: config.messages },
+      {
+        canSubscribe: (connection, topic) => this.canSubscribe(connection, topic),
+        onClientMessage: (connection, message) => this.onClientMessage(connection, message),
+      },
+    );
+    // Heartbeats are answered by the runtime, without waking a hibernated actor.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
     this.tiering = new Tiering({
       storage: ctx.storage,
       env: env as object,
@@ -130,6 +154,56 @@ export class SqlActor<
     return { ...this.#migrations };
   }
 
+  /** Database size, rows per table, schema version, schedules and connections. */
+  stats(): ActorStats {
+    this.assertReady();
+    return {
+      databaseBytes: this.database.size,
+      tables: tableRows(this.ctx.storage.sql, userTables(this.ctx.storage.sql)),
+      schemaVersion: this.#migrations.version,
+      schedules: this.schedule.summary(),
+      connections: this.connections.summary(),
+    };
+  }
+
+  // ---- WebSockets (partyserver, hibernation on) ----
+
+  /**
+   * Send to every connection, or to one topic's subscribers, leaving out `except` (say, the
+   * sender). Strings and bytes go as they are, anything else as JSON. Returns how many got it.
+   */
+  override broadcast(message: unknown, options?: BroadcastOptions | string[]): number {
+    return this.connections.broadcast(message, Array.isArray(options) ? { except: options } : options);
+  }
+
+  /** Who is connected: one entry per connection. */
+  presence(): PresenceEntry[] {
+    return this.connections.presence();
+  }
+
+  /**
+   * Who is connecting, from the upgrade request; throw an ActorError to refuse (the client gets
+   * an HTTP error). The default reads `?userId=&userName=&topics=` and authenticates nothing:
+   * override it to trust only what your coordinator route verified.
+   */
+  identify(request: Request): ConnectionIdentity | Promise<ConnectionIdentity> {
+    return identityFromUrl(request);
+  }
+
+  /** May this connection listen to `topic`? Default: yes. */
+  canSubscribe(_connection: ActorConnection, _topic: string): boolean | Promise<boolean> {
+    return true;
+  }
+
+  /** A client message that passed the `messages` schema of `defineActor`. */
+  onClientMessage(_connection: ActorConnection, _message: unknown): void | Promise<void> {}
+
+  /** A connection joined (its state is stored and presence sent). */
+  onJoin(_connection: ActorConnection): void | Promise<void> {}
+
+  /** A connection left. */
+  onLeave(_connection: ActorConnection): void | Promise<void> {}
+
   /**
    * Entry point of scheduled tiering runs (configured archives and backups, and the continuation
    * of one that ran out of its step budget).
@@ -141,7 +215,42 @@ export class SqlActor<
 
   override async fetch(request: Request): Promise<Response> {
     if (this.#startupError) return errorResponse(this.#startupError);
+    if (this.#destroyed)
+      return errorResponse(new ActorError("ACTOR_DESTROYED", "this actor has been destroyed"));
+    if (request.headers.get("Upgrade")?.toLowerCase() === "websocket") {
+      try {
+        this.#joining.set(request, this.connections.stateFor(await this.identify(request)));
+      } catch (err) {
+        const known = ActorError.from(err);
+        if (!known) console.error("identify() failed", err);
+        return errorResponse(known ?? new ActorError("INTERNAL", "could not identify the connection"));
+      }
+    }
     return super.fetch(request);
+  }
+
+  override async onConnect(connection: Connection, ctx: ConnectionContext): Promise<void> {
+    const state = this.#joining.get(ctx.request) ?? this.connections.stateFor({});
+    this.#joining.delete(ctx.request);
+    const actorConnection = connection as ActorConnection;
+    try {
+      this.connections.join(actorConnection, state);
+    } catch (err) {
+      const known = ActorError.from(err) ?? new ActorError("INTERNAL", "could not accept the connection");
+      connection.send(JSON.stringify({ type: "error", code: known.code, message: known.description }));
+      connection.close(1008, known.code);
+      return;
+    }
+    await this.onJoin(actorConnection);
+  }
+
+  override onMessage(connection: Connection, message: WSMessage): Promise<void> {
+    return this.connections.message(connection as ActorConnection, message);
+  }
+
+  override async onClose(connection: Connection): Promise<void> {
+    this.connections.leave(connection as ActorConnection);
+    await this.onLeave(connection as ActorConnection);
   }
 
   /**

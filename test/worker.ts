@@ -6,6 +6,7 @@ import { fixtureRoutes } from "./fixtures/routes";
 export { Notes } from "../examples/notes/notes";
 export * from "../worker";
 export { FixtureActor, PlainNotes } from "./fixtures/actors";
+export { ChatRoom, QuietRoom } from "./fixtures/chat-room";
 export { EveryWakeActor, ScheduledActor } from "./fixtures/scheduled-actors";
 export { TieredActor } from "./fixtures/tiered";
 

@@ -9,6 +9,8 @@ declare namespace Cloudflare {
     EXAMPLE_NOTES: DurableObjectNamespace<import("../examples/notes/notes").Notes>;
     SCHEDULED: DurableObjectNamespace<import("../test/fixtures/scheduled-actors").ScheduledActor>;
     EVERY_WAKE: DurableObjectNamespace<import("../test/fixtures/scheduled-actors").EveryWakeActor>;
+    CHAT_ROOM: DurableObjectNamespace<import("../test/fixtures/chat-room").ChatRoom>;
+    QUIET_ROOM: DurableObjectNamespace<import("../test/fixtures/chat-room").QuietRoom>;
   }
   interface GlobalProps {
     mainModule: typeof import("../test/worker");

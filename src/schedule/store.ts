@@ -209,19 +209,37 @@ export class ScheduleStore {
     return this.#write(`DELETE FROM ${TABLE} WHERE id = ?1 OR key = ?1`, idOrKey) > 0;
   }
 
-  /** Claim every due task for one alarm run, in due order. */
-  claimDue(runId: string, now: number): Row[] {
+  /** Claim up to `limit` due tasks for one alarm run, in due order. */
+  claimDue(runId: string, now: number, limit: number): Row[] {
     if (!this.exists) return [];
     return this.#sql
       .exec<Row & Record<string, SqlStorageValue>>(
         `UPDATE ${TABLE} SET status = 'running', run_id = ?, last_run_at = ?
-         WHERE status = 'scheduled' AND next_run_at <= ? RETURNING *`,
+         WHERE id IN (SELECT id FROM ${TABLE} WHERE status = 'scheduled' AND next_run_at <= ?
+                      ORDER BY next_run_at, rowid LIMIT ?)
+         RETURNING *`,
         runId,
         now,
         now,
+        limit,
       )
       .toArray()
       .sort((a, b) => a.next_run_at - b.next_run_at || a.created_at - b.created_at);
+  }
+
+  /** An unnamed live task with exactly these settings (what `every` without a key reuses). */
+  findSame(spec: TaskSpec): Row | undefined {
+    return this.#rows(
+      `SELECT * FROM ${TABLE} WHERE key IS NULL AND failed_from IS NULL AND status != 'failed'
+         AND method = ? AND payload IS ? AND kind = ? AND interval_ms IS ? AND cron IS ? AND max_attempts = ?
+       LIMIT 1`,
+      spec.method,
+      spec.payload,
+      spec.timing.kind,
+      spec.timing.kind === "every" ? spec.timing.intervalMs : null,
+      spec.timing.kind === "cron" ? spec.timing.cron : null,
+      spec.maxAttempts,
+    )[0];
   }
 
   /** A run finished: a one-off is removed, a recurring task moves to its next time. Guarded by run id. */
@@ -314,14 +332,23 @@ export class ScheduleStore {
     return this.#rows(`SELECT * FROM ${TABLE} WHERE status = 'running'`);
   }
 
-  /** When the alarm must fire: the earliest due task, or a running task's lease expiry (the backup). */
-  wakeTime(leaseMs: number): number | null {
+  /** The earliest due time of a scheduled task (an index lookup). */
+  nextDue(): number | null {
     const row = this.#rows(
-      `SELECT min(CASE status WHEN 'scheduled' THEN next_run_at ELSE last_run_at + ? END) AS t
-       FROM ${TABLE} WHERE status IN ('scheduled', 'running')`,
-      leaseMs,
+      `SELECT min(next_run_at) AS t FROM ${TABLE} WHERE status = 'scheduled'`,
     )[0] as unknown as { t: number | null } | undefined;
     return row?.t ?? null;
+  }
+
+  /** When the alarm must fire: the earliest due task, or a running task's lease expiry (the backup). */
+  wakeTime(leaseMs: number): number | null {
+    const running = this.#rows(
+      `SELECT min(last_run_at) AS t FROM ${TABLE} WHERE status = 'running'`,
+    )[0] as unknown as { t: number | null } | undefined;
+    const due = this.nextDue();
+    const lease = running?.t == null ? null : running.t + leaseMs;
+    if (due === null) return lease;
+    return lease === null ? due : Math.min(due, lease);
   }
 
   counts(now: number): { total: number; scheduled: number; due: number; running: number; failed: number } {
