@@ -159,6 +159,12 @@ describe("backup and restore", () => {
     await runInDurableObject(stub, (a) => a.run("DELETE FROM readings WHERE id < 100"));
     const changed = await state(stub);
     expect(changed).not.toEqual(before);
+    // A backup.json whose schema SQL carries a second statement is refused.
+    const manifest = JSON.parse(await (await env.ARCHIVE.get(key))!.text());
+    manifest.objects[0].sql += "; DROP TABLE readings";
+    await env.ARCHIVE.put(`archive/${name}/_backups/tampered/backup.json`, JSON.stringify(manifest));
+    expect(await restore(`archive/${name}/_backups/tampered/backup.json`)).toBe("BACKUP_CORRUPT");
+    expect(await state(stub)).toEqual(changed);
     // A part missing from R2: the restore fails before touching anything.
     const parts = (await r2Keys(key.replace("backup.json", ""))).filter((k) => k.endsWith(".parquet"));
     await env.ARCHIVE.delete(parts.at(-1)!);

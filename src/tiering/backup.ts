@@ -14,6 +14,7 @@ import {
 import { readRange, scanFile } from "./parquet-read";
 import { type ColumnDecl, encodeParquet, rowSelect } from "./parquet-write";
 import type { ArchiveStore } from "./r2-store";
+import { isKeyword, significant, tokenize } from "./sql-tokens";
 import { BACKUPS, isBackedUp, JOBS, SNAPSHOT_PREFIX, STAGE_PREFIX } from "./tables";
 
 ActorError.defineStatus("BACKUP_CORRUPT", 500);
@@ -351,7 +352,7 @@ function swapIn(sql: SqlStorage, manifest: BackupManifest, stages: string[]): vo
     .filter((v) => isBackedUp(v.name)))
     sql.exec(`DROP VIEW ${quoteIdent(name)}`);
   for (const t of backedUpTables(sql)) sql.exec(`DROP TABLE IF EXISTS ${quoteIdent(t.name)}`);
-  for (const o of manifest.objects) if (o.type === "table") sql.exec(o.sql);
+  for (const o of manifest.objects) if (o.type === "table") sql.exec(oneCreate(o));
   manifest.tables.forEach((table, i) => {
     const live = new Set(
       tableColumns(sql, table.name)
@@ -376,7 +377,33 @@ function swapIn(sql: SqlStorage, manifest: BackupManifest, stages: string[]): vo
       sql.exec("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", s.name, s.seq);
     }
   }
-  for (const o of manifest.objects) if (o.type !== "table") sql.exec(o.sql);
+  for (const o of manifest.objects) if (o.type !== "table") sql.exec(oneCreate(o));
+}
+
+/**
+ * The schema SQL of a backup runs as written, so check it is one CREATE statement of the kind it
+ * claims (a trigger's body may hold `;` between BEGIN and END): a tampered backup.json cannot
+ * smuggle other statements in.
+ */
+function oneCreate(o: BackupManifest["objects"][number]): string {
+  const tokens = significant(tokenize(o.sql));
+  const kind = o.type.toUpperCase();
+  const [create, second, third] = tokens.slice(0, 3).map((t) => t.text.toUpperCase());
+  const ok =
+    ["TABLE", "INDEX", "VIEW", "TRIGGER"].includes(kind) &&
+    create === "CREATE" &&
+    (second === kind ||
+      (second === "UNIQUE" && kind === "INDEX" && third === kind) ||
+      (second === "VIRTUAL" && kind === "TABLE" && third === kind));
+  let inBody = false;
+  const stray = tokens.some((t, i) => {
+    if (kind === "TRIGGER" && isKeyword(t, "BEGIN")) inBody = true;
+    if (kind === "TRIGGER" && isKeyword(t, "END")) inBody = false;
+    return t.text === ";" && t.depth === 0 && !inBody && i < tokens.length - 1;
+  });
+  if (!ok || stray)
+    throw new ActorError("BACKUP_CORRUPT", `backup schema entry ${o.name} is not a single CREATE ${kind}`);
+  return o.sql;
 }
 
 /** An `INTEGER PRIMARY KEY` column is the rowid: inserting both would name it twice. */

@@ -3,6 +3,7 @@ import { ActorError, badInput } from "../errors";
 import { BulkInserter } from "./bulk-insert";
 import { columnList, notFound, type TieringContext, tableColumns } from "./context";
 import { type FileScan, readRange, scanFile } from "./parquet-read";
+import { affinity } from "./parquet-write";
 import { type ColumnFilter, findSources, type SourceRef } from "./sql-sources";
 import { splice } from "./sql-tokens";
 import { MANIFEST, SCRATCH_PREFIX } from "./tables";
@@ -299,15 +300,25 @@ function ensureScratch(ctx: TieringContext, source: Source, columns: { name: str
   if (source.columns.size === 0) {
     // No file and no table to take columns from: a one-column table, so `count(*)` still works.
     const initial = columns.length ? columns : [{ name: "_dosql_empty", type: "" }];
-    ctx.sql.exec(`CREATE TABLE ${t} (${initial.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(", ")})`);
+    ctx.sql.exec(
+      `CREATE TABLE ${t} (${initial.map((c) => `${quoteIdent(c.name)} ${typeOf(c)}`).join(", ")})`,
+    );
     for (const c of initial) source.columns.set(c.name.toLowerCase(), c.name);
     return;
   }
   for (const c of columns) {
     if (source.columns.has(c.name.toLowerCase())) continue;
-    ctx.sql.exec(`ALTER TABLE ${t} ADD COLUMN ${quoteIdent(c.name)} ${c.type}`);
+    ctx.sql.exec(`ALTER TABLE ${t} ADD COLUMN ${quoteIdent(c.name)} ${typeOf(c)}`);
     source.columns.set(c.name.toLowerCase(), c.name);
   }
+}
+
+/**
+ * A scratch column's type: the affinity keyword of the declared type. Never the declared text itself:
+ * it comes from file metadata, and a file in R2 is not trusted to put SQL in our statements.
+ */
+function typeOf(c: { type: string }): string {
+  return affinity(c.type);
 }
 
 /** Point each source at its scratch table (a hot table: at the union of it and its scratch table). */
