@@ -201,6 +201,33 @@ describe("archive", () => {
     expect(cold).toEqual([{ ...before, d: 9_000 }]);
   });
 
+  it("concurrent archive calls and writes: every row ends up exactly once, hot or archived", async () => {
+    const { name, stub } = freshTiered("archconc", { chunkRows: 1_000 });
+    await stub.seedReadings(6_000, T0, 3 * DAY);
+    // Two archive runs and a stream of writes (some of them into the range being archived) at once.
+    const writes = Array.from({ length: 20 }, (_, i) =>
+      runInDurableObject(stub, (a) =>
+        a.run("INSERT INTO readings (id, sensor, ts, value) VALUES (?, 's-w', ?, 1)", [
+          90_000 + i,
+          T0 + i * 3_600_000,
+        ]),
+      ),
+    );
+    const [a, b] = await Promise.all([stub.archiveReadings(CUTOFF), stub.archiveReadings(CUTOFF), ...writes]);
+    expect(a.done && b.done).toBe(true);
+    const manifest = await runInDurableObject(stub, (x) => x.tiering.manifest());
+    expect(await r2Keys(`archive/${name}/`)).toEqual(manifest.map((m) => m.key).sort());
+    const cold = await runInDurableObject(stub, (x) =>
+      x.query<{ n: number; d: number }>(
+        `SELECT count(*) AS n, count(DISTINCT id) AS d FROM ${readingsRef(name)}`,
+      ),
+    );
+    const [hot] = await q<{ n: number }>(stub, "SELECT count(*) AS n FROM readings");
+    expect(cold[0].n).toBe(cold[0].d);
+    expect(cold[0].n + hot.n).toBe(6_020);
+    expect(manifest.reduce((n, m) => n + m.rows, 0)).toBe(cold[0].n);
+  });
+
   it("hour and month partitions name their files by UTC hour and month", async () => {
     const { stub } = freshTiered("archparts");
     await stub.seedReadings(600, T0, 3 * 3_600_000);
