@@ -2,6 +2,7 @@ import type { BroadcastConfig } from "./broadcast";
 import { ActorError } from "./errors";
 import type { MigrationBundle } from "./migrations";
 import { checkScheduleConfig, type ScheduleConfig } from "./schedule";
+import { resolveTiering, type TieringConfig } from "./tiering/config";
 
 /**
  * Everything an actor declares about itself, in one static place:
@@ -19,6 +20,8 @@ export interface ActorConfig<TSchema extends Record<string, unknown> = Record<st
   messages?: BroadcastConfig["messages"];
   /** WebSocket policy: presence events, message size and topic limits (see src/broadcast.ts). */
   connections?: Omit<BroadcastConfig, "messages">;
+  /** R2 tiering: binding, prefix, cold-query limits, scheduled archives and backups (src/tiering/config.ts). */
+  tiering?: TieringConfig;
 }
 
 export function defineActor<TSchema extends Record<string, unknown>, TConfig extends ActorConfig<TSchema>>(
@@ -43,6 +46,7 @@ export function defineActor<TSchema extends Record<string, unknown>, TConfig ext
   )
     throw new ActorError("INVALID_CONFIG", "messages must be a zod/mini schema");
   checkConnections(config.connections);
+  if (config.tiering !== undefined) resolveTiering(config.tiering);
   return Object.freeze(config);
 }
 

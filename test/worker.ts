@@ -8,5 +8,6 @@ export * from "../worker";
 export { FixtureActor, PlainNotes } from "./fixtures/actors";
 export { ChatRoom, QuietRoom } from "./fixtures/chat-room";
 export { EveryWakeActor, ScheduledActor } from "./fixtures/scheduled-actors";
+export { TieredActor } from "./fixtures/tiered";
 
 export default createCoordinator<Env>([...mounts, { path: "/fixtures", app: fixtureRoutes }]);

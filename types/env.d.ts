@@ -5,6 +5,7 @@ declare namespace Cloudflare {
     ASSETS?: Fetcher;
     FIXTURE: DurableObjectNamespace<import("../test/fixtures/actors").FixtureActor>;
     PLAIN_NOTES: DurableObjectNamespace<import("../test/fixtures/actors").PlainNotes>;
+    TIERED: DurableObjectNamespace<import("../test/fixtures/tiered").TieredActor>;
     INVENTORY_SKU: DurableObjectNamespace<import("../actors/inventory-sku/inventory-sku").InventorySKU>;
     ORDER: DurableObjectNamespace<import("../actors/order/order").Order>;
     EXAMPLE_NOTES: DurableObjectNamespace<import("../examples/notes/notes").Notes>;
