@@ -104,7 +104,7 @@ describe("InventorySKU flows", () => {
     });
     const again = await stub.restock({ quantity: 5 });
     expect(again).toMatchObject({ productName: "Widget", available: 15, restocked: 15 });
-    const { history } = await stub.history({});
+    const { history } = await stub.auditLog({});
     expect(
       history.map((h) => [h.operation, h.quantity, h.referenceId, h.availableBefore, h.availableAfter]),
     ).toEqual([
@@ -138,7 +138,7 @@ describe("InventorySKU flows", () => {
     });
     expect(await stub.status()).toMatchObject({ available: 7, reserved: 0, sold: 3, pendingReservations: 0 });
 
-    const { history } = await stub.history({ limit: 10 });
+    const { history } = await stub.auditLog({ limit: 10 });
     const confirm = history.find((h) => h.operation === "CONFIRM")!;
     // The use case's sample logs reserved-minus-quantity as available on confirm; available is unchanged.
     expect(confirm).toMatchObject({
@@ -163,12 +163,12 @@ describe("InventorySKU flows", () => {
       reason: "customer changed mind",
     });
     expect(history.map((h) => h.operation)).toEqual(["RELEASE", "CONFIRM", "RESERVE", "RESERVE", "RESTOCK"]);
-    expect((await stub.history({ operation: "RESERVE" })).history.map((h) => h.referenceId)).toEqual([
+    expect((await stub.auditLog({ operation: "RESERVE" })).history.map((h) => h.referenceId)).toEqual([
       "order-b",
       "order-a",
     ]);
     const newest = history[0].id;
-    expect((await stub.history({ beforeId: newest, limit: 1 })).history.map((h) => h.operation)).toEqual([
+    expect((await stub.auditLog({ beforeId: newest, limit: 1 })).history.map((h) => h.operation)).toEqual([
       "CONFIRM",
     ]);
     expect(await invariant(stub)).toEqual(allTrue);
@@ -285,7 +285,7 @@ describe("expiry", () => {
     expect(await stub.expireReservations()).toEqual({ expired: 2 });
     expect(await stub.expireReservations()).toEqual({ expired: 0 });
     expect(await stub.status()).toMatchObject({ available: 3, reserved: 3, sold: 4, pendingReservations: 1 });
-    const expires = (await stub.history({ operation: "EXPIRE" })).history.reverse();
+    const expires = (await stub.auditLog({ operation: "EXPIRE" })).history.reverse();
     expect(
       expires.map((e) => [
         e.referenceId,
@@ -361,7 +361,7 @@ describe("expiry schedule", () => {
     });
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await stub.status()).toMatchObject({ available: 9, reserved: 1, pendingReservations: 1 });
-    expect((await stub.history({ operation: "EXPIRE" })).history).toMatchObject([
+    expect((await stub.auditLog({ operation: "EXPIRE" })).history).toMatchObject([
       {
         referenceId: "late",
         quantity: 4,

@@ -243,8 +243,11 @@ export class InventorySKU extends SqlActor<Env, typeof schema> {
     return row;
   }
 
-  /** The audit log, newest first; `beforeId` pages further back. */
-  history(input: HistoryInput = {}): { history: LogEntry[] } {
+  /**
+   * The audit log (inventory_log), newest first; `beforeId` pages further back. Named `auditLog`
+   * because `history` on every actor is the framework's change history (WAL, time travel).
+   */
+  auditLog(input: HistoryInput = {}): { history: LogEntry[] } {
     const { limit, operation, beforeId } = parseInput(historyInput, input ?? {});
     const where: string[] = [];
     const params: unknown[] = [];

@@ -54,7 +54,7 @@ inventoryRoutes.get("/:sku/history", async (c) => {
     operation: q.operation,
     beforeId: integerParam(q.beforeId),
   });
-  return c.json(await sku(c).history(input));
+  return c.json(await sku(c).auditLog(input));
 });
 
 /** A query-string integer as a number; anything else stays a string so validation names it. */
