@@ -1,4 +1,5 @@
 import { ActorError } from "./errors";
+import { type HistoryConfig, readHistoryConfig } from "./history/config";
 import type { MigrationBundle } from "./migrations";
 
 /**
@@ -11,6 +12,8 @@ export interface ActorConfig<TSchema extends Record<string, unknown> = Record<st
   schema: TSchema;
   /** drizzle-kit output for this actor (`import migrations from "./migrations/<actor>/migrations.js"`). */
   migrations?: MigrationBundle;
+  /** Change capture, time travel, restore, branch/merge: `{ tables: "all" | [...], appendOnly?, retain? }`. */
+  history?: HistoryConfig;
 }
 
 export function defineActor<TSchema extends Record<string, unknown>, TConfig extends ActorConfig<TSchema>>(
@@ -22,5 +25,6 @@ export function defineActor<TSchema extends Record<string, unknown>, TConfig ext
     throw new ActorError("INVALID_CONFIG", "defineActor needs a schema object (drizzle tables)");
   if (config.migrations !== undefined && typeof config.migrations.migrations !== "object")
     throw new ActorError("INVALID_CONFIG", "migrations must be drizzle-kit's migrations.js default export");
+  readHistoryConfig(config.history);
   return Object.freeze(config);
 }
