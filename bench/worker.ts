@@ -1,13 +1,17 @@
 // Bench Worker: each route runs `n` operations against one actor and answers when done; the
 // Node side (bench/run.mjs) times the whole request, interleaving framework and baseline.
 import { Hono } from "hono";
+import { HandReserve, HistoryReserve, PlainReserve } from "./actors/history";
 import { BenchNotes, PlainBenchNotes } from "./actors/notes";
 
-export { BenchNotes, PlainBenchNotes };
+export { BenchNotes, HandReserve, HistoryReserve, PlainBenchNotes, PlainReserve };
 
 type BenchEnv = {
   BENCH_NOTES: DurableObjectNamespace<BenchNotes>;
   PLAIN_BENCH_NOTES: DurableObjectNamespace<PlainBenchNotes>;
+  HISTORY_RESERVE: DurableObjectNamespace<HistoryReserve>;
+  PLAIN_RESERVE: DurableObjectNamespace<PlainReserve>;
+  HAND_RESERVE: DurableObjectNamespace<HandReserve>;
 };
 
 const count = (value: string | undefined) => Math.min(Math.max(Number(value) || 100, 1), 100_000);
@@ -30,6 +34,27 @@ app.post("/bench/insert/:variant/:name", async (c) => {
     else for (let i = 0; i < n; i++) await stub.insertRaw(`note ${i}`);
   }
   return c.json({ n });
+});
+
+// History: `n` reserve transactions inside one call, with history on, off, and hand-written.
+app.post("/bench/history-write/:variant/:name", async (c) => {
+  const n = count(c.req.query("n"));
+  const name = c.req.param("name");
+  const variant = c.req.param("variant");
+  const ns =
+    variant === "on" ? c.env.HISTORY_RESERVE : variant === "off" ? c.env.PLAIN_RESERVE : c.env.HAND_RESERVE;
+  return c.json({ n: await ns.getByName(name).reserveMany(n) });
+});
+
+// History: read a 100,000-row table as of a time after which 10% of its rows changed, or as it is now.
+app.post("/bench/history-asof/setup/:name", async (c) => {
+  const at = await c.env.HISTORY_RESERVE.getByName(c.req.param("name")).seedItems(100_000, 10_000);
+  return c.json({ at });
+});
+app.post("/bench/history-asof/:variant/:name", async (c) => {
+  const stub = c.env.HISTORY_RESERVE.getByName(c.req.param("name"));
+  const at = c.req.query("at");
+  return c.json({ rows: await stub.scanItems(c.req.param("variant") === "asof" ? Number(at) : undefined) });
 });
 
 export default app;

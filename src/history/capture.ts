@@ -1,5 +1,5 @@
 import type { TransactionHooks, TransactionOptions } from "../database";
-import { TX } from "./store";
+import { NEWEST_TX, WAL } from "./store";
 
 /**
  * Which transaction a change belongs to. The capture triggers open a transaction row at the first
@@ -12,7 +12,7 @@ import { TX } from "./store";
  * methods on that one object). A wrapped transaction costs one statement (the close); a write
  * outside one costs one statement before the next write; reads cost nothing.
  */
-const CLOSE = `UPDATE ${TX} SET mark = NULL, actor = coalesce(?, actor) WHERE id = (SELECT max(id) FROM ${TX}) AND mark = -1`;
+const CLOSE = `UPDATE ${WAL} SET mark = NULL, actor = coalesce(?, actor) WHERE lsn = ${NEWEST_TX} AND mark = -1`;
 const READ = /^\s*(select|pragma|explain)\b/i;
 
 export class Capture implements TransactionHooks {

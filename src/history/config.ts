@@ -14,6 +14,11 @@ export interface HistoryConfig {
   retain?: string | number | { age?: string | number; maxChanges?: number };
   /** The namespace binding of this actor class, used by `branch()`; defaults to `ctx.exports[ClassName]`. */
   binding?: string;
+  /**
+   * Index the WAL by (table, key): `rowHistory` and `undo`'s conflict check look rows up instead of
+   * scanning the WAL, for one more index entry per change on every write. Off by default.
+   */
+  keyIndex?: boolean;
 }
 
 export interface HistorySettings {
@@ -22,6 +27,7 @@ export interface HistorySettings {
   retainMs: number | undefined;
   maxChanges: number | undefined;
   binding: string | undefined;
+  keyIndex: boolean;
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1e3, m: 6e4, h: 36e5, d: 864e5, w: 6048e5 };
@@ -43,7 +49,7 @@ export function readHistoryConfig(config: HistoryConfig | undefined): HistorySet
   if (config === undefined) return undefined;
   if (!config || typeof config !== "object")
     throw new ActorError("INVALID_CONFIG", "history must be an object");
-  const { tables, appendOnly = {}, retain, binding } = config;
+  const { tables, appendOnly = {}, retain, binding, keyIndex = false } = config;
   if (
     tables !== "all" &&
     !(Array.isArray(tables) && tables.every((t) => typeof t === "string" && t.length > 0))
@@ -70,5 +76,7 @@ export function readHistoryConfig(config: HistoryConfig | undefined): HistorySet
   }
   if (binding !== undefined && (typeof binding !== "string" || binding.length === 0))
     throw new ActorError("INVALID_CONFIG", "history.binding must name a Durable Object namespace binding");
-  return { tables, appendOnly: new Map(Object.entries(appendOnly)), retainMs, maxChanges, binding };
+  if (typeof keyIndex !== "boolean")
+    throw new ActorError("INVALID_CONFIG", "history.keyIndex must be a boolean");
+  return { tables, appendOnly: new Map(Object.entries(appendOnly)), retainMs, maxChanges, binding, keyIndex };
 }

@@ -15,7 +15,7 @@ import { type ChangesOptions, type ChangesPage, type RowVersion, readChanges, re
 import { type ConflictPolicy, type MergeConflict, type MergeSource, mergeSource, planMerge } from "./merge";
 import { restoreTargets, undoTargets } from "./restore";
 import { type PruneResult, prune } from "./retention";
-import { BRANCHES, floorLsn, lastLsn, readState, SUBSCRIBERS, TRACKED, TX, writeState } from "./store";
+import { BRANCHES, floorLsn, lastLsn, readState, SUBSCRIBERS, TRACKED, WAL, writeState } from "./store";
 import { ack, listSubscribers, type Subscription, subscribe, unsubscribe } from "./subscribers";
 import { rewriteSystemTime } from "./system-time";
 import { describeTable, requireTracked, type TableInfo, userTableNames } from "./tables";
@@ -176,7 +176,10 @@ export class HistoryEngine {
         const before = lastLsn(this.#sql);
         fn();
         const changes = lastLsn(this.#sql) - before;
-        const tx = changes > 0 ? Number(this.#sql.exec(`SELECT max(id) AS id FROM ${TX}`).one().id) : null;
+        const tx =
+          changes > 0
+            ? Number(this.#sql.exec(`SELECT tx FROM ${WAL} ORDER BY lsn DESC LIMIT 1`).one().tx)
+            : null;
         return { tx, changes };
       },
       { actor },
@@ -332,7 +335,7 @@ export class HistoryEngine {
       skipped,
       lastLsn: lastLsn(this.#sql),
       floorLsn: floorLsn(this.#sql),
-      transactions: Number(this.#sql.exec(`SELECT count(*) AS n FROM ${TX}`).one().n),
+      transactions: Number(this.#sql.exec(`SELECT count(*) AS n FROM ${WAL} WHERE tx = lsn`).one().n),
       subscribers: Number(this.#sql.exec(`SELECT count(*) AS n FROM ${SUBSCRIBERS}`).one().n),
       branches: this.#sql
         .exec<{ name: string; fork_lsn: number; merged_lsn: number; created_at: number }>(

@@ -1,6 +1,6 @@
 import { ActorError } from "../errors";
 import { keyFromParams, keyObject, parseImage } from "./codec";
-import { floorLsn, lastLsn, TX, WAL } from "./store";
+import { floorLsn, lastLsn, TX_FACTS, WAL } from "./store";
 import { requireTracked, type TableInfo } from "./tables";
 
 export type ChangeOp = "insert" | "update" | "delete";
@@ -67,7 +67,7 @@ export function toChange(row: WalRow, info: TableInfo | undefined): Change {
   return change;
 }
 
-const SELECT = `SELECT w.lsn, w.tx, x.at, x.actor, w.tbl, w.op, w.pk, w.before, w.after FROM ${WAL} w JOIN ${TX} x ON x.id = w.tx`;
+const SELECT = `SELECT w.lsn, w.tx, x.at, x.actor, w.tbl, w.op, w.pk, w.before, w.after FROM ${WAL} w ${TX_FACTS}`;
 
 /** The change feed: ordered by LSN, resumable exactly; refuses to skip pruned changes silently. */
 export function readChanges(

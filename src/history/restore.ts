@@ -1,7 +1,7 @@
 import { ActorError } from "../errors";
 import { applyTargets, type RowTarget } from "./apply";
 import { keyObject } from "./codec";
-import { floorLsn, lastLsn, TX, WAL } from "./store";
+import { floorLsn, lastLsn, WAL } from "./store";
 import type { TableInfo } from "./tables";
 import { assertCovered, lsnAfter } from "./time";
 
@@ -38,24 +38,29 @@ export function undoTargets(
 ): RowTarget[] {
   if (!Number.isSafeInteger(txId) || txId < 1)
     throw new ActorError("VALIDATION_FAILED", "txId must be a positive integer");
-  const tx = sql.exec<{ lsn0: number }>(`SELECT lsn0 FROM ${TX} WHERE id = ?`, txId).toArray()[0];
-  if (!tx) throw new ActorError("TX_NOT_FOUND", `transaction ${txId} is not in the history`, { txId });
-  if (tx.lsn0 < floorLsn(sql))
+  if (txId < floorLsn(sql))
     throw new ActorError("HISTORY_PRUNED", `transaction ${txId} was pruned by retention`, { txId });
+  const first = sql.exec(`SELECT 1 FROM ${WAL} WHERE lsn = ? AND tx = lsn`, txId).toArray();
+  if (!first.length)
+    throw new ActorError("TX_NOT_FOUND", `transaction ${txId} is not in the history`, { txId });
+  // A transaction's changes are contiguous: they end where the next transaction starts.
   const next = sql
-    .exec<{ lsn0: number }>(`SELECT lsn0 FROM ${TX} WHERE id > ? ORDER BY id LIMIT 1`, txId)
-    .toArray()[0];
-  const end = next ? next.lsn0 - 1 : lastLsn(sql);
-  const rows = sql
-    .exec<{ tbl: string; pk: SqlStorageValue; before: string | null }>(
-      `SELECT tbl, pk, before, min(lsn) AS first FROM ${WAL} WHERE lsn BETWEEN ? AND ? AND tx = ? GROUP BY tbl, pk ORDER BY first`,
-      tx.lsn0,
-      end,
+    .exec<{ lsn: number }>(
+      `SELECT lsn FROM ${WAL} WHERE lsn > ? AND tx <> ? ORDER BY lsn LIMIT 1`,
+      txId,
       txId,
     )
+    .toArray()[0];
+  const end = next ? next.lsn - 1 : lastLsn(sql);
+  const rows = sql
+    .exec<{ tbl: string; pk: SqlStorageValue; before: string | null }>(
+      `SELECT tbl, pk, before, min(lsn) AS first FROM ${WAL} WHERE lsn BETWEEN ? AND ? GROUP BY tbl, pk ORDER BY first`,
+      txId,
+      end,
+    )
     .toArray();
-  const conflicts: UndoConflict[] = [];
   const targets: RowTarget[] = [];
+  const keys = new Map<string, { table: TableInfo; pk: SqlStorageValue }>();
   for (const r of rows) {
     const table = tables.get(r.tbl);
     if (!table)
@@ -66,24 +71,37 @@ export function undoTargets(
           table: r.tbl,
         },
       );
-    const later = sql
-      .exec<{ lsn: number }>(
-        `SELECT lsn FROM ${WAL} WHERE tbl = ? AND pk = ? AND lsn > ? ORDER BY lsn LIMIT 1`,
-        r.tbl,
-        r.pk,
-        end,
-      )
-      .toArray()[0];
-    if (later) conflicts.push({ table: r.tbl, key: keyObject(table, r.pk), lsn: later.lsn });
     targets.push({ table, key: r.pk, image: r.before });
+    keys.set(keyId(r.tbl, r.pk), { table, pk: r.pk });
+  }
+  // Later changes to the same rows: one pass over what came after (no key index needed).
+  const conflicts: UndoConflict[] = [];
+  for (const later of sql.exec<{ tbl: string; pk: SqlStorageValue; lsn: number }>(
+    `SELECT tbl, pk, lsn FROM ${WAL} WHERE lsn > ? ORDER BY lsn`,
+    end,
+  )) {
+    const id = keyId(later.tbl, later.pk);
+    const hit = keys.get(id);
+    if (!hit) continue;
+    conflicts.push({ table: later.tbl, key: keyObject(hit.table, hit.pk), lsn: later.lsn });
+    keys.delete(id);
   }
   if (conflicts.length)
     throw new ActorError(
       "CONFLICT",
       `cannot undo transaction ${txId}: ${conflicts.length} of its rows changed later`,
-      { txId, conflicts },
+      {
+        txId,
+        conflicts,
+      },
     );
   return targets;
+}
+
+function keyId(table: string, pk: SqlStorageValue): string {
+  const value =
+    pk instanceof ArrayBuffer ? `b:${[...new Uint8Array(pk)].join(",")}` : `${typeof pk}:${String(pk)}`;
+  return `${table}\u0000${value}`;
 }
 
 export { applyTargets };

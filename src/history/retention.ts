@@ -1,6 +1,6 @@
 import { ActorError } from "../errors";
 import type { HistorySettings } from "./config";
-import { floorLsn, lastLsn, readState, TX, WAL, writeState } from "./store";
+import { floorLsn, lastLsn, readState, TX_FACTS, WAL, writeState } from "./store";
 import { lowestAck } from "./subscribers";
 import { lsnAfter } from "./time";
 
@@ -47,31 +47,26 @@ export function prune(
   const mergeBase = readState(sql, "merge_base");
   if (typeof mergeBase === "number") limit(mergeBase + 1, "merge-base");
   // Keep the transaction of the newest change: the WAL's rowid must never start over.
-  const newest = sql
-    .exec<{ lsn0: number }>(
-      `SELECT x.lsn0 FROM ${WAL} w JOIN ${TX} x ON x.id = w.tx ORDER BY w.lsn DESC LIMIT 1`,
-    )
-    .toArray()[0];
+  const newest = sql.exec<{ tx: number }>(`SELECT tx FROM ${WAL} ORDER BY lsn DESC LIMIT 1`).toArray()[0];
   if (!newest) return { pruned: 0, floorLsn: floor, more: false };
-  limit(newest.lsn0, "newest-transaction");
+  limit(newest.tx, "newest-transaction");
   const wanted = cut;
   cut = Math.min(cut, floor + maxPerCall);
   // Whole transactions only: back up to the start of the transaction holding `cut`.
   const holder = sql
-    .exec<{ id: number; lsn0: number }>(
-      `SELECT x.id, x.lsn0 FROM ${WAL} w JOIN ${TX} x ON x.id = w.tx WHERE w.lsn >= ? ORDER BY w.lsn LIMIT 1`,
+    .exec<{ tx: number }>(`SELECT tx FROM ${WAL} WHERE lsn >= ? ORDER BY lsn LIMIT 1`, cut)
+    .toArray()[0];
+  if (holder) cut = Math.min(cut, holder.tx);
+  if (cut <= floor) return { pruned: 0, floorLsn: floor, more: false, heldBy };
+  // The time of the newest pruned transaction: AS OF an earlier time is no longer possible.
+  const lastPruned = sql
+    .exec<{ at: number }>(
+      `SELECT x.at FROM ${WAL} w ${TX_FACTS} WHERE w.lsn < ? ORDER BY w.lsn DESC LIMIT 1`,
       cut,
     )
     .toArray()[0];
-  if (holder) cut = Math.min(cut, holder.lsn0);
-  if (cut <= floor) return { pruned: 0, floorLsn: floor, more: false, heldBy };
-  const firstKept = holder?.id ?? Number.MAX_SAFE_INTEGER;
-  const lastPruned = sql
-    .exec<{ at: number }>(`SELECT at FROM ${TX} WHERE id < ? ORDER BY id DESC LIMIT 1`, firstKept)
-    .toArray()[0];
   sql.exec(`DELETE FROM ${WAL} WHERE lsn < ?`, cut);
   const pruned = Number(sql.exec("SELECT changes() AS n").one().n);
-  sql.exec(`DELETE FROM ${TX} WHERE id < ?`, firstKept);
   writeState(sql, "floor_lsn", cut);
   if (lastPruned) writeState(sql, "floor_at", lastPruned.at);
   return { pruned, floorLsn: cut, more: cut < wanted, heldBy };

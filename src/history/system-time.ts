@@ -2,7 +2,7 @@ import { quoteIdent } from "../database";
 import { ActorError } from "../errors";
 import { decodeValue, keyExpr, sqlString } from "./codec";
 import { identName, stringValue, type Token, tokenize } from "./sql-scan";
-import { TX, WAL } from "./store";
+import { TX_FACTS, WAL } from "./store";
 import type { TableInfo } from "./tables";
 import { assertCovered, lsnAfter, toTime } from "./time";
 import type { Tracking } from "./tracking";
@@ -198,7 +198,7 @@ export function versionsSubquery(info: TableInfo): string {
   const changes = `SELECT w.lsn, w.op, w.pk, w.before, w.after, x.at,
  lead(x.at) OVER (PARTITION BY w.pk ORDER BY w.lsn) AS next_at,
  row_number() OVER (PARTITION BY w.pk ORDER BY w.lsn) AS rn
- FROM ${WAL} w JOIN ${TX} x ON x.id = w.tx WHERE w.tbl = ${tbl}`;
+ FROM ${WAL} w ${TX_FACTS} WHERE w.tbl = ${tbl}`;
   return `WITH ch AS (${changes})
  SELECT ${columnList(info)}, NULL AS _valid_from, NULL AS _valid_to FROM ${quoteIdent(info.name)} WHERE ${keyExpr(quoteIdent(info.name), info)} NOT IN (SELECT pk FROM ch WHERE pk IS NOT NULL)
  UNION ALL SELECT ${decodedColumns(info, "img")}, at, next_at FROM (SELECT CASE op WHEN 'I' THEN after ELSE json_patch(before, after) END AS img, at, next_at FROM ch WHERE op <> 'D' AND (next_at IS NULL OR next_at > at))

@@ -1,6 +1,6 @@
 import { quoteIdent } from "../database";
 import { ActorError } from "../errors";
-import { floorLsn, lastLsn, readState, TRACKED, TX } from "./store";
+import { floorLsn, lastLsn, readState, TRACKED, WAL } from "./store";
 
 /** A point in time from a caller: epoch ms, a Date, or an ISO-8601 string. */
 export function toTime(value: unknown, what = "timestamp"): number {
@@ -18,28 +18,30 @@ export function toTime(value: unknown, what = "timestamp"): number {
 }
 
 /**
- * The first LSN written after `time`: the `lsn0` of the first transaction committed later, found by
- * binary search on the transaction table's rowid (times only grow with the id), so it costs a
- * logarithmic number of lookups and no index.
+ * The first LSN written after `time`: the id of the first transaction committed later. Binary search
+ * on the rowid (commit times never decrease with the LSN), two lookups per step, no index.
  */
 export function lsnAfter(sql: SqlStorage, time: number): number {
-  const bounds = sql
-    .exec<{ lo: number | null; hi: number | null }>(`SELECT min(id) AS lo, max(id) AS hi FROM ${TX}`)
-    .one();
-  if (bounds.lo === null || bounds.hi === null) return lastLsn(sql) + 1;
-  const first = (id: number) =>
+  const last = lastLsn(sql);
+  // The time of the transaction holding the first change at or after `lsn`, and that transaction.
+  const probe = (lsn: number) =>
     sql
-      .exec<{ at: number; lsn0: number }>(`SELECT at, lsn0 FROM ${TX} WHERE id >= ? ORDER BY id LIMIT 1`, id)
+      .exec<{ tx: number; at: number }>(
+        `SELECT w.tx, x.at FROM ${WAL} w JOIN ${WAL} x ON x.lsn = w.tx WHERE w.lsn >= ? ORDER BY w.lsn LIMIT 1`,
+        lsn,
+      )
       .toArray()[0];
-  let lo = bounds.lo;
-  let hi = bounds.hi + 1;
+  let lo = floorLsn(sql);
+  let hi = last + 1;
   while (lo < hi) {
     const mid = Math.floor((lo + hi) / 2);
-    const row = first(mid);
+    const row = probe(mid);
     if (!row || row.at > time) hi = mid;
     else lo = mid + 1;
   }
-  return first(lo)?.lsn0 ?? lastLsn(sql) + 1;
+  // `lo` is the first LSN whose transaction is later than `time`: the start of that transaction.
+  const row = probe(lo);
+  return row ? Math.max(row.tx, lo) : last + 1;
 }
 
 /** Refuse a time the history of `table` does not cover (before tracking began, or pruned). */

@@ -1,7 +1,7 @@
 import { quoteIdent } from "../database";
 import { ActorError } from "../errors";
 import type { HistorySettings } from "./config";
-import { createHistoryTables, lastLsn, TRACKED, TX } from "./store";
+import { createHistoryTables, lastLsn, NEWEST_TX, TRACKED, WAL } from "./store";
 import { describeTable, type TableInfo, untrackableReason, userTableNames } from "./tables";
 import { appendOnlyTriggers, captureTriggers, dropTrigger, existingTriggers, signature } from "./triggers";
 
@@ -26,7 +26,7 @@ export interface Tracking {
 export function installTracking(storage: DurableObjectStorage, settings: HistorySettings): Tracking {
   const sql = storage.sql;
   return storage.transactionSync(() => {
-    createHistoryTables(sql);
+    createHistoryTables(sql, settings.keyIndex);
     const tracking = resolveTables(sql, settings);
     const wanted = new Map<string, { sig: string; triggers: { name: string; sql: string }[] }>();
     for (const info of tracking.captured.values())
@@ -70,7 +70,7 @@ export function installTracking(storage: DurableObjectStorage, settings: History
         );
     }
     // A new connection restarts total_changes(): close whatever transaction the last run left open.
-    sql.exec(`UPDATE ${TX} SET mark = NULL WHERE id = (SELECT max(id) FROM ${TX}) AND mark IS NOT NULL`);
+    sql.exec(`UPDATE ${WAL} SET mark = NULL WHERE lsn = ${NEWEST_TX} AND mark IS NOT NULL`);
     return tracking;
   });
 }

@@ -1,23 +1,25 @@
 import { quoteIdent } from "../database";
 import { changedImage, keyExpr, rowImage, sqlString } from "./codec";
-import { TRIGGER_PREFIX, TX, WAL } from "./store";
+import { TRIGGER_PREFIX, WAL } from "./store";
 import type { TableInfo } from "./tables";
 
 /** Bump when the generated SQL changes, so existing actors regenerate their triggers on wake. */
-const TRIGGER_VERSION = 2;
+const TRIGGER_VERSION = 3;
 
 /**
- * Start a transaction row unless one is open (mark -1). `this.transaction` closes its row when it
- * commits; a write outside it (raw SQL) is closed before the next write (see capture.ts), so every
- * statement outside `this.transaction` is its own transaction, cascades included.
+ * One WAL row per change, in one statement: it joins the newest transaction while that is open
+ * (mark -1), or starts one (its own LSN becomes the id; time never decreases). `this.transaction`
+ * closes its transaction when it commits; a write outside it is closed just before the next write
+ * (see capture.ts), so each statement outside `this.transaction` is its own transaction.
  */
-const OPEN_TX = `INSERT INTO ${TX} (at, lsn0, mark)
- SELECT max(CAST(unixepoch('subsec') * 1000 AS INTEGER), coalesce(t.at, 0)), coalesce((SELECT max(lsn) FROM ${WAL}), 0) + 1, -1
- FROM (SELECT 1) LEFT JOIN ${TX} t ON t.id = (SELECT max(id) FROM ${TX})
- WHERE t.mark IS NOT -1;`;
-
 const walRow = (table: TableInfo, op: "I" | "U" | "D", key: string, before: string, after: string) =>
-  `INSERT INTO ${WAL} (tx, tbl, op, pk, before, after) VALUES ((SELECT max(id) FROM ${TX}), ${sqlString(table.name)}, '${op}', ${key}, ${before}, ${after});`;
+  `INSERT INTO ${WAL} (lsn, tx, at, mark, tbl, op, pk, before, after)
+ SELECT m.n, CASE WHEN o.mark = -1 THEN o.lsn ELSE m.n END,
+  CASE WHEN o.mark = -1 THEN NULL ELSE max(CAST(unixepoch('subsec') * 1000 AS INTEGER), coalesce(o.at, 0)) END,
+  CASE WHEN o.mark = -1 THEN NULL ELSE -1 END,
+  ${sqlString(table.name)}, '${op}', ${key}, ${before}, ${after}
+ FROM (SELECT coalesce(max(lsn), 0) + 1 AS n FROM ${WAL}) AS m
+ LEFT JOIN ${WAL} AS o ON o.lsn = (SELECT tx FROM ${WAL} WHERE lsn = m.n - 1);`;
 
 export const triggerName = (table: string, kind: string): string => `${TRIGGER_PREFIX}${table}_${kind}`;
 
@@ -35,22 +37,22 @@ export function captureTriggers(table: TableInfo): { name: string; sql: string }
     make(
       "i",
       "INSERT",
-      `BEGIN ${OPEN_TX} ${walRow(table, "I", keyExpr("NEW", table), "NULL", rowImage("NEW", cols))} END`,
+      `BEGIN ${walRow(table, "I", keyExpr("NEW", table), "NULL", rowImage("NEW", cols))} END`,
     ),
     make(
       "u",
       "UPDATE",
-      `WHEN ${samePk} AND NOT (${sameAll}) BEGIN ${OPEN_TX} ${walRow(table, "U", keyExpr("OLD", table), rowImage("OLD", cols), changedImage(cols))} END`,
+      `WHEN ${samePk} AND NOT (${sameAll}) BEGIN ${walRow(table, "U", keyExpr("OLD", table), rowImage("OLD", cols), changedImage(cols))} END`,
     ),
     make(
       "k",
       "UPDATE",
-      `WHEN NOT (${samePk}) BEGIN ${OPEN_TX} ${walRow(table, "D", keyExpr("OLD", table), rowImage("OLD", cols), "NULL")} ${walRow(table, "I", keyExpr("NEW", table), "NULL", rowImage("NEW", cols))} END`,
+      `WHEN NOT (${samePk}) BEGIN ${walRow(table, "D", keyExpr("OLD", table), rowImage("OLD", cols), "NULL")} ${walRow(table, "I", keyExpr("NEW", table), "NULL", rowImage("NEW", cols))} END`,
     ),
     make(
       "d",
       "DELETE",
-      `BEGIN ${OPEN_TX} ${walRow(table, "D", keyExpr("OLD", table), rowImage("OLD", cols), "NULL")} END`,
+      `BEGIN ${walRow(table, "D", keyExpr("OLD", table), rowImage("OLD", cols), "NULL")} END`,
     ),
   ];
 }
