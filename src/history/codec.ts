@@ -73,26 +73,51 @@ export function keyMatch(
   return { sql, bind: (key) => Array.from({ length: perKey }, () => key) };
 }
 
-/** A statement computing the WAL key from bound key column values (one `?` per key column, in order). */
-export function keyFromParams(table: TableInfo): string {
-  const cols = table.pk.map((name) => `? AS ${quoteIdent(name)}`).join(", ");
-  return `SELECT ${keyExpr("k", table)} AS key FROM (SELECT ${cols}) AS k`;
+/** A bound value converted the way the column's affinity converts stored values. */
+function withAffinity(value: string, col: ColumnInfo): string {
+  switch (col.affinity) {
+    case "INTEGER":
+    case "NUMERIC":
+      return `CASE WHEN typeof(${value}) = 'real' AND ${value} = CAST(${value} AS INTEGER) THEN CAST(${value} AS INTEGER) WHEN typeof(${value}) = 'text' AND CAST(${value} AS NUMERIC) || '' = ${value} THEN CAST(${value} AS NUMERIC) ELSE ${value} END`;
+    case "REAL":
+      return `CASE WHEN typeof(${value}) = 'integer' THEN CAST(${value} AS REAL) ELSE ${value} END`;
+    case "TEXT":
+      return `CASE WHEN typeof(${value}) IN ('integer', 'real') THEN CAST(${value} AS TEXT) ELSE ${value} END`;
+    default:
+      return value;
+  }
 }
 
+/** A statement computing the WAL key from bound key column values (one `?` per key column, in order). */
+export function keyFromParams(table: TableInfo): string {
+  const byName = new Map(table.columns.map((c) => [c.name, c]));
+  const cols = table.pk.map(
+    (name, i) => `${withAffinity(`v.c${i}`, byName.get(name)!)} AS ${quoteIdent(name)}`,
+  );
+  const values = table.pk.map((_, i) => `? AS c${i}`).join(", ");
+  return `SELECT ${keyExpr("k", table)} AS key FROM (SELECT ${cols.join(", ")} FROM (SELECT ${values}) AS v) AS k`;
+}
+
+/** A column value as history returns it: blobs as bytes. */
+export type RowValue = string | number | null | Uint8Array;
+/** A row (or a key) as history returns it. */
+export type Row = Record<string, RowValue>;
+
 /** A JSON image in JS, with encoded blobs turned back into bytes. */
-export function parseImage(text: SqlStorageValue | undefined): Record<string, unknown> | null {
+export function parseImage(text: SqlStorageValue | undefined): Row | null {
   if (typeof text !== "string") return null;
-  const row = JSON.parse(text) as Record<string, unknown>;
-  for (const [k, v] of Object.entries(row)) row[k] = decodeJsonValue(v);
+  const parsed = JSON.parse(text) as Record<string, unknown>;
+  const row: Row = {};
+  for (const [k, v] of Object.entries(parsed)) row[k] = decodeJsonValue(v);
   return row;
 }
 
-function decodeJsonValue(v: unknown): unknown {
+function decodeJsonValue(v: unknown): RowValue {
   if (v && typeof v === "object" && !Array.isArray(v)) {
     const hex = (v as { $b?: unknown }).$b;
     if (typeof hex === "string" && Object.keys(v).length === 1) return hexToBytes(hex);
   }
-  return v;
+  return v as RowValue;
 }
 
 function hexToBytes(hex: string): Uint8Array {
@@ -102,7 +127,7 @@ function hexToBytes(hex: string): Uint8Array {
 }
 
 /** A WAL key (raw value or JSON array) as `{ column: value }`. */
-export function keyObject(table: TableInfo, key: SqlStorageValue): Record<string, unknown> {
+export function keyObject(table: TableInfo, key: SqlStorageValue): Row {
   if (table.pk.length === 1) return { [table.pk[0]]: key instanceof ArrayBuffer ? new Uint8Array(key) : key };
   const parts = JSON.parse(String(key)) as unknown[];
   return Object.fromEntries(table.pk.map((name, i) => [name, decodeJsonValue(parts[i])]));

@@ -1,5 +1,5 @@
 import { ActorError } from "../errors";
-import { keyFromParams, keyObject, parseImage } from "./codec";
+import { keyFromParams, keyObject, parseImage, type Row, type RowValue } from "./codec";
 import { floorLsn, lastLsn, TX_FACTS, WAL } from "./store";
 import { requireTracked, type TableInfo } from "./tables";
 
@@ -13,9 +13,9 @@ export interface Change {
   actor: string | null;
   table: string;
   op: ChangeOp;
-  key: Record<string, unknown>;
-  before: Record<string, unknown> | null;
-  after: Record<string, unknown> | null;
+  key: Row;
+  before: Row | null;
+  after: Row | null;
   changed?: string[];
 }
 
@@ -59,7 +59,7 @@ export function toChange(row: WalRow, info: TableInfo | undefined): Change {
     actor: row.actor,
     table: row.tbl,
     op: OPS[row.op],
-    key: info ? keyObject(info, row.pk) : { key: row.pk },
+    key: info ? keyObject(info, row.pk) : { key: row.pk as RowValue },
     before,
     after: row.op === "U" ? { ...before, ...delta } : delta,
   };
@@ -114,7 +114,7 @@ export interface RowVersion {
   actor: string | null;
   op: ChangeOp;
   /** The row after the change (null after a delete). */
-  row: Record<string, unknown> | null;
+  row: Row | null;
   changed?: string[];
 }
 

@@ -1,3 +1,4 @@
+export type { Row, RowValue } from "./codec";
 export type { HistoryConfig } from "./config";
 export { readHistoryConfig } from "./config";
 export type { BranchResult, HistoryStatus, MergeResult, RestoreResult, WriteResult } from "./engine";

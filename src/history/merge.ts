@@ -1,7 +1,7 @@
 import { quoteIdent } from "../database";
 import { ActorError } from "../errors";
 import type { RowTarget } from "./apply";
-import { keyMatch, keyObject, parseImage, rowImage } from "./codec";
+import { keyMatch, keyObject, parseImage, type Row, rowImage } from "./codec";
 import { floorLsn, lastLsn, WAL } from "./store";
 import type { TableInfo } from "./tables";
 
@@ -29,10 +29,10 @@ export interface MergeSource {
 
 export interface MergeConflict {
   table: string;
-  key: Record<string, unknown>;
-  base: Record<string, unknown> | null;
-  ours: Record<string, unknown> | null;
-  theirs: Record<string, unknown> | null;
+  key: Row;
+  base: Row | null;
+  ours: Row | null;
+  theirs: Row | null;
 }
 
 export const MAX_MERGE_ROWS = 50_000;

@@ -1,6 +1,6 @@
 import { ActorError } from "../errors";
 import { applyTargets, type RowTarget } from "./apply";
-import { keyObject } from "./codec";
+import { keyObject, type Row } from "./codec";
 import { floorLsn, lastLsn, WAL } from "./store";
 import type { TableInfo } from "./tables";
 import { assertCovered, lsnAfter } from "./time";
@@ -25,7 +25,7 @@ export function restoreTargets(sql: SqlStorage, tables: readonly TableInfo[], ti
 
 export interface UndoConflict {
   table: string;
-  key: Record<string, unknown>;
+  key: Row;
   /** The later change that touched the row. */
   lsn: number;
 }

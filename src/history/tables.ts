@@ -2,10 +2,22 @@ import { quoteIdent } from "../database";
 import { ActorError } from "../errors";
 
 /** What history needs to know about one table, read from SQLite itself (never from a request). */
+export type Affinity = "INTEGER" | "TEXT" | "BLOB" | "REAL" | "NUMERIC";
 export interface ColumnInfo {
   name: string;
+  affinity: Affinity;
   /** Declared type has BLOB affinity (BLOB or none), so values may be blobs and are encoded. */
   blobable: boolean;
+}
+
+/** SQLite's affinity rules (https://sqlite.org/datatype3.html#determination_of_column_affinity). */
+export function affinityOf(type: string): Affinity {
+  const t = type.toUpperCase();
+  if (t.includes("INT")) return "INTEGER";
+  if (/CHAR|CLOB|TEXT/.test(t)) return "TEXT";
+  if (t.includes("BLOB") || t === "") return "BLOB";
+  if (/REAL|FLOA|DOUB/.test(t)) return "REAL";
+  return "NUMERIC";
 }
 export interface TableInfo {
   name: string;
@@ -40,7 +52,10 @@ export function describeTable(sql: SqlStorage, name: string): TableInfo | undefi
     .map((r) => r.table);
   return {
     name,
-    columns: cols.map((c) => ({ name: c.name, blobable: /BLOB/i.test(c.type ?? "") || !c.type })),
+    columns: cols.map((c) => {
+      const affinity = affinityOf(c.type ?? "");
+      return { name: c.name, affinity, blobable: affinity === "BLOB" };
+    }),
     pk: cols
       .filter((c) => c.pk > 0)
       .sort((a, b) => a.pk - b.pk)
