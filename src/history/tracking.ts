@@ -25,6 +25,9 @@ export interface Tracking {
  */
 export function installTracking(storage: DurableObjectStorage, settings: HistorySettings): Tracking {
   const sql = storage.sql;
+  // REPLACE deletes the rows it replaces without firing delete triggers unless this is on; those
+  // deletes must be recorded. (It also lets an application's own triggers recurse, as SQLite allows.)
+  sql.exec("PRAGMA recursive_triggers = ON");
   return storage.transactionSync(() => {
     createHistoryTables(sql, settings.keyIndex);
     const tracking = resolveTables(sql, settings);
