@@ -25,9 +25,10 @@ export async function pointInTime(stub: DurableObjectStub<HistoryActor>): Promis
   return at;
 }
 
-export async function codeOf(promise: Promise<unknown> | (() => unknown)): Promise<ActorError | undefined> {
+/** The typed error a call ends with (RPC promises are callable, so this takes the promise only). */
+export async function codeOf(promise: Promise<unknown>): Promise<ActorError | undefined> {
   try {
-    await (typeof promise === "function" ? promise() : promise);
+    await promise;
   } catch (err) {
     return ActorError.from(err) ?? new ActorError("UNTYPED", String(err));
   }
