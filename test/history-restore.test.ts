@@ -176,7 +176,7 @@ describe("undo", () => {
     const err = await codeOf(stub.undo(tx));
     expect(err?.code).toBe("CONFLICT");
     expect(err?.status).toBe(409);
-    const conflicts = (err?.details?.conflicts as { table: string; key: unknown }[]).map((c) => [
+    const conflicts = ((err?.details?.conflicts ?? []) as { table: string; key: unknown }[]).map((c) => [
       c.table,
       c.key,
     ]);

@@ -20,8 +20,16 @@ describe("durable subscribers", () => {
     const stub = await withChanges("subs", 3);
     const history = await stub.history;
     expect(await history.subscribe("indexer")).toEqual({ id: "indexer", acked: 6, nextLsn: 7 });
-    expect(await history.subscribe("indexer", { fromLsn: 1 })).toEqual({ id: "indexer", acked: 6, nextLsn: 7 });
-    expect(await history.subscribe("replica", { fromLsn: 1 })).toEqual({ id: "replica", acked: 0, nextLsn: 1 });
+    expect(await history.subscribe("indexer", { fromLsn: 1 })).toEqual({
+      id: "indexer",
+      acked: 6,
+      nextLsn: 7,
+    });
+    expect(await history.subscribe("replica", { fromLsn: 1 })).toEqual({
+      id: "replica",
+      acked: 0,
+      nextLsn: 1,
+    });
     expect(await history.ack("replica", 4)).toMatchObject({ acked: 4 });
     expect(await history.ack("replica", 2)).toMatchObject({ acked: 4 });
     const codes = await Promise.all([
@@ -56,10 +64,18 @@ describe("retention", () => {
     await history.subscribe("slow", { fromLsn: 1 });
     const t0 = await inside(stub, () => Date.now());
     // Two hours later every change is past the one-hour age, but "slow" has acknowledged nothing.
-    expect(await history.prune({ now: t0 + 2 * HOUR })).toMatchObject({ pruned: 0, floorLsn: 1, heldBy: "subscriber" });
+    expect(await history.prune({ now: t0 + 2 * HOUR })).toMatchObject({
+      pruned: 0,
+      floorLsn: 1,
+      heldBy: "subscriber",
+    });
     // Acknowledging up to the middle of a transaction frees only the transactions before it.
     await history.ack("slow", 7);
-    expect(await history.prune({ now: t0 + 2 * HOUR })).toMatchObject({ pruned: 6, floorLsn: 7, heldBy: "subscriber" });
+    expect(await history.prune({ now: t0 + 2 * HOUR })).toMatchObject({
+      pruned: 6,
+      floorLsn: 7,
+      heldBy: "subscriber",
+    });
     const feed = await history.changes({ fromLsn: 7 });
     expect(feed.changes.map((c) => c.lsn)[0]).toBe(7);
     expect((await codeOf(history.changes({ fromLsn: 6 })))?.code).toBe("HISTORY_PRUNED");

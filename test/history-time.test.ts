@@ -59,8 +59,13 @@ describe("FOR SYSTEM_TIME AS OF", () => {
       const batch = [ops[r() % ops.length], ops[r() % ops.length]];
       await inside(stub, (actor, state) => {
         if (step % 3 === 0)
-          actor.transaction(() => batch.forEach((s) => actor.run(s)), { actor: `step${step}` });
-        else batch.forEach((s) => state.storage.sql.exec(s));
+          actor.transaction(
+            () => {
+              for (const s of batch) actor.run(s);
+            },
+            { actor: `step${step}` },
+          );
+        else for (const s of batch) state.storage.sql.exec(s);
       });
       if (step % 7 === 6) await evictDurableObject(stub);
       await snapshot();

@@ -1,6 +1,8 @@
-import { env, evictDurableObject } from "cloudflare:test";
+import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { eq } from "drizzle-orm";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
+import { historyMigrations } from "./fixtures/history-actors";
+import { historyV1, historyV2 } from "./fixtures/history-migrations";
 import * as schema from "./fixtures/history-schema";
 import { codeOf, freshHistory, inside } from "./history-helpers";
 
@@ -174,6 +176,78 @@ describe("history capture", () => {
     expect(result.status.tables.sort()).toEqual(["files", "folders", "items", "pairs"]);
     const { ActorError } = await import("../src/index");
     expect(ActorError.from(result.error)?.code).toBe("APPEND_ONLY");
+  });
+});
+
+describe("capture across deploys and requests", () => {
+  afterEach(() => {
+    historyMigrations.current = historyV1;
+  });
+
+  it("regenerates triggers after a migration rebuilds a tracked table, without recording the migration", async () => {
+    const stub = freshHistory("migrate");
+    await stub.addItem(1, "before", 1);
+    await stub.setQty(1, 2);
+    const t0 = await inside(stub, () => Date.now());
+    historyMigrations.current = historyV2;
+    await evictDurableObject(stub);
+    const after = await inside(stub, (actor) => {
+      const lastAfterMigration = actor.history.status().lastLsn;
+      actor.run("UPDATE items SET note = 'noted', qty = 3 WHERE id = 1");
+      return {
+        version: actor.schemaVersion(),
+        lastAfterMigration,
+        last: actor.history.changes({ fromLsn: lastAfterMigration + 1 }).changes,
+        trigger: actor.query<{ sql: string }>(
+          "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = '_dosql_h_items_u'",
+        )[0].sql,
+        past: actor.query("SELECT id, qty, note FROM items FOR SYSTEM_TIME AS OF ?", [t0]),
+      };
+    });
+    expect(after.version.applied).toEqual(["0001_items_note"]);
+    expect(after.lastAfterMigration).toBe(2); // the rebuild itself left no changes
+    expect(after.trigger).toContain('"note"');
+    expect(after.last.map((c) => [c.op, c.changed, c.after?.note])).toEqual([
+      ["update", ["qty", "note"], "noted"],
+    ]);
+    // The first later change was made after the migration: its before image has the new column.
+    expect(after.past).toEqual([{ id: 1, qty: 2, note: "none" }]);
+  });
+
+  it("tracks only the listed tables", async () => {
+    const stub = env.LISTED_HISTORY.getByName("listed");
+    const changes = await runInDurableObject(stub, (actor) => {
+      actor.run("INSERT INTO items (id, name, qty) VALUES (1, 'a', 1)");
+      actor.run("INSERT INTO pairs (a, b) VALUES ('p', 1)");
+      return { feed: actor.history.changes().changes.map((c) => c.table), status: actor.history.status() };
+    });
+    expect(changes.feed).toEqual(["items"]);
+    expect(changes.status.tables).toEqual(["items"]);
+  });
+
+  it("concurrent requests interleaving raw writes and transactions: every change once, each transaction whole", async () => {
+    const stub = freshHistory("concurrent");
+    await Promise.all(Array.from({ length: 30 }, (_, i) => stub.interleaved(i + 1)));
+    const changes = await inside(stub, (actor) => actor.history.changes().changes);
+    expect(changes.length).toBe(90);
+    const byTx = new Map<number, typeof changes>();
+    for (const c of changes) byTx.set(c.tx, [...(byTx.get(c.tx) ?? []), c]);
+    expect(byTx.size).toBe(60);
+    for (const group of byTx.values()) {
+      const owners = new Set(group.map((c) => (c.table === "items" ? `c${c.key.id}` : c.key.a)));
+      expect(owners.size).toBe(1);
+      const shape = group.map((c) => `${c.table}:${c.op}`).join(",");
+      if (group[0].actor === null) expect(shape).toBe("pairs:insert");
+      else {
+        expect(shape).toBe("items:insert,pairs:update");
+        expect(group[0].actor).toBe([...owners][0]);
+      }
+    }
+    // And the tables agree with the feed.
+    const counts = await inside(stub, (actor) =>
+      actor.query("SELECT count(*) AS n FROM pairs WHERE v = 'tx'"),
+    );
+    expect(counts).toEqual([{ n: 30 }]);
   });
 });
 
