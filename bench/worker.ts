@@ -3,12 +3,23 @@
 import { Hono } from "hono";
 import { HandReserve, HistoryReserve, PlainReserve } from "./actors/history";
 import { BenchNotes, PlainBenchNotes } from "./actors/notes";
+import { BenchSchedules, PlainBenchSchedules } from "./actors/schedules";
 
-export { BenchNotes, HandReserve, HistoryReserve, PlainBenchNotes, PlainReserve };
+export {
+  BenchNotes,
+  BenchSchedules,
+  HandReserve,
+  HistoryReserve,
+  PlainBenchNotes,
+  PlainBenchSchedules,
+  PlainReserve,
+};
 
 type BenchEnv = {
   BENCH_NOTES: DurableObjectNamespace<BenchNotes>;
   PLAIN_BENCH_NOTES: DurableObjectNamespace<PlainBenchNotes>;
+  BENCH_SCHEDULES: DurableObjectNamespace<BenchSchedules>;
+  PLAIN_BENCH_SCHEDULES: DurableObjectNamespace<PlainBenchSchedules>;
   HISTORY_RESERVE: DurableObjectNamespace<HistoryReserve>;
   PLAIN_RESERVE: DurableObjectNamespace<PlainReserve>;
   HAND_RESERVE: DurableObjectNamespace<HandReserve>;
@@ -34,6 +45,17 @@ app.post("/bench/insert/:variant/:name", async (c) => {
     else for (let i = 0; i < n; i++) await stub.insertRaw(`note ${i}`);
   }
   return c.json({ n });
+});
+
+// Schedules: `n` schedule-then-cancel pairs inside one actor call.
+app.post("/bench/schedule/:variant/:name", async (c) => {
+  const n = count(c.req.query("n"));
+  const name = c.req.param("name");
+  const done =
+    c.req.param("variant") === "plain"
+      ? await c.env.PLAIN_BENCH_SCHEDULES.getByName(name).scheduleAndCancel(n)
+      : await c.env.BENCH_SCHEDULES.getByName(name).scheduleAndCancel(n);
+  return c.json({ n, done });
 });
 
 // History: `n` reserve transactions inside one call, with history on, off, and hand-written.

@@ -1,6 +1,8 @@
+import type { BroadcastConfig } from "./broadcast";
 import { ActorError } from "./errors";
 import { type HistoryConfig, readHistoryConfig } from "./history/config";
 import type { MigrationBundle } from "./migrations";
+import { checkScheduleConfig, type ScheduleConfig } from "./schedule";
 
 /**
  * Everything an actor declares about itself, in one static place:
@@ -12,6 +14,12 @@ export interface ActorConfig<TSchema extends Record<string, unknown> = Record<st
   schema: TSchema;
   /** drizzle-kit output for this actor (`import migrations from "./migrations/<actor>/migrations.js"`). */
   migrations?: MigrationBundle;
+  /** Retry, backoff, lease and dead-letter policy of `this.schedule` (see src/schedule.ts). */
+  schedules?: ScheduleConfig;
+  /** zod/mini schema of the JSON messages clients send over WebSockets (handled by `onClientMessage`). */
+  messages?: BroadcastConfig["messages"];
+  /** WebSocket policy: presence events, message size and topic limits (see src/broadcast.ts). */
+  connections?: Omit<BroadcastConfig, "messages">;
   /** Change capture, time travel, restore, branch/merge: `{ tables: "all" | [...], appendOnly?, retain? }`. */
   history?: HistoryConfig;
 }
@@ -25,6 +33,32 @@ export function defineActor<TSchema extends Record<string, unknown>, TConfig ext
     throw new ActorError("INVALID_CONFIG", "defineActor needs a schema object (drizzle tables)");
   if (config.migrations !== undefined && typeof config.migrations.migrations !== "object")
     throw new ActorError("INVALID_CONFIG", "migrations must be drizzle-kit's migrations.js default export");
+  if (config.schedules !== undefined) {
+    try {
+      checkScheduleConfig(config.schedules);
+    } catch (err) {
+      throw new ActorError("INVALID_CONFIG", ActorError.from(err)?.description ?? String(err));
+    }
+  }
+  if (
+    config.messages !== undefined &&
+    typeof (config.messages as { safeParse?: unknown })?.safeParse !== "function"
+  )
+    throw new ActorError("INVALID_CONFIG", "messages must be a zod/mini schema");
+  checkConnections(config.connections);
   readHistoryConfig(config.history);
   return Object.freeze(config);
+}
+
+function checkConnections(connections: ActorConfig["connections"]): void {
+  if (connections === undefined) return;
+  if (connections === null || typeof connections !== "object")
+    throw new ActorError("INVALID_CONFIG", "connections must be an object");
+  if (connections.presence !== undefined && typeof connections.presence !== "boolean")
+    throw new ActorError("INVALID_CONFIG", "connections.presence must be a boolean");
+  for (const key of ["maxMessageBytes", "maxTopics"] as const) {
+    const value = connections[key];
+    if (value !== undefined && (!Number.isSafeInteger(value) || value < 1))
+      throw new ActorError("INVALID_CONFIG", `connections.${key} must be a whole number >= 1`);
+  }
 }

@@ -1,5 +1,14 @@
 import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
-import { Server } from "partyserver";
+import { type Connection, type ConnectionContext, Server, type WSMessage } from "partyserver";
+import {
+  type ActorConnection,
+  type BroadcastOptions,
+  type ConnectionIdentity,
+  type ConnectionState,
+  Connections,
+  identityFromUrl,
+  type PresenceEntry,
+} from "./broadcast";
 import { Database, type RunResult, type SqlParams, type TransactionOptions } from "./database";
 import { type ActorConfig, defineActor } from "./define-actor";
 import { ActorError } from "./errors";
@@ -15,8 +24,26 @@ import {
   readHistoryConfig,
   type WriteResult,
 } from "./history/index";
-import { applyMigrations, type MigrationReport } from "./migrations";
+import { applyMigrations, type MigrationReport, userTables } from "./migrations";
 import { guardPublicMethods } from "./ready-guard";
+import { Scheduler } from "./schedule";
+import { type ActorStats, tableRows } from "./stats";
+
+ActorError.defineStatus("ACTOR_DESTROYED", 410);
+
+/** Methods a schedule may not name: the runtime's and partyserver's entry points. */
+const NOT_SCHEDULABLE = [
+  "constructor",
+  "fetch",
+  "alarm",
+  "webSocketMessage",
+  "webSocketClose",
+  "webSocketError",
+  "setName",
+  "_initAndFetch",
+  "__unsafe_ensureInitialized",
+  "assertReady",
+];
 
 /**
  * The base class of every actor: a partyserver `Server` (hibernating WebSockets) that owns one
@@ -30,17 +57,35 @@ export class SqlActor<
   static config: ActorConfig<any> = defineActor({ schema: {} });
 
   readonly database: Database<TSchema>;
+  /** Many timers on the one alarm: `at`, `every`, `cancel`, `list` (src/schedule.ts). */
+  readonly schedule: Scheduler<this>;
+  /** WebSocket connections: state, topics, presence (src/broadcast.ts). */
+  readonly connections: Connections;
   /** Why this actor cannot serve (a failed migration); every call answers it. */
   #startupError: ActorError | undefined;
   #migrations: MigrationReport = { applied: [], version: null };
   #history: HistoryEngine | undefined;
   #historyApi: History | undefined;
+  #destroyed = false;
+  /** First state of each WebSocket being accepted, from `identify()`, until `onConnect`. */
+  readonly #joining = new WeakMap<Request, ConnectionState>();
 
   constructor(ctx: DurableObjectState, env: Env & Cloudflare.Env) {
     super(ctx, env);
     const actorClass = new.target as unknown as typeof SqlActor;
     const config = actorClass.config;
     this.database = new Database(ctx.storage, config.schema as TSchema);
+    this.schedule = new Scheduler<this>(this, ctx.storage, config.schedules, NOT_SCHEDULABLE);
+    this.connections = new Connections(
+      this,
+      { ...config.connections, messages: config.messages },
+      {
+        canSubscribe: (connection, topic) => this.canSubscribe(connection, topic),
+        onClientMessage: (connection, message) => this.onClientMessage(connection, message),
+      },
+    );
+    // Heartbeats are answered by the runtime, without waking a hibernated actor.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
     guardPublicMethods(new.target, SqlActor);
     const historySettings = readHistoryConfig(config.history);
     if (historySettings)
@@ -75,13 +120,17 @@ export class SqlActor<
         this.#startupError =
           ActorError.from(err) ??
           new ActorError("MIGRATION_FAILED", err instanceof Error ? err.message : String(err));
+        return;
       }
+      // Re-arm the alarm from the schedule table on every wake (alarms can be lost across reloads).
+      await this.schedule.start();
     });
   }
 
   /** Throws the startup error, if any: called first by every public method. */
   assertReady(): void {
     if (this.#startupError) throw this.#startupError;
+    if (this.#destroyed) throw new ActorError("ACTOR_DESTROYED", "this actor has been destroyed");
   }
 
   /** drizzle, typed by the actor's schema. */
@@ -167,17 +216,128 @@ export class SqlActor<
     return { ...this.#migrations };
   }
 
+  /** Database size, rows per table, schema version, schedules and connections. */
+  stats(): ActorStats {
+    this.assertReady();
+    return {
+      databaseBytes: this.database.size,
+      tables: tableRows(this.ctx.storage.sql, userTables(this.ctx.storage.sql)),
+      schemaVersion: this.#migrations.version,
+      schedules: this.schedule.summary(),
+      connections: this.connections.summary(),
+    };
+  }
+
+  // ---- WebSockets (partyserver, hibernation on) ----
+
+  /**
+   * Send to every connection, or to one topic's subscribers, leaving out `except` (say, the
+   * sender). Strings and bytes go as they are, anything else as JSON. Returns how many got it.
+   */
+  override broadcast(message: unknown, options?: BroadcastOptions | string[]): number {
+    return this.connections.broadcast(message, Array.isArray(options) ? { except: options } : options);
+  }
+
+  /** Who is connected: one entry per connection. */
+  presence(): PresenceEntry[] {
+    return this.connections.presence();
+  }
+
+  /**
+   * Who is connecting, from the upgrade request; throw an ActorError to refuse (the client gets
+   * an HTTP error). The default reads `?userId=&userName=&topics=` and authenticates nothing:
+   * override it to trust only what your coordinator route verified.
+   */
+  identify(request: Request): ConnectionIdentity | Promise<ConnectionIdentity> {
+    return identityFromUrl(request);
+  }
+
+  /** May this connection listen to `topic`? Default: yes. */
+  canSubscribe(_connection: ActorConnection, _topic: string): boolean | Promise<boolean> {
+    return true;
+  }
+
+  /** A client message that passed the `messages` schema of `defineActor`. */
+  onClientMessage(_connection: ActorConnection, _message: unknown): void | Promise<void> {}
+
+  /** A connection joined (its state is stored and presence sent). */
+  onJoin(_connection: ActorConnection): void | Promise<void> {}
+
+  /** A connection left. */
+  onLeave(_connection: ActorConnection): void | Promise<void> {}
+
   override async fetch(request: Request): Promise<Response> {
     if (this.#startupError) return errorResponse(this.#startupError);
+    if (this.#destroyed)
+      return errorResponse(new ActorError("ACTOR_DESTROYED", "this actor has been destroyed"));
+    if (request.headers.get("Upgrade")?.toLowerCase() === "websocket") {
+      try {
+        this.#joining.set(request, this.connections.stateFor(await this.identify(request)));
+      } catch (err) {
+        const known = ActorError.from(err);
+        if (!known) console.error("identify() failed", err);
+        return errorResponse(known ?? new ActorError("INTERNAL", "could not identify the connection"));
+      }
+    }
     return super.fetch(request);
   }
 
+  override async onConnect(connection: Connection, ctx: ConnectionContext): Promise<void> {
+    const state = this.#joining.get(ctx.request) ?? this.connections.stateFor({});
+    this.#joining.delete(ctx.request);
+    const actorConnection = connection as ActorConnection;
+    try {
+      this.connections.join(actorConnection, state);
+    } catch (err) {
+      const known = ActorError.from(err) ?? new ActorError("INTERNAL", "could not accept the connection");
+      connection.send(JSON.stringify({ type: "error", code: known.code, message: known.description }));
+      connection.close(1008, known.code);
+      return;
+    }
+    await this.onJoin(actorConnection);
+  }
+
+  override onMessage(connection: Connection, message: WSMessage): Promise<void> {
+    return this.connections.message(connection as ActorConnection, message);
+  }
+
+  override async onClose(connection: Connection): Promise<void> {
+    this.connections.leave(connection as ActorConnection);
+    await this.onLeave(connection as ActorConnection);
+  }
+
+  /**
+   * The one alarm belongs to the scheduler: use `this.schedule` rather than `setAlarm`.
+   * partyserver's `alarm()` runs first (it calls `onStart` once, then `onAlarm`).
+   */
   override async alarm(): Promise<void> {
+    if (this.#destroyed) return;
     this.assertReady();
-    return super.alarm();
+    await super.alarm();
+    await this.schedule.alarm();
   }
 
   override onAlarm(): void | Promise<void> {}
+
+  /**
+   * Delete this actor: every schedule, the alarm, all storage; open connections are closed.
+   * The instance is then reset, so a run still in flight cannot write again, and the alarm it
+   * was running is not retried (an alarm that revived a destroyed actor is a known defect
+   * elsewhere). A later call starts a fresh, empty actor.
+   */
+  async destroy(): Promise<void> {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.schedule.stop();
+    for (const connection of this.getConnections()) {
+      try {
+        connection.close(1001, "actor destroyed");
+      } catch {}
+    }
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    setTimeout(() => this.ctx.abort("actor destroyed", { retryAlarm: false }), 0);
+  }
 }
 
 function historyDisabled(): ActorError {

@@ -1,0 +1,399 @@
+import { ActorError } from "./errors";
+import { toJsonText } from "./json";
+import {
+  type Row,
+  type Schedule,
+  type ScheduleStatus,
+  ScheduleStore,
+  type TaskSpec,
+  timingOf,
+  toSchedule,
+} from "./schedule/store";
+import { type Every, firstRun, nextRun, parseEvery, resolveAt, type When } from "./schedule/timing";
+
+export type { Schedule, ScheduleStatus } from "./schedule/store";
+export { type Every, nextCronTime, type When } from "./schedule/timing";
+
+/** Scheduler policy, set per actor with `defineActor({ schedules: { … } })`. */
+export interface ScheduleConfig {
+  /** Attempts per run before the run is dead-lettered (default 3). */
+  maxAttempts?: number;
+  /** Delay before the first retry; it doubles with each attempt (default 1 000 ms). */
+  backoffMs?: number;
+  /** Longest delay between retries (default 300 000 ms). */
+  maxBackoffMs?: number;
+  /**
+   * How long a run may take. The alarm stays armed for this long as a backup while tasks run,
+   * so a crash mid-run is noticed; a run still going after it counts as a failed attempt
+   * (default 300 000 ms).
+   */
+  leaseMs?: number;
+  /** Dead letters kept; older ones are dropped (default 100). */
+  keepFailed?: number;
+  /** Largest payload, in bytes of JSON (default 65 536). */
+  maxPayloadBytes?: number;
+  /** Most tasks started by one alarm; more due tasks run on the next alarm, 1 ms later (default 100). */
+  batchSize?: number;
+}
+
+export interface TaskOptions {
+  /** A stable name: scheduling again with the same key replaces the task instead of adding one. */
+  key?: string;
+  /** Attempts per run before dead-lettering, for this task. */
+  maxAttempts?: number;
+}
+
+/**
+ * Names of the host's members. Inside a class, `this` is generic and TypeScript cannot filter
+ * its members down to methods, so non-method names are refused at run time (UNKNOWN_METHOD).
+ */
+export type MethodKey<T> = keyof T & string;
+
+const DEFAULTS: Required<ScheduleConfig> = {
+  maxAttempts: 3,
+  backoffMs: 1_000,
+  maxBackoffMs: 300_000,
+  leaseMs: 300_000,
+  keepFailed: 100,
+  maxPayloadBytes: 64 * 1024,
+  batchSize: 100,
+};
+
+const KEY_MAX = 256;
+
+/**
+ * Many tasks on the one Durable Object alarm. Tasks live in a table; the alarm is kept at the
+ * earliest due task after every change and every run, and re-armed from the table on every wake.
+ * A task names a method of the host and a JSON payload: the host's `this[method](payload)` runs.
+ *
+ * The host (SqlActor) calls `start()` once per wake and `alarm()` from its alarm handler.
+ *
+ * Not the Agents SDK's `agents/schedules` (0.32, read 2026-11): it needs its `Lifecycle` to own the
+ * object's fetch/alarm/WebSocket handlers (partyserver owns them here), keeps times in whole
+ * seconds, dedupes recurring tasks by (callback, payload, interval) rather than by a key (a new
+ * interval adds a second task), and drops a task after its last retry instead of keeping a dead letter.
+ */
+export class Scheduler<T extends object> {
+  readonly #host: T;
+  readonly #storage: DurableObjectStorage;
+  readonly #store: ScheduleStore;
+  readonly #config: Required<ScheduleConfig>;
+  readonly #reserved: ReadonlySet<string>;
+  /** The alarm time last set by this instance; undefined when unknown. */
+  #armedAt: number | null | undefined;
+  #recheckQueued = false;
+  #stopped = false;
+
+  constructor(
+    host: T,
+    storage: DurableObjectStorage,
+    config: ScheduleConfig = {},
+    reserved: Iterable<string> = [],
+  ) {
+    this.#host = host;
+    this.#storage = storage;
+    this.#store = new ScheduleStore(storage.sql);
+    this.#config = checkScheduleConfig(config);
+    this.#reserved = new Set(reserved);
+  }
+
+  /** Run `method` once, at a Date or after a delay in milliseconds. */
+  at<M extends MethodKey<T>>(when: When, method: M, payload?: unknown, options?: TaskOptions): Schedule<M> {
+    const now = Date.now();
+    const spec = this.#spec(method, payload, options, { kind: "at" }, resolveAt(when, now));
+    return this.#save(spec, now, false) as Schedule<M>;
+  }
+
+  /**
+   * Run `method` every `intervalMs` milliseconds, or on a cron string (UTC). Idempotent: with a
+   * `key`, the same call again changes nothing (the next run time is kept) and a call with other
+   * settings replaces the task; without a key, an identical task is reused.
+   */
+  every<M extends MethodKey<T>>(
+    every: Every,
+    method: M,
+    payload?: unknown,
+    options?: TaskOptions,
+  ): Schedule<M> {
+    const now = Date.now();
+    const timing = parseEvery(every);
+    const spec = this.#spec(method, payload, options, timing, firstRun(timing, now));
+    return this.#save(spec, now, true) as Schedule<M>;
+  }
+
+  /** Remove a task (scheduled, running or dead-lettered) by id or key. True when one was removed. */
+  cancel(idOrKey: string): boolean {
+    checkId(idOrKey);
+    if (this.#stopped) return false;
+    const removed = this.#store.delete(idOrKey);
+    if (removed) this.#changed();
+    return removed;
+  }
+
+  /** One task by id or key. */
+  get(idOrKey: string): Schedule | undefined {
+    checkId(idOrKey);
+    const row = this.#store.get(idOrKey);
+    return row && toSchedule(row);
+  }
+
+  /** Every task, due order first; dead letters (status "failed") last. */
+  list(filter: { status?: ScheduleStatus } = {}): Schedule[] {
+    const status = filter?.status;
+    if (status !== undefined && status !== "scheduled" && status !== "running" && status !== "failed")
+      throw new ActorError("VALIDATION_FAILED", "status must be scheduled, running or failed");
+    return this.#store.all(status).map(toSchedule);
+  }
+
+  /** Give a dead-lettered one-off task another run now (a dead-letter copy of a recurring task too). */
+  retry(idOrKey: string): Schedule {
+    checkId(idOrKey);
+    const row = this.#store.get(idOrKey);
+    if (row?.status !== "failed")
+      throw new ActorError("SCHEDULE_NOT_FOUND", `no dead-lettered task ${JSON.stringify(idOrKey)}`);
+    const spec: TaskSpec = {
+      key: row.key,
+      method: row.method,
+      payload: row.payload,
+      timing: { kind: "at" },
+      nextRunAt: Date.now(),
+      maxAttempts: row.max_attempts,
+    };
+    this.#store.replace(row.id, spec);
+    this.#changed();
+    return toSchedule(this.#store.get(row.id)!);
+  }
+
+  /** Counts for `stats()`. */
+  summary(): {
+    total: number;
+    scheduled: number;
+    due: number;
+    running: number;
+    failed: number;
+    nextRunAt: number | null;
+  } {
+    const now = Date.now();
+    const counts = this.#store.counts(now);
+    return { ...counts, nextRunAt: this.#store.nextDue() };
+  }
+
+  // ---- framework side: called by the actor, not by users ----
+
+  /**
+   * On every wake (before any request): runs interrupted by the end of the previous instance
+   * count as failed attempts, and the alarm is re-armed from the table. Never runs tasks itself
+   * (the alarm handler does), so a wake-up cannot run a task twice.
+   */
+  async start(): Promise<void> {
+    this.#store.create();
+    const now = Date.now();
+    for (const row of this.#store.interrupted())
+      this.#fail(row, new ActorError("TASK_INTERRUPTED", "the actor restarted while the task ran"), now);
+    // Nothing to run: leave the alarm alone (a stale one finds nothing and is cleared).
+    if (this.#store.wakeTime(this.#config.leaseMs) === null) return;
+    this.#armedAt = await this.#storage.getAlarm();
+    this.#arm();
+  }
+
+  /** The alarm handler: runs every due task, in due order, without letting one hold up the others. */
+  async alarm(): Promise<void> {
+    if (this.#stopped || !this.#store.exists) return;
+    this.#armedAt = undefined; // the alarm that woke us is spent
+    const now = Date.now();
+    for (const row of this.#store.all("running"))
+      if (row.last_run_at !== null && row.last_run_at + this.#config.leaseMs <= now)
+        this.#fail(
+          row,
+          new ActorError("TASK_TIMEOUT", `the task ran longer than ${this.#config.leaseMs} ms`),
+          now,
+        );
+    const due = this.#store.claimDue(crypto.randomUUID(), now, this.#config.batchSize);
+    // While these run the alarm stays set at their lease expiry: a backup wake if the isolate dies.
+    this.#arm();
+    // The "running" marks must be on disk before a task can crash the isolate, or a task that
+    // always crashes would be retried forever without its attempts being counted.
+    if (due.length > 0) await this.#storage.sync();
+    // Each starts in due order (its synchronous part runs right here); none waits for another.
+    await Promise.allSettled(due.map((row) => this.#run(row)));
+    this.#arm();
+  }
+
+  /** Stop for good (the actor is being destroyed): no more writes, no more alarms. */
+  stop(): void {
+    this.#stopped = true;
+    this.#store.reset();
+  }
+
+  // ---- internals ----
+
+  #spec(
+    method: string,
+    payload: unknown,
+    options: TaskOptions | undefined,
+    timing: TaskSpec["timing"],
+    nextRunAt: number,
+  ): TaskSpec {
+    this.#checkMethod(method);
+    if (options !== undefined && (options === null || typeof options !== "object"))
+      throw new ActorError("INVALID_SCHEDULE", "options must be an object");
+    const key = options?.key ?? null;
+    if (key !== null) checkId(key, "key");
+    const maxAttempts = options?.maxAttempts ?? this.#config.maxAttempts;
+    checkCount(maxAttempts, "maxAttempts", 1, 100);
+    const json = toJsonText(payload, this.#config.maxPayloadBytes, "payload");
+    return { key, method, payload: json, timing, nextRunAt, maxAttempts };
+  }
+
+  #save(spec: TaskSpec, now: number, recurring: boolean): Schedule {
+    if (this.#stopped) throw new ActorError("ACTOR_DESTROYED", "this actor has been destroyed");
+    const existing =
+      spec.key !== null ? this.#store.get(spec.key) : recurring ? this.#store.findSame(spec) : undefined;
+    if (existing && existing.key === spec.key) {
+      if (recurring && sameTask(existing, spec) && existing.status !== "failed") return toSchedule(existing);
+      this.#store.replace(existing.id, spec);
+      this.#changed();
+      return toSchedule(this.#store.get(existing.id)!);
+    }
+    const id = crypto.randomUUID();
+    this.#store.insert(id, spec, now);
+    this.#changed();
+    return toSchedule(this.#store.get(id)!);
+  }
+
+  #checkMethod(method: unknown): asserts method is string {
+    if (typeof method !== "string" || method.length === 0 || method.length > 128)
+      throw new ActorError("UNKNOWN_METHOD", "method must be the name of a method of the actor");
+    const fn = (this.#host as Record<string, unknown>)[method];
+    if (this.#reserved.has(method) || method in Object.prototype || typeof fn !== "function")
+      throw new ActorError(
+        "UNKNOWN_METHOD",
+        `${JSON.stringify(method)} is not a method this actor can schedule`,
+        {
+          method,
+        },
+      );
+  }
+
+  async #run(row: Row): Promise<void> {
+    let failure: unknown;
+    let failed = false;
+    try {
+      const fn = (this.#host as Record<string, unknown>)[row.method];
+      if (typeof fn !== "function")
+        throw new ActorError("UNKNOWN_METHOD", `${row.method} is no longer a method of this actor`);
+      await fn.call(this.#host, row.payload === null ? undefined : JSON.parse(row.payload));
+    } catch (err) {
+      failure = err;
+      failed = true;
+    }
+    if (this.#stopped) return;
+    const now = Date.now();
+    if (failed) return this.#fail(row, failure, now);
+    const timing = timingOf(row);
+    this.#store.succeeded(row, timing.kind === "at" ? null : nextRun(timing, row.next_run_at, now));
+  }
+
+  /** One failed attempt: retry with exponential backoff, or dead-letter once the attempts are used up. */
+  #fail(row: Row, err: unknown, now: number): void {
+    const attempts = row.attempts + 1;
+    const message = describe(err);
+    console.error(
+      `scheduled task ${row.method} (${row.key ?? row.id}) failed, attempt ${attempts}/${row.max_attempts}: ${message}`,
+    );
+    if (attempts < row.max_attempts) {
+      const delay = Math.min(this.#config.maxBackoffMs, this.#config.backoffMs * 2 ** (attempts - 1));
+      this.#store.retryLater(row, attempts, message, now + delay);
+      return;
+    }
+    const timing = timingOf(row);
+    if (timing.kind === "at") this.#store.deadLetter(row, attempts, message);
+    else
+      this.#store.deadLetterRun(
+        crypto.randomUUID(),
+        row,
+        attempts,
+        message,
+        nextRun(timing, row.next_run_at, now),
+        now,
+      );
+    this.#store.pruneFailed(this.#config.keepFailed);
+  }
+
+  /** After a change: re-arm now, and once more after the current synchronous work (a rolled-back transaction). */
+  #changed(): void {
+    this.#arm();
+    if (this.#recheckQueued) return;
+    this.#recheckQueued = true;
+    queueMicrotask(() => {
+      this.#recheckQueued = false;
+      this.#arm();
+    });
+  }
+
+  /** Keep the alarm at the earliest due task (at least 1 ms ahead: workerd drops an alarm set for "now" inside alarm()). */
+  #arm(): void {
+    if (this.#stopped) return;
+    const due = this.#store.wakeTime(this.#config.leaseMs);
+    const target = due === null ? null : Math.max(due, Date.now() + 1);
+    const armed = this.#armedAt;
+    if (armed === target) return;
+    // Already armed for a moment between the due time and now: as good as re-arming.
+    if (due !== null && target !== null && typeof armed === "number" && armed >= due && armed <= target)
+      return;
+    this.#armedAt = target;
+    const done = target === null ? this.#storage.deleteAlarm() : this.#storage.setAlarm(target);
+    done.catch((err) => console.error("could not set the actor's alarm", err));
+  }
+}
+
+function sameTask(row: Row, spec: TaskSpec): boolean {
+  const timing = timingOf(row);
+  return (
+    row.method === spec.method &&
+    row.payload === spec.payload &&
+    row.max_attempts === spec.maxAttempts &&
+    timing.kind === spec.timing.kind &&
+    (timing.kind !== "every" ||
+      spec.timing.kind !== "every" ||
+      timing.intervalMs === spec.timing.intervalMs) &&
+    (timing.kind !== "cron" || spec.timing.kind !== "cron" || timing.cron === spec.timing.cron)
+  );
+}
+
+function describe(err: unknown): string {
+  const actorError = ActorError.from(err);
+  const text = actorError
+    ? `${actorError.code}: ${actorError.description}`
+    : err instanceof Error
+      ? `${err.name}: ${err.message}`
+      : String(err);
+  return text.length > 1000 ? `${text.slice(0, 1000)}…` : text;
+}
+
+function checkId(value: unknown, what = "id or key"): asserts value is string {
+  if (typeof value !== "string" || value.length === 0 || value.length > KEY_MAX)
+    throw new ActorError("INVALID_SCHEDULE", `${what} must be a string of 1-${KEY_MAX} characters`);
+}
+
+function checkCount(value: unknown, what: string, min: number, max: number): void {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max)
+    throw new ActorError("INVALID_SCHEDULE", `${what} must be a whole number from ${min} to ${max}`);
+}
+
+export function checkScheduleConfig(config: ScheduleConfig): Required<ScheduleConfig> {
+  if (config === null || typeof config !== "object")
+    throw new ActorError("INVALID_SCHEDULE", "schedules must be an object");
+  const merged = { ...DEFAULTS, ...config };
+  checkCount(merged.maxAttempts, "schedules.maxAttempts", 1, 100);
+  for (const name of [
+    "backoffMs",
+    "maxBackoffMs",
+    "leaseMs",
+    "maxPayloadBytes",
+    "keepFailed",
+    "batchSize",
+  ] as const)
+    checkCount(merged[name], `schedules.${name}`, name === "keepFailed" ? 0 : 1, 2 ** 40);
+  return merged;
+}

@@ -1,0 +1,22 @@
+import { quoteIdent } from "./database";
+import type { ScheduleStatus } from "./schedule";
+
+/** What `stats()` reports about one actor. */
+export interface ActorStats {
+  /** Bytes used by the SQLite database. */
+  databaseBytes: number;
+  /** Rows per table, the framework's own `_dosql_*` tables included. */
+  tables: Record<string, number>;
+  /** The newest migration applied. */
+  schemaVersion: string | null;
+  schedules: { total: number; due: number; nextRunAt: number | null } & Record<ScheduleStatus, number>;
+  connections: { total: number; users: number; topics: Record<string, number> };
+}
+
+/** Exact row counts (a full count per table: meant for introspection, not hot paths). */
+export function tableRows(sql: SqlStorage, tables: string[]): Record<string, number> {
+  const rows: Record<string, number> = {};
+  for (const table of [...tables].sort())
+    rows[table] = Number(sql.exec(`SELECT count(*) AS n FROM ${quoteIdent(table)}`).one().n);
+  return rows;
+}
