@@ -50,12 +50,16 @@ export class Database<TSchema extends Record<string, unknown>> {
   constructor(storage: DurableObjectStorage, schema: TSchema) {
     this.#storage = storage;
     this.#sql = storage.sql;
-    // drizzle's `db.transaction` goes through `transaction` below, so it gets the same hooks.
-    const client = {
-      sql: storage.sql,
-      transactionSync: <T>(fn: () => T) => this.transaction(fn as never) as T,
-    };
-    this.db = drizzle(client as unknown as DurableObjectStorage, { schema });
+    // drizzle's `db.transaction` goes through `transaction` below, so it gets the same hooks;
+    // everything else of the storage (`db.$client`) is the storage itself.
+    const client = new Proxy(storage, {
+      get: (target, prop) => {
+        if (prop === "transactionSync") return <T>(fn: () => T) => this.transaction(fn as never) as T;
+        const value = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    this.db = drizzle(client, { schema });
   }
 
   /** Install the begin/end hooks of every outermost transaction (one set at most). */

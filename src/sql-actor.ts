@@ -20,6 +20,7 @@ import {
   hasSystemTime,
   hasSystemTimeClause,
   type MergeResult,
+  type PruneResult,
   type RestoreResult,
   readHistoryConfig,
   type WriteResult,
@@ -30,6 +31,9 @@ import { Scheduler } from "./schedule";
 import { type ActorStats, tableRows } from "./stats";
 
 ActorError.defineStatus("ACTOR_DESTROYED", 410);
+
+/** The schedule key of history retention. */
+const HISTORY_RETENTION = "dosql:history:retention";
 
 /** Methods a schedule may not name: the runtime's and partyserver's entry points. */
 const NOT_SCHEDULABLE = [
@@ -95,6 +99,12 @@ export class SqlActor<
           name: ctx.id.name,
           transaction: (fn, options) => this.database.transaction(fn as never, options),
           schemaVersion: () => this.#migrations.version,
+          live: {
+            topics: () => Object.keys(this.connections.summary().topics),
+            send: (message, topic) => {
+              this.connections.broadcast(message, { topic });
+            },
+          },
           namespace: () =>
             historySettings.binding
               ? ((env as Record<string, unknown>)[historySettings.binding] as
@@ -124,6 +134,10 @@ export class SqlActor<
       }
       // Re-arm the alarm from the schedule table on every wake (alarms can be lost across reloads).
       await this.schedule.start();
+      // History retention runs on a schedule (idempotent by key; removed when retention is off).
+      const every = this.#history?.retentionInterval();
+      if (every) this.schedule.every(every, "pruneHistory" as never, undefined, { key: HISTORY_RETENTION });
+      else this.schedule.cancel(HISTORY_RETENTION);
     });
   }
 
@@ -204,6 +218,12 @@ export class SqlActor<
     this.#historyEngine().markMerged(lsn);
   }
 
+  /** History retention, run by the schedule `defineActor({ history: { retain } })` sets up. */
+  pruneHistory(): PruneResult | null {
+    this.assertReady();
+    return this.#history?.pruneAll() ?? null;
+  }
+
   #historyEngine(): HistoryEngine {
     this.assertReady();
     if (!this.#history) throw historyDisabled();
@@ -225,6 +245,7 @@ export class SqlActor<
       schemaVersion: this.#migrations.version,
       schedules: this.schedule.summary(),
       connections: this.connections.summary(),
+      history: this.#history?.summary() ?? null,
     };
   }
 

@@ -223,10 +223,12 @@ describe("FOR SYSTEM_TIME BETWEEN / FROM / ALL", () => {
     await tick();
     await inside(stub, (actor) => actor.run("UPDATE items SET qty = 2 WHERE id = 1"));
     await tick();
-    await inside(stub, (actor) => {
-      actor.run("DELETE FROM items WHERE id = 2");
-      actor.run("INSERT INTO items (id, name, qty) VALUES (3, 'c', 3)");
-    });
+    await inside(stub, (actor) =>
+      actor.transaction(() => {
+        actor.run("DELETE FROM items WHERE id = 2");
+        actor.run("INSERT INTO items (id, name, qty) VALUES (3, 'c', 3)");
+      }),
+    );
     await tick();
     await inside(stub, (actor) =>
       actor.transaction(() => {

@@ -16,6 +16,8 @@ const CLOSE = `UPDATE ${WAL} SET mark = NULL, actor = coalesce(?, actor) WHERE l
 const READ = /^\s*(select|pragma|explain)\b/i;
 
 export class Capture implements TransactionHooks {
+  /** Called after something may have been written (a commit, a write outside a transaction). */
+  onWrite: (() => void) | undefined;
   readonly #exec: SqlStorage["exec"];
   readonly #sql: SqlStorage;
   /** A write outside a transaction may have left a transaction row open. */
@@ -33,7 +35,9 @@ export class Capture implements TransactionHooks {
       if (this.#inTransaction || READ.test(query)) return exec.call(sql, query, ...bindings);
       if (this.#pending) this.#close(null);
       this.#pending = true;
-      return exec.call(sql, query, ...bindings);
+      const cursor = exec.call(sql, query, ...bindings);
+      this.onWrite?.();
+      return cursor;
     };
     Object.defineProperty(sql, "exec", { value: watchedExec, configurable: true, writable: true });
     Object.defineProperty(storage, "transactionSync", {
@@ -60,6 +64,7 @@ export class Capture implements TransactionHooks {
   commit(): void {
     this.#inTransaction = false;
     this.#close(this.#actor);
+    this.onWrite?.();
   }
 
   rollback(): void {

@@ -10,8 +10,16 @@ import {
   writeSeed,
 } from "./branch";
 import { Capture } from "./capture";
+import type { Row } from "./codec";
 import type { HistorySettings } from "./config";
-import { type ChangesOptions, type ChangesPage, type RowVersion, readChanges, readRowHistory } from "./feed";
+import {
+  type Change,
+  type ChangesOptions,
+  type ChangesPage,
+  type RowVersion,
+  readChanges,
+  readRowHistory,
+} from "./feed";
 import { type ConflictPolicy, type MergeConflict, type MergeSource, mergeSource, planMerge } from "./merge";
 import { restoreTargets, undoTargets } from "./restore";
 import { type PruneResult, prune } from "./retention";
@@ -34,7 +42,14 @@ export interface HistoryHost {
   schemaVersion(): string | null;
   /** The namespace of this actor's class, for branches. */
   namespace(): DurableObjectNamespace | undefined;
+  /** WebSocket topics someone listens to, and a way to send to one (live subscribers). */
+  live?: { topics(): Iterable<string>; send(message: unknown, topic: string): void };
 }
+
+/** Live subscribers listen to `changes:<table>` (or `changes:*`); a pushed frame holds at most this many changes. */
+export const LIVE_TOPIC = "changes:";
+const LIVE_FRAME = 500;
+const LIVE_MAX = 5000;
 
 /** Branch-protocol stub methods (on SqlActor), called by the parent on its branch. */
 export interface BranchStub {
@@ -88,6 +103,9 @@ export class HistoryEngine {
   #allTables: TableInfo[] = [];
   #seed: SeedBuffer | undefined;
   #capture: Capture | undefined;
+  /** The newest LSN pushed to live subscribers. */
+  #pushed = 0;
+  #pushQueued = false;
 
   constructor(host: HistoryHost, settings: HistorySettings) {
     this.#host = host;
@@ -104,12 +122,79 @@ export class HistoryEngine {
   install(): void {
     this.#tracking = installTracking(this.#host.storage, this.settings);
     this.#allTables = userTableNames(this.#sql).map((n) => describeTable(this.#sql, n)!);
+    this.#pushed = lastLsn(this.#sql);
   }
 
   /** Start watching statement and transaction boundaries (once, after install). */
   hooks(): TransactionHooks {
-    this.#capture ??= new Capture(this.#host.storage);
+    if (!this.#capture) {
+      this.#capture = new Capture(this.#host.storage);
+      if (this.#host.live) this.#capture.onWrite = () => this.#queuePush();
+    }
     return this.#capture;
+  }
+
+  /** How often retention should run (a schedule calls `pruneAll`), or undefined without retention. */
+  retentionInterval(): number | undefined {
+    const { retainMs, maxChanges } = this.settings;
+    if (retainMs === undefined && maxChanges === undefined) return undefined;
+    return retainMs === undefined ? 3_600_000 : Math.min(Math.max(retainMs / 4, 60_000), 3_600_000);
+  }
+
+  /** Retention until nothing more is due (bounded: at most 10 steps of `prune` per call). */
+  pruneAll(): PruneResult {
+    let total = 0;
+    let result = this.prune();
+    total += result.pruned;
+    for (let i = 1; i < 10 && result.more; i++) {
+      result = this.prune();
+      total += result.pruned;
+    }
+    return { ...result, pruned: total };
+  }
+
+  /** After a write: push new changes to live subscribers once the current work (and its commit) is done. */
+  #queuePush(): void {
+    if (this.#pushQueued) return;
+    this.#pushQueued = true;
+    queueMicrotask(() => {
+      this.#pushQueued = false;
+      try {
+        this.#push();
+      } catch {
+        // A failed push must not fail the write; subscribers can always catch up with changes().
+        this.#pushed = lastLsn(this.#sql);
+      }
+    });
+  }
+
+  #push(): void {
+    const live = this.#host.live!;
+    const topics = new Set([...live.topics()].filter((t) => t.startsWith(LIVE_TOPIC)));
+    const last = lastLsn(this.#sql);
+    if (last <= this.#pushed) return;
+    if (topics.size === 0) {
+      this.#pushed = last;
+      return;
+    }
+    let from = this.#pushed + 1;
+    this.#pushed = last;
+    for (let sent = 0; from <= last; ) {
+      if (sent >= LIVE_MAX) {
+        for (const topic of topics) live.send({ type: "changes:overflow", nextLsn: from }, topic);
+        return;
+      }
+      const page = readChanges(this.#sql, this.tracking.captured, { fromLsn: from, limit: LIVE_FRAME });
+      if (page.changes.length === 0) return;
+      const byTable = new Map<string, unknown[]>();
+      for (const c of page.changes) byTable.set(c.table, [...(byTable.get(c.table) ?? []), toWire(c)]);
+      for (const [table, changes] of byTable) {
+        for (const topic of [`${LIVE_TOPIC}${table}`, `${LIVE_TOPIC}*`])
+          if (topics.has(topic)) live.send({ type: "changes", table, changes, nextLsn: page.nextLsn }, topic);
+      }
+      sent += page.changes.length;
+      from = page.nextLsn;
+    }
   }
 
   get tracking(): Tracking {
@@ -326,6 +411,14 @@ export class HistoryEngine {
     if (typeof current !== "number" || lsn > current) writeState(this.#sql, "merge_base", lsn);
   }
 
+  /** For `stats()`: the LSN range held (LSNs are contiguous, so the count is exact) and subscribers. */
+  summary(): { lastLsn: number; floorLsn: number; changes: number; subscribers: number } {
+    const last = lastLsn(this.#sql);
+    const floor = floorLsn(this.#sql);
+    const subscribers = Number(this.#sql.exec(`SELECT count(*) AS n FROM ${SUBSCRIBERS}`).one().n);
+    return { lastLsn: last, floorLsn: floor, changes: Math.max(0, last - floor + 1), subscribers };
+  }
+
   status(): HistoryStatus {
     const { captured, appendOnly, skipped } = this.tracking;
     const fork = readState(this.#sql, "fork");
@@ -351,4 +444,17 @@ export class HistoryEngine {
       fork: typeof fork === "string" ? JSON.parse(fork) : null,
     };
   }
+}
+
+/** A change as JSON for a WebSocket frame: bytes as {"$b": hex}, like the WAL's images. */
+function toWire(change: Change): unknown {
+  const fix = (row: Row | null) =>
+    row &&
+    Object.fromEntries(
+      Object.entries(row).map(([k, v]) => [
+        k,
+        v instanceof Uint8Array ? { $b: [...v].map((b) => b.toString(16).padStart(2, "0")).join("") } : v,
+      ]),
+    );
+  return { ...change, key: fix(change.key), before: fix(change.before), after: fix(change.after) };
 }
