@@ -214,15 +214,30 @@ describe("capture across deploys and requests", () => {
     expect(after.past).toEqual([{ id: 1, qty: 2, note: "none" }]);
   });
 
-  it("tracks only the listed tables", async () => {
+  it("tracks only the listed tables; keyIndex makes rowHistory a lookup", async () => {
     const stub = env.LISTED_HISTORY.getByName("listed");
     const changes = await runInDurableObject(stub, (actor) => {
-      actor.run("INSERT INTO items (id, name, qty) VALUES (1, 'a', 1)");
+      actor.run("INSERT INTO items (id, name, qty) VALUES (1, 'a', 1), (2, 'b', 2)");
+      actor.run("UPDATE items SET qty = 5 WHERE id = 2");
       actor.run("INSERT INTO pairs (a, b) VALUES ('p', 1)");
-      return { feed: actor.history.changes().changes.map((c) => c.table), status: actor.history.status() };
+      return {
+        feed: actor.history.changes().changes.map((c) => c.table),
+        status: actor.history.status(),
+        versions: actor.history.rowHistory("items", 2).map((v) => v.row?.qty),
+        plan: actor
+          .query<{ detail: string }>("EXPLAIN QUERY PLAN SELECT * FROM _dosql_wal WHERE tbl = 'items' AND pk = 2")
+          .map((r) => r.detail),
+      };
     });
-    expect(changes.feed).toEqual(["items"]);
+    expect(changes.feed).toEqual(["items", "items", "items"]);
     expect(changes.status.tables).toEqual(["items"]);
+    expect(changes.versions).toEqual([2, 5]);
+    expect(changes.plan.join()).toContain("USING INDEX _dosql_wal_key");
+    // Without keyIndex there is no index to maintain on writes.
+    const plain = await inside(freshHistory("no-index"), (actor) =>
+      actor.query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = '_dosql_wal'"),
+    );
+    expect(plain).toEqual([]);
   });
 
   it("concurrent requests interleaving raw writes and transactions: every change once, each transaction whole", async () => {

@@ -400,7 +400,7 @@ export class HistoryEngine {
         parent: request?.version ?? null,
         branch: this.#host.schemaVersion(),
       });
-    return { ...mergeSource(this.#sql, this.tracking.captured, request.fromLsn), version: request.version };
+    return mergeSource(this.#sql, this.tracking.captured, request.fromLsn);
   }
 
   /** Branch side: the parent merged up to `lsn`; retention may now prune below it. */

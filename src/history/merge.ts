@@ -21,7 +21,6 @@ export interface MergeSourceRow {
   theirs: string | null;
 }
 export interface MergeSource {
-  version: string | null;
   /** The branch's newest LSN covered: the next merge starts after it. */
   upTo: number;
   rows: MergeSourceRow[];
@@ -77,7 +76,7 @@ export function mergeSource(
     for (const c of changed)
       rows.push({ table: table.name, key: c.pk, base: c.before, theirs: currentImage(sql, table, c.pk) });
   }
-  return { version: null, upTo, rows };
+  return { upTo, rows };
 }
 
 function sameRow(a: string | null, b: string | null): boolean {
