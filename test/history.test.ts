@@ -225,7 +225,9 @@ describe("capture across deploys and requests", () => {
         status: actor.history.status(),
         versions: actor.history.rowHistory("items", 2).map((v) => v.row?.qty),
         plan: actor
-          .query<{ detail: string }>("EXPLAIN QUERY PLAN SELECT * FROM _dosql_wal WHERE tbl = 'items' AND pk = 2")
+          .query<{ detail: string }>(
+            "EXPLAIN QUERY PLAN SELECT * FROM _dosql_wal WHERE tbl = 'items' AND pk = 2",
+          )
           .map((r) => r.detail),
       };
     });

@@ -1,9 +1,10 @@
 import { RpcTarget } from "cloudflare:workers";
 import { ActorError } from "../errors";
-import type { HistoryEngine, HistoryStatus } from "./engine";
+import type { HistoryEngine } from "./engine";
 import type { ChangesOptions, ChangesPage, RowVersion } from "./feed";
 import type { PruneResult } from "./retention";
 import type { Subscription } from "./subscribers";
+import type { HistoryStatus } from "./types";
 
 /**
  * `this.history` of an actor, also reachable over RPC as `stub.history.changes(…)`: the change feed,
