@@ -4,22 +4,30 @@ import { Hono } from "hono";
 import { HandReserve, HistoryReserve, PlainReserve } from "./actors/history";
 import { BenchNotes, PlainBenchNotes } from "./actors/notes";
 import { BenchSchedules, PlainBenchSchedules } from "./actors/schedules";
+import { BenchTiered, PlainArchiver, PlainHot } from "./actors/tiering";
 
 export {
   BenchNotes,
   BenchSchedules,
+  BenchTiered,
   HandReserve,
   HistoryReserve,
+  PlainArchiver,
   PlainBenchNotes,
   PlainBenchSchedules,
+  PlainHot,
   PlainReserve,
 };
 
 type BenchEnv = {
+  ARCHIVE: R2Bucket;
   BENCH_NOTES: DurableObjectNamespace<BenchNotes>;
   PLAIN_BENCH_NOTES: DurableObjectNamespace<PlainBenchNotes>;
   BENCH_SCHEDULES: DurableObjectNamespace<BenchSchedules>;
   PLAIN_BENCH_SCHEDULES: DurableObjectNamespace<PlainBenchSchedules>;
+  BENCH_TIERED: DurableObjectNamespace<BenchTiered>;
+  PLAIN_ARCHIVER: DurableObjectNamespace<PlainArchiver>;
+  PLAIN_HOT: DurableObjectNamespace<PlainHot>;
   HISTORY_RESERVE: DurableObjectNamespace<HistoryReserve>;
   PLAIN_RESERVE: DurableObjectNamespace<PlainReserve>;
   HAND_RESERVE: DurableObjectNamespace<HandReserve>;
@@ -56,6 +64,52 @@ app.post("/bench/schedule/:variant/:name", async (c) => {
       ? await c.env.PLAIN_BENCH_SCHEDULES.getByName(name).scheduleAndCancel(n)
       : await c.env.BENCH_SCHEDULES.getByName(name).scheduleAndCancel(n);
   return c.json({ n, done });
+});
+
+// Tiering: seed an actor, archive everything older than `cutoff`, or run a GROUP BY cold (R2) or hot.
+const tieringStub = (env: BenchEnv, side: string, name: string) =>
+  side === "framework"
+    ? env.BENCH_TIERED.getByName(name)
+    : side === "hot"
+      ? env.PLAIN_HOT.getByName(name)
+      : env.PLAIN_ARCHIVER.getByName(name);
+
+app.post("/bench/tiering/seed/:side/:name", async (c) => {
+  const n = Math.min(Math.max(Number(c.req.query("n")) || 1000, 1), 2_000_000);
+  const days = Math.min(Math.max(Number(c.req.query("days")) || 1, 1), 366);
+  const stub = tieringStub(c.env, c.req.param("side"), c.req.param("name")) as DurableObjectStub<PlainHot>;
+  return c.json({ rows: await stub.seed(n, days) });
+});
+
+app.post("/bench/tiering/archive/:side/:name", async (c) => {
+  const cutoff = Number(c.req.query("cutoff")) || Date.UTC(2100, 0, 1);
+  const stub = tieringStub(
+    c.env,
+    c.req.param("side"),
+    c.req.param("name"),
+  ) as DurableObjectStub<PlainArchiver>;
+  return c.json(await stub.archiveAll(cutoff));
+});
+
+// The bench generates the 1,000,000-row archive itself (Parquet written in Node) and uploads it here.
+app.put("/bench/tiering/upload", async (c) => {
+  const key = c.req.query("key") ?? "";
+  if (!/^bench-cold\/[\w./-]+\.parquet$/.test(key)) return c.json({ error: "bad key" }, 400);
+  const object = await c.env.ARCHIVE.put(key, await c.req.arrayBuffer());
+  return c.json({ key, size: object?.size });
+});
+
+app.post("/bench/tiering/group-by/:side/:name", async (c) => {
+  const side = c.req.param("side");
+  const name = c.req.param("name");
+  const source = side === "hot" ? "readings" : `'r2://ARCHIVE/bench-cold/${name}/*.parquet'`;
+  const sql = `SELECT sensor, count(*) AS n, sum(value) AS s, avg(value) AS a, max(ts) AS t FROM ${source} GROUP BY sensor ORDER BY sensor`;
+  const rows = (
+    side === "hot"
+      ? await c.env.PLAIN_HOT.getByName(name).query(sql)
+      : await c.env.BENCH_TIERED.getByName(name).cold(sql)
+  ) as unknown[];
+  return c.json({ groups: rows.length, rows });
 });
 
 // History: `n` reserve transactions inside one call, with history on, off, and hand-written.

@@ -3,6 +3,7 @@ import { ActorError } from "./errors";
 import { type HistoryConfig, readHistoryConfig } from "./history/config";
 import type { MigrationBundle } from "./migrations";
 import { checkScheduleConfig, type ScheduleConfig } from "./schedule";
+import { resolveTiering, type TieringConfig } from "./tiering/config";
 
 /**
  * Everything an actor declares about itself, in one static place:
@@ -20,6 +21,8 @@ export interface ActorConfig<TSchema extends Record<string, unknown> = Record<st
   messages?: BroadcastConfig["messages"];
   /** WebSocket policy: presence events, message size and topic limits (see src/broadcast.ts). */
   connections?: Omit<BroadcastConfig, "messages">;
+  /** R2 tiering: binding, prefix, cold-query limits, scheduled archives and backups (src/tiering/config.ts). */
+  tiering?: TieringConfig;
   /** Change capture, time travel, restore, branch/merge: `{ tables: "all" | [...], appendOnly?, retain? }`. */
   history?: HistoryConfig;
 }
@@ -46,6 +49,7 @@ export function defineActor<TSchema extends Record<string, unknown>, TConfig ext
   )
     throw new ActorError("INVALID_CONFIG", "messages must be a zod/mini schema");
   checkConnections(config.connections);
+  if (config.tiering !== undefined) resolveTiering(config.tiering);
   readHistoryConfig(config.history);
   return Object.freeze(config);
 }

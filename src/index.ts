@@ -26,3 +26,4 @@ export {
 } from "./schedule";
 export { SqlActor } from "./sql-actor";
 export type { ActorStats } from "./stats";
+export * from "./tiering/index";

@@ -29,6 +29,8 @@ import { applyMigrations, type MigrationReport, userTables } from "./migrations"
 import { guardPublicMethods } from "./ready-guard";
 import { Scheduler } from "./schedule";
 import { type ActorStats, tableRows } from "./stats";
+import { declareSchedules, scheduleResume, type TieringTask } from "./tiering/schedules";
+import { Tiering } from "./tiering/tiering";
 
 ActorError.defineStatus("ACTOR_DESTROYED", 410);
 
@@ -65,6 +67,8 @@ export class SqlActor<
   readonly schedule: Scheduler<this>;
   /** WebSocket connections: state, topics, presence (src/broadcast.ts). */
   readonly connections: Connections;
+  /** R2 archive, cold queries, backups (src/tiering). */
+  readonly tiering: Tiering;
   /** Why this actor cannot serve (a failed migration); every call answers it. */
   #startupError: ActorError | undefined;
   #migrations: MigrationReport = { applied: [], version: null };
@@ -90,6 +94,18 @@ export class SqlActor<
     );
     // Heartbeats are answered by the runtime, without waking a hibernated actor.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+    this.tiering = new Tiering({
+      storage: ctx.storage,
+      env: env as object,
+      actorName: ctx.id.name ?? ctx.id.toString(),
+      config: config.tiering,
+      query: (sql, params) => this.database.query(sql, params),
+      assertReady: () => this.assertReady(),
+      afterRestore: () => {
+        this.#migrations = applyMigrations(ctx.storage, config.migrations);
+      },
+      scheduleResume: () => scheduleResume(this.tiering.config, this.schedule as never),
+    });
     guardPublicMethods(new.target, SqlActor);
     const historySettings = readHistoryConfig(config.history);
     if (historySettings)
@@ -134,6 +150,14 @@ export class SqlActor<
       }
       // Re-arm the alarm from the schedule table on every wake (alarms can be lost across reloads).
       await this.schedule.start();
+      try {
+        declareSchedules(this.tiering.config, this.schedule as never);
+      } catch (err) {
+        this.#startupError = new ActorError(
+          "INVALID_CONFIG",
+          `tiering schedules: ${ActorError.from(err)?.description ?? String(err)}`,
+        );
+      }
       // History retention runs on a schedule (idempotent by key; removed when retention is off).
       const every = this.#history?.retentionInterval();
       if (every) this.schedule.every(every, "pruneHistory" as never, undefined, { key: HISTORY_RETENTION });
@@ -152,9 +176,19 @@ export class SqlActor<
     return this.database.db;
   }
 
-  /** Rows of a statement; `FOR SYSTEM_TIME AS OF / BETWEEN / ALL` reads history (see src/history). */
-  query<T = Record<string, SqlStorageValue>>(sql: string, params?: SqlParams): T[] {
+  /**
+   * Run a statement and return its rows. SQL reading an `'r2://…'` source (archived Parquet) is a
+   * cold query and answers a Promise: give it as a literal (typed) or use `this.tiering.query`.
+   */
+  query<T = Record<string, SqlStorageValue>>(
+    sql: `${string}'r2://${string}`,
+    params?: SqlParams,
+  ): Promise<T[]>;
+  query<T = Record<string, SqlStorageValue>>(sql: string, params?: SqlParams): T[];
+  query<T = Record<string, SqlStorageValue>>(sql: string, params?: SqlParams): T[] | Promise<T[]> {
     this.assertReady();
+    if (typeof sql === "string" && this.tiering.readsArchive(sql, params))
+      return this.tiering.query<T>(sql, params);
     if (typeof sql === "string" && hasSystemTime(sql)) {
       if (this.#history) {
         const rewritten = this.#history.rewrite(sql, params ?? []);
@@ -176,7 +210,7 @@ export class SqlActor<
     return this.database.transaction(fn, options);
   }
 
-  /** Change feed, row history, subscribers, retention (also over RPC: `stub.history.changes()`). */
+  /** Change feed, row history, subscribers, retention; over RPC: `(await stub.history).changes()`. */
   get history(): History {
     this.#historyApi ??= new History(this.#history, () => this.assertReady());
     return this.#historyApi;
@@ -286,6 +320,15 @@ export class SqlActor<
 
   /** A connection left. */
   onLeave(_connection: ActorConnection): void | Promise<void> {}
+
+  /**
+   * Entry point of scheduled tiering runs (configured archives and backups, and the continuation
+   * of one that ran out of its step budget).
+   */
+  async tieringStep(task: TieringTask): Promise<void> {
+    this.assertReady();
+    await this.tiering.runScheduled(task);
+  }
 
   override async fetch(request: Request): Promise<Response> {
     if (this.#startupError) return errorResponse(this.#startupError);

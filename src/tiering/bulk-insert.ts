@@ -1,0 +1,96 @@
+import { quoteIdent } from "../database";
+
+/**
+ * Fast, exact bulk inserts. DO SQLite allows 100 bound parameters per statement, so rows travel
+ * as one JSON array per statement (`json_each`), about 2× faster than multi-row VALUES here.
+ * JSON keeps every SQLite value exactly: integers as digits (bigint included), doubles in
+ * round-trip form (SQLite parses them back bit-exact: checked in workerd), text escaped, NULL as
+ * null; blobs go as hex and are decoded with `unhex`.
+ */
+export class BulkInserter {
+  readonly #sql: SqlStorage;
+  readonly #statement: string;
+  readonly #kinds: ValueKind[];
+  #parts: string[] = [];
+  #bytes = 0;
+  rows = 0;
+
+  /** Flush when the JSON reaches this many characters (DO caps a bound string at 2 MB). */
+  static readonly BATCH_CHARS = 1_000_000;
+
+  constructor(
+    sql: SqlStorage,
+    table: string,
+    columns: { name: string; blob?: boolean; real?: boolean; json?: boolean }[],
+  ) {
+    this.#sql = sql;
+    this.#kinds = columns.map((c) => (c.blob ? "blob" : c.real ? "real" : c.json ? "json" : "any"));
+    const values = columns.map((c, i) => (c.blob ? `unhex(value->>${i})` : `value->>${i}`)).join(", ");
+    this.#statement = `INSERT INTO ${quoteIdent(table)} (${columns.map((c) => quoteIdent(c.name)).join(", ")}) SELECT ${values} FROM json_each(?)`;
+  }
+
+  /** Add rows given column by column (as Parquet decodes them), without building row arrays. */
+  addColumns(columns: ArrayLike<unknown>[]): void {
+    const count = columns[0]?.length ?? 0;
+    for (let r = 0; r < count; r++) {
+      let text = "[";
+      for (let i = 0; i < columns.length; i++) {
+        if (i > 0) text += ",";
+        text += jsonValue(columns[i][r], this.#kinds[i]);
+      }
+      this.#push(`${text}]`);
+    }
+  }
+
+  #push(text: string): void {
+    this.#parts.push(text);
+    this.#bytes += text.length + 1;
+    if (this.#bytes >= BulkInserter.BATCH_CHARS) this.flush();
+  }
+
+  flush(): void {
+    if (this.#parts.length === 0) return;
+    this.#sql.exec(this.#statement, `[${this.#parts.join(",")}]`);
+    this.rows += this.#parts.length;
+    this.#parts = [];
+    this.#bytes = 0;
+  }
+}
+
+/**
+ * "real": a floating-point column, whose integral values must stay REAL ("5.0", not "5").
+ * "json": strings that already are JSON text of SQL values: spliced in as they are.
+ */
+type ValueKind = "blob" | "real" | "json" | "any";
+
+function jsonValue(v: unknown, kind: ValueKind): string {
+  if (v === null || v === undefined) return "null";
+  switch (typeof v) {
+    case "number": {
+      if (!Number.isFinite(v)) return "null";
+      const text = String(v);
+      return kind === "real" && Number.isInteger(v) && !text.includes("e") ? `${text}.0` : text;
+    }
+    case "bigint":
+      return v.toString();
+    case "string":
+      return kind === "json" ? v : JSON.stringify(v);
+    case "boolean":
+      return v ? "1" : "0";
+  }
+  if (v instanceof Date) return String(v.getTime());
+  if (v instanceof ArrayBuffer || ArrayBuffer.isView(v)) {
+    const bytes =
+      v instanceof ArrayBuffer ? new Uint8Array(v) : new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+    const hex = toHex(bytes);
+    return kind === "blob" ? `"${hex}"` : JSON.stringify(new TextDecoder().decode(bytes));
+  }
+  return JSON.stringify(JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x)));
+}
+
+function toHex(bytes: Uint8Array): string {
+  let out = "";
+  for (let i = 0; i < bytes.length; i++) out += HEX[bytes[i]];
+  return out;
+}
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));

@@ -1,0 +1,165 @@
+import type { FileMetaData, ParquetQueryFilter, ParquetScan, SchemaElement } from "hyparquet";
+import { ActorError } from "../errors";
+import { COLUMNS_META, type ColumnDecl, JSON_TEXT_META } from "./parquet-write";
+import type { AsyncBuffer } from "./r2-store";
+import type { ColumnFilter } from "./sql-sources";
+
+/** Load hyparquet on first use (its "browser" entry: no node:fs). */
+const hyparquet = () => import("hyparquet/src/index.js");
+
+/** One file after pruning: which of its row ranges can hold matching rows. */
+export interface FileScan {
+  columns: ReadColumn[];
+  rowGroups: number;
+  rowGroupsKept: number;
+  /** Rows in the kept row groups. */
+  rows: number;
+  /** Largest uncompressed row group kept, in bytes: what reading one group costs in memory. */
+  largestGroupBytes: number;
+  scan: ParquetScan;
+}
+
+/** A column to read, the SQLite type it gets in a scratch table, and how its values travel. */
+export interface ReadColumn extends ColumnDecl {
+  blob: boolean;
+  /** Floating point in Parquet: integral values must stay REAL. */
+  real: boolean;
+  /** Strings that are SQL values written as JSON text (a mixed-type column). */
+  json: boolean;
+}
+
+const OPERATOR = { "=": "$eq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte" } as const;
+
+/**
+ * Prune a file's row groups with the query's filters against the groups' min/max statistics.
+ * Only filters whose value has the column's type are used: SQLite orders every number before every
+ * string, so a mixed comparison could not be decided from JavaScript comparisons.
+ */
+export async function scanFile(file: AsyncBuffer | ArrayBuffer, filters: ColumnFilter[]): Promise<FileScan> {
+  const { parquetMetadataAsync, parquetScan } = await hyparquet();
+  const metadata = await parquetMetadataAsync(file);
+  const columns = readColumns(metadata);
+  const elements = topLevel(metadata);
+  const conditions: ParquetQueryFilter[] = [];
+  for (const f of filters) {
+    const element = elements.find((e) => e.name.toLowerCase() === f.column.toLowerCase());
+    if (!element || element.num_children) continue;
+    if (typeof f.value === "number" ? isNumeric(element) : isString(element))
+      conditions.push({ [element.name]: { [OPERATOR[f.op]]: statValue(element, f.value) } });
+  }
+  const scan = await parquetScan({
+    file,
+    metadata,
+    utf8: false,
+    pruningFilter: conditions.length ? { $and: conditions } : undefined,
+  });
+  let rows = 0;
+  let largestGroupBytes = 0;
+  const kept = new Set<number>();
+  let start = 0;
+  const groupStarts = metadata.row_groups.map((g) => {
+    const s = start;
+    start += Number(g.num_rows);
+    return s;
+  });
+  for (const range of scan.ranges) {
+    rows += range.rowEnd - range.rowStart;
+    const g = groupStarts.findLastIndex((s) => s <= range.rowStart);
+    if (!kept.has(g)) {
+      kept.add(g);
+      largestGroupBytes = Math.max(largestGroupBytes, Number(metadata.row_groups[g].total_byte_size));
+    }
+  }
+  return {
+    columns,
+    rowGroups: metadata.row_groups.length,
+    rowGroupsKept: kept.size,
+    rows,
+    largestGroupBytes,
+    scan,
+  };
+}
+
+/** One kept range, column by column (row r of column c is `columns[c][r]`). */
+export async function readRange(
+  fileScan: FileScan,
+  rowStart: number,
+  rowEnd: number,
+): Promise<ArrayLike<unknown>[]> {
+  const data: ArrayLike<unknown>[] = [];
+  for (const c of fileScan.columns)
+    data.push(await fileScan.scan.readColumn({ column: c.name, rowStart, rowEnd }));
+  return data;
+}
+
+/** INT64 statistics decode as bigint, and hyparquet only sees bigint 5n and number 5 as equal if both are bigint. */
+function statValue(e: SchemaElement, value: number | string): number | string | bigint {
+  return e.type === "INT64" && typeof value === "number" && Number.isSafeInteger(value)
+    ? BigInt(value)
+    : value;
+}
+
+function topLevel(metadata: FileMetaData): SchemaElement[] {
+  const out: SchemaElement[] = [];
+  const schema = metadata.schema;
+  // Walk the flattened tree: keep direct children of the root, skip their descendants.
+  let i = 1;
+  const skip = (at: number): number => {
+    let next = at + 1;
+    for (let k = 0; k < (schema[at].num_children ?? 0); k++) next = skip(next);
+    return next;
+  };
+  while (i < schema.length) {
+    out.push(schema[i]);
+    i = skip(i);
+  }
+  return out;
+}
+
+/** Columns with the SQLite types they had when archived (from our metadata), else from Parquet types. */
+function readColumns(metadata: FileMetaData): ReadColumn[] {
+  const declared = new Map<string, string>();
+  try {
+    for (const c of JSON.parse(meta(metadata, COLUMNS_META) ?? "[]") as ColumnDecl[])
+      declared.set(c.name, c.type);
+  } catch {
+    throw new ActorError("ARCHIVE_FILE_CORRUPT", "archived file has unreadable column metadata");
+  }
+  const jsonText = new Set<string>(JSON.parse(meta(metadata, JSON_TEXT_META) ?? "[]"));
+  return topLevel(metadata).map((e) => ({
+    name: e.name,
+    type: declared.get(e.name) ?? sqliteType(e),
+    blob: !e.num_children && !isText(e) && (e.type === "BYTE_ARRAY" || e.type === "FIXED_LEN_BYTE_ARRAY"),
+    real: !e.num_children && (e.type === "DOUBLE" || e.type === "FLOAT"),
+    json: jsonText.has(e.name) && isString(e),
+  }));
+}
+
+function meta(metadata: FileMetaData, key: string): string | undefined {
+  return metadata.key_value_metadata?.find((kv) => kv.key === key)?.value;
+}
+
+function isNumeric(e: SchemaElement): boolean {
+  const plain = !e.converted_type && !e.logical_type;
+  return (e.type === "INT32" || e.type === "INT64" || e.type === "FLOAT" || e.type === "DOUBLE") && plain;
+}
+
+function isString(e: SchemaElement): boolean {
+  return e.type === "BYTE_ARRAY" && (e.converted_type === "UTF8" || e.logical_type?.type === "STRING");
+}
+
+/** Text when read: strings and JSON documents. */
+function isText(e: SchemaElement): boolean {
+  return (
+    e.type === "BYTE_ARRAY" &&
+    (e.converted_type === "UTF8" || e.logical_type?.type === "STRING" || e.converted_type === "JSON")
+  );
+}
+
+function sqliteType(e: SchemaElement): string {
+  if (e.num_children) return "TEXT";
+  if (e.type === "INT32" || e.type === "INT64" || e.type === "BOOLEAN") return "INTEGER";
+  if (e.type === "FLOAT" || e.type === "DOUBLE") return "REAL";
+  if (isText(e)) return "TEXT";
+  return "BLOB";
+}

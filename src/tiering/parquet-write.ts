@@ -1,0 +1,152 @@
+import { quoteIdent } from "../database";
+import { ActorError } from "../errors";
+
+/** A column as SQLite declares it. */
+export interface ColumnDecl {
+  name: string;
+  type: string;
+}
+
+/** File metadata: the source table's declared column types (JSON of ColumnDecl[]). */
+export const COLUMNS_META = "dosql.columns";
+/** File metadata: columns whose strings are SQL values written as JSON text (mixed-type columns). */
+export const JSON_TEXT_META = "dosql.jsonText";
+
+type Kind = "INT64" | "DOUBLE" | "STRING" | "BYTE_ARRAY" | "JSON_TEXT";
+
+/** SQLite's column affinity rules (https://sqlite.org/datatype3.html §3.1). */
+export function affinity(declared: string): "INTEGER" | "TEXT" | "BLOB" | "REAL" | "NUMERIC" {
+  const t = declared.toUpperCase();
+  if (t.includes("INT")) return "INTEGER";
+  if (t.includes("CHAR") || t.includes("CLOB") || t.includes("TEXT")) return "TEXT";
+  if (t.includes("BLOB") || t === "") return "BLOB";
+  if (t.includes("REAL") || t.includes("FLOA") || t.includes("DOUB")) return "REAL";
+  return "NUMERIC";
+}
+
+/**
+ * The SELECT list of rows to write: every column, then for each untyped (BLOB affinity) column
+ * whether its value is a REAL. JavaScript cannot tell the REAL 1.0 from the INTEGER 1, and only
+ * an untyped column keeps that difference (other affinities convert on insert).
+ */
+export function rowSelect(columns: ColumnDecl[]): { list: string; flagAt: (number | undefined)[] } {
+  const flagAt: (number | undefined)[] = [];
+  const flags: string[] = [];
+  for (const c of columns) {
+    if (affinity(c.type) === "BLOB") {
+      flagAt.push(columns.length + flags.length);
+      flags.push(`typeof(${quoteIdent(c.name)}) = 'real'`);
+    } else flagAt.push(undefined);
+  }
+  return { list: [...columns.map((c) => quoteIdent(c.name)), ...flags].join(", "), flagAt };
+}
+
+/**
+ * The Parquet type of one column of a chunk. SQLite is dynamically typed, so the values decide;
+ * the declared type breaks ties (all NULL). A column whose values do not share one type is written
+ * as JSON text per value (`1`, `1.0`, `"a"`), which SQLite reads back with each value's type;
+ * blobs mixed with other types are refused.
+ */
+function kindOf(values: unknown[], reals: boolean[] | undefined, declared: string, column: string): Kind {
+  let ints = 0;
+  let floats = 0;
+  let strings = 0;
+  let blobs = 0;
+  const aff = affinity(declared);
+  values.forEach((v, i) => {
+    if (v === null || v === undefined) return;
+    if (typeof v === "number") {
+      if (isReal(v, reals?.[i], aff)) floats++;
+      else ints++;
+    } else if (typeof v === "string") strings++;
+    else if (v instanceof ArrayBuffer || ArrayBuffer.isView(v)) blobs++;
+    else floats++;
+  });
+  const kinds = [ints > 0, floats > 0, strings > 0, blobs > 0].filter(Boolean).length;
+  if (kinds === 0) {
+    if (aff === "INTEGER") return "INT64";
+    if (aff === "REAL" || aff === "NUMERIC") return "DOUBLE";
+    return aff === "BLOB" ? "BYTE_ARRAY" : "STRING";
+  }
+  if (blobs > 0 && kinds > 1)
+    throw new ActorError(
+      "ARCHIVE_UNSUPPORTED_VALUE",
+      `column ${column} mixes blobs with other types; Parquet cannot hold it`,
+      { column },
+    );
+  if (blobs > 0) return "BYTE_ARRAY";
+  if (strings > 0) return kinds === 1 ? "STRING" : "JSON_TEXT";
+  if (ints > 0 && floats > 0) return aff === "BLOB" ? "JSON_TEXT" : "DOUBLE"; // other affinities turn integral REALs back into INTEGERs
+  return floats > 0 ? "DOUBLE" : "INT64";
+}
+
+/** Is this number a REAL in SQLite? Known from `typeof` for untyped columns, else from the affinity. */
+function isReal(v: number, flag: boolean | undefined, aff: ReturnType<typeof affinity>): boolean {
+  if (flag !== undefined) return flag;
+  return aff === "REAL" || !Number.isSafeInteger(v);
+}
+
+function jsonText(v: unknown, real: boolean): string | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v === "number") {
+    const text = String(v);
+    return real && Number.isInteger(v) && !text.includes("e") ? `${text}.0` : text;
+  }
+  return JSON.stringify(v);
+}
+
+function blobBytes(v: unknown): Uint8Array | unknown {
+  if (v instanceof ArrayBuffer) return new Uint8Array(v);
+  if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  return v;
+}
+
+/**
+ * Rows (arrays laid out as `rowSelect` made them) → one compressed Parquet file with column
+ * statistics, in row groups of `rowGroupRows` so readers can skip groups by their min/max.
+ * hyparquet-writer is imported on first use only: actors that never archive never evaluate it.
+ */
+export async function encodeParquet(
+  columns: ColumnDecl[],
+  rows: unknown[][],
+  rowGroupRows: number,
+  meta: Record<string, string> = {},
+): Promise<Uint8Array> {
+  // The package's "browser" entry has no node:fs import; name it so every bundler picks it.
+  const { parquetWriteBuffer } = await import("hyparquet-writer/src/index.js");
+  const { flagAt } = rowSelect(columns);
+  const jsonColumns: string[] = [];
+  const columnData = columns.map((c, i) => {
+    const data = rows.map((r) => r[i]);
+    const reals = flagAt[i] === undefined ? undefined : rows.map((r) => !!r[flagAt[i]!]);
+    const kind = kindOf(data, reals, c.type, c.name);
+    const aff = affinity(c.type);
+    if (kind === "JSON_TEXT") {
+      jsonColumns.push(c.name);
+      const text = data.map((v, r) => jsonText(v, typeof v === "number" && isReal(v, reals?.[r], aff)));
+      return { name: c.name, type: "STRING", data: text };
+    }
+    if (kind === "INT64")
+      return { name: c.name, type: kind, data: data.map((v) => (v == null ? v : BigInt(v as number))) };
+    return { name: c.name, type: kind, data: kind === "BYTE_ARRAY" ? data.map(blobBytes) : data };
+  });
+  const buffer = parquetWriteBuffer({
+    columnData: columnData as never,
+    codec: "SNAPPY",
+    statistics: true,
+    rowGroupSize: rowGroupRows,
+    createdBy: "dosql-actors",
+    kvMetadata: [
+      { key: COLUMNS_META, value: JSON.stringify(columns) },
+      ...(jsonColumns.length ? [{ key: JSON_TEXT_META, value: JSON.stringify(jsonColumns) }] : []),
+      ...Object.entries(meta).map(([key, value]) => ({ key, value })),
+    ],
+  });
+  return new Uint8Array(buffer);
+}
+
+/** SHA-256 of the bytes, first 12 hex digits: part of archive keys so a key names one content. */
+export async function contentTag(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return [...digest.slice(0, 6)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}

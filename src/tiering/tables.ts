@@ -1,0 +1,89 @@
+/**
+ * Tiering's own tables. The manifest is part of the actor's data (a backup carries it, so a
+ * restored actor knows which files hold its older rows); jobs and the backup list are bookkeeping
+ * that must survive a restore unchanged, so backups leave them out.
+ */
+export const MANIFEST = "_dosql_archive_manifest";
+export const JOBS = "_dosql_tiering_jobs";
+export const BACKUPS = "_dosql_tiering_backups";
+/** Per-query scratch tables of cold queries and per-restore staging tables: never outlive a call. */
+export const SCRATCH_PREFIX = "_dosql_cold_";
+export const STAGE_PREFIX = "_dosql_stage_";
+/** Snapshot copies a running backup uploads from; dropped when the backup completes. */
+export const SNAPSHOT_PREFIX = "_dosql_snap_";
+
+/** Tables a backup never contains (and a restore never touches). */
+const NOT_BACKED_UP = [
+  "sqlite_",
+  "_cf_",
+  "_dosql_tiering_",
+  SCRATCH_PREFIX,
+  STAGE_PREFIX,
+  SNAPSHOT_PREFIX,
+  "_dosql_hold_",
+  "_dosql_schedule",
+];
+
+export function isBackedUp(table: string): boolean {
+  return !NOT_BACKED_UP.some((p) => table.startsWith(p));
+}
+
+/** Tables that are framework state rather than the actor's data (never archived). */
+export function isInternal(table: string): boolean {
+  return table.startsWith("_dosql_") || table.startsWith("_cf_") || table.startsWith("sqlite_");
+}
+
+export function createTieringTables(sql: SqlStorage): void {
+  sql.exec(`CREATE TABLE IF NOT EXISTS ${MANIFEST} (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    bucket TEXT NOT NULL,
+    key TEXT NOT NULL,
+    root TEXT NOT NULL,
+    tbl TEXT NOT NULL,
+    time_column TEXT NOT NULL,
+    partition TEXT NOT NULL,
+    min_time REAL NOT NULL,
+    max_time REAL NOT NULL,
+    row_count INTEGER NOT NULL,
+    byte_size INTEGER NOT NULL,
+    first_rowid INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    UNIQUE (bucket, key)
+  )`);
+  sql.exec(`CREATE INDEX IF NOT EXISTS ${MANIFEST}_by_table ON ${MANIFEST} (tbl, min_time)`);
+  sql.exec(`CREATE INDEX IF NOT EXISTS ${MANIFEST}_by_root ON ${MANIFEST} (bucket, root)`);
+  sql.exec(`CREATE TABLE IF NOT EXISTS ${JOBS} (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    state TEXT NOT NULL,
+    pending_keys TEXT NOT NULL DEFAULT '[]',
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  )`);
+  sql.exec(`CREATE TABLE IF NOT EXISTS ${BACKUPS} (
+    key TEXT PRIMARY KEY,
+    bucket TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    tables INTEGER NOT NULL,
+    row_count INTEGER NOT NULL,
+    byte_size INTEGER NOT NULL
+  )`);
+}
+
+/**
+ * Scratch and staging tables left by an isolate that died mid-call. Only safe to call before this
+ * instance starts any cold query or restore of its own (tiering does it once, on first use).
+ */
+export function dropLeftovers(sql: SqlStorage): void {
+  const names = sql
+    .exec<{ name: string }>(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND (substr(name, 1, ?) = ? OR substr(name, 1, ?) = ?)",
+      SCRATCH_PREFIX.length,
+      SCRATCH_PREFIX,
+      STAGE_PREFIX.length,
+      STAGE_PREFIX,
+    )
+    .toArray();
+  for (const { name } of names) sql.exec(`DROP TABLE IF EXISTS "${name}"`);
+}

@@ -1,0 +1,194 @@
+import { runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { findSources } from "../src/tiering/sql-sources";
+import { DAY, T0 } from "./fixtures/tiered";
+import { codeOf, freshTiered, leftovers, q, readingsRef } from "./tiering-helpers";
+
+const CUTOFF = T0 + 3 * DAY;
+const HOUR = 3_600_000;
+
+/** An actor with 12,000 readings over 3 days archived (6 files) and 300 hot ones. */
+async function archived(prefix: string, config?: Parameters<typeof freshTiered>[1]) {
+  const actor = freshTiered(prefix, { chunkRows: 2_000, rowGroupRows: 500, ...config });
+  await actor.stub.seedReadings(12_000, T0, 3 * DAY);
+  await actor.stub.seedReadings(300, CUTOFF, HOUR, 50_000);
+  const reference = {
+    day2: await q(
+      actor.stub,
+      "SELECT sensor, count(*) AS n, sum(value) AS s FROM readings WHERE ts >= ? AND ts < ? GROUP BY sensor ORDER BY sensor",
+      [T0 + DAY, T0 + 2 * DAY],
+    ),
+    byBuilding: await q(
+      actor.stub,
+      "SELECT b.building, count(*) AS n, sum(r.value) AS s FROM readings r JOIN sensors b ON b.id = r.sensor WHERE r.ts < ? GROUP BY b.building ORDER BY b.building",
+      [CUTOFF],
+    ),
+    hour: await q(actor.stub, "SELECT count(*) AS n FROM readings WHERE ts BETWEEN ? AND ?", [
+      T0 + DAY + 5 * HOUR,
+      T0 + DAY + 6 * HOUR - 1,
+    ]),
+    either: await q(
+      actor.stub,
+      "SELECT count(*) AS n FROM readings WHERE ts < ? AND (ts < ? OR sensor = 's-a')",
+      [CUTOFF, T0 + HOUR],
+    ),
+  };
+  await actor.stub.archiveReadings(CUTOFF);
+  return { ...actor, reference };
+}
+
+describe("cold queries", () => {
+  it("prune files by the manifest's time range and row groups by their statistics", async () => {
+    const { name, stub, reference } = await archived("qprune");
+    const day2 = `SELECT sensor, count(*) AS n, sum(value) AS s FROM ${readingsRef(name)} WHERE ts >= ? AND ts < ? GROUP BY sensor ORDER BY sensor`;
+    const params = [T0 + DAY, T0 + 2 * DAY];
+    const [plan] = await runInDurableObject(stub, (a) => a.tiering.explain(day2, params));
+    expect(plan).toMatchObject({ via: "manifest", files: 2, filesPruned: 4, rows: 4_000 });
+    expect(await runInDurableObject(stub, (a) => a.query(day2, params))).toEqual(reference.day2);
+
+    // One hour of one day: one file left, and inside it only the row group(s) holding that hour.
+    const hour = `SELECT count(*) AS n FROM ${readingsRef(name)} r WHERE r.ts BETWEEN ? AND ?`;
+    const hourParams = [T0 + DAY + 5 * HOUR, T0 + DAY + 6 * HOUR - 1];
+    const [narrow] = await runInDurableObject(stub, (a) => a.tiering.explain(hour, hourParams));
+    expect(narrow.files).toBe(1);
+    expect(narrow.rowGroups).toBe(4);
+    expect(narrow.rowGroupsPruned).toBeGreaterThanOrEqual(2);
+    expect(await runInDurableObject(stub, (a) => a.query(hour, hourParams))).toEqual(reference.hour);
+
+    // An OR widens the range: nothing may be pruned, and the answer stays right.
+    const either = `SELECT count(*) AS n FROM ${readingsRef(name)} WHERE ts < ? OR sensor = 's-a'`;
+    const [wide] = await runInDurableObject(stub, (a) => a.tiering.explain(either, [T0 + HOUR]));
+    expect(wide).toMatchObject({ filesPruned: 0, rowGroupsPruned: 0, rows: 12_000 });
+    expect(await runInDurableObject(stub, (a) => a.query(either, [T0 + HOUR]))).toEqual(reference.either);
+  });
+
+  it("join archived rows with hot tables and group them as before archiving", async () => {
+    const { name, stub, reference } = await archived("qjoin");
+    const sql = `SELECT b.building, count(*) AS n, sum(r.value) AS s FROM ${readingsRef(name)} AS r JOIN sensors b ON b.id = r.sensor GROUP BY b.building ORDER BY b.building`;
+    expect(await runInDurableObject(stub, (a) => a.query(sql))).toEqual(reference.byBuilding);
+    // Over RPC too: SqlActor.query routes SQL with an r2:// source to the cold path.
+    expect(await q(stub, sql)).toEqual(reference.byBuilding);
+    expect(await leftovers(stub)).toEqual([]);
+  });
+
+  it("read another actor's archive by listing R2 when no manifest covers the prefix", async () => {
+    const owner = await archived("qowner");
+    const reader = freshTiered("qreader");
+    const sql = `SELECT sensor, count(*) AS n, sum(value) AS s FROM ${readingsRef(owner.name)} WHERE ts >= ? AND ts < ? GROUP BY sensor ORDER BY sensor`;
+    const params = [T0 + DAY, T0 + 2 * DAY];
+    const [plan] = await runInDurableObject(reader.stub, (a) => a.tiering.explain(sql, params));
+    expect(plan).toMatchObject({ via: "listing", files: 6, filesPruned: 0 });
+    // Row-group statistics still skip the other days' groups.
+    expect(plan.rowGroupsPruned).toBe(plan.rowGroups - 8);
+    expect(await runInDurableObject(reader.stub, (a) => a.query(sql, params))).toEqual(owner.reference.day2);
+  });
+
+  it("unionQuery spans hot and archived rows, counting rows archived during the query once", async () => {
+    const { stub } = await archived("qunion");
+    await stub.seedReadings(6_000, CUTOFF + HOUR, DAY, 60_000);
+    const totals = "SELECT count(*) AS n, count(DISTINCT id) AS d, sum(value) AS s FROM readings";
+    const expected = await runInDurableObject(stub, (a) => a.tiering.unionQuery("readings", totals));
+    expect(expected[0]).toMatchObject({ n: 18_300, d: 18_300 });
+
+    // While the query reads its first file, an archive run moves more rows to R2.
+    const during = await runInDurableObject(stub, async (a) => {
+      let fired = false;
+      a.tiering.store().hooks = {
+        beforeGet: async () => {
+          if (fired) return;
+          fired = true;
+          await a.tiering.archive({
+            table: "readings",
+            timeColumn: "ts",
+            olderThan: CUTOFF + 2 * DAY,
+            partition: "day",
+          });
+        },
+      };
+      const rows = await a.tiering.unionQuery("readings", totals);
+      a.tiering.store().hooks = undefined;
+      return { rows, fired, files: a.tiering.manifest().length };
+    });
+    expect(during.fired).toBe(true);
+    expect(during.files).toBeGreaterThan(6);
+    expect(during.rows).toEqual(expected);
+    expect(await q(stub, "SELECT count(*) AS n FROM readings")).toEqual([{ n: 0 }]);
+  });
+
+  it("refuse a query past the row limit with QUERY_TOO_LARGE and leave nothing behind", async () => {
+    const { name, stub } = await archived("qlarge", { maxColdRows: 5_000 });
+    const all = `SELECT count(*) AS n FROM ${readingsRef(name)}`;
+    expect(await codeOf(runInDurableObject(stub, (a) => a.query(all)))).toBe("QUERY_TOO_LARGE");
+    expect(await leftovers(stub)).toEqual([]);
+    const oneDay = `SELECT count(*) AS n FROM ${readingsRef(name)} WHERE ts >= ? AND ts < ?`;
+    expect(await runInDurableObject(stub, (a) => a.query(oneDay, [T0, T0 + DAY]))).toEqual([{ n: 4_000 }]);
+  });
+
+  it("answer malformed references and unknown buckets with typed errors", async () => {
+    const { name, stub } = await archived("qbad");
+    const run = (sql: string) => codeOf(runInDurableObject(stub, (a) => a.tiering.query(sql)));
+    expect(await run("SELECT * FROM 'r2://'")).toBe("INVALID_R2_REFERENCE");
+    expect(await run("SELECT * FROM 'r2://ARCHIVE'")).toBe("INVALID_R2_REFERENCE");
+    expect(await run("SELECT * FROM 'r2://ARCHIVE/archive/../x.parquet'")).toBe("INVALID_R2_REFERENCE");
+    expect(await run("SELECT * FROM 'r2://ARCHIVE/archive/x.csv'")).toBe("INVALID_R2_REFERENCE");
+    expect(await run("SELECT * FROM 'r2://ARCHIVE//x.parquet'")).toBe("INVALID_R2_REFERENCE");
+    expect(await run("SELECT * FROM 'r2://ARCHIVE/a b.parquet'")).toBe("INVALID_R2_REFERENCE");
+    expect(await run("SELECT * FROM 'r2://NOPE/archive/*.parquet'")).toBe("UNKNOWN_BUCKET");
+    expect(await run("SELECT * FROM 'r2://TIERED/archive/*.parquet'")).toBe("UNKNOWN_BUCKET");
+    expect(
+      await codeOf(runInDurableObject(stub, (a) => a.tiering.unionQuery("nope", "SELECT 1 FROM nope"))),
+    ).toBe("TABLE_NOT_FOUND");
+    expect(await codeOf(runInDurableObject(stub, (a) => a.tiering.unionQuery("readings", "SELECT 1")))).toBe(
+      "VALIDATION_FAILED",
+    );
+    // A SQL error in the rest of the query still drops the scratch table.
+    expect(await run(`SELECT nope FROM ${readingsRef(name)}`)).toMatch(/untyped: .*no such column/);
+    expect(await leftovers(stub)).toEqual([]);
+    // r2:// inside an ordinary string is not a source: the hot path answers, synchronously.
+    const hot = await runInDurableObject(stub, (a) => a.query("SELECT 'r2://ARCHIVE/x.parquet' AS s"));
+    expect(hot).toEqual([{ s: "r2://ARCHIVE/x.parquet" }]);
+    // A prefix matching no file reads as an empty table.
+    expect(
+      await runInDurableObject(stub, (a) =>
+        a.tiering.query("SELECT count(*) AS n FROM 'r2://ARCHIVE/nothing/*.parquet'"),
+      ),
+    ).toEqual([{ n: 0 }]);
+  });
+});
+
+describe("finding sources and filters in SQL", () => {
+  it("takes top-level AND conditions on the source, in either order, with literals and parameters", () => {
+    const [s] = findSources(
+      "SELECT * FROM 'r2://B/p/*.parquet' AS r WHERE r.ts >= ? AND 10 > value AND (sensor = 's-a' AND ts BETWEEN -5 AND ?2) AND x.y = 3 AND lower(note) = 'a'",
+      [100, 200],
+    );
+    expect(s).toMatchObject({ kind: "r2", ref: "r2://B/p/*.parquet", alias: "r" });
+    expect(s.filters).toEqual([
+      { column: "ts", op: ">=", value: 100 },
+      { column: "value", op: "<", value: 10 },
+      { column: "sensor", op: "=", value: "s-a" },
+      { column: "ts", op: ">=", value: -5 },
+      { column: "ts", op: "<=", value: 200 },
+    ]);
+  });
+
+  it("ignores ORs, subqueries' WHEREs, strings and comments that only look like sources", () => {
+    expect(findSources("SELECT * FROM 'r2://B/p.parquet' WHERE a = 1 OR b = 2", [])[0].filters).toEqual([]);
+    const nested = findSources(
+      "SELECT * FROM 'r2://B/p.parquet' c JOIN (SELECT id FROM h WHERE ts > 5) h2 ON h2.id = c.id WHERE c.v < 3",
+      [],
+    );
+    expect(nested[0].filters).toEqual([{ column: "v", op: "<", value: 3 }]);
+    expect(findSources("SELECT 'r2://B/p.parquet', x FROM t -- FROM 'r2://B/q.parquet'", [])).toEqual([]);
+    expect(findSources("SELECT * FROM t WHERE s = 'FROM ''r2://B/q.parquet'''", [])).toEqual([]);
+    const cased = findSources(
+      "SELECT * FROM 'r2://B/p.parquet' WHERE CASE WHEN a AND b THEN 1 END AND ts = ?",
+      [7],
+    );
+    expect(cased[0].filters).toEqual([{ column: "ts", op: "=", value: 7 }]);
+    const two = findSources("SELECT * FROM readings r, 'r2://B/p.parquet' WHERE r.ts > 1", [], "readings");
+    expect(two.map((s) => s.kind)).toEqual(["table", "r2"]);
+    expect(two[0].filters).toEqual([{ column: "ts", op: ">", value: 1 }]);
+    expect(two[1].filters).toEqual([]);
+  });
+});
