@@ -129,8 +129,9 @@ app.post("/bench/history-asof/setup/:name", async (c) => {
 });
 app.post("/bench/history-asof/:variant/:name", async (c) => {
   const stub = c.env.HISTORY_RESERVE.getByName(c.req.param("name"));
-  const at = c.req.query("at");
-  return c.json({ rows: await stub.scanItems(c.req.param("variant") === "asof" ? Number(at) : undefined) });
+  const at = c.req.query("at") ? Number(c.req.query("at")) : undefined;
+  const rows = c.req.query("sum") ? await stub.sumItems(at) : await stub.scanItems(at);
+  return c.json({ rows });
 });
 
 export default app;

@@ -146,6 +146,11 @@ describe("FOR SYSTEM_TIME AS OF", () => {
     }));
     expect(rows.literal).toEqual([{ s: "x FOR SYSTEM_TIME ALL", "for system_time": 1, p: "param" }]);
     expect(rows.plain).toEqual([{ qty: 2 }]);
+    // Without a real clause the statement is left alone, numbered parameters included.
+    const untouched = await inside(stub, (actor) =>
+      actor.query("SELECT qty AS system_time FROM items WHERE id = ?1 AND 'for system_time' <> ?2", [1, "x"]),
+    );
+    expect(untouched).toEqual([{ system_time: 2 }]);
   });
 
   it("accepts aliases, TIMESTAMP, ISO strings and numbers; reads append-only tables by their time column", async () => {

@@ -75,6 +75,16 @@ abstract class ReserveBase extends SqlActor<Env, typeof schema> {
     return at;
   }
 
+  /** count and sum over the table, now or as of a time: SQLite's work alone, no rows materialized. */
+  sumItems(asOf?: number): number {
+    const sql = "SELECT count(*) AS n, sum(qty) AS s FROM items";
+    const [row] =
+      asOf === undefined
+        ? this.query<{ n: number }>(sql)
+        : this.query<{ n: number }>(`${sql} FOR SYSTEM_TIME AS OF ?`, [asOf]);
+    return row.n;
+  }
+
   scanItems(asOf?: number): number {
     const rows =
       asOf === undefined

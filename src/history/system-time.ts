@@ -50,9 +50,13 @@ export function rewriteSystemTime(
   text: string,
   params: readonly unknown[],
 ): { sql: string; params: unknown[] } {
-  const all = tokenize(text);
-  const sig = all.map((t, i) => ({ t, i })).filter(({ t }) => t.kind !== "space" && t.kind !== "comment");
+  const sig = tokenize(text)
+    .filter((t) => t.kind !== "space" && t.kind !== "comment")
+    .map((t) => ({ t }));
   const word = (k: number, w: string) => sig[k]?.t.kind === "word" && sig[k].t.text.toUpperCase() === w;
+  // Only a real clause changes anything ("system_time" may also be a column name or in a string).
+  if (!sig.some((_, k) => word(k, "FOR") && word(k + 1, "SYSTEM_TIME")))
+    return { sql: text, params: [...params] };
   let paramIndex = 0;
   const consumed = new Set<number>();
   const paramAt = new Map<Token, number>();
