@@ -3,6 +3,7 @@
 import { Hono } from "hono";
 import { inventoryRoutes } from "../actors/inventory-sku/routes";
 import { createCoordinator } from "../src/index";
+import { HandReserve, HistoryReserve, PlainReserve } from "./actors/history";
 import { BenchInventory, PlainInventory, plainInventoryHttp } from "./actors/inventory";
 import { BenchNotes, PlainBenchNotes } from "./actors/notes";
 import { BenchSchedules, PlainBenchSchedules } from "./actors/schedules";
@@ -13,11 +14,14 @@ export {
   BenchNotes,
   BenchSchedules,
   BenchTiered,
+  HandReserve,
+  HistoryReserve,
   PlainArchiver,
   PlainBenchNotes,
   PlainBenchSchedules,
   PlainHot,
   PlainInventory,
+  PlainReserve,
 };
 
 type BenchEnv = {
@@ -29,6 +33,9 @@ type BenchEnv = {
   BENCH_TIERED: DurableObjectNamespace<BenchTiered>;
   PLAIN_ARCHIVER: DurableObjectNamespace<PlainArchiver>;
   PLAIN_HOT: DurableObjectNamespace<PlainHot>;
+  HISTORY_RESERVE: DurableObjectNamespace<HistoryReserve>;
+  PLAIN_RESERVE: DurableObjectNamespace<PlainReserve>;
+  HAND_RESERVE: DurableObjectNamespace<HandReserve>;
   /** BenchInventory under the binding name the coordinator's inventory routes use. */
   INVENTORY_SKU: DurableObjectNamespace<BenchInventory>;
   PLAIN_INVENTORY: DurableObjectNamespace<PlainInventory>;
@@ -111,6 +118,28 @@ app.post("/bench/tiering/group-by/:side/:name", async (c) => {
       : await c.env.BENCH_TIERED.getByName(name).cold(sql)
   ) as unknown[];
   return c.json({ groups: rows.length, rows });
+});
+
+// History: `n` reserve transactions inside one call, with history on, off, and hand-written.
+app.post("/bench/history-write/:variant/:name", async (c) => {
+  const n = count(c.req.query("n"));
+  const name = c.req.param("name");
+  const variant = c.req.param("variant");
+  const ns =
+    variant === "on" ? c.env.HISTORY_RESERVE : variant === "off" ? c.env.PLAIN_RESERVE : c.env.HAND_RESERVE;
+  return c.json({ n: await ns.getByName(name).reserveMany(n) });
+});
+
+// History: read a 100,000-row table as of a time after which 10% of its rows changed, or as it is now.
+app.post("/bench/history-asof/setup/:name", async (c) => {
+  const at = await c.env.HISTORY_RESERVE.getByName(c.req.param("name")).seedItems(100_000, 10_000);
+  return c.json({ at });
+});
+app.post("/bench/history-asof/:variant/:name", async (c) => {
+  const stub = c.env.HISTORY_RESERVE.getByName(c.req.param("name"));
+  const at = c.req.query("at") ? Number(c.req.query("at")) : undefined;
+  const rows = c.req.query("sum") ? await stub.sumItems(at) : await stub.scanItems(at);
+  return c.json({ rows });
 });
 
 // Inventory: `n` reserves inside one RPC call, InventorySKU vs a hand-written DO.

@@ -7,6 +7,16 @@ export interface RunResult {
   changes: number;
   lastRowId: number;
 }
+export interface TransactionOptions {
+  /** Who made the change: recorded with the transaction when history is on. */
+  actor?: string;
+}
+/** Called around every outermost transaction (history uses them): begin and commit run inside it. */
+export interface TransactionHooks {
+  begin(options: TransactionOptions | undefined): void;
+  commit(): void;
+  rollback(): void;
+}
 
 /** Turn JS values into what DO SQLite binds: booleans as 0/1, Dates as epoch ms, undefined as NULL. */
 function bindable(value: unknown): SqlStorageValue {
@@ -34,11 +44,27 @@ export class Database<TSchema extends Record<string, unknown>> {
   readonly db: DrizzleSqliteDODatabase<TSchema>;
   readonly #storage: DurableObjectStorage;
   readonly #sql: SqlStorage;
+  #hooks: TransactionHooks | undefined;
+  #depth = 0;
 
   constructor(storage: DurableObjectStorage, schema: TSchema) {
     this.#storage = storage;
     this.#sql = storage.sql;
-    this.db = drizzle(storage, { schema });
+    // drizzle's `db.transaction` goes through `transaction` below, so it gets the same hooks;
+    // everything else of the storage (`db.$client`) is the storage itself.
+    const client = new Proxy(storage, {
+      get: (target, prop) => {
+        if (prop === "transactionSync") return <T>(fn: () => T) => this.transaction(fn as never) as T;
+        const value = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    this.db = drizzle(client, { schema });
+  }
+
+  /** Install the begin/end hooks of every outermost transaction (one set at most). */
+  setTransactionHooks(hooks: TransactionHooks | undefined): void {
+    this.#hooks = hooks;
   }
 
   /** Run a statement and return its rows. */
@@ -61,15 +87,33 @@ export class Database<TSchema extends Record<string, unknown>> {
    * Run `fn` atomically. `fn` must be synchronous: DO SQLite statements are synchronous, and
    * anything after an `await` would escape the transaction, so async callbacks are refused.
    */
-  transaction<T>(fn: () => T extends PromiseLike<unknown> ? never : T): T {
+  transaction<T>(fn: () => T extends PromiseLike<unknown> ? never : T, options?: TransactionOptions): T {
     if (typeof fn !== "function") throw new ActorError("VALIDATION_FAILED", "transaction needs a function");
     if (fn.constructor?.name === "AsyncFunction")
       throw new ActorError("ASYNC_TRANSACTION", "transaction callbacks must be synchronous");
+    if (options !== undefined && (typeof options !== "object" || options === null))
+      throw new ActorError("VALIDATION_FAILED", "transaction options must be an object");
+    if (options?.actor !== undefined && (typeof options.actor !== "string" || options.actor.length > 256))
+      throw new ActorError(
+        "VALIDATION_FAILED",
+        "transaction actor must be a string of at most 256 characters",
+      );
     return this.#storage.transactionSync(() => {
-      const result = fn();
-      if (result && typeof (result as { then?: unknown }).then === "function")
-        throw new ActorError("ASYNC_TRANSACTION", "transaction callbacks must not return a promise");
-      return result;
+      const hooks = this.#depth === 0 ? this.#hooks : undefined;
+      this.#depth++;
+      try {
+        hooks?.begin(options);
+        const result = fn();
+        if (result && typeof (result as { then?: unknown }).then === "function")
+          throw new ActorError("ASYNC_TRANSACTION", "transaction callbacks must not return a promise");
+        hooks?.commit();
+        return result;
+      } catch (err) {
+        hooks?.rollback();
+        throw err;
+      } finally {
+        this.#depth--;
+      }
     });
   }
 

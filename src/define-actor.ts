@@ -1,5 +1,6 @@
 import type { BroadcastConfig } from "./broadcast";
 import { ActorError } from "./errors";
+import { type HistoryConfig, readHistoryConfig } from "./history/config";
 import type { MigrationBundle } from "./migrations";
 import { checkScheduleConfig, type ScheduleConfig } from "./schedule";
 import { resolveTiering, type TieringConfig } from "./tiering/config";
@@ -22,6 +23,8 @@ export interface ActorConfig<TSchema extends Record<string, unknown> = Record<st
   connections?: Omit<BroadcastConfig, "messages">;
   /** R2 tiering: binding, prefix, cold-query limits, scheduled archives and backups (src/tiering/config.ts). */
   tiering?: TieringConfig;
+  /** Change capture, time travel, restore, branch/merge: `{ tables: "all" | [...], appendOnly?, retain? }`. */
+  history?: HistoryConfig;
 }
 
 export function defineActor<TSchema extends Record<string, unknown>, TConfig extends ActorConfig<TSchema>>(
@@ -47,6 +50,7 @@ export function defineActor<TSchema extends Record<string, unknown>, TConfig ext
     throw new ActorError("INVALID_CONFIG", "messages must be a zod/mini schema");
   checkConnections(config.connections);
   if (config.tiering !== undefined) resolveTiering(config.tiering);
+  readHistoryConfig(config.history);
   return Object.freeze(config);
 }
 

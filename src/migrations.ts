@@ -72,6 +72,7 @@ export function hashText(text: string): string {
 export function applyMigrations(
   storage: DurableObjectStorage,
   bundle: MigrationBundle | undefined,
+  options?: { beforeApply?: () => void },
 ): MigrationReport {
   const sql = storage.sql;
   const migrations = readBundle(bundle);
@@ -99,6 +100,8 @@ export function applyMigrations(
       });
   });
   const done: string[] = [];
+  // Called once, only when something is pending (history drops its triggers here).
+  if (applied.length < migrations.length) options?.beforeApply?.();
   for (let i = applied.length; i < migrations.length; i++) {
     const migration = migrations[i];
     storage.transactionSync(() => {

@@ -9,9 +9,22 @@ import {
   identityFromUrl,
   type PresenceEntry,
 } from "./broadcast";
-import { Database, type RunResult, type SqlParams } from "./database";
+import { Database, type RunResult, type SqlParams, type TransactionOptions } from "./database";
 import { type ActorConfig, defineActor } from "./define-actor";
 import { ActorError } from "./errors";
+import {
+  type BranchResult,
+  type ConflictPolicy,
+  History,
+  HistoryEngine,
+  hasSystemTime,
+  hasSystemTimeClause,
+  type MergeResult,
+  type PruneResult,
+  type RestoreResult,
+  readHistoryConfig,
+  type WriteResult,
+} from "./history/index";
 import { applyMigrations, type MigrationReport, userTables } from "./migrations";
 import { guardPublicMethods } from "./ready-guard";
 import { Scheduler } from "./schedule";
@@ -20,6 +33,9 @@ import { declareSchedules, scheduleResume, type TieringTask } from "./tiering/sc
 import { Tiering } from "./tiering/tiering";
 
 ActorError.defineStatus("ACTOR_DESTROYED", 410);
+
+/** The schedule key of history retention. */
+const HISTORY_RETENTION = "dosql:history:retention";
 
 /** Methods a schedule may not name: the runtime's and partyserver's entry points. */
 const NOT_SCHEDULABLE = [
@@ -56,13 +72,16 @@ export class SqlActor<
   /** Why this actor cannot serve (a failed migration); every call answers it. */
   #startupError: ActorError | undefined;
   #migrations: MigrationReport = { applied: [], version: null };
+  #history: HistoryEngine | undefined;
+  #historyApi: History | undefined;
   #destroyed = false;
   /** First state of each WebSocket being accepted, from `identify()`, until `onConnect`. */
   readonly #joining = new WeakMap<Request, ConnectionState>();
 
   constructor(ctx: DurableObjectState, env: Env & Cloudflare.Env) {
     super(ctx, env);
-    const config = (new.target as unknown as typeof SqlActor).config;
+    const actorClass = new.target as unknown as typeof SqlActor;
+    const config = actorClass.config;
     this.database = new Database(ctx.storage, config.schema as TSchema);
     this.schedule = new Scheduler<this>(this, ctx.storage, config.schedules, NOT_SCHEDULABLE);
     this.connections = new Connections(
@@ -88,10 +107,41 @@ export class SqlActor<
       scheduleResume: () => scheduleResume(this.tiering.config, this.schedule as never),
     });
     guardPublicMethods(new.target, SqlActor);
+    const historySettings = readHistoryConfig(config.history);
+    if (historySettings)
+      this.#history = new HistoryEngine(
+        {
+          storage: ctx.storage,
+          name: ctx.id.name,
+          transaction: (fn, options) => this.database.transaction(fn as never, options),
+          schemaVersion: () => this.#migrations.version,
+          live: {
+            topics: () => Object.keys(this.connections.summary().topics),
+            send: (message, topic) => {
+              this.connections.broadcast(message, { topic });
+            },
+          },
+          namespace: () =>
+            historySettings.binding
+              ? ((env as Record<string, unknown>)[historySettings.binding] as
+                  | DurableObjectNamespace
+                  | undefined)
+              : ((ctx as { exports?: Record<string, unknown> }).exports?.[actorClass.name] as
+                  | DurableObjectNamespace
+                  | undefined),
+        },
+        historySettings,
+      );
     // Nothing is delivered to the object (request, RPC, alarm) before this finishes.
     void ctx.blockConcurrencyWhile(async () => {
       try {
-        this.#migrations = applyMigrations(ctx.storage, config.migrations);
+        this.#migrations = applyMigrations(ctx.storage, config.migrations, {
+          beforeApply: () => this.#history?.beforeMigrations(),
+        });
+        if (this.#history) {
+          this.#history.install();
+          this.database.setTransactionHooks(this.#history.hooks());
+        }
       } catch (err) {
         this.#startupError =
           ActorError.from(err) ??
@@ -108,6 +158,10 @@ export class SqlActor<
           `tiering schedules: ${ActorError.from(err)?.description ?? String(err)}`,
         );
       }
+      // History retention runs on a schedule (idempotent by key; removed when retention is off).
+      const every = this.#history?.retentionInterval();
+      if (every) this.schedule.every(every, "pruneHistory" as never, undefined, { key: HISTORY_RETENTION });
+      else this.schedule.cancel(HISTORY_RETENTION);
     });
   }
 
@@ -135,6 +189,13 @@ export class SqlActor<
     this.assertReady();
     if (typeof sql === "string" && this.tiering.readsArchive(sql, params))
       return this.tiering.query<T>(sql, params);
+    if (typeof sql === "string" && hasSystemTime(sql)) {
+      if (this.#history) {
+        const rewritten = this.#history.rewrite(sql, params ?? []);
+        return this.database.query<T>(rewritten.sql, rewritten.params);
+      }
+      if (hasSystemTimeClause(sql)) throw historyDisabled();
+    }
     return this.database.query<T>(sql, params);
   }
 
@@ -143,9 +204,64 @@ export class SqlActor<
     return this.database.run(sql, params);
   }
 
-  transaction<T>(fn: () => T extends PromiseLike<unknown> ? never : T): T {
+  /** Atomic; with history on, every change inside shares one transaction id and `options.actor`. */
+  transaction<T>(fn: () => T extends PromiseLike<unknown> ? never : T, options?: TransactionOptions): T {
     this.assertReady();
-    return this.database.transaction(fn);
+    return this.database.transaction(fn, options);
+  }
+
+  /** Change feed, row history, subscribers, retention; over RPC: `(await stub.history).changes()`. */
+  get history(): History {
+    this.#historyApi ??= new History(this.#history, () => this.assertReady());
+    return this.#historyApi;
+  }
+
+  /** Put tracked tables (or `options.tables`) back to their state at `timestamp`, as one recorded transaction. */
+  restoreTo(
+    timestamp: number | string | Date,
+    options?: { tables?: string[]; actor?: string },
+  ): RestoreResult {
+    return this.#historyEngine().restoreTo(timestamp, options ?? {});
+  }
+
+  /** Revert one transaction; CONFLICT (listing the rows) when a later change touched its rows. */
+  undo(txId: number, options?: { actor?: string }): WriteResult {
+    return this.#historyEngine().undo(txId, options ?? {});
+  }
+
+  /** Create actor `name` of this class in this namespace, seeded with a snapshot of this one. */
+  branch(name: string): Promise<BranchResult> {
+    return this.#historyEngine().branch(name);
+  }
+
+  /** Three-way merge of branch `name`'s changes since the fork (or the last merge) into this actor. */
+  merge(name: string, options?: { onConflict?: ConflictPolicy; actor?: string }): Promise<MergeResult> {
+    return this.#historyEngine().merge(name, options ?? {});
+  }
+
+  /** Branch protocol (parent to branch); not for application use. */
+  _historySeed(message: Parameters<HistoryEngine["seed"]>[0]): { rows: number } {
+    return this.#historyEngine().seed(message);
+  }
+
+  _historyMergeSource(request: { fromLsn: number; version: string | null }) {
+    return this.#historyEngine().mergeSource(request);
+  }
+
+  _historyMarkMerged(lsn: number): void {
+    this.#historyEngine().markMerged(lsn);
+  }
+
+  /** History retention, run by the schedule `defineActor({ history: { retain } })` sets up. */
+  pruneHistory(): PruneResult | null {
+    this.assertReady();
+    return this.#history?.pruneAll() ?? null;
+  }
+
+  #historyEngine(): HistoryEngine {
+    this.assertReady();
+    if (!this.#history) throw historyDisabled();
+    return this.#history;
   }
 
   /** The newest migration applied, and those applied on this wake-up. */
@@ -163,6 +279,7 @@ export class SqlActor<
       schemaVersion: this.#migrations.version,
       schedules: this.schedule.summary(),
       connections: this.connections.summary(),
+      history: this.#history?.summary() ?? null,
     };
   }
 
@@ -285,6 +402,13 @@ export class SqlActor<
     await this.ctx.storage.deleteAll();
     setTimeout(() => this.ctx.abort("actor destroyed", { retryAlarm: false }), 0);
   }
+}
+
+function historyDisabled(): ActorError {
+  return new ActorError(
+    "HISTORY_DISABLED",
+    "history is not enabled for this actor (defineActor({ history }))",
+  );
 }
 
 function errorResponse(err: ActorError): Response {

@@ -11,6 +11,8 @@ export interface ActorStats {
   schemaVersion: string | null;
   schedules: { total: number; due: number; nextRunAt: number | null } & Record<ScheduleStatus, number>;
   connections: { total: number; users: number; topics: Record<string, number> };
+  /** The change history (null without `history` in defineActor): LSN range held and subscribers. */
+  history: { lastLsn: number; floorLsn: number; changes: number; subscribers: number } | null;
 }
 
 /** Exact row counts (a full count per table: meant for introspection, not hot paths). */

@@ -13,6 +13,9 @@ declare namespace Cloudflare {
     EVERY_WAKE: DurableObjectNamespace<import("../test/fixtures/scheduled-actors").EveryWakeActor>;
     CHAT_ROOM: DurableObjectNamespace<import("../test/fixtures/chat-room").ChatRoom>;
     QUIET_ROOM: DurableObjectNamespace<import("../test/fixtures/chat-room").QuietRoom>;
+    HISTORY: DurableObjectNamespace<import("../test/fixtures/history-actors").HistoryActor>;
+    LISTED_HISTORY: DurableObjectNamespace<import("../test/fixtures/history-actors").ListedHistoryActor>;
+    NO_HISTORY: DurableObjectNamespace<import("../test/fixtures/history-actors").NoHistoryActor>;
   }
   interface GlobalProps {
     mainModule: typeof import("../test/worker");

@@ -1,0 +1,82 @@
+import { ActorError } from "../errors";
+
+/** The `history` key of `defineActor`. */
+export interface HistoryConfig {
+  /** Tables whose inserts, updates and deletes are recorded: every user table, or a list. */
+  tables: "all" | readonly string[];
+  /**
+   * Append-only tables (logs that are their own history), each with its time column (epoch ms).
+   * They are not captured a second time: `FOR SYSTEM_TIME` reads them by that column, updates are
+   * refused, restore/undo/merge leave them alone (a log keeps the record of a restore).
+   */
+  appendOnly?: Readonly<Record<string, string>>;
+  /** Retention: an age ("30d", "12h", or ms) and/or the most changes to keep. Pruned by `history.prune()`. */
+  retain?: string | number | { age?: string | number; maxChanges?: number };
+  /** The namespace binding of this actor class, used by `branch()`; defaults to `ctx.exports[ClassName]`. */
+  binding?: string;
+  /**
+   * Index the WAL by (table, key): `rowHistory` and `undo`'s conflict check look rows up instead of
+   * scanning the WAL, for one more index entry per change on every write. Off by default.
+   */
+  keyIndex?: boolean;
+}
+
+export interface HistorySettings {
+  tables: "all" | readonly string[];
+  appendOnly: ReadonlyMap<string, string>;
+  retainMs: number | undefined;
+  maxChanges: number | undefined;
+  binding: string | undefined;
+  keyIndex: boolean;
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1e3, m: 6e4, h: 36e5, d: 864e5, w: 6048e5 };
+
+/** "30d", "12h", "90m", "1500ms" or a number of ms. */
+export function parseDuration(value: string | number, what: string): number {
+  if (typeof value === "number" && Number.isFinite(value) && value > 0) return value;
+  if (typeof value === "string") {
+    const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)$/.exec(value.trim());
+    if (m && Number(m[1]) > 0) return Number(m[1]) * UNITS[m[2]];
+  }
+  throw new ActorError(
+    "INVALID_CONFIG",
+    `${what} must be a positive duration like "30d", "12h" or a number of ms`,
+  );
+}
+
+export function readHistoryConfig(config: HistoryConfig | undefined): HistorySettings | undefined {
+  if (config === undefined) return undefined;
+  if (!config || typeof config !== "object")
+    throw new ActorError("INVALID_CONFIG", "history must be an object");
+  const { tables, appendOnly = {}, retain, binding, keyIndex = false } = config;
+  if (
+    tables !== "all" &&
+    !(Array.isArray(tables) && tables.every((t) => typeof t === "string" && t.length > 0))
+  )
+    throw new ActorError("INVALID_CONFIG", 'history.tables must be "all" or a list of table names');
+  if (typeof appendOnly !== "object" || appendOnly === null || Array.isArray(appendOnly))
+    throw new ActorError("INVALID_CONFIG", "history.appendOnly must map table names to their time column");
+  for (const [table, column] of Object.entries(appendOnly))
+    if (typeof column !== "string" || column.length === 0)
+      throw new ActorError("INVALID_CONFIG", `history.appendOnly.${table} must name a time column`);
+  let retainMs: number | undefined;
+  let maxChanges: number | undefined;
+  if (typeof retain === "string" || typeof retain === "number")
+    retainMs = parseDuration(retain, "history.retain");
+  else if (retain !== undefined) {
+    if (typeof retain !== "object" || retain === null)
+      throw new ActorError("INVALID_CONFIG", "history.retain must be a duration or { age, maxChanges }");
+    if (retain.age !== undefined) retainMs = parseDuration(retain.age, "history.retain.age");
+    if (retain.maxChanges !== undefined) {
+      if (!Number.isSafeInteger(retain.maxChanges) || retain.maxChanges < 1)
+        throw new ActorError("INVALID_CONFIG", "history.retain.maxChanges must be a positive integer");
+      maxChanges = retain.maxChanges;
+    }
+  }
+  if (binding !== undefined && (typeof binding !== "string" || binding.length === 0))
+    throw new ActorError("INVALID_CONFIG", "history.binding must name a Durable Object namespace binding");
+  if (typeof keyIndex !== "boolean")
+    throw new ActorError("INVALID_CONFIG", "history.keyIndex must be a boolean");
+  return { tables, appendOnly: new Map(Object.entries(appendOnly)), retainMs, maxChanges, binding, keyIndex };
+}

@@ -1,0 +1,229 @@
+import type { TransactionHooks } from "../database";
+import { ActorError } from "../errors";
+import { applyTargets } from "./apply";
+import type { SeedMessage } from "./branch";
+import { Branching } from "./branching";
+import { Capture } from "./capture";
+import type { HistorySettings } from "./config";
+import { type ChangesOptions, type ChangesPage, type RowVersion, readChanges, readRowHistory } from "./feed";
+import { LiveFeed } from "./live";
+import type { ConflictPolicy, MergeSource } from "./merge";
+import { restoreTargets, undoTargets } from "./restore";
+import { type PruneResult, prune } from "./retention";
+import { BRANCHES, floorLsn, lastLsn, readState, SUBSCRIBERS, WAL } from "./store";
+import { ack, listSubscribers, type Subscription, subscribe, unsubscribe } from "./subscribers";
+import { rewriteSystemTime } from "./system-time";
+import { describeTable, requireTracked, type TableInfo, userTableNames } from "./tables";
+import { toTime } from "./time";
+import { installTracking, type Tracking } from "./tracking";
+import { dropAllTriggers } from "./triggers";
+import type {
+  BranchResult,
+  HistoryHost,
+  HistoryStatus,
+  MergeResult,
+  RestoreResult,
+  WriteResult,
+} from "./types";
+
+/** History of one actor: wires capture, the feed, time travel, restore, branching and retention. */
+export class HistoryEngine {
+  readonly settings: HistorySettings;
+  readonly #host: HistoryHost;
+  readonly #sql: SqlStorage;
+  readonly #branching: Branching;
+  readonly #live: LiveFeed | undefined;
+  #tracking: Tracking | undefined;
+  #allTables: TableInfo[] = [];
+  #capture: Capture | undefined;
+
+  constructor(host: HistoryHost, settings: HistorySettings) {
+    this.#host = host;
+    this.#sql = host.storage.sql;
+    this.settings = settings;
+    this.#branching = new Branching({
+      host,
+      captured: () => this.tracking.captured,
+      allTables: () => this.#allTables,
+      install: () => this.install(),
+      write: (actor, fn) => this.#write(actor, fn),
+    });
+    if (host.live) this.#live = new LiveFeed(this.#sql, host.live, () => this.tracking.captured);
+  }
+
+  /** Before pending migrations: triggers must not record (or block) schema changes. */
+  beforeMigrations(): void {
+    dropAllTriggers(this.#sql);
+  }
+
+  /** After migrations, on every wake: tables and triggers in line with the schema. */
+  install(): void {
+    this.#tracking = installTracking(this.#host.storage, this.settings);
+    this.#allTables = userTableNames(this.#sql).map((n) => describeTable(this.#sql, n)!);
+    this.#live?.startAfter(lastLsn(this.#sql));
+  }
+
+  /** Start watching statement and transaction boundaries (once, after install). */
+  hooks(): TransactionHooks {
+    if (!this.#capture) {
+      this.#capture = new Capture(this.#host.storage);
+      const live = this.#live;
+      if (live) this.#capture.onWrite = () => live.queue();
+    }
+    return this.#capture;
+  }
+
+  get tracking(): Tracking {
+    if (!this.#tracking) throw new ActorError("HISTORY_UNAVAILABLE", "history is not installed yet");
+    return this.#tracking;
+  }
+
+  rewrite(sql: string, params: readonly unknown[]): { sql: string; params: unknown[] } {
+    return rewriteSystemTime(this.#sql, this.tracking, sql, params);
+  }
+
+  changes(options?: ChangesOptions): ChangesPage {
+    return readChanges(this.#sql, this.tracking.captured, options);
+  }
+
+  rowHistory(table: string, key: unknown): RowVersion[] {
+    return readRowHistory(this.#sql, this.tracking.captured, table, key);
+  }
+
+  subscribe(id: string, options?: { fromLsn?: number }): Subscription {
+    return subscribe(this.#sql, id, options);
+  }
+
+  ack(id: string, lsn: number): Subscription {
+    return ack(this.#sql, id, lsn);
+  }
+
+  unsubscribe(id: string): boolean {
+    return unsubscribe(this.#sql, id);
+  }
+
+  subscribers(): Subscription[] {
+    return listSubscribers(this.#sql);
+  }
+
+  prune(options?: { now?: number; maxPerCall?: number }): PruneResult {
+    return this.#host.storage.transactionSync(() => prune(this.#sql, this.settings, options));
+  }
+
+  /** How often retention should run (a schedule calls `pruneAll`), or undefined without retention. */
+  retentionInterval(): number | undefined {
+    const { retainMs, maxChanges } = this.settings;
+    if (retainMs === undefined && maxChanges === undefined) return undefined;
+    return retainMs === undefined ? 3_600_000 : Math.min(Math.max(retainMs / 4, 60_000), 3_600_000);
+  }
+
+  /** Retention until nothing more is due (bounded: at most 10 steps of `prune` per call). */
+  pruneAll(): PruneResult {
+    let result = this.prune();
+    let total = result.pruned;
+    for (let i = 1; i < 10 && result.more; i++) {
+      result = this.prune();
+      total += result.pruned;
+    }
+    return { ...result, pruned: total };
+  }
+
+  restoreTo(timestamp: unknown, options: { tables?: readonly string[]; actor?: string } = {}): RestoreResult {
+    const time = toTime(timestamp);
+    const { captured } = this.tracking;
+    if (options.tables !== undefined && (!Array.isArray(options.tables) || options.tables.length === 0))
+      throw new ActorError("VALIDATION_FAILED", "tables must be a non-empty list of tracked tables");
+    const tables = options.tables
+      ? options.tables.map((t) => requireTracked(captured, t))
+      : [...captured.values()];
+    const result = this.#write(options.actor ?? "restore", () =>
+      applyTargets(this.#sql, restoreTargets(this.#sql, tables, time), this.#allTables),
+    );
+    return { ...result, restoredTo: time };
+  }
+
+  undo(txId: number, options: { actor?: string } = {}): WriteResult {
+    return this.#write(options.actor ?? "undo", () =>
+      applyTargets(this.#sql, undoTargets(this.#sql, this.tracking.captured, txId), this.#allTables),
+    );
+  }
+
+  branch(name: string): Promise<BranchResult> {
+    return this.#branching.branch(name);
+  }
+
+  merge(branch: string, options: { onConflict?: ConflictPolicy; actor?: string } = {}): Promise<MergeResult> {
+    return this.#branching.merge(branch, options);
+  }
+
+  seed(message: SeedMessage): { rows: number } {
+    return this.#branching.seed(message);
+  }
+
+  mergeSource(request: { fromLsn: number; version: string | null }): MergeSource {
+    return this.#branching.mergeSource(request);
+  }
+
+  markMerged(lsn: number): void {
+    this.#branching.markMerged(lsn);
+  }
+
+  /** Run writes as one recorded transaction and report it. */
+  #write(actor: string, fn: () => void): WriteResult {
+    return this.#host.transaction(
+      () => {
+        const before = lastLsn(this.#sql);
+        fn();
+        const changes = lastLsn(this.#sql) - before;
+        const tx =
+          changes > 0
+            ? Number(this.#sql.exec(`SELECT tx FROM ${WAL} ORDER BY lsn DESC LIMIT 1`).one().tx)
+            : null;
+        return { tx, changes };
+      },
+      { actor },
+    );
+  }
+
+  /** For `stats()`: the LSN range held (LSNs are contiguous, so the count is exact) and subscribers. */
+  summary(): { lastLsn: number; floorLsn: number; changes: number; subscribers: number } {
+    const last = lastLsn(this.#sql);
+    const floor = floorLsn(this.#sql);
+    return {
+      lastLsn: last,
+      floorLsn: floor,
+      changes: Math.max(0, last - floor + 1),
+      subscribers: this.#count(SUBSCRIBERS),
+    };
+  }
+
+  status(): HistoryStatus {
+    const { captured, appendOnly, skipped } = this.tracking;
+    const fork = readState(this.#sql, "fork");
+    return {
+      tables: [...captured.keys()],
+      appendOnly: [...appendOnly.keys()],
+      skipped,
+      lastLsn: lastLsn(this.#sql),
+      floorLsn: floorLsn(this.#sql),
+      transactions: this.#count(`${WAL} WHERE tx = lsn`),
+      subscribers: this.#count(SUBSCRIBERS),
+      branches: this.#sql
+        .exec<{ name: string; fork_lsn: number; merged_lsn: number; created_at: number }>(
+          `SELECT name, fork_lsn, merged_lsn, created_at FROM ${BRANCHES} ORDER BY name`,
+        )
+        .toArray()
+        .map((b) => ({
+          name: b.name,
+          forkLsn: b.fork_lsn,
+          mergedLsn: b.merged_lsn,
+          createdAt: b.created_at,
+        })),
+      fork: typeof fork === "string" ? JSON.parse(fork) : null,
+    };
+  }
+
+  #count(from: string): number {
+    return Number(this.#sql.exec(`SELECT count(*) AS n FROM ${from}`).one().n);
+  }
+}

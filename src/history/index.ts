@@ -1,0 +1,11 @@
+export type { Row, RowValue } from "./codec";
+export type { HistoryConfig } from "./config";
+export { readHistoryConfig } from "./config";
+export { HistoryEngine } from "./engine";
+export type { Change, ChangeOp, ChangesOptions, ChangesPage, RowVersion } from "./feed";
+export { History } from "./history";
+export type { ConflictPolicy, MergeConflict } from "./merge";
+export type { PruneResult } from "./retention";
+export type { Subscription } from "./subscribers";
+export { hasSystemTime, hasSystemTimeClause } from "./system-time";
+export type { BranchResult, HistoryStatus, MergeResult, RestoreResult, WriteResult } from "./types";

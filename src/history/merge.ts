@@ -1,0 +1,124 @@
+import { quoteIdent } from "../database";
+import { ActorError } from "../errors";
+import type { RowTarget } from "./apply";
+import { keyMatch, keyObject, parseImage, type Row, rowImage } from "./codec";
+import { floorLsn, lastLsn, WAL } from "./store";
+import type { TableInfo } from "./tables";
+
+/**
+ * merge(branch): a three-way merge by primary key. The branch reports every key it changed since the
+ * last merge (or the fork) with its base (the row before its first change since then) and its
+ * current row ("theirs"); this actor compares each with its own current row ("ours"):
+ *   theirs = ours  -> nothing to do          ours = base -> take theirs
+ *   otherwise      -> conflict (both sides changed the row differently)
+ */
+export type ConflictPolicy = "fail" | "ours" | "theirs";
+
+export interface MergeSourceRow {
+  table: string;
+  key: SqlStorageValue;
+  base: string | null;
+  theirs: string | null;
+}
+export interface MergeSource {
+  /** The branch's newest LSN covered: the next merge starts after it. */
+  upTo: number;
+  rows: MergeSourceRow[];
+}
+
+export interface MergeConflict {
+  table: string;
+  key: Row;
+  base: Row | null;
+  ours: Row | null;
+  theirs: Row | null;
+}
+
+export const MAX_MERGE_ROWS = 50_000;
+
+/** The current row of `key` as a JSON image (same encoding as the WAL), or null. */
+export function currentImage(sql: SqlStorage, table: TableInfo, key: SqlStorageValue): string | null {
+  const match = keyMatch(table);
+  const row = sql
+    .exec<{ img: string }>(
+      `SELECT ${rowImage(quoteIdent(table.name), table.columns)} AS img FROM ${quoteIdent(table.name)} WHERE ${match.sql}`,
+      ...match.bind(key),
+    )
+    .toArray()[0];
+  return row ? row.img : null;
+}
+
+/** Branch side: the keys changed since `fromLsn`, with base and current rows. */
+export function mergeSource(
+  sql: SqlStorage,
+  captured: ReadonlyMap<string, TableInfo>,
+  fromLsn: number,
+): MergeSource {
+  if (!Number.isSafeInteger(fromLsn) || fromLsn < 1)
+    throw new ActorError("VALIDATION_FAILED", "fromLsn must be a positive integer");
+  if (fromLsn < floorLsn(sql))
+    throw new ActorError("HISTORY_PRUNED", "the branch pruned changes its parent has not merged yet", {
+      fromLsn,
+    });
+  const upTo = lastLsn(sql);
+  const rows: MergeSourceRow[] = [];
+  for (const table of captured.values()) {
+    const changed = sql
+      .exec<{ pk: SqlStorageValue; before: string | null }>(
+        `SELECT pk, before, min(lsn) FROM ${WAL} WHERE lsn BETWEEN ? AND ? AND +tbl = ? GROUP BY pk`,
+        fromLsn,
+        upTo,
+        table.name,
+      )
+      .toArray();
+    if (rows.length + changed.length > MAX_MERGE_ROWS)
+      throw new ActorError("MERGE_TOO_LARGE", `a merge carries at most ${MAX_MERGE_ROWS} changed rows`);
+    for (const c of changed)
+      rows.push({ table: table.name, key: c.pk, base: c.before, theirs: currentImage(sql, table, c.pk) });
+  }
+  return { upTo, rows };
+}
+
+function sameRow(a: string | null, b: string | null): boolean {
+  if (a === null || b === null) return a === b;
+  if (a === b) return true;
+  const x = JSON.parse(a) as Record<string, unknown>;
+  const y = JSON.parse(b) as Record<string, unknown>;
+  const keys = new Set([...Object.keys(x), ...Object.keys(y)]);
+  for (const k of keys) if (JSON.stringify(x[k] ?? null) !== JSON.stringify(y[k] ?? null)) return false;
+  return true;
+}
+
+/** This side: what to write and what conflicts, under `policy`. */
+export function planMerge(
+  sql: SqlStorage,
+  captured: ReadonlyMap<string, TableInfo>,
+  source: MergeSource,
+  policy: ConflictPolicy,
+): { targets: RowTarget[]; conflicts: MergeConflict[] } {
+  const targets: RowTarget[] = [];
+  const conflicts: MergeConflict[] = [];
+  for (const r of source.rows) {
+    const table = captured.get(r.table);
+    if (!table)
+      throw new ActorError(
+        "BRANCH_SCHEMA_MISMATCH",
+        `the branch changed ${r.table}, which this actor does not track`,
+      );
+    const ours = currentImage(sql, table, r.key);
+    if (sameRow(ours, r.theirs)) continue;
+    if (sameRow(ours, r.base)) {
+      targets.push({ table, key: r.key, image: r.theirs });
+      continue;
+    }
+    conflicts.push({
+      table: r.table,
+      key: keyObject(table, r.key),
+      base: parseImage(r.base),
+      ours: parseImage(ours),
+      theirs: parseImage(r.theirs),
+    });
+    if (policy === "theirs") targets.push({ table, key: r.key, image: r.theirs });
+  }
+  return { targets, conflicts };
+}

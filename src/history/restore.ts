@@ -1,0 +1,107 @@
+import { ActorError } from "../errors";
+import { applyTargets, type RowTarget } from "./apply";
+import { keyObject, type Row } from "./codec";
+import { floorLsn, lastLsn, WAL } from "./store";
+import type { TableInfo } from "./tables";
+import { assertCovered, lsnAfter } from "./time";
+
+/** Row states that put `tables` back to how they were at `time` (the first change after it, undone). */
+export function restoreTargets(sql: SqlStorage, tables: readonly TableInfo[], time: number): RowTarget[] {
+  for (const t of tables) assertCovered(sql, t.name, time);
+  const from = lsnAfter(sql, time);
+  const targets: RowTarget[] = [];
+  for (const table of tables) {
+    const rows = sql
+      .exec<{ pk: SqlStorageValue; before: string | null }>(
+        `SELECT pk, before, min(lsn) FROM ${WAL} WHERE lsn >= ? AND +tbl = ? GROUP BY pk`,
+        from,
+        table.name,
+      )
+      .toArray();
+    for (const r of rows) targets.push({ table, key: r.pk, image: r.before });
+  }
+  return targets;
+}
+
+export interface UndoConflict {
+  table: string;
+  key: Row;
+  /** The later change that touched the row. */
+  lsn: number;
+}
+
+/** Row states that undo transaction `txId`, or a CONFLICT error when a later change touched its rows. */
+export function undoTargets(
+  sql: SqlStorage,
+  tables: ReadonlyMap<string, TableInfo>,
+  txId: number,
+): RowTarget[] {
+  if (!Number.isSafeInteger(txId) || txId < 1)
+    throw new ActorError("VALIDATION_FAILED", "txId must be a positive integer");
+  if (txId < floorLsn(sql))
+    throw new ActorError("HISTORY_PRUNED", `transaction ${txId} was pruned by retention`, { txId });
+  const first = sql.exec(`SELECT 1 FROM ${WAL} WHERE lsn = ? AND tx = lsn`, txId).toArray();
+  if (!first.length)
+    throw new ActorError("TX_NOT_FOUND", `transaction ${txId} is not in the history`, { txId });
+  // A transaction's changes are contiguous: they end where the next transaction starts.
+  const next = sql
+    .exec<{ lsn: number }>(
+      `SELECT lsn FROM ${WAL} WHERE lsn > ? AND tx <> ? ORDER BY lsn LIMIT 1`,
+      txId,
+      txId,
+    )
+    .toArray()[0];
+  const end = next ? next.lsn - 1 : lastLsn(sql);
+  const rows = sql
+    .exec<{ tbl: string; pk: SqlStorageValue; before: string | null }>(
+      `SELECT tbl, pk, before, min(lsn) AS first FROM ${WAL} WHERE lsn BETWEEN ? AND ? GROUP BY tbl, pk ORDER BY first`,
+      txId,
+      end,
+    )
+    .toArray();
+  const targets: RowTarget[] = [];
+  const keys = new Map<string, { table: TableInfo; pk: SqlStorageValue }>();
+  for (const r of rows) {
+    const table = tables.get(r.tbl);
+    if (!table)
+      throw new ActorError(
+        "HISTORY_NOT_TRACKED",
+        `transaction ${txId} changed ${r.tbl}, which is no longer tracked`,
+        {
+          table: r.tbl,
+        },
+      );
+    targets.push({ table, key: r.pk, image: r.before });
+    keys.set(keyId(r.tbl, r.pk), { table, pk: r.pk });
+  }
+  // Later changes to the same rows: one pass over what came after (no key index needed).
+  const conflicts: UndoConflict[] = [];
+  for (const later of sql.exec<{ tbl: string; pk: SqlStorageValue; lsn: number }>(
+    `SELECT tbl, pk, lsn FROM ${WAL} WHERE lsn > ? ORDER BY lsn`,
+    end,
+  )) {
+    const id = keyId(later.tbl, later.pk);
+    const hit = keys.get(id);
+    if (!hit) continue;
+    conflicts.push({ table: later.tbl, key: keyObject(hit.table, hit.pk), lsn: later.lsn });
+    keys.delete(id);
+  }
+  if (conflicts.length)
+    throw new ActorError(
+      "CONFLICT",
+      `cannot undo transaction ${txId}: ${conflicts.length} of its rows changed later`,
+      {
+        txId,
+        conflicts,
+      },
+    );
+  return targets;
+}
+
+function keyId(table: string, pk: SqlStorageValue): string {
+  const value =
+    pk instanceof ArrayBuffer ? `b:${[...new Uint8Array(pk)].join(",")}` : `${typeof pk}:${String(pk)}`;
+  return `${table}\u0000${value}`;
+}
+
+export { applyTargets };

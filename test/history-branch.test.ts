@@ -1,0 +1,212 @@
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { codeOf, freshHistory, inside } from "./history-helpers";
+
+let seq = 0;
+const branchName = (prefix: string) => `${prefix}-branch-${Date.now()}-${seq++}`;
+const ITEMS = "SELECT id, name, qty FROM items ORDER BY id";
+
+async function withBranch(prefix: string) {
+  const main = freshHistory(prefix);
+  await inside(main, (actor) =>
+    actor.transaction(() => {
+      actor.run(
+        "INSERT INTO items (id, name, qty) VALUES (1, 'one', 1), (2, 'two', 2), (3, 'three', 3), (4, 'four', 4)",
+      );
+      actor.run(
+        "INSERT INTO folders (id, parent_id, name) VALUES (3, NULL, 'root'), (2, 3, 'sub'), (1, 2, 'deep')",
+      );
+      actor.run("INSERT INTO files (id, folder_id, name) VALUES (10, 1, 'f')");
+      actor.run("INSERT INTO events (kind, at) VALUES ('seeded', 1)");
+    }),
+  );
+  const name = branchName(prefix);
+  const created = await main.branch(name);
+  return { main, branch: env.HISTORY.getByName(name), name, created };
+}
+
+describe("branch", () => {
+  it("creates an actor of the same class seeded with a snapshot, whose history starts at the fork", async () => {
+    const { main, branch, name, created } = await withBranch("fork");
+    expect(created).toMatchObject({ name, rows: 9 });
+    const [m, b] = await Promise.all(
+      [main, branch].map((stub) =>
+        inside(stub, (actor) => ({
+          items: actor.query(ITEMS),
+          folders: actor.query("SELECT * FROM folders ORDER BY id"),
+          files: actor.query("SELECT * FROM files"),
+          events: actor.query("SELECT kind FROM events"),
+          version: actor.schemaVersion().version,
+          status: actor.history.status(),
+          changes: actor.history.changes().changes.length,
+        })),
+      ),
+    );
+    expect(b.items).toEqual(m.items);
+    expect(b.folders).toEqual(m.folders);
+    expect(b.files).toEqual(m.files);
+    expect(b.events).toEqual(m.events);
+    expect(b.version).toBe(m.version);
+    expect(b.changes).toBe(0);
+    expect(b.status.fork).toMatchObject({ forkLsn: created.forkLsn });
+    expect(m.status.branches.map((x) => x.name)).toEqual([name]);
+    // The branch is an ordinary actor: it records its own changes from here on.
+    await branch.setQty(1, 100);
+    const branchChanges = await inside(branch, (actor) => actor.history.changes().changes);
+    expect(branchChanges.map((c) => [c.op, c.key])).toEqual([["update", { id: 1 }]]);
+    expect((await main.items())[0].qty).toBe(1);
+  });
+
+  it("refuses bad names, an existing branch, and an actor that already holds data", async () => {
+    const { main, name } = await withBranch("names");
+    const busy = freshHistory("busy");
+    await busy.addItem(1, "x", 1);
+    const busyName = await inside(busy, (_actor, state) => state.id.name!);
+    const codes = await Promise.all([
+      codeOf(main.branch("")),
+      codeOf(main.branch("has space")),
+      codeOf(main.branch("x".repeat(129))),
+      codeOf(main.branch(name)),
+      codeOf(main.branch(busyName)),
+      codeOf(main.merge("never-branched")),
+      codeOf(main.merge(name, { onConflict: "maybe" as never })),
+    ]);
+    expect(codes.map((e) => e?.code)).toEqual([
+      "INVALID_NAME",
+      "INVALID_NAME",
+      "INVALID_NAME",
+      "BRANCH_EXISTS",
+      "BRANCH_EXISTS",
+      "BRANCH_NOT_FOUND",
+      "VALIDATION_FAILED",
+    ]);
+    expect((await busy.items()).map((i) => i.name)).toEqual(["x"]);
+  });
+});
+
+describe("merge", () => {
+  it("applies the branch's changes to rows main did not touch, keeps main's own, records one transaction", async () => {
+    const { main, branch, name } = await withBranch("clean");
+    await inside(branch, (actor) => {
+      actor.run("UPDATE items SET qty = 10 WHERE id = 1");
+      actor.run("DELETE FROM items WHERE id = 2");
+      actor.run("INSERT INTO items (id, name, qty) VALUES (5, 'five', 5)");
+      actor.run("INSERT INTO folders (id, parent_id, name) VALUES (4, 1, 'deeper')");
+      actor.run("INSERT INTO files (id, folder_id, name) VALUES (11, 4, 'g')");
+      actor.run("UPDATE items SET qty = 4 WHERE id = 4"); // no-op: nothing recorded
+    });
+    await inside(main, (actor) => {
+      actor.run("UPDATE items SET name = 'THREE' WHERE id = 3");
+      actor.run("INSERT INTO items (id, name, qty) VALUES (6, 'six', 6)");
+    });
+    const result = await main.merge(name);
+    expect(result).toMatchObject({ branch: name, merged: true, conflicts: [] });
+    expect(await inside(main, (actor) => actor.query(ITEMS))).toEqual([
+      { id: 1, name: "one", qty: 10 },
+      { id: 3, name: "THREE", qty: 3 },
+      { id: 4, name: "four", qty: 4 },
+      { id: 5, name: "five", qty: 5 },
+      { id: 6, name: "six", qty: 6 },
+    ]);
+    expect(await inside(main, (actor) => actor.query("SELECT id, folder_id FROM files ORDER BY id"))).toEqual(
+      [
+        { id: 10, folder_id: 1 },
+        { id: 11, folder_id: 4 },
+      ],
+    );
+    const recorded = await inside(main, (actor) => actor.history.changes({ fromLsn: result.tx! }).changes);
+    expect(recorded.length).toBe(result.changes);
+    expect(new Set(recorded.map((c) => c.actor))).toEqual(new Set([`merge:${name}`]));
+    // The merge is undoable like any transaction.
+    await main.undo(result.tx!);
+    expect((await main.items()).map((i) => i.id)).toEqual([1, 2, 3, 4, 6]);
+  });
+
+  it("reports rows both sides changed differently: fail writes nothing, ours keeps main's, theirs takes the branch's", async () => {
+    const setup = async (policy: string) => {
+      const { main, branch, name } = await withBranch(`conflict-${policy}`);
+      await inside(branch, (actor) => {
+        actor.run("UPDATE items SET qty = 100 WHERE id = 1"); // conflict: main sets 200
+        actor.run("UPDATE items SET qty = 300 WHERE id = 2"); // same change on both sides: no conflict
+        actor.run("DELETE FROM items WHERE id = 3"); // conflict: main renames it
+        actor.run("UPDATE items SET name = 'FOUR' WHERE id = 4"); // clean
+      });
+      await inside(main, (actor) => {
+        actor.run("UPDATE items SET qty = 200 WHERE id = 1");
+        actor.run("UPDATE items SET qty = 300 WHERE id = 2");
+        actor.run("UPDATE items SET name = 'tres' WHERE id = 3");
+      });
+      return { main, name };
+    };
+
+    const fail = await setup("fail");
+    const lastBefore = await inside(fail.main, (actor) => actor.history.status().lastLsn);
+    const failed = await fail.main.merge(fail.name, { onConflict: "fail" });
+    expect(failed.merged).toBe(false);
+    expect(failed.changes).toBe(0);
+    expect(failed.conflicts).toEqual([
+      {
+        table: "items",
+        key: { id: 1 },
+        base: { id: 1, name: "one", qty: 1, price: null, data: null },
+        ours: { id: 1, name: "one", qty: 200, price: null, data: null },
+        theirs: { id: 1, name: "one", qty: 100, price: null, data: null },
+      },
+      {
+        table: "items",
+        key: { id: 3 },
+        base: { id: 3, name: "three", qty: 3, price: null, data: null },
+        ours: { id: 3, name: "tres", qty: 3, price: null, data: null },
+        theirs: null,
+      },
+    ]);
+    expect(await inside(fail.main, (actor) => actor.history.status().lastLsn)).toBe(lastBefore);
+    expect(await fail.main.items()).toEqual([
+      { id: 1, name: "one", qty: 200 },
+      { id: 2, name: "two", qty: 300 },
+      { id: 3, name: "tres", qty: 3 },
+      { id: 4, name: "four", qty: 4 },
+    ]);
+
+    const ours = await setup("ours");
+    const keptOurs = await ours.main.merge(ours.name, { onConflict: "ours" });
+    expect(keptOurs.merged).toBe(true);
+    expect(keptOurs.conflicts.map((c) => c.key)).toEqual([{ id: 1 }, { id: 3 }]);
+    expect(await ours.main.items()).toEqual([
+      { id: 1, name: "one", qty: 200 },
+      { id: 2, name: "two", qty: 300 },
+      { id: 3, name: "tres", qty: 3 },
+      { id: 4, name: "FOUR", qty: 4 },
+    ]);
+
+    const theirs = await setup("theirs");
+    const tookTheirs = await theirs.main.merge(theirs.name, { onConflict: "theirs" });
+    expect(tookTheirs.conflicts.length).toBe(2);
+    expect(await theirs.main.items()).toEqual([
+      { id: 1, name: "one", qty: 100 },
+      { id: 2, name: "two", qty: 300 },
+      { id: 4, name: "FOUR", qty: 4 },
+    ]);
+  });
+
+  it("a second merge brings only what changed since the first, against the right base", async () => {
+    const { main, branch, name } = await withBranch("again");
+    await branch.setQty(1, 11);
+    await main.setQty(2, 22);
+    expect((await main.merge(name)).conflicts).toEqual([]);
+    // Main changes row 2 again, the branch (which never saw main's 22) changes row 2 too: a conflict,
+    // while the branch's second change to row 1 applies cleanly.
+    await branch.setQty(2, 99);
+    await branch.setQty(1, 12);
+    const second = await main.merge(name);
+    expect(second.merged).toBe(false);
+    expect(second.conflicts.map((c) => [c.key, c.base?.qty, c.ours?.qty, c.theirs?.qty])).toEqual([
+      [{ id: 2 }, 2, 22, 99],
+    ]);
+    const resolved = await main.merge(name, { onConflict: "ours" });
+    expect(resolved.merged).toBe(true);
+    expect((await main.items()).map((i) => i.qty)).toEqual([12, 22, 3, 4]);
+    // Nothing new on the branch: nothing to merge.
+    expect(await main.merge(name)).toMatchObject({ merged: true, changes: 0, conflicts: [] });
+  });
+});
