@@ -4,13 +4,19 @@ import { Hono } from "hono";
 import { inventoryRoutes } from "../actors/inventory-sku/routes";
 import { createCoordinator } from "../src/index";
 import { HandReserve, HistoryReserve, PlainReserve } from "./actors/history";
-import { BenchInventory, PlainInventory, plainInventoryHttp } from "./actors/inventory";
+import {
+  BenchInventory,
+  BenchInventoryNoHistory,
+  PlainInventory,
+  plainInventoryHttp,
+} from "./actors/inventory";
 import { BenchNotes, PlainBenchNotes } from "./actors/notes";
 import { BenchSchedules, PlainBenchSchedules } from "./actors/schedules";
 import { BenchTiered, PlainArchiver, PlainHot } from "./actors/tiering";
 
 export {
   BenchInventory,
+  BenchInventoryNoHistory,
   BenchNotes,
   BenchSchedules,
   BenchTiered,
@@ -38,6 +44,7 @@ type BenchEnv = {
   HAND_RESERVE: DurableObjectNamespace<HandReserve>;
   /** BenchInventory under the binding name the coordinator's inventory routes use. */
   INVENTORY_SKU: DurableObjectNamespace<BenchInventory>;
+  INVENTORY_SKU_NO_HISTORY: DurableObjectNamespace<BenchInventoryNoHistory>;
   PLAIN_INVENTORY: DurableObjectNamespace<PlainInventory>;
 };
 
@@ -142,12 +149,15 @@ app.post("/bench/history-asof/:variant/:name", async (c) => {
   return c.json({ rows });
 });
 
-// Inventory: `n` reserves inside one RPC call, InventorySKU vs a hand-written DO.
+// Inventory: `n` reserves inside one RPC call, InventorySKU (history on / off) vs a hand-written DO.
 app.post("/bench/reserve/:variant/:name", async (c) => {
   const n = count(c.req.query("n"));
   const name = c.req.param("name");
   const prefix = crypto.randomUUID();
-  if (c.req.param("variant") === "plain") await c.env.PLAIN_INVENTORY.getByName(name).benchReserve(n, prefix);
+  const variant = c.req.param("variant");
+  if (variant === "plain") await c.env.PLAIN_INVENTORY.getByName(name).benchReserve(n, prefix);
+  else if (variant === "history-off")
+    await c.env.INVENTORY_SKU_NO_HISTORY.getByName(name).benchReserve(n, prefix);
   else await c.env.INVENTORY_SKU.getByName(name).benchReserve(n, prefix);
   return c.json({ n });
 });

@@ -379,6 +379,65 @@ describe("expiry schedule", () => {
   });
 });
 
+describe("stateAt (time travel on the change history)", () => {
+  const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
+
+  it("answers the figures as they were after each operation, agreeing with the audit log", async () => {
+    const name = freshName("asof");
+    const stub = sku(name);
+    expect(await codeOf(stub.status())).toMatchObject({ code: "SKU_NOT_FOUND" }); // wakes it: history starts
+    await tick();
+    const beforeStock = Date.now();
+    const steps: (() => Promise<unknown>)[] = [
+      () => stub.restock({ quantity: 10, productName: "Lamp" }),
+      () => stub.reserve({ orderId: "t1", quantity: 3 }),
+      () => stub.reserve({ orderId: "t2", quantity: 4 }),
+      () => stub.confirm({ orderId: "t1" }),
+      () => stub.release({ orderId: "t2" }),
+      () => stub.restock({ quantity: 5 }),
+    ];
+    // A moment after each operation answered (and before the next began), on the same clock.
+    const moments: number[] = [];
+    for (const step of steps) {
+      await tick();
+      await step();
+      moments.push(Date.now());
+      await tick();
+    }
+    const log = (await stub.auditLog({})).history.reverse();
+    expect(log).toHaveLength(steps.length);
+    // Two independent records must agree: the change history read AS OF each moment, and the log's "after".
+    for (const [i, entry] of log.entries()) {
+      const state = await stub.stateAt(moments[i]);
+      expect([state.available, state.reserved, state.sold], `after ${entry.operation}`).toEqual([
+        entry.availableAfter,
+        entry.reservedAfter,
+        entry.soldAfter,
+      ]);
+      expect(state.available + state.reserved + state.sold).toBe(state.restocked);
+    }
+    expect(await stub.stateAt(new Date(moments[2]).toISOString())).toMatchObject({
+      sku: name,
+      productName: "Lamp",
+      available: 3,
+      reserved: 7,
+      pendingReservations: 2,
+      at: new Date(moments[2]).toISOString(),
+    });
+    expect(await codeOf(stub.stateAt(beforeStock))).toMatchObject({ code: "SKU_NOT_FOUND" });
+    expect(await codeOf(stub.stateAt(1000))).toMatchObject({ code: "HISTORY_UNAVAILABLE" });
+    const iso = encodeURIComponent(new Date(moments[1]).toISOString());
+    const res = await get(`/inventory/${name}/state-at?timestamp=${iso}`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ available: 7, reserved: 3, sold: 0, pendingReservations: 1 });
+    const byMs = await get(`/inventory/${name}/state-at?timestamp=${moments[3]}`);
+    expect(await byMs.json()).toMatchObject({ available: 3, reserved: 4, sold: 3 });
+    for (const bad of ["", "yesterday", "-5", "2026-13-45T00:00:00Z", "1e400"])
+      expect((await get(`/inventory/${name}/state-at?timestamp=${bad}`)).status, bad).toBe(400);
+    expect((await get(`/inventory/${name}/state-at`)).status).toBe(400);
+  });
+});
+
 describe("reserveMany", () => {
   it("reserves a batch in one transaction with per-item results", async () => {
     const stub = sku(freshName("many"));

@@ -55,3 +55,5 @@ export const timestampInput = z.union([
   z.int().check(z.gte(0), z.lte(8.64e15)),
 ]);
 export type TimestampInput = z.input<typeof timestampInput>;
+
+export const stateAtInput = z.object({ timestamp: timestampInput });

@@ -1,6 +1,6 @@
 import migrations from "../../migrations/inventory-sku/migrations.js";
 import { parseInput } from "../../src/coordinator/validate";
-import { defineActor } from "../../src/define-actor";
+import { type ActorConfig, defineActor } from "../../src/define-actor";
 import { ActorError } from "../../src/errors";
 import { SqlActor } from "../../src/sql-actor";
 import {
@@ -24,6 +24,8 @@ import {
   reserveInput,
   reserveManyInput,
   restockInput,
+  type TimestampInput,
+  timestampInput,
 } from "./inputs";
 import type { LogOperation, ReservationStatus } from "./schema";
 import * as schema from "./schema";
@@ -110,7 +112,13 @@ export const EXPIRY_INTERVAL_MS = 60_000;
  * available + reserved + sold differs from everything restocked.
  */
 export class InventorySKU extends SqlActor<Env, typeof schema> {
-  static override config = defineActor({ schema, migrations });
+  // The figures and reservations are captured for time travel (`stateAt`); inventory_log is an
+  // append-only audit log, its own history, so it is not captured twice.
+  static override config: ActorConfig<typeof schema> = defineActor({
+    schema,
+    migrations,
+    history: { tables: ["inventory", "reservations"] },
+  });
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -268,6 +276,28 @@ export class InventorySKU extends SqlActor<Env, typeof schema> {
       params,
     );
     return { history };
+  }
+
+  /** The figures as they were at `timestamp` (ISO-8601 or epoch ms), read from the change history. */
+  stateAt(timestamp: TimestampInput): InventoryStatus & { at: string } {
+    const input = parseInput(timestampInput, timestamp);
+    const at = typeof input === "number" ? input : Date.parse(input);
+    const [row] = this.query<Omit<InventoryStatus, "pendingReservations">>(
+      `SELECT sku, product_name AS productName, available, reserved, sold, restocked, updated_at AS updatedAt
+       FROM inventory FOR SYSTEM_TIME AS OF TIMESTAMP ?`,
+      [at],
+    );
+    const iso = new Date(at).toISOString();
+    if (!row)
+      throw new ActorError("SKU_NOT_FOUND", `SKU ${this.name} had not been stocked at ${iso}`, {
+        sku: this.name,
+        at: iso,
+      });
+    const [pending] = this.query<{ n: number }>(
+      "SELECT count(*) AS n FROM reservations FOR SYSTEM_TIME AS OF TIMESTAMP ? WHERE status = 'PENDING'",
+      [at],
+    );
+    return { ...row, pendingReservations: pending.n, at: iso };
   }
 
   /**

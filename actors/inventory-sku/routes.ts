@@ -9,6 +9,7 @@ import {
   reserveInput,
   reserveManyInput,
   restockInput,
+  stateAtInput,
 } from "./inputs";
 
 /**
@@ -55,6 +56,11 @@ inventoryRoutes.get("/:sku/history", async (c) => {
     beforeId: integerParam(q.beforeId),
   });
   return c.json(await sku(c).auditLog(input));
+});
+
+inventoryRoutes.get("/:sku/state-at", async (c) => {
+  const { timestamp } = parseInput(stateAtInput, { timestamp: integerParam(c.req.query("timestamp")) });
+  return c.json(await sku(c).stateAt(timestamp));
 });
 
 /** A query-string integer as a number; anything else stays a string so validation names it. */

@@ -1,14 +1,25 @@
 import { DurableObject } from "cloudflare:workers";
 import { InventorySKU } from "../../actors/index";
+import * as schema from "../../actors/inventory-sku/schema";
 import init from "../../migrations/inventory-sku/0000_init.sql";
+import migrations from "../../migrations/inventory-sku/migrations.js";
+import { defineActor } from "../../src/index";
 
-/** The framework side: the real InventorySKU, plus one method that runs `n` reserves in one call. */
+/**
+ * The framework side: the real InventorySKU (history on, as shipped), plus one method that runs
+ * `n` reserves in one call.
+ */
 export class BenchInventory extends InventorySKU {
   benchReserve(n: number, prefix: string): number {
     this.restock({ quantity: n });
     for (let i = 0; i < n; i++) this.reserve({ orderId: `${prefix}-${i}`, quantity: 1 });
     return n;
   }
+}
+
+/** The same with history off. */
+export class BenchInventoryNoHistory extends BenchInventory {
+  static override config = defineActor({ schema, migrations });
 }
 
 // The baseline's SQL is the actor's, statement for statement (same tables, from the same migration).

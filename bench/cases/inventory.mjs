@@ -77,7 +77,7 @@ export default [
     name: `inventory reserve ×${N} in one call: InventorySKU vs hand-written DO (history off)`,
     goal: 1.1,
     rounds: 30,
-    subject: inActor("actor"),
+    subject: inActor("history-off"),
     baseline: inActor("plain"),
     async extra(base) {
       // Throughput of each side from its best of 3 calls.
@@ -91,10 +91,18 @@ export default [
         return Math.round((N / min) * 1000);
       };
       return {
-        "reserves/s InventorySKU (best of 3)": await best("actor"),
-        "reserves/s hand-written": await best("plain"),
+        "reserves/s InventorySKU, history off (best of 3)": await best("history-off"),
+        "reserves/s InventorySKU, history on (best of 3)": await best("history-on"),
+        "reserves/s hand-written DO (best of 3)": await best("plain"),
       };
     },
+  },
+  {
+    name: `inventory reserve ×${N} in one call: InventorySKU vs hand-written DO (history on)`,
+    goal: 1.5,
+    rounds: 30,
+    subject: inActor("history-on"),
+    baseline: inActor("plain"),
   },
   {
     name: `inventory reserve over HTTP, ${HTTP_REQUESTS} sequential requests: coordinator vs hand-written Worker`,
