@@ -66,6 +66,13 @@ describe("coordinator", () => {
     expect((await post("/fixtures/big/notes", justUnder)).status).toBe(201);
   });
 
+  it("an actor reset mid-call → 503 ACTOR_UNAVAILABLE with Retry-After, and the actor serves again", async () => {
+    const res = await call("/fixtures/reset/abort", { method: "POST" });
+    expect(res.headers.get("retry-after")).toBe("1");
+    await expectError(res, 503, "ACTOR_UNAVAILABLE");
+    expect((await post("/fixtures/reset/notes", JSON.stringify({ body: "after" }))).status).toBe(201);
+  });
+
   it("an ActorError thrown inside the actor maps to its status and code", async () => {
     const res = await post("/fixtures/empty/notes", JSON.stringify({ body: "" }));
     await expectError(res, 400, "VALIDATION_FAILED");

@@ -17,8 +17,25 @@ export function toErrorResponse(c: Context, err: unknown): Response {
     const code = status === 413 ? "PAYLOAD_TOO_LARGE" : status === 404 ? "NOT_FOUND" : "BAD_REQUEST";
     return send(c, status, code, err.message || code);
   }
+  if (isTransientActorFailure(err)) {
+    // The actor was reset, overloaded or unreachable: the call may be retried (idempotent routes).
+    c.header("Retry-After", "1");
+    return send(c, 503, "ACTOR_UNAVAILABLE", "the actor is temporarily unavailable; retry the request");
+  }
   console.error("unhandled error in coordinator", err);
   return send(c, 500, "INTERNAL", "internal error");
+}
+
+/** Errors the runtime marks as retryable or overloaded (Durable Object reset, connection lost). */
+function isTransientActorFailure(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const flags = err as Error & { retryable?: unknown; overloaded?: unknown; durableObjectReset?: unknown };
+  return (
+    flags.retryable === true ||
+    flags.overloaded === true ||
+    flags.durableObjectReset === true ||
+    /Durable Object reset|Network connection lost|durable object.*(overloaded|aborted)/i.test(err.message)
+  );
 }
 
 function send(
