@@ -5,15 +5,20 @@
  */
 const guarded = new WeakSet<object>();
 
-const SKIP = new Set([
+/** The runtime's and partyserver's entry points: never wrapped here, never schedulable. */
+export const ENTRY_POINTS: readonly string[] = [
   "constructor",
   "fetch",
   "alarm",
   "webSocketMessage",
   "webSocketClose",
   "webSocketError",
+  "setName",
+  "_initAndFetch",
+  "__unsafe_ensureInitialized",
   "assertReady",
-]);
+];
+const SKIP = new Set(ENTRY_POINTS);
 
 export function guardPublicMethods(cls: Function, base: Function): void {
   for (let proto = cls.prototype; proto && proto !== base.prototype; proto = Object.getPrototypeOf(proto)) {

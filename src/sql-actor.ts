@@ -26,7 +26,7 @@ import {
   type WriteResult,
 } from "./history/index";
 import { applyMigrations, type MigrationReport, userTables } from "./migrations";
-import { guardPublicMethods } from "./ready-guard";
+import { ENTRY_POINTS, guardPublicMethods } from "./ready-guard";
 import { Scheduler } from "./schedule";
 import { type ActorStats, tableRows } from "./stats";
 import { declareSchedules, scheduleResume, type TieringTask } from "./tiering/schedules";
@@ -36,20 +36,6 @@ ActorError.defineStatus("ACTOR_DESTROYED", 410);
 
 /** The schedule key of history retention. */
 const HISTORY_RETENTION = "dosql:history:retention";
-
-/** Methods a schedule may not name: the runtime's and partyserver's entry points. */
-const NOT_SCHEDULABLE = [
-  "constructor",
-  "fetch",
-  "alarm",
-  "webSocketMessage",
-  "webSocketClose",
-  "webSocketError",
-  "setName",
-  "_initAndFetch",
-  "__unsafe_ensureInitialized",
-  "assertReady",
-];
 
 /**
  * The base class of every actor: a partyserver `Server` (hibernating WebSockets) that owns one
@@ -83,7 +69,7 @@ export class SqlActor<
     const actorClass = new.target as unknown as typeof SqlActor;
     const config = actorClass.config;
     this.database = new Database(ctx.storage, config.schema as TSchema);
-    this.schedule = new Scheduler<this>(this, ctx.storage, config.schedules, NOT_SCHEDULABLE);
+    this.schedule = new Scheduler<this>(this, ctx.storage, config.schedules, ENTRY_POINTS);
     this.connections = new Connections(
       this,
       { ...config.connections, messages: config.messages },
