@@ -2,8 +2,9 @@ import type { TransactionHooks, TransactionOptions } from "../database";
 import { NEWEST_TX, WAL } from "./store";
 
 /**
- * Which transaction a change belongs to. The capture triggers open a transaction row at the first
- * tracked change (mark -1) and every later change joins it until it is closed:
+ * Which transaction a change belongs to. The capture triggers start a transaction at the first
+ * tracked change and every later change joins it until it is closed (the newest WAL row's mark
+ * cleared, see triggers.ts):
  * - `this.transaction` (and drizzle's `db.transaction`) closes it when it commits, recording the actor;
  * - a write outside it (`this.run`, drizzle, raw `ctx.storage.sql`) is closed lazily, just before the
  *   next write, so each such statement is its own transaction.
@@ -12,7 +13,10 @@ import { NEWEST_TX, WAL } from "./store";
  * methods on that one object). A wrapped transaction costs one statement (the close); a write
  * outside one costs one statement before the next write; reads cost nothing.
  */
-const CLOSE = `UPDATE ${WAL} SET mark = NULL, actor = coalesce(?, actor) WHERE lsn = ${NEWEST_TX} AND mark = -1`;
+const CLOSE = `UPDATE ${WAL} SET mark = NULL WHERE lsn = (SELECT max(lsn) FROM ${WAL}) AND mark = -1`;
+/** The same, recording the actor on the transaction's first row. */
+const CLOSE_AS = `UPDATE ${WAL} SET mark = NULL, actor = CASE WHEN lsn = tx THEN ? ELSE actor END
+ WHERE lsn IN ((SELECT max(lsn) FROM ${WAL}), ${NEWEST_TX}) AND (SELECT mark FROM ${WAL} WHERE lsn = (SELECT max(lsn) FROM ${WAL})) = -1`;
 const READ = /^\s*(select|pragma|explain)\b/i;
 
 export class Capture implements TransactionHooks {
@@ -73,7 +77,8 @@ export class Capture implements TransactionHooks {
   }
 
   #close(actor: string | null): void {
-    this.#exec.call(this.#sql, CLOSE, actor);
+    if (actor === null) this.#exec.call(this.#sql, CLOSE);
+    else this.#exec.call(this.#sql, CLOSE_AS, actor);
     this.#pending = false;
   }
 }

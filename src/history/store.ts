@@ -2,10 +2,12 @@
  * The WAL: one row per change. An update keeps the full row before and only the changed columns
  * after; an insert keeps the row after, a delete the row before. `lsn` is the rowid: monotonic,
  * never reused (pruning keeps the newest transaction). A transaction's id is the LSN of its first
- * change, and that first row alone carries the per-transaction facts: commit time `at` (ms, never
- * decreasing), `actor`, and `mark` (-1 while open, so later changes join it; NULL once closed).
- * No other row is written per transaction, and there is no index to maintain on the write path
- * unless `history.keyIndex` asks for one.
+ * change, and readers take the per-transaction facts from that first row: commit time `at` (ms,
+ * never decreasing) and `actor`. Every row of a transaction also carries its `at`, and `mark` -1
+ * as it is written: while the newest row has mark -1 its transaction is open and the next change
+ * joins it (the close clears the newest row's mark), so a change reads one row to know its
+ * transaction. No other row is written per transaction, and there is no index to maintain on the
+ * write path unless `history.keyIndex` asks for one.
  */
 export const WAL = "_dosql_wal";
 export const KEY_INDEX = "_dosql_wal_key";

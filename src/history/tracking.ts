@@ -73,7 +73,9 @@ export function installTracking(storage: DurableObjectStorage, settings: History
         );
     }
     // A new connection restarts total_changes(): close whatever transaction the last run left open.
-    sql.exec(`UPDATE ${WAL} SET mark = NULL WHERE lsn = ${NEWEST_TX} AND mark IS NOT NULL`);
+    sql.exec(
+      `UPDATE ${WAL} SET mark = NULL WHERE lsn IN ((SELECT max(lsn) FROM ${WAL}), ${NEWEST_TX}) AND mark IS NOT NULL`,
+    );
     return tracking;
   });
 }

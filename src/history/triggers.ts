@@ -4,22 +4,27 @@ import { TRIGGER_PREFIX, WAL } from "./store";
 import type { TableInfo } from "./tables";
 
 /** Bump when the generated SQL changes, so existing actors regenerate their triggers on wake. */
-const TRIGGER_VERSION = 3;
+const TRIGGER_VERSION = 4;
+
+const NOW = "CAST(unixepoch('subsec') * 1000 AS INTEGER)";
+/** The newest WAL row, as `w`: while its mark is -1 its transaction is open. */
+const NEWEST_ROW = `FROM ${WAL} AS w ORDER BY w.lsn DESC LIMIT 1`;
+/** Its transaction's time (rows written before v4 kept it on the first row only). */
+const NEWEST_AT = `coalesce(w.at, (SELECT x.at FROM ${WAL} AS x WHERE x.lsn = w.tx))`;
 
 /**
  * One WAL row per change, in one statement: it joins the newest transaction while that is open
- * (mark -1), or starts one (its own LSN becomes the id; time never decreases). `this.transaction`
- * closes its transaction when it commits; a write outside it is closed just before the next write
- * (see capture.ts), so each statement outside `this.transaction` is its own transaction.
+ * (the newest row has mark -1), or starts one (its own LSN becomes the id; time never decreases).
+ * Every row written while its transaction is open carries mark -1 and the transaction's time, so
+ * joining reads the newest row alone; the close clears the newest row's mark (see capture.ts).
+ * A single-row VALUES with scalar subqueries (an `INSERT … SELECT` from the WAL itself costs
+ * more); the LSN is the rowid SQLite assigns (the largest plus one), a new transaction's id.
  */
 const walRow = (table: TableInfo, op: "I" | "U" | "D", key: string, before: string, after: string) =>
-  `INSERT INTO ${WAL} (lsn, tx, at, mark, tbl, op, pk, before, after)
- SELECT m.n, CASE WHEN o.mark = -1 THEN o.lsn ELSE m.n END,
-  CASE WHEN o.mark = -1 THEN NULL ELSE max(CAST(unixepoch('subsec') * 1000 AS INTEGER), coalesce(o.at, 0)) END,
-  CASE WHEN o.mark = -1 THEN NULL ELSE -1 END,
-  ${sqlString(table.name)}, '${op}', ${key}, ${before}, ${after}
- FROM (SELECT coalesce(max(lsn), 0) + 1 AS n FROM ${WAL}) AS m
- LEFT JOIN ${WAL} AS o ON o.lsn = (SELECT tx FROM ${WAL} WHERE lsn = m.n - 1);`;
+  `INSERT INTO ${WAL} (tx, at, mark, tbl, op, pk, before, after) VALUES (
+  coalesce((SELECT CASE WHEN w.mark = -1 THEN w.tx END ${NEWEST_ROW}), (SELECT coalesce(max(lsn), 0) + 1 FROM ${WAL})),
+  coalesce((SELECT CASE WHEN w.mark = -1 THEN ${NEWEST_AT} ELSE max(${NOW}, coalesce(${NEWEST_AT}, 0)) END ${NEWEST_ROW}), ${NOW}),
+  -1, ${sqlString(table.name)}, '${op}', ${key}, ${before}, ${after});`;
 
 export const triggerName = (table: string, kind: string): string => `${TRIGGER_PREFIX}${table}_${kind}`;
 
