@@ -11,6 +11,26 @@ export * from "./coordinator/index";
 export { Database, quoteIdent, type RunResult, type SqlParams, type SqlValue } from "./database";
 export { type ActorConfig, defineActor } from "./define-actor";
 export { ActorError, badInput, type ErrorDetails } from "./errors";
+export {
+  type BranchResult,
+  type Change,
+  type ChangeOp,
+  type ChangesOptions,
+  type ChangesPage,
+  type ConflictPolicy,
+  History,
+  type HistoryConfig,
+  type HistoryStatus,
+  type MergeConflict,
+  type MergeResult,
+  type PruneResult,
+  type RestoreResult,
+  type Row,
+  type RowValue,
+  type RowVersion,
+  type Subscription,
+  type WriteResult,
+} from "./history/index";
 export { type JsonValue, toJsonText } from "./json";
 export { applyMigrations, type MigrationBundle, type MigrationReport } from "./migrations";
 export {

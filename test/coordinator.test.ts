@@ -55,6 +55,8 @@ describe("coordinator", () => {
     const body = (await res.json()) as ErrorBody;
     expect(body.error.code).toBe("VALIDATION_FAILED");
     expect(body.error.message).toContain("body");
+    // Real reasons, not zod/mini's bare "Invalid input".
+    expect(body.error.message).toMatch(/expected string/i);
     expect(await env.FIXTURE.getByName("fields").listNotes()).toEqual([]);
   });
 

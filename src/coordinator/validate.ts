@@ -1,6 +1,10 @@
 import type { Context } from "hono";
-import type * as z from "zod/mini";
+import * as z from "zod/mini";
+import en from "zod/v4/locales/en.js";
 import { ActorError } from "../errors";
+
+// zod/mini ships no messages ("Invalid input" for everything): use the English ones (~5 KB).
+z.config(en());
 
 /** Names of actors in URLs (`:tenant`, `:sku`, …). */
 export const NAME_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
