@@ -4,12 +4,12 @@ import { TRIGGER_PREFIX, WAL } from "./store";
 import type { TableInfo } from "./tables";
 
 /** Bump when the generated SQL changes, so existing actors regenerate their triggers on wake. */
-const TRIGGER_VERSION = 4;
+const TRIGGER_VERSION = 5;
 
 const NOW = "CAST(unixepoch('subsec') * 1000 AS INTEGER)";
 /** The newest WAL row, as `w`: while its mark is -1 its transaction is open. */
 const NEWEST_ROW = `FROM ${WAL} AS w ORDER BY w.lsn DESC LIMIT 1`;
-/** Its transaction's time (rows written before v4 kept it on the first row only). */
+/** Its transaction's time (rows written before trigger v4 kept it on the first row only). */
 const NEWEST_AT = `coalesce(w.at, (SELECT x.at FROM ${WAL} AS x WHERE x.lsn = w.tx))`;
 
 /**
@@ -22,7 +22,7 @@ const NEWEST_AT = `coalesce(w.at, (SELECT x.at FROM ${WAL} AS x WHERE x.lsn = w.
  */
 const walRow = (table: TableInfo, op: "I" | "U" | "D", key: string, before: string, after: string) =>
   `INSERT INTO ${WAL} (tx, at, mark, tbl, op, pk, before, after) VALUES (
-  coalesce((SELECT CASE WHEN w.mark = -1 THEN w.tx END ${NEWEST_ROW}), (SELECT coalesce(max(lsn), 0) + 1 FROM ${WAL})),
+  coalesce((SELECT CASE WHEN w.mark = -1 THEN w.tx ELSE w.lsn + 1 END ${NEWEST_ROW}), 1),
   coalesce((SELECT CASE WHEN w.mark = -1 THEN ${NEWEST_AT} ELSE max(${NOW}, coalesce(${NEWEST_AT}, 0)) END ${NEWEST_ROW}), ${NOW}),
   -1, ${sqlString(table.name)}, '${op}', ${key}, ${before}, ${after});`;
 
