@@ -61,12 +61,8 @@ export class BenchTiered extends SqlActor<Env> {
   }
 }
 
-/**
- * The baseline archiver, written by hand: the same chunks (one day, 20,000 rows at most), the same
- * Parquet writer and row groups, one put per file, then the same DELETE. No manifest, no check that
- * the rows did not change during the put, no content hash, no pending-key bookkeeping.
- */
-export class PlainArchiver extends DurableObject<Env> {
+/** A hand-written Durable Object holding the readings table, seeded like the framework's. */
+abstract class PlainReadings extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.storage.sql.exec(CREATE);
@@ -77,7 +73,14 @@ export class PlainArchiver extends DurableObject<Env> {
     seed(this.ctx.storage.sql, (fn) => this.ctx.storage.transactionSync(fn), n, days);
     return n;
   }
+}
 
+/**
+ * The baseline archiver, written by hand: the same chunks (one day, 20,000 rows at most), the same
+ * Parquet writer and row groups, one put per file, then the same DELETE. No manifest, no check that
+ * the rows did not change during the put, no content hash, no pending-key bookkeeping.
+ */
+export class PlainArchiver extends PlainReadings {
   async archiveAll(cutoff: number): Promise<{ rows: number; files: number }> {
     const { parquetWriteBuffer } = await import("hyparquet-writer/src/index.js");
     const sql = this.ctx.storage.sql;
@@ -128,18 +131,7 @@ export class PlainArchiver extends DurableObject<Env> {
 }
 
 /** The hot baseline of cold queries: the same rows kept in SQLite, the same SQL. */
-export class PlainHot extends DurableObject<Env> {
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    ctx.storage.sql.exec(CREATE);
-    ctx.storage.sql.exec(INDEX);
-  }
-
-  seed(n: number, days: number): number {
-    seed(this.ctx.storage.sql, (fn) => this.ctx.storage.transactionSync(fn), n, days);
-    return n;
-  }
-
+export class PlainHot extends PlainReadings {
   query(sql: string): unknown[] {
     return this.ctx.storage.sql.exec(sql).toArray();
   }

@@ -176,13 +176,7 @@ export class ScheduleStore {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       id,
       spec.key,
-      spec.method,
-      spec.payload,
-      spec.timing.kind,
-      spec.timing.kind === "every" ? spec.timing.intervalMs : null,
-      spec.timing.kind === "cron" ? spec.timing.cron : null,
-      spec.nextRunAt,
-      spec.maxAttempts,
+      ...specColumns(spec),
       now,
     );
   }
@@ -193,13 +187,7 @@ export class ScheduleStore {
       `UPDATE ${TABLE} SET method = ?, payload = ?, kind = ?, interval_ms = ?, cron = ?, next_run_at = ?,
          max_attempts = ?, status = 'scheduled', attempts = 0, run_id = NULL, last_error = NULL
        WHERE id = ?`,
-      spec.method,
-      spec.payload,
-      spec.timing.kind,
-      spec.timing.kind === "every" ? spec.timing.intervalMs : null,
-      spec.timing.kind === "cron" ? spec.timing.cron : null,
-      spec.nextRunAt,
-      spec.maxAttempts,
+      ...specColumns(spec),
       id,
     );
   }
@@ -363,4 +351,18 @@ export class ScheduleStore {
     )[0] as unknown as { total: number; scheduled: number; due: number; running: number; failed: number };
     return row ?? { total: 0, scheduled: 0, due: 0, running: 0, failed: 0 };
   }
+}
+
+/** A task's columns method, payload, kind, interval_ms, cron, next_run_at, max_attempts: for insert and replace alike. */
+function specColumns(spec: TaskSpec): SqlStorageValue[] {
+  const { timing } = spec;
+  return [
+    spec.method,
+    spec.payload,
+    timing.kind,
+    timing.kind === "every" ? timing.intervalMs : null,
+    timing.kind === "cron" ? timing.cron : null,
+    spec.nextRunAt,
+    spec.maxAttempts,
+  ];
 }
