@@ -16,6 +16,8 @@ declare namespace Cloudflare {
     HISTORY: DurableObjectNamespace<import("../test/fixtures/history-actors").HistoryActor>;
     LISTED_HISTORY: DurableObjectNamespace<import("../test/fixtures/history-actors").ListedHistoryActor>;
     NO_HISTORY: DurableObjectNamespace<import("../test/fixtures/history-actors").NoHistoryActor>;
+    RPC_ACTOR: DurableObjectNamespace<import("../test/fixtures/rpc-actor").RpcActor>;
+    NO_RPC_ACTOR: DurableObjectNamespace<import("../test/fixtures/rpc-actor").NoRpcActor>;
   }
   interface GlobalProps {
     mainModule: typeof import("../test/worker");
