@@ -5,7 +5,6 @@ let seq = 0;
 export const uniqueName = (prefix: string): string => `${prefix}-${Date.now()}-${seq++}`;
 
 /** Whatever JSON the actor sent. */
-// biome-ignore lint/suspicious/noExplicitAny: frames are checked field by field in the tests
 export type Frame = any;
 
 /** A real WebSocket to an actor, collecting the frames it receives. */

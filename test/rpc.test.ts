@@ -11,9 +11,11 @@ describe("socket RPC: calls", () => {
     const socket = await openSocket(actor("order"));
     // Sent in this order; the actor answers the shortest sleep first.
     const delays = [300, 10, 150, 60, 0];
-    delays.forEach((ms, i) => socket.send({ id: `q${i}`, method: "sleep", args: [ms, { i, ms }] }));
+    for (const [i, ms] of delays.entries())
+      socket.send({ id: `q${i}`, method: "sleep", args: [ms, { i, ms }] });
     const answers = await Promise.all(delays.map((_, i) => socket.next((f) => f.id === `q${i}`)));
-    answers.forEach((answer, i) => expect(answer).toEqual({ id: `q${i}`, result: { i, ms: delays[i] } }));
+    for (const [i, answer] of answers.entries())
+      expect(answer).toEqual({ id: `q${i}`, result: { i, ms: delays[i] } });
     const order = socket.received.filter((f) => typeof f.id === "string").map((f) => f.id);
     expect(order).toEqual(["q4", "q1", "q3", "q2", "q0"]);
     // Numeric ids work too, and arguments arrive in order.

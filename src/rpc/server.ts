@@ -215,7 +215,10 @@ export class RpcServer {
 
   #flightsOf(connection: ActorConnection): Map<CallId, Flight> {
     let flights = this.#flights.get(connection.id);
-    if (!flights) this.#flights.set(connection.id, (flights = new Map()));
+    if (!flights) {
+      flights = new Map();
+      this.#flights.set(connection.id, flights);
+    }
     return flights;
   }
 
