@@ -1,4 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import { ActorError } from "../errors";
+
+ActorError.defineStatus("UPGRADE_REQUIRED", 426);
 
 /**
  * Who is calling a method over a socket. The coordinator (or any Worker in front of the actor)
@@ -60,4 +63,25 @@ export function vouchedCaller(request: Request): VouchedCaller | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The caller of a socket opened through the coordinator, until its auth module (DESIGN.md §4
+ * "Who may call what") vouches for sockets itself: development mode (neither `AUTH_JWT_SECRET`,
+ * `AUTH_JWKS` nor `ADMIN_TOKEN` set) opens everything, as the HTTP routes do; `?token=` equal to
+ * `ADMIN_TOKEN` is admin; anyone else is public. User tokens (JWT) are the auth module's to verify.
+ */
+export function coordinatorCaller(env: object, request: Request): VouchedCaller {
+  const vars = env as Record<string, unknown>;
+  const admin = typeof vars.ADMIN_TOKEN === "string" && vars.ADMIN_TOKEN.length > 0 ? vars.ADMIN_TOKEN : undefined;
+  if (!admin && !vars.AUTH_JWT_SECRET && !vars.AUTH_JWKS) return { role: "admin" };
+  const token = new URL(request.url).searchParams.get("token");
+  return { role: admin !== undefined && token !== null && sameText(token, admin) ? "admin" : "public" };
+}
+
+/** Compare without stopping at the first difference (no timing hint about the secret). */
+function sameText(a: string, b: string): boolean {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < Math.max(a.length, b.length); i++) diff |= (a.charCodeAt(i) | 0) ^ (b.charCodeAt(i) | 0);
+  return diff === 0;
 }

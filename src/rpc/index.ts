@@ -1,7 +1,15 @@
 import { type RpcConfig, readRpcConfig } from "./config";
 import { type RpcHost, RpcServer } from "./server";
 
-export { CALLER_HEADER, type Caller, caller, type VouchedCaller, vouchedCaller, withCaller } from "./caller";
+export {
+  CALLER_HEADER,
+  type Caller,
+  caller,
+  coordinatorCaller,
+  type VouchedCaller,
+  vouchedCaller,
+  withCaller,
+} from "./caller";
 export { defaultAuthorize, type Role, type RpcConfig } from "./config";
 export type { LiveSnapshot } from "./live";
 export type { CallId } from "./protocol";
