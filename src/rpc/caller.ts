@@ -73,7 +73,8 @@ export function vouchedCaller(request: Request): VouchedCaller | undefined {
  */
 export function coordinatorCaller(env: object, request: Request): VouchedCaller {
   const vars = env as Record<string, unknown>;
-  const admin = typeof vars.ADMIN_TOKEN === "string" && vars.ADMIN_TOKEN.length > 0 ? vars.ADMIN_TOKEN : undefined;
+  const admin =
+    typeof vars.ADMIN_TOKEN === "string" && vars.ADMIN_TOKEN.length > 0 ? vars.ADMIN_TOKEN : undefined;
   if (!admin && !vars.AUTH_JWT_SECRET && !vars.AUTH_JWKS) return { role: "admin" };
   const token = new URL(request.url).searchParams.get("token");
   return { role: admin !== undefined && token !== null && sameText(token, admin) ? "admin" : "public" };
@@ -82,6 +83,7 @@ export function coordinatorCaller(env: object, request: Request): VouchedCaller 
 /** Compare without stopping at the first difference (no timing hint about the secret). */
 function sameText(a: string, b: string): boolean {
   let diff = a.length ^ b.length;
-  for (let i = 0; i < Math.max(a.length, b.length); i++) diff |= (a.charCodeAt(i) | 0) ^ (b.charCodeAt(i) | 0);
+  for (let i = 0; i < Math.max(a.length, b.length); i++)
+    diff |= (a.charCodeAt(i) | 0) ^ (b.charCodeAt(i) | 0);
   return diff === 0;
 }

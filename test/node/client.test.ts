@@ -1,34 +1,26 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { InventorySKU } from "../../actors/inventory-sku/inventory-sku";
-import { connect, RpcError } from "../../src/client/index";
-import { freePort, WranglerDev } from "./wrangler-dev";
+import type { InventorySKU, InventoryStatus, ReserveResult } from "../../actors/inventory-sku/inventory-sku";
+import { type ActorClient, connect, RpcError } from "../../src/client/index";
+import { gzipSize, ports, removeDir, tempDir, WranglerDev } from "./wrangler-dev.mjs";
 
 let server: WranglerDev;
 let state: string;
 
 beforeAll(async () => {
-  state = mkdtempSync(join(tmpdir(), "dosql-client-"));
-  const port = await freePort(process.env.DOSQL_NODE_TEST_PORT);
-  const inspector = await freePort(process.env.DOSQL_NODE_TEST_INSPECTOR_PORT);
+  state = tempDir();
+  const [port, inspector] = await ports();
   server = new WranglerDev(port, inspector, state);
   await server.start();
 });
 
 afterAll(async () => {
   await server?.stop();
-  if (state) rmSync(state, { recursive: true, force: true });
+  if (state) removeDir(state);
 });
 
 type Figures = { sku: string; available: number; reserved: number; sold: number };
 
-const step = (what: string) => {
-  if (process.env.DOSQL_NODE_TEST_VERBOSE) console.log(`${new Date().toISOString()} ${what}`);
-};
 const until = async (check: () => boolean, what: string, ms = 15_000) => {
   const deadline = Date.now() + ms;
   while (!check()) {
@@ -47,7 +39,7 @@ describe("dosql-actors/client in Node 22 against wrangler dev", () => {
       format: "esm",
       write: false,
     });
-    const gzip = gzipSync(out.outputFiles[0].contents, { level: 9 }).length;
+    const gzip = gzipSize(out.outputFiles[0].contents);
     console.log(`client bundle: ${out.outputFiles[0].contents.length} B minified, ${gzip} B gzip`);
     expect(gzip).toBeLessThanOrEqual(10 * 1024);
   });
@@ -58,7 +50,6 @@ describe("dosql-actors/client in Node 22 against wrangler dev", () => {
     const sku = connect<typeof InventorySKU>(url, { minDelayMs: 100, maxDelayMs: 1000 });
     const bounded = connect<typeof InventorySKU>(url, { maxQueue: 2, minDelayMs: 100, maxDelayMs: 1000 });
 
-    step("// Typed calls");
     // Typed calls (development mode: every method is open, as the HTTP routes are).
     const restocked = await sku.restock({ quantity: 10, productName: "Widget" });
     expect(restocked.available).toBe(10);
@@ -67,7 +58,6 @@ describe("dosql-actors/client in Node 22 against wrangler dev", () => {
     live.onChange(() => lsns.push(live.lsn));
     expect((await live.ready)[0]).toMatchObject({ sku: name, available: 10, reserved: 0 });
 
-    step("// Concurrent calls");
     // Concurrent calls, each answered to its own caller.
     const [r1, r2, status] = await Promise.all([
       sku.reserve({ orderId: "o1", quantity: 2 }),
@@ -78,7 +68,6 @@ describe("dosql-actors/client in Node 22 against wrangler dev", () => {
     expect(status.sku).toBe(name);
     await until(() => live.rows[0]?.available === 5, "the live push of the reservations");
 
-    step("// Errors arrive typed.");
     // Errors arrive typed.
     const conflict = await sku.reserve({ orderId: "o1", quantity: 5 }).catch((e: RpcError) => e);
     expect(conflict).toBeInstanceOf(RpcError);
@@ -91,7 +80,6 @@ describe("dosql-actors/client in Node 22 against wrangler dev", () => {
     expect((refused as RpcError).code).toBe("METHOD_NOT_ALLOWED");
     await bounded.status();
 
-    step("// Server restart mid-session.");
     // Server restart mid-session.
     await server.stop();
     await until(
@@ -105,7 +93,6 @@ describe("dosql-actors/client in Node 22 against wrangler dev", () => {
     const full = await bounded.status().catch((e: RpcError) => e);
     expect((full as RpcError).code).toBe("QUEUE_FULL");
     const lsnBefore = live.lsn;
-    step("await server.start();");
     await server.start();
 
     // Calls queued while offline are sent on reconnect.
@@ -113,7 +100,6 @@ describe("dosql-actors/client in Node 22 against wrangler dev", () => {
     expect((await queuedStatus).sku).toBe(name);
     expect((await b1).sku).toBe(name);
     expect((await b2).sku).toBe(name);
-    step("// A write by someone else");
     // A write by someone else (HTTP through the coordinator) reaches the live query too.
     const res = await fetch(`${server.url}/inventory/${name}/reserve`, {
       method: "POST",
@@ -130,10 +116,27 @@ describe("dosql-actors/client in Node 22 against wrangler dev", () => {
     // The LSN only ever moved forward: resumed, never replayed from the start.
     for (let i = 1; i < lsns.length; i++) expect(lsns[i]).toBeGreaterThan(lsns[i - 1]);
 
-    step("sku.$close();");
     sku.$close();
     bounded.$close();
     const closed = await sku.status().catch((e: RpcError) => e);
     expect((closed as RpcError).code).toBe("CLOSED");
   });
 });
+
+/** Compiled by `npm run typecheck`, never run: the proxy is typed by the actor class. */
+function typeChecks(sku: ActorClient<typeof InventorySKU>): void {
+  const status: Promise<InventoryStatus> = sku.status();
+  const held: Promise<ReserveResult> = sku.reserve({ orderId: "o", quantity: 1 });
+  // @ts-expect-error quantity is a number
+  void sku.reserve({ orderId: "o", quantity: "1" });
+  // @ts-expect-error orderId is required
+  void sku.reserve({ quantity: 1 });
+  // @ts-expect-error not a method of the actor
+  void sku.nope();
+  // @ts-expect-error framework methods are not part of the client
+  void sku.destroy();
+  // @ts-expect-error a number is not a status
+  const wrong: Promise<number> = sku.status();
+  void [status, held, wrong];
+}
+void typeChecks;
