@@ -352,7 +352,8 @@ export class SqlActor<
       // Topics asked for in the URL pass the same check as a subscribe frame.
       this.connections.join(actorConnection, { ...state, topics: [] });
       for (const topic of state.topics) {
-        if (await this.canSubscribe(actorConnection, topic)) this.connections.subscribe(actorConnection, topic);
+        if (await this.canSubscribe(actorConnection, topic))
+          this.connections.subscribe(actorConnection, topic);
         else
           connection.send(
             errorFrame(new ActorError("FORBIDDEN", `not allowed to subscribe to ${JSON.stringify(topic)}`)),

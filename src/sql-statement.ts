@@ -9,7 +9,12 @@ import { isKeyword, significant, splice, tokenize } from "./tiering/sql-tokens";
 export type Verb = "insert" | "update" | "delete" | "other";
 
 const LEADING = /^\s*([A-Za-z]+)/;
-const VERBS: Record<string, Verb> = { INSERT: "insert", REPLACE: "insert", UPDATE: "update", DELETE: "delete" };
+const VERBS: Record<string, Verb> = {
+  INSERT: "insert",
+  REPLACE: "insert",
+  UPDATE: "update",
+  DELETE: "delete",
+};
 
 export function verbOf(sql: string): Verb {
   const m = LEADING.exec(sql);

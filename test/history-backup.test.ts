@@ -29,7 +29,10 @@ type Tables = Record<keyof typeof STATE_SQL, unknown[]>;
 function readState(a: HistoryFkActor, asOf?: number): Tables {
   const out: Record<string, unknown[]> = {};
   for (const [t, sql] of Object.entries(STATE_SQL))
-    out[t] = asOf === undefined ? a.query(sql) : a.query(sql.replace(` FROM ${t}`, ` FROM ${t} FOR SYSTEM_TIME AS OF ?`), [asOf]);
+    out[t] =
+      asOf === undefined
+        ? a.query(sql)
+        : a.query(sql.replace(` FROM ${t}`, ` FROM ${t} FOR SYSTEM_TIME AS OF ?`), [asOf]);
   return out as Tables;
 }
 
@@ -43,7 +46,10 @@ describe("backup and restore with history on", () => {
         a.run("INSERT INTO pets (id, parent_id, name) VALUES (20, 1, 'rex')");
       });
       a.run("INSERT INTO handles (id, handle) VALUES (1, 'ann'), (2, 'bob')");
-      a.run("INSERT INTO anyv (id, t, u, r) VALUES (1, ?, ?, 2.0)", [new Uint8Array([0, 255]), 9007199254740991n]);
+      a.run("INSERT INTO anyv (id, t, u, r) VALUES (1, ?, ?, 2.0)", [
+        new Uint8Array([0, 255]),
+        9007199254740991n,
+      ]);
       a.run("INSERT INTO sizes (id, name) VALUES (1, 'tiny'), (2, 'xs')");
     });
     const durable = await runInDurableObject(stub, (a) => a.history.subscribe("consumer", { fromLsn: 1 }));
@@ -107,7 +113,10 @@ describe("backup and restore with history on", () => {
     expect(after.status.tables).toContain("parents");
     const next = await runInDurableObject(stub, (a) => {
       a.run("INSERT INTO sizes (id, name) VALUES (3, 'large')"); // the CASE trigger is back
-      return { feed: a.history.changes({ fromLsn: lastBefore + 1 }), sizes: a.query("SELECT size FROM sizes WHERE id = 3") };
+      return {
+        feed: a.history.changes({ fromLsn: lastBefore + 1 }),
+        sizes: a.query("SELECT size FROM sizes WHERE id = 3"),
+      };
     });
     expect(next.sizes).toEqual([{ size: "long" }]);
     expect(next.feed.changes.at(-1)!.lsn).toBeGreaterThan(Math.max(...lsns));
@@ -141,13 +150,21 @@ describe("backup and restore with history on", () => {
     const { updatedAt: _u, ...damagedFigures } = damaged as unknown as Record<string, unknown>;
     const before = (await stub.stateAt(damagedAt)) as unknown as Record<string, unknown>;
     expect(before).toMatchObject(damagedFigures);
-    const feed = await runInDurableObject(stub, (a) => a.history.changes({ fromLsn: lastBefore + 1 }).changes);
+    const feed = await runInDurableObject(
+      stub,
+      (a) => a.history.changes({ fromLsn: lastBefore + 1 }).changes,
+    );
     expect(feed.length).toBeGreaterThan(0);
     expect(feed.every((c) => c.lsn > lastBefore && c.actor === "restore")).toBe(true);
-    expect(feed.map((c) => `${c.op} ${c.table} ${JSON.stringify(c.key)}`)).toContain('delete reservations {"id":"o3"}');
+    expect(feed.map((c) => `${c.op} ${c.table} ${JSON.stringify(c.key)}`)).toContain(
+      'delete reservations {"id":"o3"}',
+    );
     // The SKU keeps working after the restore, and its history with it.
     await stub.reserve({ orderId: "o4", quantity: 1 });
-    const latest = await runInDurableObject(stub, (a) => a.history.changes({ fromLsn: lastBefore + 1 }).changes);
+    const latest = await runInDurableObject(
+      stub,
+      (a) => a.history.changes({ fromLsn: lastBefore + 1 }).changes,
+    );
     expect(latest.at(-1)!.lsn).toBeGreaterThan(feed.at(-1)!.lsn);
   });
 

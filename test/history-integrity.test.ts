@@ -1,7 +1,7 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
-import type { HistoryFkActor } from "./fixtures/history-fk";
 import { ActorError } from "../src/index";
+import type { HistoryFkActor } from "./fixtures/history-fk";
 import { codeOf, tick } from "./history-helpers";
 
 type Stub = DurableObjectStub<HistoryFkActor>;
@@ -79,7 +79,7 @@ describe("undo, merge and restore never cascade silently into later rows", () =>
       };
     });
     expect(result.err?.code).toBe("RESTORE_SCOPE");
-    expect((result.err?.details as { tables: string[] }).tables.sort()).toEqual(["kids", "pets"]);
+    expect((result.err!.details as { tables: string[] }).tables.sort()).toEqual(["kids", "pets"]);
     expect(result.rows).toEqual([{ p: 2, k: 1 }]);
     // Named with the tables it touches, the same restore goes through.
     const all = await inside(stub, (a) => {
@@ -297,6 +297,11 @@ describe("the live change feed needs a grant", () => {
     expect(JSON.stringify(all.frames)).not.toContain("secret");
     const frame = parents.frames.find((f) => f.type === "changes");
     expect(frame.changes[0].after).toEqual({ id: 1, name: "p" });
-    expect(all.frames.filter((f) => f.type === "changes").map((f) => f.table).sort()).toEqual(["kids", "parents"]);
+    expect(
+      all.frames
+        .filter((f) => f.type === "changes")
+        .map((f) => f.table)
+        .sort(),
+    ).toEqual(["kids", "parents"]);
   });
 });

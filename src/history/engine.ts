@@ -1,8 +1,8 @@
 import type { WriteHooks } from "../database";
 import { ActorError } from "../errors";
 import { type ApplyResult, applyTargets, type SideEffect } from "./apply";
-import type { SeedMessage } from "./branch";
 import { type RestoreCapture, restoreCapture } from "./backup-restore";
+import type { SeedMessage } from "./branch";
 import { Branching } from "./branching";
 import { Capture } from "./capture";
 import type { HistorySettings } from "./config";
@@ -26,6 +26,8 @@ import type {
   RestoreResult,
   WriteResult,
 } from "./types";
+
+ActorError.defineStatus("RESTORE_SCOPE", 409);
 
 /** Foreign-key effects on rows the writes did not target are conflicts: the transaction rolls back. */
 function refuseSideEffects(applied: ApplyResult, what: string, details: Record<string, unknown>): void {

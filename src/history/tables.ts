@@ -49,7 +49,7 @@ export function userTableNames(sql: SqlStorage): string[] {
 export function describeTable(sql: SqlStorage, name: string): TableInfo | undefined {
   const cols = sql
     .exec<{ name: string; type: string; pk: number; notnull: number }>(
-      "SELECT name, type, pk, \"notnull\" FROM pragma_table_info(?)",
+      'SELECT name, type, pk, "notnull" FROM pragma_table_info(?)',
       name,
     )
     .toArray();

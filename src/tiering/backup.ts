@@ -1,5 +1,6 @@
 import { quoteIdent } from "../database";
 import { ActorError, badInput } from "../errors";
+import { TRIGGER_PREFIX } from "../history/store";
 import { addRow } from "./archive";
 import { type BackupManifest, parseBackupManifest } from "./backup-format";
 import { BulkInserter } from "./bulk-insert";
@@ -14,7 +15,6 @@ import {
 import { readRange, scanFile } from "./parquet-read";
 import { type ColumnDecl, encodeParquet, rowSelect } from "./parquet-write";
 import type { ArchiveStore } from "./r2-store";
-import { TRIGGER_PREFIX } from "../history/store";
 import { isKeyword, significant, tokenize } from "./sql-tokens";
 import { BACKUPS, isBackedUp, JOBS, SNAPSHOT_PREFIX, STAGE_PREFIX } from "./tables";
 
