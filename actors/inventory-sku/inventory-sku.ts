@@ -119,7 +119,8 @@ export class InventorySKU extends SqlActor<Env, typeof schema> {
   static override config: ActorConfig<typeof schema> = defineActor({
     schema,
     migrations,
-    history: { tables: ["inventory", "reservations"] },
+    // The figures are public (status is): sockets may follow them live; reservations hold order ids.
+    history: { tables: ["inventory", "reservations"], live: { inventory: true } },
     rpc: rpc({
       methods: {
         status: "public",
@@ -131,7 +132,7 @@ export class InventorySKU extends SqlActor<Env, typeof schema> {
         auditLog: "admin",
         stateAt: "admin",
       },
-      live: { tables: ["inventory"], role: "public" },
+      live: { role: "public" },
     }),
   });
 

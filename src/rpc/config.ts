@@ -8,8 +8,11 @@ export type Role = "public" | "user" | "admin" | (string & {});
 export interface RpcConfig<M extends string = string> {
   /** The methods a socket may call, each with the role it needs. Nothing else is reachable. */
   methods: { readonly [K in M]: Role };
-  /** Live queries (`subscribe({ sql, params })`) on these tables under history, for this role. */
-  live?: { tables: readonly string[] | "all"; role?: Role };
+  /**
+   * Live queries (`subscribe({ sql, params })`) for this role (default public), on the tables the
+   * live feed's grant allows (`history.live`), or only on `tables` among them.
+   */
+  live?: { tables?: readonly string[] | "all"; role?: Role };
   /**
    * Does `caller` hold `required`? The default ranks public < user < admin (an application role
    * needs that exact role, or admin). The coordinator's auth module may supply its own check.
@@ -71,10 +74,14 @@ export function readRpcConfig(config: RpcConfig): RpcSettings {
   let live: RpcSettings["live"];
   if (config.live !== undefined) {
     const { tables, role } = config.live;
-    if (tables !== "all" && !(Array.isArray(tables) && tables.every((t) => typeof t === "string")))
+    if (
+      tables !== undefined &&
+      tables !== "all" &&
+      !(Array.isArray(tables) && tables.every((t) => typeof t === "string"))
+    )
       throw new ActorError("INVALID_CONFIG", 'rpc.live.tables must be "all" or a list of table names');
     live = {
-      tables: tables === "all" ? "all" : new Set(tables),
+      tables: tables === undefined || tables === "all" ? "all" : new Set(tables),
       role: role === undefined ? "public" : checkRole(role, "rpc.live.role"),
     };
   }

@@ -1,7 +1,7 @@
 import { quoteIdent } from "../database";
 import { ActorError } from "../errors";
 import { decodeValue, sqlString } from "../history/codec";
-import { tokenize } from "../history/sql-scan";
+import { identName, tokenize } from "../history/sql-scan";
 import { WAL } from "../history/store";
 import type { TableInfo } from "../history/tables";
 
@@ -171,4 +171,22 @@ export function analyzeLiveQuery(
   if (missing.length)
     throw unsupported(`a live query selects the primary key of ${name} (missing: ${missing.join(", ")})`);
   return { sql: text, table, afterSql, beforeSql: changedRowsSql(table, text, "before") };
+}
+
+/**
+ * With a column grant (`history.live: { t: ["a", "b"] }`), a live query may name only granted
+ * columns, anywhere (a WHERE on another column would leak it): no `*`, no other column name.
+ */
+export function checkGrantedColumns(sql: string, table: TableInfo, granted: ReadonlySet<string>): void {
+  const hidden = new Set(table.columns.filter((c) => !granted.has(c.name)).map((c) => c.name.toLowerCase()));
+  for (const token of tokenize(sql)) {
+    if (token.kind === "punct" && token.text === "*")
+      throw new ActorError(
+        "FORBIDDEN",
+        `history.live grants only some columns of ${table.name}: name them instead of *`,
+      );
+    const name = identName(token)?.toLowerCase();
+    if (name !== undefined && hidden.has(name))
+      throw new ActorError("FORBIDDEN", `history.live does not grant column ${name} of ${table.name}`);
+  }
 }

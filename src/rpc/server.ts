@@ -4,6 +4,7 @@ import { toJsonText } from "../json";
 import { type Caller, runAsCaller, vouchedCaller } from "./caller";
 import type { RpcSettings } from "./config";
 import { type LiveHost, LiveQueries, type RpcState } from "./live";
+import { checkGrantedColumns } from "./live-sql";
 import {
   type CallId,
   errorBody,
@@ -22,7 +23,9 @@ export interface RpcHost extends Omit<LiveHost, "rpcState" | "setRpcState"> {
   isFrameworkMethod(name: string): boolean;
   state(connection: ActorConnection): ConnectionState;
   setState(connection: ActorConnection, state: ConnectionState): void;
-  /** The live-feed grant: may this connection read `table`'s changes? */
+  /** `history.live`'s grant of `table`: false (not granted), undefined (every column) or the columns. */
+  liveGrant(table: string): ReadonlySet<string> | undefined | false;
+  /** May this connection read `table`'s changes? (`canSubscribe(connection, "changes:<table>")`.) */
   canListen(connection: ActorConnection, table: string): boolean | Promise<boolean>;
 }
 
@@ -188,6 +191,10 @@ export class RpcServer {
       throw new ActorError("FORBIDDEN", `live queries need the ${live.role} role`);
     const { query, params } = this.#live.analyze(frame.sql, frame.params);
     const table = query.table.name;
+    // The live feed's grant (history.live, with its columns), then rpc's own list, then the actor's say.
+    const grant = this.#host.liveGrant(table);
+    if (grant === false) throw new ActorError("FORBIDDEN", `history.live does not grant ${table}`);
+    if (grant) checkGrantedColumns(frame.sql as string, query.table, grant);
     if (
       (live.tables !== "all" && !live.tables.has(table)) ||
       !(await this.#host.canListen(connection, table))
