@@ -9,6 +9,7 @@ export { FixtureActor, PlainNotes } from "./fixtures/actors";
 export { ChatRoom, QuietRoom } from "./fixtures/chat-room";
 export { HistoryActor, ListedHistoryActor, NoHistoryActor } from "./fixtures/history-actors";
 export { HistoryFkActor } from "./fixtures/history-fk";
+export { NoRpcActor, RpcActor } from "./fixtures/rpc-actor";
 export { EveryWakeActor, ScheduledActor } from "./fixtures/scheduled-actors";
 export { TieredActor } from "./fixtures/tiered";
 

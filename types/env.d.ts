@@ -17,6 +17,8 @@ declare namespace Cloudflare {
     LISTED_HISTORY: DurableObjectNamespace<import("../test/fixtures/history-actors").ListedHistoryActor>;
     NO_HISTORY: DurableObjectNamespace<import("../test/fixtures/history-actors").NoHistoryActor>;
     HISTORY_FK: DurableObjectNamespace<import("../test/fixtures/history-fk").HistoryFkActor>;
+    RPC_ACTOR: DurableObjectNamespace<import("../test/fixtures/rpc-actor").RpcActor>;
+    NO_RPC_ACTOR: DurableObjectNamespace<import("../test/fixtures/rpc-actor").NoRpcActor>;
   }
   interface GlobalProps {
     mainModule: typeof import("../test/worker");
