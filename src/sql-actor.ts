@@ -173,7 +173,7 @@ export class SqlActor<
   query<T = Record<string, SqlStorageValue>>(sql: string, params?: SqlParams): T[];
   query<T = Record<string, SqlStorageValue>>(sql: string, params?: SqlParams): T[] | Promise<T[]> {
     this.assertReady();
-    if (typeof sql === "string" && this.tiering.readsArchive(sql, params))
+    if (typeof sql === "string" && this.tiering.readsArchive(sql))
       return this.tiering.query<T>(sql, params);
     if (typeof sql === "string" && hasSystemTime(sql)) {
       if (this.#history) {

@@ -1,3 +1,4 @@
+import { toHex } from "../hex";
 import type { Row } from "./codec";
 import { type Change, readChanges } from "./feed";
 import { lastLsn } from "./store";
@@ -79,7 +80,7 @@ function toWire(change: Change): unknown {
     Object.fromEntries(
       Object.entries(row).map(([k, v]) => [
         k,
-        v instanceof Uint8Array ? { $b: [...v].map((b) => b.toString(16).padStart(2, "0")).join("") } : v,
+        v instanceof Uint8Array ? { $b: toHex(v) } : v,
       ]),
     );
   return { ...change, key: fix(change.key), before: fix(change.before), after: fix(change.after) };

@@ -6,7 +6,6 @@ import {
   columnList,
   equalValues,
   keySegment,
-  listTables,
   notFound,
   pendingKeys,
   setPendingKeys,
@@ -14,6 +13,7 @@ import {
   type TieringContext,
   tableColumns,
 } from "./context";
+import { listTables } from "../sql/tables";
 import { contentTag, encodeParquet, rowSelect } from "./parquet-write";
 import { isInternal, JOBS, MANIFEST } from "./tables";
 import { cutoffMs, PARTITIONS, type Partition, partitionOf } from "./time";
@@ -45,7 +45,7 @@ export function resolveArchive(ctx: TieringContext, input: unknown, now: number)
   const spec = input as Partial<ArchiveSpec>;
   if (typeof spec.table !== "string" || spec.table.length === 0) throw badInput("table is required");
   const table = spec.table;
-  const tables = listTables(ctx.sql);
+  const tables = listTables(ctx.sql).filter((t) => !t.shadow);
   const info = tables.find((t) => t.name === table);
   if (!info || isInternal(table)) {
     const isView = ctx.sql

@@ -6,15 +6,14 @@ import { BulkInserter } from "./bulk-insert";
 import {
   columnList,
   keySegment,
-  listTables,
-  type TableEntry,
   type TieringContext,
   tableColumns,
 } from "./context";
 import { readRange, scanFile } from "./parquet-read";
 import { type ColumnDecl, encodeParquet, rowSelect } from "./parquet-write";
 import type { ArchiveStore } from "./r2-store";
-import { isKeyword, significant, tokenize } from "./sql-tokens";
+import { listTables, type TableEntry } from "../sql/tables";
+import { isKeyword, significant, tokenize } from "../sql/tokens";
 import { BACKUPS, isBackedUp, JOBS, SNAPSHOT_PREFIX, STAGE_PREFIX } from "./tables";
 
 ActorError.defineStatus("BACKUP_CORRUPT", 500);
@@ -152,7 +151,7 @@ function saveState(ctx: TieringContext, state: BackupState): void {
 }
 
 function backedUpTables(sql: SqlStorage): TableEntry[] {
-  return listTables(sql).filter((t) => isBackedUp(t.name));
+  return listTables(sql).filter((t) => !t.shadow && isBackedUp(t.name));
 }
 
 function snapshot(ctx: TieringContext, keep: number | undefined): BackupState {
