@@ -25,7 +25,10 @@ export function toJsonText(value: unknown, maxBytes: number, what = "value"): st
     text = JSON.stringify(value);
   } catch (err) {
     if (err instanceof ActorError) throw err;
-    throw new ActorError("INVALID_JSON", `${what} cannot be read as JSON: ${err instanceof Error ? err.message : String(err)}`);
+    throw new ActorError(
+      "INVALID_JSON",
+      `${what} cannot be read as JSON: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
   const bytes = utf8Length(text);
   if (bytes > maxBytes)

@@ -257,7 +257,8 @@ export class Scheduler<T extends object> {
   async #until(ms: number | undefined, runs: Iterable<Promise<void>>): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const waits: Promise<unknown>[] = [...runs, new Promise<void>((resolve) => (this.#wake = resolve))];
-    if (ms !== undefined) waits.push(new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, ms)))));
+    if (ms !== undefined)
+      waits.push(new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, ms)))));
     try {
       await Promise.race(waits);
     } finally {

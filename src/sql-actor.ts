@@ -144,9 +144,11 @@ export class SqlActor<
           `tiering schedules: ${ActorError.from(err)?.description ?? String(err)}`,
         );
       }
-      // History retention runs on a schedule (idempotent by key; removed when retention is off).
+      // History retention runs on a schedule (idempotent by key; removed when retention is off),
+      // once there is history: an actor that was only looked up gets no task and no alarm.
       const every = this.#history?.retentionInterval();
-      if (every) this.schedule.every(every, "pruneHistory" as never, undefined, { key: HISTORY_RETENTION });
+      if (every && this.#history!.summary().changes > 0)
+        this.schedule.every(every, "pruneHistory" as never, undefined, { key: HISTORY_RETENTION });
       else this.schedule.cancel(HISTORY_RETENTION);
     });
   }
@@ -173,8 +175,7 @@ export class SqlActor<
   query<T = Record<string, SqlStorageValue>>(sql: string, params?: SqlParams): T[];
   query<T = Record<string, SqlStorageValue>>(sql: string, params?: SqlParams): T[] | Promise<T[]> {
     this.assertReady();
-    if (typeof sql === "string" && this.tiering.readsArchive(sql))
-      return this.tiering.query<T>(sql, params);
+    if (typeof sql === "string" && this.tiering.readsArchive(sql)) return this.tiering.query<T>(sql, params);
     if (typeof sql === "string" && hasSystemTime(sql)) {
       if (this.#history) {
         const rewritten = this.#history.rewrite(sql, params ?? []);

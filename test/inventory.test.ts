@@ -341,6 +341,7 @@ describe("expiry schedule", () => {
     await evictDurableObject(stub);
     await stub.restock({ quantity: 1 });
     const again = await tasks(stub);
+    again.list = again.list.filter((t) => t.key === "expire"); // history retention has its own task (issue 11)
     expect(again.list).toHaveLength(1);
     expect(again.list[0].id).toBe(list[0].id);
     expect(again.alarm).toBe(list[0].nextRunAt);
@@ -425,7 +426,7 @@ describe("stateAt (time travel on the change history)", () => {
       at: new Date(moments[2]).toISOString(),
     });
     expect(await codeOf(stub.stateAt(beforeStock))).toMatchObject({ code: "SKU_NOT_FOUND" });
-    expect(await codeOf(stub.stateAt(1000))).toMatchObject({ code: "HISTORY_UNAVAILABLE" });
+    expect(await codeOf(stub.stateAt(1000))).toMatchObject({ code: "SKU_NOT_FOUND" }); // before the first restock (issue 11)
     const iso = encodeURIComponent(new Date(moments[1]).toISOString());
     const res = await get(`/inventory/${name}/state-at?timestamp=${iso}`);
     expect(res.status).toBe(200);
@@ -673,5 +674,52 @@ describe("never oversell under load", () => {
     expect(sameInstance).toBe(false);
     expect(outcomes.filter((o) => o === "ok")).toHaveLength(500);
     await expectSoldOutOnce(name);
+  });
+});
+
+describe("stateAt before the first restock, and history retention (issue 11)", () => {
+  it("any time before the first restock is SKU_NOT_FOUND (404), even before history began", async () => {
+    const name = freshName("before-stock");
+    const stub = sku(name);
+    // Never stocked: every time is before the first restock.
+    expect(await codeOf(stub.stateAt(Date.now() - 1000))).toMatchObject({ code: "SKU_NOT_FOUND" });
+    await stub.restock({ quantity: 4, productName: "Chair" });
+    const [restock] = (await stub.auditLog({})).history;
+    const stocked = Date.parse(restock.timestamp);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    for (const at of [1000, stocked - 60_000, stocked - 1])
+      expect(await codeOf(stub.stateAt(at)), `at ${at}`).toMatchObject({ code: "SKU_NOT_FOUND" });
+    const res = await get(`/inventory/${name}/state-at?timestamp=1000`);
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("SKU_NOT_FOUND");
+    expect(await stub.stateAt(stocked)).toMatchObject({ available: 4, restocked: 4 });
+  });
+
+  it("keeps 30 days of change history: the sweep prunes older changes, the audit log stays whole", async () => {
+    const name = freshName("retain");
+    const stub = sku(name);
+    await stub.restock({ quantity: 20, productName: "Desk" });
+    for (let i = 0; i < 5; i++) await stub.reserve({ orderId: `o${i}`, quantity: 1 });
+    const wal = (actor: InventorySKU) =>
+      actor.query<{ n: number }>("SELECT count(*) AS n FROM _dosql_wal")[0].n;
+    const result = await runInDurableObject(stub, (actor: InventorySKU) => {
+      const walBefore = wal(actor);
+      const within = actor.history.prune({ now: Date.now() + 29 * 86_400_000 });
+      // The changes so far become 31 days old; the every-minute sweep applies the retention.
+      actor.run("UPDATE _dosql_wal SET at = at - ? WHERE at IS NOT NULL", [31 * 86_400_000]);
+      actor.expireReservations();
+      return { walBefore, within: within.pruned, walAfter: wal(actor) };
+    });
+    expect(result.within).toBe(0);
+    expect(result.walAfter).toBeLessThan(result.walBefore);
+    expect((await stub.auditLog({})).history).toHaveLength(6);
+    // On later wakes the framework's own retention task is there too; a looked-up, never stocked SKU has none.
+    await evictDurableObject(stub);
+    await stub.status();
+    expect(
+      await runInDurableObject(stub, (a: InventorySKU) => a.schedule.get("dosql:history:retention")),
+    ).toMatchObject({
+      method: "pruneHistory",
+    });
   });
 });

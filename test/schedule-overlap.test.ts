@@ -99,9 +99,27 @@ describe("payload validation", () => {
   it("a deeply nested payload (40 KB) gets INVALID_JSON, not a RangeError", async () => {
     const stub = fresh("deep");
     const codes = await inActor(stub, (actor) => ({
-      arrays: codeOf(() => actor.schedule.at(10, "record", nested(20_000, 1, (x) => [x]))),
-      objects: codeOf(() => actor.schedule.at(10, "record", nested(8_000, 1, (x) => ({ a: x })))),
-      veryDeep: codeOf(() => actor.schedule.at(10, "record", nested(200_000, null, (x) => [x]))),
+      arrays: codeOf(() =>
+        actor.schedule.at(
+          10,
+          "record",
+          nested(20_000, 1, (x) => [x]),
+        ),
+      ),
+      objects: codeOf(() =>
+        actor.schedule.at(
+          10,
+          "record",
+          nested(8_000, 1, (x) => ({ a: x })),
+        ),
+      ),
+      veryDeep: codeOf(() =>
+        actor.schedule.at(
+          10,
+          "record",
+          nested(200_000, null, (x) => [x]),
+        ),
+      ),
       throwingGetter: codeOf(() =>
         actor.schedule.at(10, "record", {
           get boom() {
@@ -110,9 +128,16 @@ describe("payload validation", () => {
         }),
       ),
       symbolValue: codeOf(() => actor.schedule.at(10, "record", { s: Symbol("x") })),
+      // biome-ignore lint/suspicious/noSparseArray: a hole is what this case checks
       sparse: codeOf(() => actor.schedule.at(10, "record", [1, , 3])),
       // A JSON document nested as deep as the limit allows is still accepted.
-      atLimit: codeOf(() => actor.schedule.at(10, "record", nested(64, 1, (x) => [x]))),
+      atLimit: codeOf(() =>
+        actor.schedule.at(
+          10,
+          "record",
+          nested(64, 1, (x) => [x]),
+        ),
+      ),
     }));
     expect(codes).toEqual({
       arrays: "INVALID_JSON",

@@ -222,7 +222,9 @@ async function checkTable(actor: TieredActor, actorName: string, t: Table, queri
     [rowsJson],
   );
   const joinJson = `[${t.join.rows.map((c, i) => `[${cellJson(c)},"l${i}"]`).join(",")}]`;
-  actor.run(`INSERT INTO ${t.join.name} (k, label) SELECT ${cell(0)}, value->>1 FROM json_each(?)`, [joinJson]);
+  actor.run(`INSERT INTO ${t.join.name} (k, label) SELECT ${cell(0)}, value->>1 FROM json_each(?)`, [
+    joinJson,
+  ]);
 
   const hot = queries.map((q) => normalize(actor.query(q.sql.replaceAll("SRC", t.name), q.params)));
   const result = await actor.tiering.archive({

@@ -169,7 +169,8 @@ describe("cold = hot (issue 11)", () => {
   it("a mixed-type column: WHERE c = 'abc' finds the row cold as hot (pruning compares like the file)", async () => {
     const { name, stub } = freshTiered("qmixed", { rowGroupRows: 2 });
     const result = await runInDurableObject(stub, async (a) => {
-      const rows = "INSERT INTO m (id, ts, c) VALUES (1, 1, 'abc'), (2, 2, 5), (3, 3, 2.5), (4, 4, x'00ff'), (5, 5, NULL), (6, 6, 'zz')";
+      const rows =
+        "INSERT INTO m (id, ts, c) VALUES (1, 1, 'abc'), (2, 2, 5), (3, 3, 2.5), (4, 4, x'00ff'), (5, 5, NULL), (6, 6, 'zz')";
       const queries = [
         ["SELECT id, c, typeof(c) AS t FROM SRC WHERE c = 'abc'", []],
         ["SELECT id FROM SRC WHERE c = ?", ["abc"]],
@@ -184,7 +185,13 @@ describe("cold = hot (issue 11)", () => {
       const hot = queries.map(([sql, p]) => a.query(sql.replace("SRC", "m"), [...p]));
       a.run("DELETE FROM m");
       a.run("DROP TABLE m");
-      const ref = await archiveTable(a, name, "m", "CREATE TABLE m (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, c)", rows);
+      const ref = await archiveTable(
+        a,
+        name,
+        "m",
+        "CREATE TABLE m (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, c)",
+        rows,
+      );
       const cold = [];
       for (const [sql, p] of queries) cold.push(await a.tiering.query(sql.replace("SRC", ref), [...p]));
       return { hot, cold };
@@ -196,8 +203,10 @@ describe("cold = hot (issue 11)", () => {
   it("COLLATE NOCASE columns group, filter and sort cold as hot", async () => {
     const { name, stub } = freshTiered("qnocase", { rowGroupRows: 2 });
     const result = await runInDurableObject(stub, async (a) => {
-      const ddl = "CREATE TABLE n (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, c TEXT COLLATE NOCASE, r VARCHAR(8) COLLATE RTRIM)";
-      const rows = "INSERT INTO n (id, ts, c, r) VALUES (1, 1, 'abc', 'a'), (2, 2, 'ABC', 'a  '), (3, 3, 'Abc', 'b'), (4, 4, 'b', 'b '), (5, 5, 'B', 'c')";
+      const ddl =
+        "CREATE TABLE n (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, c TEXT COLLATE NOCASE, r VARCHAR(8) COLLATE RTRIM)";
+      const rows =
+        "INSERT INTO n (id, ts, c, r) VALUES (1, 1, 'abc', 'a'), (2, 2, 'ABC', 'a  '), (3, 3, 'Abc', 'b'), (4, 4, 'b', 'b '), (5, 5, 'B', 'c')";
       const queries = [
         "SELECT c, count(*) AS k FROM SRC GROUP BY c ORDER BY c",
         "SELECT id FROM SRC WHERE c = 'ABC' ORDER BY id",
@@ -297,10 +306,12 @@ describe("finding sources and filters in SQL", () => {
       schemes: ["https"],
     });
     // In strings, quoted names and comments they are not clauses.
-    expect(sqlExtensions("SELECT 'r2://B/p.parquet', \"for system_time\" FROM t -- FOR SYSTEM_TIME")).toEqual({
-      systemTime: false,
-      schemes: [],
-    });
+    expect(sqlExtensions("SELECT 'r2://B/p.parquet', \"for system_time\" FROM t -- FOR SYSTEM_TIME")).toEqual(
+      {
+        systemTime: false,
+        schemes: [],
+      },
+    );
     // The same text gives the same (cached) answer.
     const sql = "SELECT * FROM 'r2://B/q.parquet'";
     expect(sqlExtensions(sql)).toBe(sqlExtensions(sql));

@@ -31,7 +31,6 @@ export interface HistorySettings {
   keyIndex: boolean;
 }
 
-
 /** "30d", "12h", "90m", "1500ms" or a number of ms. */
 export function parseDuration(value: string | number, what: string): number {
   if (typeof value === "number" && Number.isFinite(value) && value > 0) return value;

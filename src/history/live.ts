@@ -78,10 +78,7 @@ function toWire(change: Change): unknown {
   const fix = (row: Row | null) =>
     row &&
     Object.fromEntries(
-      Object.entries(row).map(([k, v]) => [
-        k,
-        v instanceof Uint8Array ? { $b: toHex(v) } : v,
-      ]),
+      Object.entries(row).map(([k, v]) => [k, v instanceof Uint8Array ? { $b: toHex(v) } : v]),
     );
   return { ...change, key: fix(change.key), before: fix(change.before), after: fix(change.after) };
 }

@@ -1,5 +1,6 @@
 import { quoteIdent } from "../database";
 import { ActorError, badInput } from "../errors";
+import { listTables } from "../sql/tables";
 import type { ArchiveSpec } from "./config";
 import { PREFIX_PATTERN } from "./config";
 import {
@@ -13,7 +14,6 @@ import {
   type TieringContext,
   tableColumns,
 } from "./context";
-import { listTables } from "../sql/tables";
 import { contentTag, encodeParquet, rowSelect } from "./parquet-write";
 import { isInternal, JOBS, MANIFEST } from "./tables";
 import { cutoffMs, PARTITIONS, type Partition, partitionOf } from "./time";

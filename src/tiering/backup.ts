@@ -1,19 +1,14 @@
 import { quoteIdent } from "../database";
 import { ActorError, badInput } from "../errors";
+import { listTables, type TableEntry } from "../sql/tables";
+import { isKeyword, significant, tokenize } from "../sql/tokens";
 import { addRow } from "./archive";
 import { type BackupManifest, parseBackupManifest } from "./backup-format";
 import { BulkInserter } from "./bulk-insert";
-import {
-  columnList,
-  keySegment,
-  type TieringContext,
-  tableColumns,
-} from "./context";
+import { columnList, keySegment, type TieringContext, tableColumns } from "./context";
 import { readRange, scanFile } from "./parquet-read";
 import { type ColumnDecl, encodeParquet, rowSelect } from "./parquet-write";
 import type { ArchiveStore } from "./r2-store";
-import { listTables, type TableEntry } from "../sql/tables";
-import { isKeyword, significant, tokenize } from "../sql/tokens";
 import { BACKUPS, isBackedUp, JOBS, SNAPSHOT_PREFIX, STAGE_PREFIX } from "./tables";
 
 ActorError.defineStatus("BACKUP_CORRUPT", 500);

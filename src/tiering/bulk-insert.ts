@@ -26,7 +26,7 @@ export class BulkInserter {
   ) {
     this.#sql = sql;
     this.#kinds = columns.map((c) => (c.blob ? "blob" : c.real ? "real" : c.json ? "json" : "any"));
-    const values = columns.map((c, i) => valueExpr(i, this.#kinds[i])).join(", ");
+    const values = this.#kinds.map((kind, i) => valueExpr(i, kind)).join(", ");
     this.#statement = `INSERT INTO ${quoteIdent(table)} (${columns.map((c) => quoteIdent(c.name)).join(", ")}) SELECT ${values} FROM json_each(?)`;
   }
 
@@ -64,7 +64,8 @@ export class BulkInserter {
  */
 function valueExpr(i: number, kind: ValueKind): string {
   if (kind === "blob") return `unhex(value->>${i})`;
-  if (kind === "json") return `iif(json_type(value, '$[${i}]') = 'object', unhex(value->>'$[${i}].x'), value->>${i})`;
+  if (kind === "json")
+    return `iif(json_type(value, '$[${i}]') = 'object', unhex(value->>'$[${i}].x'), value->>${i})`;
   return `value->>${i}`;
 }
 

@@ -1,12 +1,12 @@
 import { quoteIdent } from "../database";
 import { ActorError, badInput } from "../errors";
+import { affinityOf } from "../sql/affinity";
+import { COLLATIONS, type Collation } from "../sql/collations";
+import { type ColumnFilter, findSources, type SourceRef } from "../sql/sources";
+import { splice } from "../sql/tokens";
 import { BulkInserter } from "./bulk-insert";
 import { columnList, notFound, type TieringContext, tableColumns } from "./context";
 import { type FileScan, readRange, scanFile } from "./parquet-read";
-import { affinityOf } from "../sql/affinity";
-import { type ColumnFilter, findSources, type SourceRef } from "../sql/sources";
-import { COLLATIONS, type Collation } from "../sql/collations";
-import { splice } from "../sql/tokens";
 import { MANIFEST, SCRATCH_PREFIX } from "./tables";
 
 ActorError.defineStatus("INVALID_R2_REFERENCE", 400);
@@ -121,7 +121,9 @@ async function resolveSources(
     if (ref.kind === "table") sources.push(tableSource(ctx, ref));
     else if (ref.scheme === "r2") sources.push(await r2Source(ctx, ref));
     else
-      throw new ActorError("INVALID_R2_REFERENCE", `no source reads '${ref.scheme}://' URLs`, { ref: ref.ref });
+      throw new ActorError("INVALID_R2_REFERENCE", `no source reads '${ref.scheme}://' URLs`, {
+        ref: ref.ref,
+      });
   }
   return sources;
 }
@@ -326,9 +328,10 @@ function ensureScratch(ctx: TieringContext, source: Source, columns: { name: str
  * an optional size) becomes its affinity keyword, and only SQLite's own collations are named.
  */
 function typeOf(c: { name: string; type: string; collation?: string }): string {
-  const type = SAFE_TYPE.test(c.type) && !c.type.split(/[\s(]+/).some((w) => NOT_A_TYPE.has(w.toUpperCase()))
-    ? c.type
-    : affinityOf(c.type);
+  const type =
+    SAFE_TYPE.test(c.type) && !c.type.split(/[\s(]+/).some((w) => NOT_A_TYPE.has(w.toUpperCase()))
+      ? c.type
+      : affinityOf(c.type);
   const collation = (c.collation ?? "BINARY").toUpperCase();
   if (!COLLATIONS.includes(collation as Collation))
     throw new ActorError("ARCHIVE_FILE_CORRUPT", `archived column ${c.name} has an unknown collation`);
@@ -337,7 +340,9 @@ function typeOf(c: { name: string; type: string; collation?: string }): string {
 const SAFE_TYPE = /^[A-Za-z_][A-Za-z0-9_ ]{0,60}(\(\s*[+-]?\d{1,9}\s*(,\s*[+-]?\d{1,9}\s*)?\))?$/;
 /** Words that would make a "type" a constraint: never let them through. */
 const NOT_A_TYPE = new Set(
-  "CONSTRAINT PRIMARY KEY NOT NULL UNIQUE CHECK DEFAULT COLLATE REFERENCES GENERATED AS ON CONFLICT".split(" "),
+  "CONSTRAINT PRIMARY KEY NOT NULL UNIQUE CHECK DEFAULT COLLATE REFERENCES GENERATED AS ON CONFLICT".split(
+    " ",
+  ),
 );
 
 /** Point each source at its scratch table (a hot table: at the union of it and its scratch table). */

@@ -1,5 +1,5 @@
-import { ActorError } from "../errors";
 import { parseDuration } from "../duration";
+import { ActorError } from "../errors";
 import { PARTITIONS, type Partition } from "./time";
 
 /** What `archive()` takes; also the shape of a scheduled archive in the config. */

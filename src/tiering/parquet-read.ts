@@ -1,9 +1,9 @@
 import type { FileMetaData, ParquetQueryFilter, ParquetScan, SchemaElement } from "hyparquet";
 import { ActorError } from "../errors";
 import { COLLATIONS, type Collation } from "../sql/collations";
+import type { ColumnFilter } from "../sql/sources";
 import { COLUMNS_META, type ColumnDecl, JSON_TEXT_META } from "./parquet-write";
 import type { AsyncBuffer } from "./r2-store";
-import type { ColumnFilter } from "../sql/sources";
 
 /** Load hyparquet on first use (its "browser" entry: no node:fs). */
 const hyparquet = () => import("hyparquet/src/index.js");

@@ -23,7 +23,6 @@ export const JSON_TEXT_META = "dosql.jsonText";
 
 type Kind = "INT64" | "DOUBLE" | "STRING" | "BYTE_ARRAY" | "JSON_TEXT";
 
-
 /**
  * The SELECT list of rows to write: every column, then for each untyped (BLOB affinity) column
  * whether its value is a REAL. JavaScript cannot tell the REAL 1.0 from the INTEGER 1, and only
@@ -86,7 +85,8 @@ function jsonText(v: unknown, real: boolean): string | null {
     const text = String(v);
     return real && Number.isInteger(v) && !text.includes("e") ? `${text}.0` : text;
   }
-  if (v instanceof ArrayBuffer || ArrayBuffer.isView(v)) return `{"x":"${toHex(blobBytes(v) as Uint8Array)}"}`;
+  if (v instanceof ArrayBuffer || ArrayBuffer.isView(v))
+    return `{"x":"${toHex(blobBytes(v) as Uint8Array)}"}`;
   return JSON.stringify(v);
 }
 

@@ -1,4 +1,5 @@
 import { ActorError } from "../errors";
+import { sqlExtensions } from "../sql/extensions";
 import { type ArchiveResult, resolveArchive, runArchive } from "./archive";
 import {
   type BackupResult,
@@ -11,7 +12,6 @@ import {
 import { coldQuery, explainCold, type SourcePlan } from "./cold-query";
 import { type ArchiveSpec, type ResolvedTiering, resolveTiering, type TieringConfig } from "./config";
 import type { TieringContext } from "./context";
-import { sqlExtensions } from "../sql/extensions";
 import { ArchiveStore } from "./r2-store";
 import type { TieringTask } from "./schedules";
 import { createTieringTables, dropLeftovers, JOBS, MANIFEST } from "./tables";

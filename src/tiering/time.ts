@@ -7,7 +7,6 @@ export const PARTITIONS: readonly Partition[] = ["hour", "day", "month"];
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 
-
 /**
  * The archive cutoff as epoch milliseconds: a Date, epoch milliseconds, or an age such as "7d"
  * (rows older than seven days before `now`).
