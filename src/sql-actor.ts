@@ -59,6 +59,8 @@ export class SqlActor<
   #startupError: ActorError | undefined;
   #migrations: MigrationReport = { applied: [], version: null };
   #history: HistoryEngine | undefined;
+  /** History retention is on the schedule (checked after commits until it is). */
+  #retentionArmed = false;
   #historyApi: History | undefined;
   #destroyed = false;
   /** First state of each WebSocket being accepted, from `identify()`, until `onConnect`. */
@@ -126,7 +128,15 @@ export class SqlActor<
         });
         if (this.#history) {
           this.#history.install();
-          this.database.setTransactionHooks(this.#history.hooks());
+          const hooks = this.#history.hooks();
+          this.database.setTransactionHooks({
+            begin: (options) => hooks.begin(options),
+            commit: () => {
+              hooks.commit();
+              if (!this.#retentionArmed) this.#armRetentionSafely();
+            },
+            rollback: () => hooks.rollback(),
+          });
         }
       } catch (err) {
         this.#startupError =
@@ -145,10 +155,8 @@ export class SqlActor<
         );
       }
       // History retention runs on a schedule (idempotent by key; removed when retention is off),
-      // once there is history: an actor that was only looked up gets no task and no alarm.
-      const every = this.#history?.retentionInterval();
-      if (every && this.#history!.summary().changes > 0)
-        this.schedule.every(every, "pruneHistory" as never, undefined, { key: HISTORY_RETENTION });
+      // from the first change on: an actor that was only looked up gets no task and no alarm.
+      if (this.#history?.retentionInterval()) this.#armRetention();
       else this.schedule.cancel(HISTORY_RETENTION);
     });
   }
@@ -237,6 +245,23 @@ export class SqlActor<
 
   _historyMarkMerged(lsn: number): void {
     this.#historyEngine().markMerged(lsn);
+  }
+
+  /** Put history retention on the schedule once there is history to prune. */
+  #armRetention(): void {
+    const every = this.#history?.retentionInterval();
+    if (!every || this.#destroyed || this.#startupError || this.#history!.summary().changes === 0) return;
+    this.schedule.every(every, "pruneHistory" as never, undefined, { key: HISTORY_RETENTION });
+    this.#retentionArmed = true;
+  }
+
+  /** From a commit hook: a failure to schedule must not roll back the caller's transaction. */
+  #armRetentionSafely(): void {
+    try {
+      this.#armRetention();
+    } catch (err) {
+      console.error("could not schedule history retention", err);
+    }
   }
 
   /** History retention, run by the schedule `defineActor({ history: { retain } })` sets up. */

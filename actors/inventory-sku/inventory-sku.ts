@@ -114,7 +114,7 @@ export const EXPIRY_INTERVAL_MS = 60_000;
 export class InventorySKU extends SqlActor<Env, typeof schema> {
   // The figures and reservations are captured for time travel (`stateAt`); inventory_log is an
   // append-only audit log, its own history, so it is not captured twice. 30 days of changes are
-  // kept (pruned on a schedule), so the WAL of a busy SKU does not grow without bound.
+  // kept (the framework prunes on a schedule from the first change), so the WAL stays bounded.
   static override config: ActorConfig<typeof schema> = defineActor({
     schema,
     migrations,
@@ -304,16 +304,9 @@ export class InventorySKU extends SqlActor<Env, typeof schema> {
 
   /**
    * Release every pending reservation whose time is up, each logged as EXPIRE with the running
-   * figures, then apply the history retention (30 days). Runs from the every-minute schedule, which
-   * only a stocked SKU has; safe to call at any time.
+   * figures. Runs from the every-minute schedule; safe to call at any time.
    */
   expireReservations(): { expired: number } {
-    const result = this.#expireDue();
-    this.pruneHistory();
-    return result;
-  }
-
-  #expireDue(): { expired: number } {
     let expired = 0;
     for (;;) {
       const now = new Date().toISOString();
