@@ -60,12 +60,12 @@ export class BulkInserter {
 
 /**
  * Row i's value in the statement: blob columns travel as hex; JSON-text columns (mixed types) hold
- * each value as its JSON, a blob among them as `{"x": hex}`.
+ * each value as its JSON, a blob among them as `{"$b": hex}` (as in the WAL's images).
  */
 function valueExpr(i: number, kind: ValueKind): string {
   if (kind === "blob") return `unhex(value->>${i})`;
   if (kind === "json")
-    return `iif(json_type(value, '$[${i}]') = 'object', unhex(value->>'$[${i}].x'), value->>${i})`;
+    return `iif(json_type(value, '$[${i}]') = 'object', unhex(value->>'$[${i}]."$b"'), value->>${i})`;
   return `value->>${i}`;
 }
 

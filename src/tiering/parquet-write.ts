@@ -17,7 +17,7 @@ export interface ColumnDecl {
 export const COLUMNS_META = "dosql.columns";
 /**
  * File metadata: columns whose strings are SQL values written as JSON text (mixed-type columns):
- * `1`, `1.0`, `"a"`, and a blob as `{"x": "<hex>"}`.
+ * `1`, `1.0`, `"a"`, and a blob as `{"$b": "<hex>"}` (as in the WAL's images).
  */
 export const JSON_TEXT_META = "dosql.jsonText";
 
@@ -43,7 +43,7 @@ export function rowSelect(columns: ColumnDecl[]): { list: string; flagAt: (numbe
 /**
  * The Parquet type of one column of a chunk. SQLite is dynamically typed, so the values decide;
  * the declared type breaks ties (all NULL). A column whose values do not share one type is written
- * as JSON text per value (`1`, `1.0`, `"a"`, `{"x": "00ff"}` for a blob), which SQLite reads back
+ * as JSON text per value (`1`, `1.0`, `"a"`, `{"$b": "00ff"}` for a blob), which SQLite reads back
  * with each value's type.
  */
 function kindOf(values: unknown[], reals: boolean[] | undefined, declared: string): Kind {
@@ -86,7 +86,7 @@ function jsonText(v: unknown, real: boolean): string | null {
     return real && Number.isInteger(v) && !text.includes("e") ? `${text}.0` : text;
   }
   if (v instanceof ArrayBuffer || ArrayBuffer.isView(v))
-    return `{"x":"${toHex(blobBytes(v) as Uint8Array)}"}`;
+    return `{"$b":"${toHex(blobBytes(v) as Uint8Array)}"}`;
   return JSON.stringify(v);
 }
 
