@@ -10,7 +10,7 @@ export { ChatRoom, QuietRoom } from "./fixtures/chat-room";
 export { HistoryActor, ListedHistoryActor, NoHistoryActor } from "./fixtures/history-actors";
 export { HistoryFkActor } from "./fixtures/history-fk";
 export { NoRpcActor, RpcActor } from "./fixtures/rpc-actor";
-export { EveryWakeActor, ScheduledActor } from "./fixtures/scheduled-actors";
+export { EveryWakeActor, LongLeaseActor, ScheduledActor } from "./fixtures/scheduled-actors";
 export { TieredActor } from "./fixtures/tiered";
 
 export default createCoordinator<Env>([...mounts, { path: "/fixtures", app: fixtureRoutes }]);
