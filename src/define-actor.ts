@@ -1,5 +1,6 @@
 import type { BroadcastConfig } from "./broadcast";
 import { ActorError } from "./errors";
+import type { ForwardPart } from "./forward/part";
 import { type HistoryConfig, readHistoryConfig } from "./history/config";
 import type { MigrationBundle } from "./migrations";
 import { checkScheduleConfig, type ScheduleConfig } from "./schedule";
@@ -25,6 +26,8 @@ export interface ActorConfig<TSchema extends Record<string, unknown> = Record<st
   tiering?: TieringConfig;
   /** Change capture, time travel, restore, branch/merge: `{ tables: "all" | [...], appendOnly?, retain? }`. */
   history?: HistoryConfig;
+  /** The outbox: `forward([...])` from "dosql-actors/forward" (needs `history`). */
+  forward?: ForwardPart;
 }
 
 export function defineActor<TSchema extends Record<string, unknown>, TConfig extends ActorConfig<TSchema>>(
@@ -51,6 +54,11 @@ export function defineActor<TSchema extends Record<string, unknown>, TConfig ext
   checkConnections(config.connections);
   if (config.tiering !== undefined) resolveTiering(config.tiering);
   readHistoryConfig(config.history);
+  if (config.forward !== undefined && (config.forward?.kind !== "forward" || !config.history))
+    throw new ActorError(
+      "INVALID_CONFIG",
+      'forward needs forward([...]) from "dosql-actors/forward" and history',
+    );
   return Object.freeze(config);
 }
 

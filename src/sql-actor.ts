@@ -12,6 +12,8 @@ import {
 import { Database, type RunResult, type SqlParams, type TransactionOptions } from "./database";
 import { type ActorConfig, defineActor } from "./define-actor";
 import { ActorError } from "./errors";
+import type { Forwarding } from "./forward/forwarding";
+import type { ForwardStatus } from "./forward/types";
 import {
   type BranchResult,
   type ConflictPolicy,
@@ -60,6 +62,7 @@ export class SqlActor<
   #migrations: MigrationReport = { applied: [], version: null };
   #history: HistoryEngine | undefined;
   #historyApi: History | undefined;
+  #forward: Forwarding | undefined;
   #destroyed = false;
   /** First state of each WebSocket being accepted, from `identify()`, until `onConnect`. */
   readonly #joining = new WeakMap<Request, ConnectionState>();
@@ -118,6 +121,15 @@ export class SqlActor<
         },
         historySettings,
       );
+    if (this.#history && config.forward)
+      this.#forward = config.forward.create({
+        storage: ctx.storage,
+        env,
+        source: ctx.id.name ?? ctx.id.toString(),
+        history: this.#history,
+        schedule: this.schedule as never,
+        method: (name) => ((this as any)[name] as Function | undefined)?.bind(this),
+      });
     // Nothing is delivered to the object (request, RPC, alarm) before this finishes.
     void ctx.blockConcurrencyWhile(async () => {
       try {
@@ -148,6 +160,11 @@ export class SqlActor<
       const every = this.#history?.retentionInterval();
       if (every) this.schedule.every(every, "pruneHistory" as never, undefined, { key: HISTORY_RETENTION });
       else this.schedule.cancel(HISTORY_RETENTION);
+      try {
+        this.#forward?.start();
+      } catch (err) {
+        this.#startupError = ActorError.from(err) ?? new ActorError("INVALID_CONFIG", String(err));
+      }
     });
   }
 
@@ -244,6 +261,28 @@ export class SqlActor<
     return this.#history?.pruneAll() ?? null;
   }
 
+  /** Forwards (src/forward): deliver now instead of at the next schedule, and their status. */
+  flushForward(name?: string): Promise<ForwardStatus[]> {
+    return this.#forwarding().flush(name);
+  }
+
+  /** Take a parked forward back into service (after fixing its target) and deliver now. */
+  resumeForward(name: string): Promise<ForwardStatus> {
+    return this.#forwarding().resume(name);
+  }
+
+  /** The scheduled delivery of a forward; not for application use. */
+  _forwardDeliver(task: { name: string }): Promise<void> {
+    return this.#forwarding().deliver(task?.name);
+  }
+
+  #forwarding(): Forwarding {
+    this.assertReady();
+    if (!this.#forward)
+      throw new ActorError("FORWARD_DISABLED", "this actor has no forwards (defineActor({ forward }))");
+    return this.#forward;
+  }
+
   #historyEngine(): HistoryEngine {
     this.assertReady();
     if (!this.#history) throw historyDisabled();
@@ -266,6 +305,7 @@ export class SqlActor<
       schedules: this.schedule.summary(),
       connections: this.connections.summary(),
       history: this.#history?.summary() ?? null,
+      forwards: this.#forward?.status() ?? [],
     };
   }
 
