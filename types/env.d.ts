@@ -16,6 +16,10 @@ declare namespace Cloudflare {
     HISTORY: DurableObjectNamespace<import("../test/fixtures/history-actors").HistoryActor>;
     LISTED_HISTORY: DurableObjectNamespace<import("../test/fixtures/history-actors").ListedHistoryActor>;
     NO_HISTORY: DurableObjectNamespace<import("../test/fixtures/history-actors").NoHistoryActor>;
+    FORWARD_SOURCE: DurableObjectNamespace<import("../test/fixtures/forward-actors").ForwardSource>;
+    FORWARD_SINK: DurableObjectNamespace<import("../test/fixtures/forward-actors").ForwardSink>;
+    BAD_FORWARD: DurableObjectNamespace<import("../test/fixtures/forward-actors").BadForward>;
+    FORWARD_QUEUE: Queue<import("../src/forward/index").ForwardBatch>;
   }
   interface GlobalProps {
     mainModule: typeof import("../test/worker");
