@@ -7,12 +7,15 @@ import { fixtureRoutes } from "./fixtures/routes";
 export { Notes } from "../examples/notes/notes";
 export * from "../worker";
 export { FixtureActor, PlainNotes } from "./fixtures/actors";
-export { BadForward, ForwardSink, ForwardSource } from "./fixtures/forward-actors";
 export { ChatRoom, QuietRoom } from "./fixtures/chat-room";
+export { BadForward, ForwardSink, ForwardSource } from "./fixtures/forward-actors";
 export { HistoryActor, ListedHistoryActor, NoHistoryActor } from "./fixtures/history-actors";
 export { EveryWakeActor, ScheduledActor } from "./fixtures/scheduled-actors";
 export { TieredActor } from "./fixtures/tiered";
 
 const app = createCoordinator<Env>([...mounts, { path: "/fixtures", app: fixtureRoutes }]);
 
-export default { fetch: app.fetch, queue: forwardQueue } satisfies ExportedHandler<Env, import("../src/forward/index").ForwardBatch>;
+export default { fetch: app.fetch, queue: forwardQueue } satisfies ExportedHandler<
+  Env,
+  import("../src/forward/index").ForwardBatch
+>;

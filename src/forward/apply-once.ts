@@ -8,6 +8,8 @@ export interface ApplyHost {
   transaction<T>(fn: () => T extends PromiseLike<unknown> ? never : T, options?: { actor?: string }): T;
 }
 
+ActorError.defineStatus("FORWARD_GAP", 409);
+
 export const APPLIED = "_dosql_applied";
 const ready = new WeakSet<object>();
 const OPS = new Set(["insert", "update", "delete"]);

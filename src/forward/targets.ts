@@ -51,7 +51,14 @@ export function destinations(to: ForwardTarget, host: TargetHost, changes: Forwa
     const queue = host.env[to.queue] as Queue;
     return [{ id: `queue:${to.queue}`, changes, send: (batch) => queue.send(batch, { contentType: "v8" }) }];
   }
-  if ("call" in to) return [{ id: `call:${to.call}`, changes, send: (batch) => host.call(to.call, batch) }];
+  if ("call" in to)
+    return [
+      {
+        id: `call:${to.call}`,
+        changes,
+        send: async (batch) => disposeResult(await host.call(to.call, batch)),
+      },
+    ];
   const namespace = host.env[to.actor] as DurableObjectNamespace;
   const byName = new Map<string, ForwardChange[]>();
   for (const change of changes) {
@@ -76,4 +83,10 @@ export function destinations(to: ForwardTarget, host: TargetHost, changes: Forwa
       return stub[to.method](batch);
     },
   }));
+}
+
+/** An RPC result holds its session (and keeps the actor from being evicted) until disposed. */
+function disposeResult(result: unknown): void {
+  const dispose = (result as { [Symbol.dispose]?: () => void } | null | undefined)?.[Symbol.dispose];
+  if (typeof dispose === "function") dispose.call(result);
 }
