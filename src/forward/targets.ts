@@ -86,7 +86,9 @@ export function destinations(to: ForwardTarget, host: TargetHost, changes: Forwa
 }
 
 /** An RPC result holds its session (and keeps the actor from being evicted) until disposed. */
-function disposeResult(result: unknown): void {
-  const dispose = (result as { [Symbol.dispose]?: () => void } | null | undefined)?.[Symbol.dispose];
+export function disposeResult(result: unknown): void {
+  const symbol = (Symbol as { dispose?: symbol }).dispose;
+  if (!symbol || result === null || typeof result !== "object") return;
+  const dispose = (result as Record<symbol, unknown>)[symbol];
   if (typeof dispose === "function") dispose.call(result);
 }
