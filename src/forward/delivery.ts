@@ -38,6 +38,7 @@ export class Forwarder {
   #again = false;
   /** A write was seen and a delivery is being arranged (saves a schedule lookup per write). */
   #armed = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(spec: ResolvedForward, host: DeliveryHost, columns: ReadonlyMap<string, readonly string[]>) {
     this.spec = spec;
@@ -56,16 +57,26 @@ export class Forwarder {
     });
   }
 
-  /** Schedule a delivery when there is something to send and none is scheduled (on wake, after writes). */
+  /**
+   * Arrange a delivery when there is something to send (on wake, after writes): the scheduled task
+   * is the durable promise (it survives eviction); a timer in memory is the fast path, since an
+   * alarm is slower to fire than a timer. Whichever runs second finds nothing left to send.
+   */
   arrange(): void {
     if (this.#running) {
       this.#again = true;
       return;
     }
-    if (this.#host.state.get(this.spec.name).state === "parked") return;
-    if (this.#host.isScheduled(this.spec.name)) return;
+    const row = this.#host.state.get(this.spec.name);
+    if (row.state === "parked") return;
     if (this.#host.acked(this.#id) >= this.#host.lastLsn()) return;
-    this.#host.later(this.spec.name, this.spec.maxWaitMs);
+    if (!this.#host.isScheduled(this.spec.name)) this.#host.later(this.spec.name, this.spec.maxWaitMs);
+    // While failing, only the schedule retries (it keeps the backoff).
+    if (row.failures === 0 && !this.#timer)
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        this.deliver().catch((err) => console.error(`forward ${this.spec.name}: delivery failed`, err));
+      }, this.spec.maxWaitMs);
   }
 
   /** One delivery run (the schedule calls it; so do `flushForward` and `resumeForward`). */
