@@ -102,7 +102,7 @@ export class BenchForwardSink extends SqlActor<Env> {
 
 type HandEnv = { BENCH_FORWARD_QUEUE: Queue; HAND_SINK: DurableObjectNamespace<HandSink> };
 
-/** The hand-written outbox: the row and an outbox row in one transaction, then send in batches of 100. */
+/** The hand-written outbox: the row and an outbox row in one transaction, then send in batches of 100 (seq never reused: AUTOINCREMENT). */
 export class HandOutbox extends DurableObject<HandEnv> {
   readonly #sql: SqlStorage;
   constructor(ctx: DurableObjectState, env: HandEnv) {
@@ -110,7 +110,7 @@ export class HandOutbox extends DurableObject<HandEnv> {
     this.#sql = ctx.storage.sql;
     this.#sql.exec(EVENTS[0].replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS"));
     this.#sql.exec(
-      "CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY, id INTEGER NOT NULL, kind TEXT NOT NULL, value REAL NOT NULL, at INTEGER NOT NULL)",
+      "CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, id INTEGER NOT NULL, kind TEXT NOT NULL, value REAL NOT NULL, at INTEGER NOT NULL)",
     );
   }
 
