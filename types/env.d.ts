@@ -20,6 +20,7 @@ declare namespace Cloudflare {
     FORWARD_SINK: DurableObjectNamespace<import("../test/fixtures/forward-actors").ForwardSink>;
     BAD_FORWARD: DurableObjectNamespace<import("../test/fixtures/forward-actors").BadForward>;
     FORWARD_QUEUE: Queue<import("../src/forward/index").ForwardBatch>;
+    HISTORY_FK: DurableObjectNamespace<import("../test/fixtures/history-fk").HistoryFkActor>;
   }
   interface GlobalProps {
     mainModule: typeof import("../test/worker");
