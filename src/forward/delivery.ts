@@ -49,7 +49,8 @@ export class Forwarder {
 
   /** After a write: make sure a delivery runs within `maxWaitMs` (deferred: this runs inside the commit). */
   onWrite(): void {
-    if (this.#armed) return;
+    // A delivery timer already pending will send this write too (and reschedule if more comes).
+    if (this.#armed || this.#timer) return;
     this.#armed = true;
     queueMicrotask(() => {
       this.#armed = false;
