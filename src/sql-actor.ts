@@ -30,6 +30,7 @@ import {
 } from "./history/index";
 import { applyMigrations, type MigrationReport, userTables } from "./migrations";
 import { ENTRY_POINTS, guardPublicMethods } from "./ready-guard";
+import type { RpcServer } from "./rpc/index";
 import { Scheduler } from "./schedule";
 import { type ActorStats, tableRows } from "./stats";
 import { declareSchedules, scheduleResume, type TieringTask } from "./tiering/schedules";
@@ -65,6 +66,8 @@ export class SqlActor<
   #historyApi: History | undefined;
   #forward: Forwarding | undefined;
   #destroyed = false;
+  /** Socket RPC and live queries, when `defineActor({ rpc })` offers methods (src/rpc). */
+  #rpc: RpcServer | undefined;
   /** First state of each WebSocket being accepted, from `identify()`, until `onConnect`. */
   readonly #joining = new WeakMap<Request, ConnectionState>();
 
@@ -80,6 +83,7 @@ export class SqlActor<
       {
         canSubscribe: (connection, topic) => this.canSubscribe(connection, topic),
         onClientMessage: (connection, message) => this.onClientMessage(connection, message),
+        onFrame: (connection, frame) => this.#rpc?.frame(connection, frame) ?? false,
       },
     );
     // Heartbeats are answered by the runtime, without waking a hibernated actor.
@@ -116,6 +120,7 @@ export class SqlActor<
             send: (message, topic) => {
               this.connections.broadcast(message, { topic });
             },
+            committed: (from, last) => this.#rpc?.committed(from, last),
           },
           namespace: () =>
             historySettings.binding
@@ -137,6 +142,24 @@ export class SqlActor<
         schedule: this.schedule as never,
         method: (name) => ((this as any)[name] as Function | undefined)?.bind(this),
       });
+    this.#rpc = config.rpc?.create({
+      actor: this,
+      isFrameworkMethod: (name) =>
+        name in SqlActor.prototype || name.startsWith("_") || /^on[A-Z]/.test(name),
+      sql: ctx.storage.sql,
+      tracked: () => (this.#history ? this.#history.tracking.captured : undefined),
+      schemaVersion: () => this.#migrations.version,
+      connections: () => this.connections.all(),
+      state: (connection) => this.connections.state(connection),
+      setState: (connection, state) => this.connections.setState(connection, state),
+      send: (connection, frame) => this.connections.send(connection, frame),
+      // Live queries follow the live feed's grant (history.live) and the `changes:<table>` topic's say.
+      liveGrant: (table) => {
+        const grants = this.#history?.settings.live;
+        return grants?.has(table) ? grants.get(table) : false;
+      },
+      canListen: (connection, table) => this.canSubscribe(connection, `changes:${table}`),
+    });
     // Nothing is delivered to the object (request, RPC, alarm) before this finishes.
     void ctx.blockConcurrencyWhile(async () => {
       try {
@@ -374,7 +397,8 @@ export class SqlActor<
       return errorResponse(new ActorError("ACTOR_DESTROYED", "this actor has been destroyed"));
     if (request.headers.get("Upgrade")?.toLowerCase() === "websocket") {
       try {
-        this.#joining.set(request, this.connections.stateFor(await this.identify(request)));
+        const state = this.connections.stateFor(await this.identify(request));
+        this.#joining.set(request, this.#rpc ? this.#rpc.accept(request, state) : state);
       } catch (err) {
         const known = ActorError.from(err);
         if (!known) console.error("identify() failed", err);
@@ -413,6 +437,7 @@ export class SqlActor<
   }
 
   override async onClose(connection: Connection): Promise<void> {
+    this.#rpc?.closed(connection as ActorConnection);
     this.connections.leave(connection as ActorConnection);
     await this.onLeave(connection as ActorConnection);
   }

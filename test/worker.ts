@@ -11,6 +11,7 @@ export { ChatRoom, QuietRoom } from "./fixtures/chat-room";
 export { BadForward, ForwardSink, ForwardSource } from "./fixtures/forward-actors";
 export { HistoryActor, ListedHistoryActor, NoHistoryActor } from "./fixtures/history-actors";
 export { HistoryFkActor } from "./fixtures/history-fk";
+export { NoRpcActor, RpcActor } from "./fixtures/rpc-actor";
 export { EveryWakeActor, ScheduledActor } from "./fixtures/scheduled-actors";
 export { TieredActor } from "./fixtures/tiered";
 

@@ -21,6 +21,8 @@ declare namespace Cloudflare {
     BAD_FORWARD: DurableObjectNamespace<import("../test/fixtures/forward-actors").BadForward>;
     FORWARD_QUEUE: Queue<import("../src/forward/index").ForwardBatch>;
     HISTORY_FK: DurableObjectNamespace<import("../test/fixtures/history-fk").HistoryFkActor>;
+    RPC_ACTOR: DurableObjectNamespace<import("../test/fixtures/rpc-actor").RpcActor>;
+    NO_RPC_ACTOR: DurableObjectNamespace<import("../test/fixtures/rpc-actor").NoRpcActor>;
   }
   interface GlobalProps {
     mainModule: typeof import("../test/worker");

@@ -2,6 +2,7 @@ import migrations from "../../migrations/inventory-sku/migrations.js";
 import { parseInput } from "../../src/coordinator/validate";
 import { type ActorConfig, defineActor } from "../../src/define-actor";
 import { ActorError } from "../../src/errors";
+import { rpc } from "../../src/rpc/index";
 import { SqlActor } from "../../src/sql-actor";
 import {
   insufficientStock,
@@ -114,10 +115,25 @@ export const EXPIRY_INTERVAL_MS = 60_000;
 export class InventorySKU extends SqlActor<Env, typeof schema> {
   // The figures and reservations are captured for time travel (`stateAt`); inventory_log is an
   // append-only audit log, its own history, so it is not captured twice.
+  // Sockets (`/inventory/:sku/ws`): anyone may read the figures, live too; writes are admin, as over HTTP.
   static override config: ActorConfig<typeof schema> = defineActor({
     schema,
     migrations,
-    history: { tables: ["inventory", "reservations"] },
+    // The figures are public (status is): sockets may follow them live; reservations hold order ids.
+    history: { tables: ["inventory", "reservations"], live: { inventory: true } },
+    rpc: rpc({
+      methods: {
+        status: "public",
+        reserve: "admin",
+        reserveMany: "admin",
+        confirm: "admin",
+        release: "admin",
+        restock: "admin",
+        auditLog: "admin",
+        stateAt: "admin",
+      },
+      live: { role: "public" },
+    }),
   });
 
   constructor(ctx: DurableObjectState, env: Env) {

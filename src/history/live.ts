@@ -65,6 +65,7 @@ export class LiveFeed {
     const last = lastLsn(this.#sql);
     let from = this.#pushed + 1;
     this.#pushed = Math.max(this.#pushed, last);
+    if (last >= from) this.#host.committed?.(from, last);
     if (topics.size === 0) return;
     for (let sent = 0; from <= last; ) {
       if (sent >= MAX_PER_PUSH) {
