@@ -12,7 +12,7 @@ export { BadForward, ForwardSink, ForwardSource } from "./fixtures/forward-actor
 export { HistoryActor, ListedHistoryActor, NoHistoryActor } from "./fixtures/history-actors";
 export { HistoryFkActor } from "./fixtures/history-fk";
 export { NoRpcActor, RpcActor } from "./fixtures/rpc-actor";
-export { EveryWakeActor, ScheduledActor } from "./fixtures/scheduled-actors";
+export { EveryWakeActor, LongLeaseActor, ScheduledActor } from "./fixtures/scheduled-actors";
 export { TieredActor } from "./fixtures/tiered";
 
 const app = createCoordinator<Env>([...mounts, { path: "/fixtures", app: fixtureRoutes }]);

@@ -1,7 +1,7 @@
 import { quoteIdent } from "../database";
 import { ActorError } from "../errors";
 import { decodeValue, sqlString } from "../history/codec";
-import { identName, tokenize } from "../history/sql-scan";
+import { identName, tokenize } from "../sql/tokens";
 import { WAL } from "../history/store";
 import type { TableInfo } from "../history/tables";
 
