@@ -1,9 +1,9 @@
 import { quoteIdent } from "../database";
 import { ActorError } from "../errors";
 import { decodeValue, sqlString } from "../history/codec";
-import { identName, tokenize } from "../sql/tokens";
 import { WAL } from "../history/store";
 import type { TableInfo } from "../history/tables";
+import { identName, tokenize } from "../sql/tokens";
 
 /**
  * A live query, checked once per SQL text: one read-only SELECT of one table under history, with
