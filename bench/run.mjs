@@ -22,7 +22,8 @@ const freePort = () =>
   });
 
 async function startWorker() {
-  const port = await freePort();
+  // BENCH_PORT / BENCH_INSPECTOR_PORT pin the ports (on a machine shared with other servers).
+  const port = Number(process.env.BENCH_PORT) || (await freePort());
   const state = mkdtempSync(join(tmpdir(), "dosql-bench-"));
   const child = spawn(
     "npx",
@@ -35,6 +36,7 @@ async function startWorker() {
       "127.0.0.1",
       "--port",
       String(port),
+      ...(process.env.BENCH_INSPECTOR_PORT ? ["--inspector-port", process.env.BENCH_INSPECTOR_PORT] : []),
       "--persist-to",
       state,
       "--show-interactive-dev-session=false",

@@ -2,7 +2,15 @@
 // Node side (bench/run.mjs) times the whole request, interleaving framework and baseline.
 import { Hono } from "hono";
 import { inventoryRoutes } from "../actors/inventory-sku/routes";
+import type { ForwardBatch } from "../src/forward/index";
 import { createCoordinator } from "../src/index";
+import {
+  BenchForwardSink,
+  BenchForwardToActor,
+  BenchForwardToQueue,
+  HandOutbox,
+  HandSink,
+} from "./actors/forward";
 import { HandReserve, HistoryReserve, PlainReserve } from "./actors/history";
 import {
   BenchInventory,
@@ -15,12 +23,17 @@ import { BenchSchedules, PlainBenchSchedules } from "./actors/schedules";
 import { BenchTiered, PlainArchiver, PlainHot } from "./actors/tiering";
 
 export {
+  BenchForwardSink,
+  BenchForwardToActor,
+  BenchForwardToQueue,
   BenchInventory,
   BenchInventoryNoHistory,
   BenchNotes,
   BenchSchedules,
   BenchTiered,
+  HandOutbox,
   HandReserve,
+  HandSink,
   HistoryReserve,
   PlainArchiver,
   PlainBenchNotes,
@@ -46,6 +59,12 @@ type BenchEnv = {
   INVENTORY_SKU: DurableObjectNamespace<BenchInventory>;
   INVENTORY_SKU_NO_HISTORY: DurableObjectNamespace<BenchInventoryNoHistory>;
   PLAIN_INVENTORY: DurableObjectNamespace<PlainInventory>;
+  BENCH_FORWARD_TO_ACTOR: DurableObjectNamespace<BenchForwardToActor>;
+  BENCH_FORWARD_TO_QUEUE: DurableObjectNamespace<BenchForwardToQueue>;
+  BENCH_FORWARD_SINK: DurableObjectNamespace<BenchForwardSink>;
+  HAND_OUTBOX: DurableObjectNamespace<HandOutbox>;
+  HAND_SINK: DurableObjectNamespace<HandSink>;
+  BENCH_FORWARD_QUEUE: Queue;
 };
 
 const count = (value: string | undefined) => Math.min(Math.max(Number(value) || 100, 1), 100_000);
@@ -162,10 +181,76 @@ app.post("/bench/reserve/:variant/:name", async (c) => {
   return c.json({ n });
 });
 
+// Forward: `n` events written one transaction each, answered once the receiving actor holds them
+// all (through a forward to an actor or a queue, or a hand-written outbox doing the same).
+const forwardSides = (env: BenchEnv, variant: string, name: string) => {
+  const queue = variant.endsWith("queue");
+  const sinkName = `${name}-${queue ? "q" : "sink"}`;
+  if (variant.startsWith("hand")) {
+    const outbox = env.HAND_OUTBOX.getByName(name);
+    return {
+      write: (n: number) => outbox.writeMany(n, queue ? "queue" : "actor"),
+      count: () => env.HAND_SINK.getByName(sinkName).count(),
+    };
+  }
+  const source = queue
+    ? env.BENCH_FORWARD_TO_QUEUE.getByName(name)
+    : env.BENCH_FORWARD_TO_ACTOR.getByName(name);
+  const sink = env.BENCH_FORWARD_SINK.getByName(sinkName);
+  return {
+    write: (n: number) => source.writeMany(n),
+    count: () => sink.count(),
+    delays: () => sink.delays(),
+  };
+};
+const untilCount = async (count: () => Promise<number>, want: number) => {
+  const end = Date.now() + 120_000;
+  while ((await count()) < want) {
+    if (Date.now() > end) throw new Error("forward bench: delivery timed out");
+    await new Promise((r) => setTimeout(r, 2));
+  }
+};
+
+app.post("/bench/forward/:variant/:name", async (c) => {
+  const n = count(c.req.query("n"));
+  const side = forwardSides(c.env, c.req.param("variant"), c.req.param("name"));
+  const before = await side.count();
+  await side.write(n);
+  await untilCount(side.count, before + n);
+  return c.json({ n });
+});
+
+// Commit-to-apply delay: one event per request, `n` times, each awaited at the sink; then p50/p99.
+app.post("/bench/forward-delay/:variant/:name", async (c) => {
+  const n = count(c.req.query("n"));
+  const side = forwardSides(c.env, c.req.param("variant"), c.req.param("name"));
+  await side.delays?.();
+  for (let i = 0; i < n; i++) {
+    const before = await side.count();
+    await side.write(1);
+    await untilCount(side.count, before + 1);
+  }
+  return c.json(await side.delays?.());
+});
+
 // Inventory over HTTP: the real coordinator routes (`/inventory/...`) vs a hand-written Worker (`/plain-http/...`).
 const coordinator = createCoordinator<Env>([{ path: "/inventory", app: inventoryRoutes }]);
 
 export default {
+  /** The forward bench's queue consumer: a forward's batches to its sink, the hand outbox's to its own. */
+  async queue(batch: MessageBatch<{ source: string; forward?: string }>, env: BenchEnv): Promise<void> {
+    for (const message of batch.messages) {
+      const body = message.body;
+      try {
+        if (body.forward)
+          await env.BENCH_FORWARD_SINK.getByName(`${body.source}-q`).receive(body as ForwardBatch);
+        else await env.HAND_SINK.getByName(`${body.source}-q`).receive(body as never);
+        message.ack();
+      } catch {
+        message.retry({ delaySeconds: 0 });
+      }
+    }
+  },
   fetch(request: Request, env: BenchEnv, ctx: ExecutionContext): Response | Promise<Response> {
     const path = new URL(request.url).pathname;
     if (path.startsWith("/inventory/")) return coordinator.fetch(request, env as unknown as Env, ctx);

@@ -1,5 +1,6 @@
 import type { BroadcastConfig } from "./broadcast";
 import { ActorError } from "./errors";
+import type { ForwardPart } from "./forward/part";
 import { type HistoryConfig, readHistoryConfig } from "./history/config";
 import type { MigrationBundle } from "./migrations";
 import type { RpcPart } from "./rpc/index";
@@ -28,6 +29,8 @@ export interface ActorConfig<TSchema extends Record<string, unknown> = Record<st
   history?: HistoryConfig;
   /** Methods and live queries offered to sockets, by role: `rpc({ methods, live })` from `dosql-actors/rpc`. */
   rpc?: RpcPart;
+  /** The outbox: `forward([...])` from "dosql-actors/forward" (needs `history`). */
+  forward?: ForwardPart;
 }
 
 export function defineActor<TSchema extends Record<string, unknown>, TConfig extends ActorConfig<TSchema>>(
@@ -56,6 +59,11 @@ export function defineActor<TSchema extends Record<string, unknown>, TConfig ext
   readHistoryConfig(config.history);
   if (config.rpc !== undefined && (config.rpc?.kind !== "rpc" || typeof config.rpc.create !== "function"))
     throw new ActorError("INVALID_CONFIG", "rpc must be made by rpc({ methods }) from dosql-actors/rpc");
+  if (config.forward !== undefined && (config.forward?.kind !== "forward" || !config.history))
+    throw new ActorError(
+      "INVALID_CONFIG",
+      'forward needs forward([...]) from "dosql-actors/forward" and history',
+    );
   return Object.freeze(config);
 }
 

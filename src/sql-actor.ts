@@ -13,6 +13,8 @@ import { errorFrame } from "./broadcast/protocol";
 import { Database, type RunResult, type SqlParams, type TransactionOptions } from "./database";
 import { type ActorConfig, defineActor } from "./define-actor";
 import { ActorError } from "./errors";
+import type { Forwarding } from "./forward/forwarding";
+import type { ForwardStatus } from "./forward/types";
 import {
   type BranchResult,
   type ConflictPolicy,
@@ -64,6 +66,7 @@ export class SqlActor<
   /** History retention is on the schedule (checked after commits until it is). */
   #retentionArmed = false;
   #historyApi: History | undefined;
+  #forward: Forwarding | undefined;
   #destroyed = false;
   /** Socket RPC and live queries, when `defineActor({ rpc })` offers methods (src/rpc). */
   #rpc: RpcServer | undefined;
@@ -132,6 +135,15 @@ export class SqlActor<
         },
         historySettings,
       );
+    if (this.#history && config.forward)
+      this.#forward = config.forward.create({
+        storage: ctx.storage,
+        env,
+        source: ctx.id.name ?? ctx.id.toString(),
+        history: this.#history,
+        schedule: this.schedule as never,
+        method: (name) => ((this as any)[name] as Function | undefined)?.bind(this),
+      });
     this.#rpc = config.rpc?.create({
       actor: this,
       isFrameworkMethod: (name) =>
@@ -192,6 +204,11 @@ export class SqlActor<
       // from the first change on: an actor that was only looked up gets no task and no alarm.
       if (this.#history?.retentionInterval()) this.#armRetention();
       else this.schedule.cancel(HISTORY_RETENTION);
+      try {
+        this.#forward?.start();
+      } catch (err) {
+        this.#startupError = ActorError.from(err) ?? new ActorError("INVALID_CONFIG", String(err));
+      }
     });
   }
 
@@ -304,6 +321,28 @@ export class SqlActor<
     return this.#history?.pruneAll() ?? null;
   }
 
+  /** Forwards (src/forward): deliver now instead of at the next schedule, and their status. */
+  flushForward(name?: string): Promise<ForwardStatus[]> {
+    return this.#forwarding().flush(name);
+  }
+
+  /** Take a parked forward back into service (after fixing its target) and deliver now. */
+  resumeForward(name: string): Promise<ForwardStatus> {
+    return this.#forwarding().resume(name);
+  }
+
+  /** The scheduled delivery of a forward; not for application use. */
+  _forwardDeliver(task: { name: string }): Promise<void> {
+    return this.#forwarding().deliver(task?.name);
+  }
+
+  #forwarding(): Forwarding {
+    this.assertReady();
+    if (!this.#forward)
+      throw new ActorError("FORWARD_DISABLED", "this actor has no forwards (defineActor({ forward }))");
+    return this.#forward;
+  }
+
   #historyEngine(): HistoryEngine {
     this.assertReady();
     if (!this.#history) throw historyDisabled();
@@ -326,6 +365,7 @@ export class SqlActor<
       schedules: this.schedule.summary(),
       connections: this.connections.summary(),
       history: this.#history?.summary() ?? null,
+      forwards: this.#forward?.status() ?? [],
     };
   }
 

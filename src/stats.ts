@@ -1,4 +1,5 @@
 import { quoteIdent } from "./database";
+import type { ForwardStatus } from "./forward/types";
 import type { ScheduleStatus } from "./schedule";
 
 /** What `stats()` reports about one actor. */
@@ -13,6 +14,8 @@ export interface ActorStats {
   connections: { total: number; users: number; topics: Record<string, number> };
   /** The change history (null without `history` in defineActor): LSN range held and subscribers. */
   history: { lastLsn: number; floorLsn: number; changes: number; subscribers: number } | null;
+  /** Each forward (src/forward): acknowledged LSN, pending changes, deliveries, failures, parked or not. */
+  forwards: ForwardStatus[];
 }
 
 /** Exact row counts (a full count per table: meant for introspection, not hot paths). */

@@ -1,16 +1,23 @@
 // The Worker the tests run: the coordinator with every actor's routes plus a fixture route, and the fixtures.
 import { createCoordinator } from "../src/coordinator/index";
 import { mounts } from "../worker";
+import { forwardQueue } from "./fixtures/forward-actors";
 import { fixtureRoutes } from "./fixtures/routes";
 
 export { Notes } from "../examples/notes/notes";
 export * from "../worker";
 export { FixtureActor, PlainNotes } from "./fixtures/actors";
 export { ChatRoom, QuietRoom } from "./fixtures/chat-room";
+export { BadForward, ForwardSink, ForwardSource } from "./fixtures/forward-actors";
 export { HistoryActor, ListedHistoryActor, NoHistoryActor } from "./fixtures/history-actors";
 export { HistoryFkActor } from "./fixtures/history-fk";
 export { NoRpcActor, RpcActor } from "./fixtures/rpc-actor";
 export { EveryWakeActor, LongLeaseActor, ScheduledActor } from "./fixtures/scheduled-actors";
 export { TieredActor } from "./fixtures/tiered";
 
-export default createCoordinator<Env>([...mounts, { path: "/fixtures", app: fixtureRoutes }]);
+const app = createCoordinator<Env>([...mounts, { path: "/fixtures", app: fixtureRoutes }]);
+
+export default { fetch: app.fetch, queue: forwardQueue } satisfies ExportedHandler<
+  Env,
+  import("../src/forward/index").ForwardBatch
+>;

@@ -17,6 +17,10 @@ declare namespace Cloudflare {
     HISTORY: DurableObjectNamespace<import("../test/fixtures/history-actors").HistoryActor>;
     LISTED_HISTORY: DurableObjectNamespace<import("../test/fixtures/history-actors").ListedHistoryActor>;
     NO_HISTORY: DurableObjectNamespace<import("../test/fixtures/history-actors").NoHistoryActor>;
+    FORWARD_SOURCE: DurableObjectNamespace<import("../test/fixtures/forward-actors").ForwardSource>;
+    FORWARD_SINK: DurableObjectNamespace<import("../test/fixtures/forward-actors").ForwardSink>;
+    BAD_FORWARD: DurableObjectNamespace<import("../test/fixtures/forward-actors").BadForward>;
+    FORWARD_QUEUE: Queue<import("../src/forward/index").ForwardBatch>;
     HISTORY_FK: DurableObjectNamespace<import("../test/fixtures/history-fk").HistoryFkActor>;
     RPC_ACTOR: DurableObjectNamespace<import("../test/fixtures/rpc-actor").RpcActor>;
     NO_RPC_ACTOR: DurableObjectNamespace<import("../test/fixtures/rpc-actor").NoRpcActor>;

@@ -12,6 +12,7 @@ import type { ConflictPolicy, MergeSource } from "./merge";
 import { restoreTargets, undoTargets } from "./restore";
 import { type PruneResult, prune } from "./retention";
 import { BRANCHES, floorLsn, lastLsn, readState, SUBSCRIBERS, WAL } from "./store";
+import { WriteSignal } from "./stream";
 import { ack, listSubscribers, type Subscription, subscribe, unsubscribe } from "./subscribers";
 import { rewriteSystemTime } from "./system-time";
 import { describeTable, requireTracked, type TableInfo, userTableNames } from "./tables";
@@ -50,6 +51,8 @@ export class HistoryEngine {
   #tracking: Tracking | undefined;
   #allTables: TableInfo[] = [];
   #capture: Capture | undefined;
+  /** Fires after each write: `history.subscribe(fromLsn)` and forwards wait on it. */
+  readonly writes = new WriteSignal();
 
   constructor(host: HistoryHost, settings: HistorySettings) {
     this.#host = host;
@@ -95,7 +98,10 @@ export class HistoryEngine {
     if (!this.#capture) {
       this.#capture = new Capture(this.#sql);
       const live = this.#live;
-      if (live) this.#capture.onWrite = () => live.queue();
+      this.#capture.onWrite = () => {
+        live?.queue();
+        this.writes.notify();
+      };
     }
     return this.#capture;
   }

@@ -1,8 +1,9 @@
 import { RpcTarget } from "cloudflare:workers";
 import { ActorError } from "../errors";
 import type { HistoryEngine } from "./engine";
-import type { ChangesOptions, ChangesPage, RowVersion } from "./feed";
+import type { Change, ChangesOptions, ChangesPage, RowVersion } from "./feed";
 import type { PruneResult } from "./retention";
+import { changeStream, type StreamOptions } from "./stream";
 import type { Subscription } from "./subscribers";
 import type { HistoryStatus } from "./types";
 
@@ -50,9 +51,22 @@ export class History extends RpcTarget {
     return this.#use().rowHistory(table, key);
   }
 
-  /** Register a durable subscriber (idempotent); it starts after the newest change unless `fromLsn` says otherwise. */
-  subscribe(id: string, options?: { fromLsn?: number }): Subscription {
-    return this.#use().subscribe(id, options);
+  /**
+   * `subscribe(fromLsn)`: an async iterator of every change from `fromLsn`, then each new one as
+   * it commits (for code inside the actor: `for await (const change of this.history.subscribe(lsn))`).
+   * `subscribe(id)`: register a durable subscriber (idempotent); it starts after the newest change
+   * unless `fromLsn` says otherwise.
+   */
+  subscribe(fromLsn: number, options?: StreamOptions): AsyncGenerator<Change, void, undefined>;
+  subscribe(id: string, options?: { fromLsn?: number }): Subscription;
+  subscribe(
+    idOrLsn: string | number,
+    options?: StreamOptions & { fromLsn?: number },
+  ): Subscription | AsyncGenerator<Change, void, undefined> {
+    const engine = this.#use();
+    if (typeof idOrLsn === "number")
+      return changeStream((o) => engine.changes(o), engine.writes, idOrLsn, options);
+    return engine.subscribe(idOrLsn, options);
   }
 
   /** Acknowledge every change up to `lsn`; retention keeps what is not acknowledged. */

@@ -1,0 +1,51 @@
+// Forward (issue 14): changes/s delivered to another actor and through a local queue, against a
+// hand-written outbox doing the same in the same run, and the commit-to-apply delay (p50/p99).
+const N = 2000;
+const post = (base, path) =>
+  fetch(`${base}${path}`, { method: "POST" }).then(async (r) => {
+    if (!r.ok) throw new Error(`${path}: ${r.status} ${await r.text()}`);
+    return r.json();
+  });
+const perSecond = (ms) => `${Math.round((N / ms) * 1000).toLocaleString("en")} changes/s`;
+const timedPost = async (base, path) => {
+  const t0 = performance.now();
+  await post(base, path);
+  return performance.now() - t0;
+};
+const delay = async (base, variant) => {
+  const d = await post(base, `/bench/forward-delay/${variant}/delay-${variant}?n=200`);
+  return `p50 ${d.p50} ms, p99 ${d.p99} ms (n=${d.n}, maxWaitMs 5)`;
+};
+
+export default [
+  {
+    name: `forward to another actor: ${N} one-row transactions written and applied at the receiver, vs a hand-written outbox`,
+    rounds: 8,
+    subject: (base, round) => post(base, `/bench/forward/actor/fa-${round % 4}?n=${N}`),
+    baseline: (base, round) => post(base, `/bench/forward/hand-actor/ha-${round % 4}?n=${N}`),
+    extra: async (base) => ({
+      "forward → actor throughput (one more run)": perSecond(
+        await timedPost(base, `/bench/forward/actor/fa-x?n=${N}`),
+      ),
+      "hand outbox → actor throughput": perSecond(
+        await timedPost(base, `/bench/forward/hand-actor/ha-x?n=${N}`),
+      ),
+      "forward → actor, commit to apply": await delay(base, "actor"),
+    }),
+  },
+  {
+    name: `forward to a local queue: ${N} one-row transactions written and applied by the consumer's actor, vs a hand-written outbox`,
+    rounds: 8,
+    subject: (base, round) => post(base, `/bench/forward/queue/fq-${round % 4}?n=${N}`),
+    baseline: (base, round) => post(base, `/bench/forward/hand-queue/hq-${round % 4}?n=${N}`),
+    extra: async (base) => ({
+      "forward → queue throughput (one more run)": perSecond(
+        await timedPost(base, `/bench/forward/queue/fq-x?n=${N}`),
+      ),
+      "hand outbox → queue throughput": perSecond(
+        await timedPost(base, `/bench/forward/hand-queue/hq-x?n=${N}`),
+      ),
+      "forward → queue, commit to apply": await delay(base, "queue"),
+    }),
+  },
+];

@@ -1,0 +1,204 @@
+import { ActorError } from "../errors";
+import type { Change, ChangesPage } from "../history/feed";
+import { project } from "./project";
+import { type ForwardState, subscriberId } from "./state";
+import { destinations, MAX_BATCH_BYTES, type TargetHost } from "./targets";
+import type { ForwardChange, ResolvedForward } from "./types";
+
+/** What one forward's delivery loop needs from the actor. */
+export interface DeliveryHost extends TargetHost {
+  storage: DurableObjectStorage;
+  state: ForwardState;
+  changes(options: { fromLsn: number; tables: readonly string[]; limit: number }): ChangesPage;
+  acked(id: string): number;
+  ack(id: string, lsn: number): void;
+  lastLsn(): number;
+  /** Run delivery of this forward (the schedule key `dosql:forward:<name>`) after `delayMs`. */
+  later(name: string, delayMs: number): void;
+  /** Whether a delivery of this forward is already scheduled or running. */
+  isScheduled(name: string): boolean;
+  cancel(name: string): void;
+}
+
+/** Most batches one delivery run sends before it yields to the next scheduled run. */
+const BATCHES_PER_RUN = 50;
+
+/**
+ * The delivery loop of one forward: read the changes after its acknowledged LSN, build a batch of
+ * the declared columns, hand it to the target, and only then acknowledge it. At least once: a
+ * crash between the target accepting and the acknowledgement sends the batch again, which the
+ * receiver's `applyOnce` recognises. One run at a time per forward.
+ */
+export class Forwarder {
+  readonly spec: ResolvedForward;
+  readonly #host: DeliveryHost;
+  readonly #columns: ReadonlyMap<string, readonly string[]>;
+  readonly #id: string;
+  #running: Promise<void> | undefined;
+  #again = false;
+  /** A write was seen and a delivery is being arranged (saves a schedule lookup per write). */
+  #armed = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(spec: ResolvedForward, host: DeliveryHost, columns: ReadonlyMap<string, readonly string[]>) {
+    this.spec = spec;
+    this.#host = host;
+    this.#columns = columns;
+    this.#id = subscriberId(spec.name);
+  }
+
+  /** After a write: make sure a delivery runs within `maxWaitMs` (deferred: this runs inside the commit). */
+  onWrite(): void {
+    // A delivery timer already pending will send this write too (and reschedule if more comes).
+    if (this.#armed || this.#timer) return;
+    this.#armed = true;
+    queueMicrotask(() => {
+      this.#armed = false;
+      this.arrange();
+    });
+  }
+
+  /**
+   * Arrange a delivery when there is something to send (on wake, after writes): the scheduled task
+   * is the durable promise (it survives eviction); a timer in memory is the fast path, since an
+   * alarm is slower to fire than a timer. Whichever runs second finds nothing left to send.
+   */
+  arrange(): void {
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    const row = this.#host.state.get(this.spec.name);
+    if (row.state === "parked") return;
+    if (this.#host.acked(this.#id) >= this.#host.lastLsn()) return;
+    if (!this.#host.isScheduled(this.spec.name)) this.#host.later(this.spec.name, this.spec.maxWaitMs);
+    // While failing, only the schedule retries (it keeps the backoff).
+    if (row.failures === 0 && !this.#timer)
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        this.deliver().catch((err) => console.error(`forward ${this.spec.name}: delivery failed`, err));
+      }, this.spec.maxWaitMs);
+  }
+
+  /** One delivery run (the schedule calls it; so do `flushForward` and `resumeForward`). */
+  deliver(): Promise<void> {
+    if (this.#running) {
+      this.#again = true;
+      return this.#running;
+    }
+    this.#running = this.#run().finally(() => {
+      this.#running = undefined;
+    });
+    return this.#running;
+  }
+
+  async #run(): Promise<void> {
+    do {
+      this.#again = false;
+      if (this.#host.state.get(this.spec.name).state === "parked") return;
+      let sent = 0;
+      let more = true;
+      try {
+        while (more && sent < BATCHES_PER_RUN) {
+          more = await this.#step();
+          sent++;
+        }
+      } catch (err) {
+        this.#failed(err);
+        return;
+      }
+      if (more) {
+        this.#host.later(this.spec.name, 1);
+        return;
+      }
+    } while (this.#again);
+    if (this.#host.acked(this.#id) < this.#host.lastLsn())
+      this.#host.later(this.spec.name, this.spec.maxWaitMs);
+  }
+
+  /** Send one batch; true when more changes are waiting. */
+  async #step(): Promise<boolean> {
+    const { spec } = this;
+    const from = this.#host.acked(this.#id) + 1;
+    const page = this.#host.changes({ fromLsn: from, tables: spec.tables, limit: spec.size });
+    const limit = "queue" in spec.to ? MAX_BATCH_BYTES.queue : MAX_BATCH_BYTES.other;
+    const changes: ForwardChange[] = [];
+    let to = page.nextLsn - 1;
+    let bytes = 0;
+    for (const change of page.changes) {
+      const out = this.#export(change);
+      if (!out) continue;
+      const size = approximateBytes(out);
+      if (bytes + size > limit) {
+        if (changes.length === 0)
+          throw new ActorError(
+            "FORWARD_TOO_LARGE",
+            `change ${change.lsn} is ${size} bytes, more than one ${"queue" in spec.to ? "queue message" : "batch"} holds`,
+          );
+        to = changes[changes.length - 1].lsn;
+        break;
+      }
+      bytes += size;
+      changes.push(out);
+    }
+    if (to < from) return false;
+    const now = Date.now();
+    if (changes.length > 0) {
+      for (const destination of destinations(spec.to, this.#host, changes)) {
+        const after = this.#host.state.sentTo(spec.name, destination.id);
+        if (after >= to) continue; // accepted already, before a crash lost the acknowledgement
+        await destination.send({
+          source: this.#host.source,
+          forward: spec.name,
+          after,
+          from,
+          to,
+          changes: destination.changes.filter((c) => c.lsn > after),
+        });
+        this.#host.state.markSent(spec.name, destination.id, to);
+      }
+    }
+    this.#host.storage.transactionSync(() => {
+      this.#host.ack(this.#id, to);
+      if (changes.length > 0) this.#host.state.delivered(spec.name, changes.length, now);
+    });
+    return to < page.lastLsn;
+  }
+
+  #export(change: Change): ForwardChange | null {
+    const columns = this.#columns.get(change.table);
+    if (!columns) return null;
+    if (this.spec.where && !this.spec.where(change)) return null;
+    return project(change, columns);
+  }
+
+  /** A failed attempt: back off exponentially, or park after `retry.attempts` in a row. */
+  #failed(err: unknown): void {
+    const { spec } = this;
+    const now = Date.now();
+    const failures = this.#host.state.get(spec.name).failures + 1;
+    const message = describe(err);
+    const park = failures >= spec.attempts;
+    const delay = Math.min(spec.maxBackoffMs, spec.backoffMs * 2 ** (failures - 1));
+    this.#host.state.failed(spec.name, message, park ? null : now + delay, now);
+    if (park) {
+      console.error(`forward ${spec.name} parked after ${failures} failed deliveries: ${message}`);
+      this.#host.cancel(spec.name);
+    } else this.#host.later(spec.name, delay);
+  }
+}
+
+/** Rough JSON size of a change (bytes count twice as hex would). */
+function approximateBytes(change: ForwardChange): number {
+  return JSON.stringify(change, (_k, v) => (v instanceof Uint8Array ? "x".repeat(v.length * 2) : v)).length;
+}
+
+function describe(err: unknown): string {
+  const known = ActorError.from(err);
+  const text = known
+    ? `${known.code}: ${known.description}`
+    : err instanceof Error
+      ? `${err.name}: ${err.message}`
+      : String(err);
+  return text.length > 1000 ? `${text.slice(0, 1000)}…` : text;
+}

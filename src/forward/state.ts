@@ -1,0 +1,120 @@
+/**
+ * Durable state of each forward, beside its durable subscriber in history (which holds the
+ * acknowledged LSN, so retention already keeps what a forward has not delivered):
+ * - `_dosql_forwards`: active or parked, consecutive failures and the last error, delivery counts;
+ * - `_dosql_forward_sent`: per destination, the `to` of the last batch it accepted (a batch's `after`).
+ */
+export const FORWARDS = "_dosql_forwards";
+export const SENT = "_dosql_forward_sent";
+
+const DDL = [
+  `CREATE TABLE IF NOT EXISTS ${FORWARDS} (name TEXT PRIMARY KEY, state TEXT NOT NULL DEFAULT 'active',
+    failures INTEGER NOT NULL DEFAULT 0, last_error TEXT, next_attempt_at INTEGER, parked_at INTEGER,
+    batches INTEGER NOT NULL DEFAULT 0, changes INTEGER NOT NULL DEFAULT 0, last_delivery_at INTEGER)`,
+  `CREATE TABLE IF NOT EXISTS ${SENT} (forward TEXT NOT NULL, destination TEXT NOT NULL, sent_to INTEGER NOT NULL,
+    PRIMARY KEY (forward, destination))`,
+];
+
+export type ForwardRow = {
+  name: string;
+  state: "active" | "parked";
+  failures: number;
+  last_error: string | null;
+  next_attempt_at: number | null;
+  parked_at: number | null;
+  batches: number;
+  changes: number;
+  last_delivery_at: number | null;
+};
+
+/** The subscriber id of a forward in history's durable subscribers. */
+export const subscriberId = (name: string): string => `forward:${name}`;
+
+export class ForwardState {
+  readonly #sql: SqlStorage;
+
+  constructor(sql: SqlStorage) {
+    this.#sql = sql;
+  }
+
+  create(): void {
+    for (const statement of DDL) this.#sql.exec(statement);
+  }
+
+  ensure(name: string): void {
+    this.#sql.exec(`INSERT INTO ${FORWARDS} (name) VALUES (?) ON CONFLICT (name) DO NOTHING`, name);
+  }
+
+  /** Forget forwards no longer configured; returns their names. */
+  dropOthers(keep: readonly string[]): string[] {
+    const gone = this.#sql
+      .exec<{ name: string }>(`SELECT name FROM ${FORWARDS}`)
+      .toArray()
+      .map((r) => r.name)
+      .filter((n) => !keep.includes(n));
+    for (const name of gone) {
+      this.#sql.exec(`DELETE FROM ${FORWARDS} WHERE name = ?`, name);
+      this.#sql.exec(`DELETE FROM ${SENT} WHERE forward = ?`, name);
+    }
+    return gone;
+  }
+
+  get(name: string): ForwardRow {
+    return this.#sql.exec<ForwardRow>(`SELECT * FROM ${FORWARDS} WHERE name = ?`, name).one();
+  }
+
+  sentTo(name: string, destination: string): number {
+    const row = this.#sql
+      .exec<{ sent_to: number }>(
+        `SELECT sent_to FROM ${SENT} WHERE forward = ? AND destination = ?`,
+        name,
+        destination,
+      )
+      .toArray()[0];
+    return row?.sent_to ?? 0;
+  }
+
+  markSent(name: string, destination: string, to: number): void {
+    this.#sql.exec(
+      `INSERT INTO ${SENT} (forward, destination, sent_to) VALUES (?, ?, ?)
+       ON CONFLICT (forward, destination) DO UPDATE SET sent_to = max(sent_to, excluded.sent_to)`,
+      name,
+      destination,
+      to,
+    );
+  }
+
+  delivered(name: string, changes: number, now: number): void {
+    this.#sql.exec(
+      `UPDATE ${FORWARDS} SET failures = 0, last_error = NULL, next_attempt_at = NULL, batches = batches + 1,
+         changes = changes + ?, last_delivery_at = ? WHERE name = ?`,
+      changes,
+      now,
+      name,
+    );
+  }
+
+  failed(name: string, error: string, nextAttemptAt: number | null, now: number): ForwardRow {
+    return this.#sql
+      .exec<ForwardRow>(
+        `UPDATE ${FORWARDS} SET failures = failures + 1, last_error = ?, next_attempt_at = ?,
+           state = CASE WHEN ? IS NULL THEN 'parked' ELSE state END,
+           parked_at = CASE WHEN ? IS NULL THEN ? ELSE parked_at END
+         WHERE name = ? RETURNING *`,
+        error,
+        nextAttemptAt,
+        nextAttemptAt,
+        nextAttemptAt,
+        now,
+        name,
+      )
+      .one();
+  }
+
+  resume(name: string): void {
+    this.#sql.exec(
+      `UPDATE ${FORWARDS} SET state = 'active', failures = 0, next_attempt_at = NULL, parked_at = NULL WHERE name = ?`,
+      name,
+    );
+  }
+}
