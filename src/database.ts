@@ -30,10 +30,22 @@ function bindable(value: unknown): SqlStorageValue {
   throw new ActorError("VALIDATION_FAILED", `cannot bind a value of type ${typeof value} to SQL`);
 }
 
-function bindAll(params: SqlParams | undefined): SqlStorageValue[] {
-  if (!params || params.length === 0) return [];
+const NO_PARAMS: SqlStorageValue[] = [];
+
+/**
+ * The values to bind. Already bindable values (strings, numbers, null, ArrayBuffers: the common
+ * case) are bound as given, without a copy; anything else is converted by `bindable`.
+ */
+function bindAll(params: SqlParams | undefined): readonly SqlStorageValue[] {
+  if (params === undefined || params === null) return NO_PARAMS;
   if (!Array.isArray(params)) throw new ActorError("VALIDATION_FAILED", "SQL params must be an array");
-  return params.map(bindable);
+  for (let i = 0; i < params.length; i++) {
+    const value = params[i];
+    const type = typeof value;
+    if (type !== "string" && type !== "number" && value !== null && !(value instanceof ArrayBuffer))
+      return params.map(bindable);
+  }
+  return params as readonly SqlStorageValue[];
 }
 
 /**
@@ -67,18 +79,24 @@ export class Database<TSchema extends Record<string, unknown>> {
     this.#hooks = hooks;
   }
 
-  /** Run a statement and return its rows. */
-  query<T = Record<string, SqlStorageValue>>(sql: string, params?: SqlParams): T[] {
+  /**
+   * Run a statement and return its rows. `rows: false` (SqlActor passes it for a single write
+   * without RETURNING, see src/query-route.ts) leaves the cursor unread: exec has already run
+   * such a statement to its end, so there is nothing to read.
+   */
+  query<T = Record<string, SqlStorageValue>>(sql: string, params?: SqlParams, rows = true): T[] {
     if (typeof sql !== "string" || sql.length === 0)
       throw new ActorError("VALIDATION_FAILED", "SQL must be a string");
-    return this.#sql.exec(sql, ...bindAll(params)).toArray() as T[];
+    const cursor = this.#sql.exec(sql, ...bindAll(params));
+    return rows ? (cursor.toArray() as T[]) : [];
   }
 
   /** Run a statement for its effect: rows changed and the last inserted rowid. */
-  run(sql: string, params?: SqlParams): RunResult {
+  run(sql: string, params?: SqlParams, rows = true): RunResult {
     if (typeof sql !== "string" || sql.length === 0)
       throw new ActorError("VALIDATION_FAILED", "SQL must be a string");
-    this.#sql.exec(sql, ...bindAll(params)).toArray();
+    const cursor = this.#sql.exec(sql, ...bindAll(params));
+    if (rows) cursor.toArray();
     const row = this.#sql.exec("SELECT changes() AS c, last_insert_rowid() AS r").one();
     return { changes: Number(row.c), lastRowId: Number(row.r) };
   }

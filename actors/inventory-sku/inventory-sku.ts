@@ -2,6 +2,7 @@ import migrations from "../../migrations/inventory-sku/migrations.js";
 import { parseInput } from "../../src/coordinator/validate";
 import { type ActorConfig, defineActor } from "../../src/define-actor";
 import { ActorError } from "../../src/errors";
+import { history } from "../../src/history/index";
 import { SqlActor } from "../../src/sql-actor";
 import {
   insufficientStock,
@@ -117,7 +118,7 @@ export class InventorySKU extends SqlActor<Env, typeof schema> {
   static override config: ActorConfig<typeof schema> = defineActor({
     schema,
     migrations,
-    history: { tables: ["inventory", "reservations"] },
+    history: history({ tables: ["inventory", "reservations"] }),
   });
 
   constructor(ctx: DurableObjectState, env: Env) {

@@ -15,23 +15,8 @@ import type { Tracking } from "./tracking";
  *   FROM a TO b      row versions valid at some point in [a, b)
  *   ALL              every row version history holds
  * Times are `?` parameters, numbers (epoch ms) or string literals (ISO-8601), optionally after TIMESTAMP.
+ * (Which statements come here is decided in src/query-route.ts.)
  */
-export function hasSystemTime(sql: string): boolean {
-  return /system_time/i.test(sql);
-}
-
-/** True when the statement has a real FOR SYSTEM_TIME clause (not inside a string, identifier or comment). */
-export function hasSystemTimeClause(sql: string): boolean {
-  const words = tokenize(sql).filter((t) => t.kind !== "space" && t.kind !== "comment");
-  return words.some(
-    (t, i) =>
-      t.kind === "word" &&
-      t.text.toUpperCase() === "FOR" &&
-      words[i + 1]?.kind === "word" &&
-      words[i + 1].text.toUpperCase() === "SYSTEM_TIME",
-  );
-}
-
 type Period =
   | { kind: "asOf"; at: number }
   | { kind: "range"; from: number; to: number; inclusive: boolean }
