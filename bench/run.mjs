@@ -1,13 +1,13 @@
 // `npm run bench [filter]`: starts the bench Worker under `wrangler dev` on loopback (local tracing
 // off: X_LOCAL_OBSERVABILITY=false), runs every case in bench/cases/*.mjs, and prints ratios of the
 // framework (subject) to a hand-written baseline measured in the same run, interleaved round by round.
-import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { gzipSync } from "node:zlib";
+import { report } from "../scripts/size.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const filter = process.argv[2] ?? "";
@@ -22,7 +22,9 @@ const freePort = () =>
   });
 
 async function startWorker() {
+  // Both ports free ones, so a bench never collides with another wrangler dev on the machine.
   const port = await freePort();
+  const inspectorPort = await freePort();
   const state = mkdtempSync(join(tmpdir(), "dosql-bench-"));
   const child = spawn(
     "npx",
@@ -35,6 +37,8 @@ async function startWorker() {
       "127.0.0.1",
       "--port",
       String(port),
+      "--inspector-port",
+      String(inspectorPort),
       "--persist-to",
       state,
       "--show-interactive-dev-session=false",
@@ -119,19 +123,6 @@ async function runCase(base, c) {
       console.log(`|   ${label} | ${value} | | | | | | |`);
 }
 
-function bundleSize() {
-  const out = mkdtempSync(join(tmpdir(), "dosql-size-"));
-  const res = spawnSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", out], {
-    cwd: root,
-    encoding: "utf8",
-  });
-  const file = readdirSync(out).find((f) => f.endsWith(".js"));
-  if (res.status !== 0 || !file) return "unavailable";
-  const code = readFileSync(join(out, file));
-  rmSync(out, { recursive: true, force: true });
-  return `${(code.length / 1024).toFixed(0)} KiB raw / ${(gzipSync(code).length / 1024).toFixed(0)} KiB gzip`;
-}
-
 const files = readdirSync(join(root, "bench/cases"))
   .filter((f) => f.endsWith(".mjs"))
   .sort();
@@ -156,4 +147,7 @@ try {
 } finally {
   stop();
 }
-if (!filter) console.log(`\ncoordinator bundle (wrangler deploy --dry-run): ${bundleSize()}`);
+if (!filter) {
+  console.log("\nBundle sizes (npm run size: wrangler deploy --dry-run --minify, Total Upload / gzip)\n");
+  report();
+}

@@ -11,6 +11,7 @@ import {
   plainInventoryHttp,
 } from "./actors/inventory";
 import { BenchNotes, PlainBenchNotes } from "./actors/notes";
+import { HandPeerReserve, IdiomReserve, PartyReserve } from "./actors/peers";
 import { BenchSchedules, PlainBenchSchedules } from "./actors/schedules";
 import { BenchTiered, PlainArchiver, PlainHot } from "./actors/tiering";
 
@@ -20,8 +21,11 @@ export {
   BenchNotes,
   BenchSchedules,
   BenchTiered,
+  HandPeerReserve,
   HandReserve,
   HistoryReserve,
+  IdiomReserve,
+  PartyReserve,
   PlainArchiver,
   PlainBenchNotes,
   PlainBenchSchedules,
@@ -46,6 +50,9 @@ type BenchEnv = {
   INVENTORY_SKU: DurableObjectNamespace<BenchInventory>;
   INVENTORY_SKU_NO_HISTORY: DurableObjectNamespace<BenchInventoryNoHistory>;
   PLAIN_INVENTORY: DurableObjectNamespace<PlainInventory>;
+  IDIOM_RESERVE: DurableObjectNamespace<IdiomReserve>;
+  HAND_PEER_RESERVE: DurableObjectNamespace<HandPeerReserve>;
+  PARTY_RESERVE: DurableObjectNamespace<PartyReserve>;
 };
 
 const count = (value: string | undefined) => Math.min(Math.max(Number(value) || 100, 1), 100_000);
@@ -159,6 +166,29 @@ app.post("/bench/reserve/:variant/:name", async (c) => {
   else if (variant === "history-off")
     await c.env.INVENTORY_SKU_NO_HISTORY.getByName(name).benchReserve(n, prefix);
   else await c.env.INVENTORY_SKU.getByName(name).benchReserve(n, prefix);
+  return c.json({ n });
+});
+
+// The reserve workload of issue 13, `n` per call: SqlActor (history off) vs hand-written vs partyserver.
+const peer = (env: BenchEnv, variant: string) =>
+  (variant === "idiom"
+    ? env.IDIOM_RESERVE
+    : variant === "party"
+      ? env.PARTY_RESERVE
+      : env.HAND_PEER_RESERVE) as DurableObjectNamespace<HandPeerReserve>;
+app.post("/bench/peer/:variant/:name", async (c) => {
+  const n = count(c.req.query("n"));
+  return c.json({
+    n: await peer(c.env, c.req.param("variant")).getByName(c.req.param("name")).reserveMany(n),
+  });
+});
+
+// Cold start: `n` fresh objects, each constructed (schema, migrations) and answering one reserve.
+app.post("/bench/cold/:variant", async (c) => {
+  const n = count(c.req.query("n"));
+  const ns = peer(c.env, c.req.param("variant"));
+  const run = crypto.randomUUID();
+  for (let i = 0; i < n; i++) await ns.getByName(`cold-${run}-${i}`).reserveMany(1);
   return c.json({ n });
 });
 
