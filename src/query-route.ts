@@ -57,8 +57,10 @@ function isWord(t: Token | undefined, word: string): boolean {
   return t !== undefined && t.kind === "word" && t.text.toUpperCase() === word;
 }
 
-/** At most this many distinct SQL texts are remembered per actor (oldest forgotten first). */
+/** At most this many distinct SQL texts are remembered per actor (oldest forgotten first)... */
 export const ROUTE_CACHE_SIZE = 512;
+/** ...each at most this long (so the cache holds at most ~2 MB); longer texts are routed every time. */
+export const ROUTE_CACHE_TEXT = 4096;
 
 /** Routes by SQL text, bounded. A lookup is one Map.get (a constant string hashes once). */
 export class RouteCache {
@@ -74,6 +76,7 @@ export class RouteCache {
     const known = this.#routes.get(sql);
     if (known !== undefined) return known;
     const route = this.#refine(sql, routeOf(sql));
+    if (sql.length > ROUTE_CACHE_TEXT) return route;
     if (this.#routes.size >= ROUTE_CACHE_SIZE) this.#routes.delete(this.#routes.keys().next().value!);
     this.#routes.set(sql, route);
     return route;

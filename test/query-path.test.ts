@@ -3,7 +3,7 @@
 // materialised; values already bindable are bound as given.
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { ROUTE_CACHE_SIZE, Route, RouteCache, routeOf } from "../src/query-route";
+import { ROUTE_CACHE_SIZE, ROUTE_CACHE_TEXT, Route, RouteCache, routeOf } from "../src/query-route";
 import { codeOf } from "./history-helpers";
 
 const fixture = () => env.FIXTURE.getByName(`query-path-${crypto.randomUUID()}`);
@@ -56,6 +56,17 @@ describe("routeOf", () => {
     expect(decided).toBe(1);
     for (let i = 0; i < ROUTE_CACHE_SIZE * 2; i++) cache.get(`SELECT ${i}`);
     expect(cache.size).toBe(ROUTE_CACHE_SIZE);
+    // The newest are kept, the oldest forgotten (decided again when they come back).
+    decided = 0;
+    cache.get(`SELECT ${ROUTE_CACHE_SIZE * 2 - 1}`);
+    expect(decided).toBe(0);
+    cache.get("SELECT 1");
+    expect(decided).toBe(1);
+    // A long text is routed, and routed right, but not kept.
+    const long = `SELECT '${"x".repeat(ROUTE_CACHE_TEXT)}' FROM 'r2://ARCHIVE/a.parquet'`;
+    expect(cache.get(long)).toBe(Route.Cold);
+    expect(cache.get(long)).toBe(Route.Cold);
+    expect(decided).toBe(3);
   });
 });
 

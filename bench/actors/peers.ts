@@ -72,7 +72,11 @@ export class HandPeerReserve extends DurableObject<Env> {
   }
 }
 
-/** partyserver's `Server` with its `this.sql` tagged template, the same SQL. */
+/**
+ * partyserver's `Server` (the base SqlActor itself extends) running the same SQL through
+ * `ctx.storage.sql.exec`, the strict peer. (Its `this.sql` tagged template, which joins the
+ * strings and spreads the cursor on every call, measured 2.0x the hand-written object here.)
+ */
 export class PartyReserve extends Server<Env> {
   #seq = 0;
 
@@ -82,20 +86,17 @@ export class PartyReserve extends Server<Env> {
   }
 
   reserveMany(n: number): number {
-    if (this.sql`SELECT available FROM stock WHERE sku = ${"sku"}`.length === 0)
-      this.sql`INSERT INTO stock (sku, available, reserved, updated_at) VALUES ('sku', 1000000000, 0, 0)`;
+    const sql = this.ctx.storage.sql;
+    if (sql.exec(SELECT_STOCK, "sku").toArray().length === 0) sql.exec(SEED);
     for (let i = 0; i < n; i++) {
       const order = `o${Date.now()}-${this.#seq++}`;
       this.ctx.storage.transactionSync(() => {
-        const [row] = this.sql<{ available: number }>`SELECT available FROM stock WHERE sku = ${"sku"}`;
+        const row = sql.exec<{ available: number }>(SELECT_STOCK, "sku").one();
         if (row.available < 1) throw new Error("sold out");
         const now = Date.now();
-        this
-          .sql`INSERT INTO reservations (order_id, qty, status, created_at) VALUES (${order}, ${1}, 'held', ${now})`;
-        this
-          .sql`UPDATE stock SET available = available - ${1}, reserved = reserved + ${1}, updated_at = ${now} WHERE sku = ${"sku"}`;
-        this
-          .sql`INSERT INTO inventory_log (kind, order_id, qty, at) VALUES ('reserve', ${order}, ${1}, ${now})`;
+        sql.exec(INSERT_RESERVATION, order, 1, now);
+        sql.exec(UPDATE_STOCK, 1, 1, now, "sku");
+        sql.exec(INSERT_LOG, order, 1, now);
       });
     }
     return n;

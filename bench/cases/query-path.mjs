@@ -28,7 +28,7 @@ export default [
     baseline: peer("hand"),
   },
   {
-    name: `reserve ×${N} per call: partyserver Server (this.sql) vs hand-written DO`,
+    name: `reserve ×${N} per call: partyserver Server (same SQL through ctx.storage.sql) vs hand-written DO`,
     rounds: ROUNDS,
     subject: peer("party"),
     baseline: peer("hand"),
@@ -49,6 +49,21 @@ export default [
     subject: (base, round) =>
       post(base, `/bench/reserve/history-on/peer-inventory-${round % 4}?n=${INVENTORY_N}`),
     baseline: peer("hand", INVENTORY_N),
+  },
+  // Where InventorySKU's time goes: its richer SQL, the framework, history.
+  {
+    name: `reserve ×${INVENTORY_N}: InventorySKU's SQL hand-written (PlainInventory) vs the minimal hand-written reserve`,
+    rounds: ROUNDS * 2,
+    subject: (base, round) => post(base, `/bench/reserve/plain/peer-plain-${round % 4}?n=${INVENTORY_N}`),
+    baseline: peer("hand", INVENTORY_N),
+  },
+  {
+    name: `reserve ×${INVENTORY_N}: InventorySKU history on vs history off`,
+    rounds: ROUNDS * 2,
+    subject: (base, round) =>
+      post(base, `/bench/reserve/history-on/peer-inventory-${round % 4}?n=${INVENTORY_N}`),
+    baseline: (base, round) =>
+      post(base, `/bench/reserve/history-off/peer-inventory-off-${round % 4}?n=${INVENTORY_N}`),
   },
   {
     name: `cold start, ${COLD} fresh objects (construct + schema + first reserve): SqlActor vs hand-written DO`,
