@@ -1,7 +1,8 @@
 // Size fixture and control of the bundle test: one SqlActor with history and tiering configured.
-import { defineActor, SqlActor } from "dosql-actors";
-import { history } from "dosql-actors/history";
-import { tiering } from "dosql-actors/tiering";
+
+import { history } from "../../src/history/index";
+import { defineActor, SqlActor } from "../../src/index";
+import { tiering } from "../../src/tiering/index";
 
 export class Archived extends SqlActor {
   static override config = defineActor({

@@ -1,5 +1,7 @@
 // Size fixture: one SqlActor with raw SQL, no history, no tiering (`npm run size`).
-import { defineActor, SqlActor } from "dosql-actors";
+// Sources by path (what the package entry points "dosql-actors", "dosql-actors/history", … name), so the
+// figures do not depend on a build in dist/.
+import { defineActor, SqlActor } from "../../src/index";
 
 export class Counter extends SqlActor {
   static override config = defineActor({ schema: {} });
