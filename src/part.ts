@@ -1,4 +1,5 @@
-import type { TransactionHooks, TransactionOptions } from "./database";
+import type { TransactionOptions, WriteHooks } from "./database";
+import type { RestoreHooks } from "./tiering/backup";
 
 /**
  * The seam every opt-in part plugs into (history, tiering; later forward, sources, rpc).
@@ -20,8 +21,10 @@ import type { TransactionHooks, TransactionOptions } from "./database";
  * 3. The returned `PartInstance` may implement any of the hooks below. SqlActor calls them, in the
  *    order the keys appear in the config, at these points:
  *    - `beforeMigrations()` / `afterMigrations()`: inside `blockConcurrencyWhile`, around pending
- *      migrations, before any request. `afterMigrations` may return transaction hooks (at most one
- *      part may: history), called around every outermost `this.transaction`.
+ *      migrations, before any request (and again when a restore re-applies migrations).
+ *      `afterMigrations` may return the write hooks (at most one part may: history), told where
+ *      every transaction and write begins and ends (src/database.ts).
+ *    - `restoreHooks()`: how a restore of the whole database runs under this part.
  *    - `start()`: after the scheduler re-armed its alarm: declare the part's schedules. A throw
  *      makes every call answer INVALID_CONFIG.
  *    - `query(sql, params)`: statements routed to the part (src/query-route.ts decides once per
@@ -43,7 +46,9 @@ export interface ActorPart<TApi = unknown> {
 export interface PartInstance<TApi = unknown> {
   readonly api?: TApi;
   beforeMigrations?(): void;
-  afterMigrations?(): TransactionHooks | undefined;
+  afterMigrations?(): WriteHooks | undefined;
+  /** How a backup restore (tiering) runs under this part (history keeps its WAL through it). */
+  restoreHooks?(): RestoreHooks | undefined;
   start?(): void;
   query?(sql: string, params: readonly unknown[]): unknown[] | Promise<unknown[]>;
   alarm?(): void | Promise<void>;
@@ -60,6 +65,10 @@ export interface PartHost {
   query<T = Record<string, SqlStorageValue>>(sql: string, params?: readonly unknown[]): T[];
   /** The actor's `this.transaction` (hooks included). */
   transaction<T>(fn: () => T, options?: TransactionOptions): T;
+  /** Inside `transaction`: the part's own writes on `ctx.storage.sql` wrote rows (see Database). */
+  markWritten(): void;
+  /** The first part's `restoreHooks()`, for a part that replaces the database (tiering's restore). */
+  restoreHooks(): RestoreHooks | undefined;
   /** Throws when the actor cannot serve (failed migration, destroyed). */
   assertReady(): void;
   /** The newest migration applied. */

@@ -9,6 +9,7 @@ import {
   identityFromUrl,
   type PresenceEntry,
 } from "./broadcast";
+import { errorFrame } from "./broadcast/protocol";
 import { Database, type RunResult, type SqlParams, type TransactionOptions } from "./database";
 import { type ActorConfig, defineActor, PART_KEYS } from "./define-actor";
 import { ActorError } from "./errors";
@@ -94,10 +95,7 @@ export class SqlActor<
             for (const { part } of this.#parts) part.beforeMigrations?.();
           },
         });
-        for (const { part } of this.#parts) {
-          const hooks = part.afterMigrations?.();
-          if (hooks) this.database.setTransactionHooks(hooks);
-        }
+        this.#afterMigrations();
       } catch (err) {
         this.#unavailable =
           ActorError.from(err) ??
@@ -118,6 +116,14 @@ export class SqlActor<
     });
   }
 
+  /** Every part after migrations (install); a part may answer the write hooks (history). */
+  #afterMigrations(): void {
+    for (const { part } of this.#parts) {
+      const hooks = part.afterMigrations?.();
+      if (hooks) this.database.setWriteHooks(hooks);
+    }
+  }
+
   /** Create the parts the config declares (only those: an unconfigured part is never loaded). */
   #createParts(config: ActorConfig<any>, env: object): void {
     const host: PartHost = {
@@ -126,10 +132,24 @@ export class SqlActor<
       actorClass: this.constructor,
       query: (sql, params) => this.database.query(sql, params),
       transaction: (fn, options) => this.database.transaction(fn as never, options),
+      markWritten: () => this.database.markWritten(),
       assertReady: () => this.assertReady(),
       schemaVersion: () => this.#migrations.version,
       reapplyMigrations: () => {
-        this.#migrations = applyMigrations(this.ctx.storage, config.migrations);
+        this.#migrations = applyMigrations(this.ctx.storage, config.migrations, {
+          beforeApply: () => {
+            for (const { part } of this.#parts) part.beforeMigrations?.();
+          },
+        });
+        if (this.#migrations.applied.length) this.#afterMigrations();
+      },
+      // A restore runs under history when it is on: history keeps its WAL and records the restore.
+      restoreHooks: () => {
+        for (const { part } of this.#parts) {
+          const hooks = part.restoreHooks?.();
+          if (hooks) return hooks;
+        }
+        return undefined;
       },
       schedule: this.schedule as never,
       topics: () => Object.keys(this.connections.summary().topics),
@@ -314,8 +334,13 @@ export class SqlActor<
     return identityFromUrl(request);
   }
 
-  /** May this connection listen to `topic`? Default: yes. */
-  canSubscribe(_connection: ActorConnection, _topic: string): boolean | Promise<boolean> {
+  /**
+   * May this connection listen to `topic`? Checked for `?topics=` at connect and for every
+   * subscribe frame. Default: yes, except the live change feed: a `changes:<table>` topic only for
+   * tables `history.live` grants (override to also decide who may listen).
+   */
+  canSubscribe(_connection: ActorConnection, topic: string): boolean | Promise<boolean> {
+    if (topic.startsWith("changes:")) return this.#history?.engine.liveAllows(topic) ?? false;
     return true;
   }
 
@@ -355,7 +380,16 @@ export class SqlActor<
     this.#joining.delete(ctx.request);
     const actorConnection = connection as ActorConnection;
     try {
-      this.connections.join(actorConnection, state);
+      // Topics asked for in the URL pass the same check as a subscribe frame.
+      this.connections.join(actorConnection, { ...state, topics: [] });
+      for (const topic of state.topics) {
+        if (await this.canSubscribe(actorConnection, topic))
+          this.connections.subscribe(actorConnection, topic);
+        else
+          connection.send(
+            errorFrame(new ActorError("FORBIDDEN", `not allowed to subscribe to ${JSON.stringify(topic)}`)),
+          );
+      }
     } catch (err) {
       const known = ActorError.from(err) ?? new ActorError("INTERNAL", "could not accept the connection");
       connection.send(JSON.stringify({ type: "error", code: known.code, message: known.description }));

@@ -32,6 +32,7 @@ export function history(config: HistoryConfig): ActorPart<History> {
           storage: ctx.storage,
           name: ctx.id.name,
           transaction: (fn, options) => host.transaction(fn, options),
+          markWritten: () => host.markWritten(),
           schemaVersion: () => host.schemaVersion(),
           live: { topics: () => host.topics(), send: (message, topic) => host.send(message, topic) },
           namespace: () =>
@@ -62,6 +63,7 @@ export function history(config: HistoryConfig): ActorPart<History> {
           const rewritten = engine.rewrite(sql, params);
           return host.query(rewritten.sql, rewritten.params);
         },
+        restoreHooks: () => engine.restoreHooks(),
         stats: () => engine.summary(),
       };
     },

@@ -31,6 +31,7 @@ export function tiering(config: TieringConfig = {}): ActorPart<Tiering> {
         config,
         query: (sql, params) => host.query(sql, params),
         assertReady: () => host.assertReady(),
+        restoreHooks: () => host.restoreHooks(),
         afterRestore: () => host.reapplyMigrations(),
         scheduleResume: () => scheduleResume(api.config, host.schedule),
       });
