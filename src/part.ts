@@ -19,7 +19,7 @@ import type { RestoreHooks } from "./tiering/backup";
  *    may use of the actor (storage, env, the actor's transaction and scheduler, sockets); a part
  *    never imports sql-actor.ts.
  * 3. The returned `PartInstance` may implement any of the hooks below. SqlActor calls them, in the
- *    order the keys appear in the config, at these points:
+ *    order of PART_KEYS (src/define-actor.ts), at these points:
  *    - `beforeMigrations()` / `afterMigrations()`: inside `blockConcurrencyWhile`, around pending
  *      migrations, before any request (and again when a restore re-applies migrations).
  *      `afterMigrations` may return the write hooks (at most one part may: history), told where

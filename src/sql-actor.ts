@@ -53,7 +53,7 @@ export class SqlActor<
    */
   #unavailable: ActorError | undefined;
   #migrations: MigrationReport = { applied: [], version: null };
-  /** The configured parts, in config key order. */
+  /** The configured parts, in the order of PART_KEYS (src/define-actor.ts). */
   readonly #parts: { key: PartKey; part: PartInstance }[] = [];
   #history: HistoryPart | undefined;
   #tiering: TieringPart | undefined;

@@ -6,6 +6,7 @@ import { fixtureRoutes } from "./fixtures/routes";
 export { Notes } from "../examples/notes/notes";
 export * from "../worker";
 export { FixtureActor, PlainNotes } from "./fixtures/actors";
+export { BackedUpInventory } from "./fixtures/backed-up-inventory";
 export { ChatRoom, QuietRoom } from "./fixtures/chat-room";
 export { HistoryActor, ListedHistoryActor, NoHistoryActor } from "./fixtures/history-actors";
 export { HistoryFkActor } from "./fixtures/history-fk";

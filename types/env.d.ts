@@ -17,6 +17,9 @@ declare namespace Cloudflare {
     LISTED_HISTORY: DurableObjectNamespace<import("../test/fixtures/history-actors").ListedHistoryActor>;
     NO_HISTORY: DurableObjectNamespace<import("../test/fixtures/history-actors").NoHistoryActor>;
     HISTORY_FK: DurableObjectNamespace<import("../test/fixtures/history-fk").HistoryFkActor>;
+    BACKED_UP_INVENTORY: DurableObjectNamespace<
+      import("../test/fixtures/backed-up-inventory").BackedUpInventory
+    >;
   }
   interface GlobalProps {
     mainModule: typeof import("../test/worker");
