@@ -10,31 +10,15 @@ const sqlAsText: Plugin = {
 };
 
 export default defineConfig({
+  plugins: [sqlAsText, cloudflareTest({ wrangler: { configPath: "./test/wrangler.jsonc" } })],
   test: {
     // CI asks for JSON results too, to print its own "N passed, N failed" line.
     reporters: process.env.VITEST_JSON_OUT ? ["default", "json"] : ["default"],
     outputFile: process.env.VITEST_JSON_OUT ? { json: process.env.VITEST_JSON_OUT } : undefined,
-    projects: [
-      {
-        // Everything runs inside workerd (real DO SQLite, alarms, sockets, R2)...
-        plugins: [sqlAsText, cloudflareTest({ wrangler: { configPath: "./test/wrangler.jsonc" } })],
-        test: {
-          name: "workerd",
-          include: ["test/**/*.test.ts"],
-          exclude: ["test/node/**"],
-          testTimeout: 60_000,
-          hookTimeout: 60_000,
-        },
-      },
-      {
-        // ...except what must run wrangler itself: the bundle tests (test/node/).
-        test: {
-          name: "node",
-          include: ["test/node/**/*.test.ts"],
-          environment: "node",
-          testTimeout: 300_000,
-        },
-      },
-    ],
+    include: ["test/**/*.test.ts"],
+    // test/node/ runs in Node against a real `wrangler dev` (vitest.node.config.ts).
+    exclude: ["test/node/**"],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
   },
 });

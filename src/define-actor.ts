@@ -3,6 +3,7 @@ import { ActorError } from "./errors";
 import type { History } from "./history/history";
 import type { MigrationBundle } from "./migrations";
 import { type ActorPart, isPart, type PartKey } from "./part";
+import type { RpcPart } from "./rpc/index";
 import { checkScheduleConfig, type ScheduleConfig } from "./schedule";
 import type { Tiering } from "./tiering/tiering";
 
@@ -27,6 +28,8 @@ export interface ActorConfig<TSchema extends Record<string, unknown> = Record<st
   tiering?: ActorPart<Tiering>;
   /** Change capture, time travel, restore, branch/merge: `history({ tables, … })` from "dosql-actors/history". */
   history?: ActorPart<History>;
+  /** Methods and live queries offered to sockets, by role: `rpc({ methods, live })` from `dosql-actors/rpc`. */
+  rpc?: RpcPart;
 }
 
 /** The part keys, in the order SqlActor creates and calls them. */
@@ -60,6 +63,8 @@ export function defineActor<TSchema extends Record<string, unknown>, TConfig ext
         "INVALID_CONFIG",
         `${key} must be made by ${key}(…) from "dosql-actors/${key}" (import { ${key} } from "dosql-actors/${key}")`,
       );
+  if (config.rpc !== undefined && (config.rpc?.kind !== "rpc" || typeof config.rpc.create !== "function"))
+    throw new ActorError("INVALID_CONFIG", "rpc must be made by rpc({ methods }) from dosql-actors/rpc");
   return Object.freeze(config);
 }
 

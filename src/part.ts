@@ -80,6 +80,8 @@ export interface PartHost {
   /** WebSocket topics someone listens to, and a way to send to one. */
   topics(): string[];
   send(message: unknown, topic: string): void;
+  /** After a commit that history recorded, LSNs `from`..`last` (socket RPC's live queries). */
+  committed(from: number, last: number): void;
 }
 
 export interface PartScheduler {

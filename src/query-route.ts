@@ -1,7 +1,8 @@
 // The one place that decides whether a statement given to `this.query` / `this.run` needs more
-// than `ctx.storage.sql.exec`. The tokenizer is history's small one (src/history/sql-scan.ts, no
-// dependencies); when the shared tokenizer lands, repoint the import below and nothing else.
-import { type Token, tokenize } from "./history/sql-scan";
+// than `ctx.storage.sql.exec`. What a text asks of the framework's SQL extensions comes from the
+// shared tokenizer (src/sql/extensions.ts); this adds the write check and caches the whole answer
+// per actor, so a known text costs one Map lookup.
+import { sqlExtensions } from "./sql/extensions";
 
 /** How SqlActor runs a statement. */
 export const Route = {
@@ -11,50 +12,28 @@ export const Route = {
   Write: 1,
   /** A real `FOR SYSTEM_TIME` clause: history rewrites it. */
   TimeTravel: 2,
-  /** An `'r2://…'` string right after FROM or JOIN: a cold query (tiering). */
+  /** An `'r2://…'` source in FROM/JOIN position (or a FROM list): a cold query (tiering). */
   Cold: 3,
-  /** An `'r2://…'` string after a comma: cold only if tiering finds it in a FROM list. */
-  MaybeCold: 4,
 } as const;
 export type Route = (typeof Route)[keyof typeof Route];
 
 const WRITE = /^\s*(?:insert|update|delete|replace)\b/i;
 const RETURNING = /returning/i;
-const TIME_TRAVEL_HINT = /system_time/i;
 
 /**
  * The route of one SQL text. Pure: it depends on the text alone (never on the parameters), so it
- * is computed once per distinct text. Only texts that mention `system_time` or `r2://` somewhere
- * are tokenized, and the words count only outside string literals, quoted names and comments.
+ * is computed once per distinct text. Words inside string literals, quoted names and comments
+ * never count (sqlExtensions tokenizes the texts that mention `system_time` or `://`).
  */
 export function routeOf(sql: string): Route {
-  const timeHint = TIME_TRAVEL_HINT.test(sql);
-  const r2Hint = sql.includes("r2://");
-  if (timeHint || r2Hint) {
-    const words = tokenize(sql).filter((t) => t.kind !== "space" && t.kind !== "comment");
-    if (timeHint && words.some((t, i) => isWord(t, "FOR") && isWord(words[i + 1], "SYSTEM_TIME")))
-      return Route.TimeTravel;
-    if (r2Hint) {
-      let maybe = false;
-      for (let i = 1; i < words.length; i++) {
-        const t = words[i];
-        if (t.kind !== "string" || !t.text.startsWith("'r2://")) continue;
-        const prev = words[i - 1];
-        if (isWord(prev, "FROM") || isWord(prev, "JOIN")) return Route.Cold;
-        if (prev.kind === "punct" && prev.text === ",") maybe = true;
-      }
-      if (maybe) return Route.MaybeCold;
-    }
-  }
+  const uses = sqlExtensions(sql);
+  if (uses.systemTime) return Route.TimeTravel;
+  if (uses.schemes.includes("r2")) return Route.Cold;
   // One statement (nothing after a `;` but space) that writes and returns nothing.
   const semi = sql.indexOf(";");
   if (WRITE.test(sql) && !RETURNING.test(sql) && (semi < 0 || sql.slice(semi + 1).trim() === ""))
     return Route.Write;
   return Route.Rows;
-}
-
-function isWord(t: Token | undefined, word: string): boolean {
-  return t !== undefined && t.kind === "word" && t.text.toUpperCase() === word;
 }
 
 /** At most this many distinct SQL texts are remembered per actor (oldest forgotten first)... */
@@ -65,17 +44,17 @@ export const ROUTE_CACHE_TEXT = 4096;
 /** Routes by SQL text, bounded. A lookup is one Map.get (a constant string hashes once). */
 export class RouteCache {
   readonly #routes = new Map<string, Route>();
-  readonly #refine: (sql: string, route: Route) => Route;
+  readonly #decide: (sql: string) => Route;
 
-  /** `refine` may turn a route into another (tiering settles MaybeCold); called once per text. */
-  constructor(refine: (sql: string, route: Route) => Route = (_, route) => route) {
-    this.#refine = refine;
+  /** `decide` is `routeOf` (tests count the decisions). */
+  constructor(decide: (sql: string) => Route = routeOf) {
+    this.#decide = decide;
   }
 
   get(sql: string): Route {
     const known = this.#routes.get(sql);
     if (known !== undefined) return known;
-    const route = this.#refine(sql, routeOf(sql));
+    const route = this.#decide(sql);
     if (sql.length > ROUTE_CACHE_TEXT) return route;
     if (this.#routes.size >= ROUTE_CACHE_SIZE) this.#routes.delete(this.#routes.keys().next().value!);
     this.#routes.set(sql, route);

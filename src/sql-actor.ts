@@ -22,6 +22,7 @@ import { applyMigrations, type MigrationReport, userTables } from "./migrations"
 import type { PartHost, PartInstance, PartKey } from "./part";
 import { Route, RouteCache } from "./query-route";
 import { ENTRY_POINTS, guardPublicMethods } from "./ready-guard";
+import type { RpcServer } from "./rpc/index";
 import { Scheduler } from "./schedule";
 import { type ActorStats, tableRows } from "./stats";
 import type { TieringPart } from "./tiering/part";
@@ -57,6 +58,8 @@ export class SqlActor<
   readonly #parts: { key: PartKey; part: PartInstance }[] = [];
   #history: HistoryPart | undefined;
   #tiering: TieringPart | undefined;
+  /** Socket RPC and live queries, when `defineActor({ rpc })` offers methods (src/rpc). */
+  #rpc: RpcServer | undefined;
   /** How each distinct SQL text runs (src/query-route.ts). */
   readonly #routes: RouteCache;
   /** First state of each WebSocket being accepted, from `identify()`, until `onConnect`. */
@@ -74,19 +77,32 @@ export class SqlActor<
       {
         canSubscribe: (connection, topic) => this.canSubscribe(connection, topic),
         onClientMessage: (connection, message) => this.onClientMessage(connection, message),
+        onFrame: (connection, frame) => this.#rpc?.frame(connection, frame) ?? false,
       },
     );
     // Heartbeats are answered by the runtime, without waking a hibernated actor.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
     guardPublicMethods(new.target, SqlActor);
     this.#createParts(config, env);
-    const tiering = this.#tiering;
-    this.#routes = new RouteCache(
-      tiering
-        ? (sql, route) =>
-            route === Route.MaybeCold ? (tiering.readsArchive(sql) ? Route.Cold : Route.Rows) : route
-        : undefined,
-    );
+    this.#rpc = config.rpc?.create({
+      actor: this,
+      isFrameworkMethod: (name) =>
+        name in SqlActor.prototype || name.startsWith("_") || /^on[A-Z]/.test(name),
+      sql: ctx.storage.sql,
+      tracked: () => (this.#history ? this.#history.engine.tracking.captured : undefined),
+      schemaVersion: () => this.#migrations.version,
+      connections: () => this.connections.all(),
+      state: (connection) => this.connections.state(connection),
+      setState: (connection, state) => this.connections.setState(connection, state),
+      send: (connection, frame) => this.connections.send(connection, frame),
+      // Live queries follow the live feed's grant (history.live) and the `changes:<table>` topic's say.
+      liveGrant: (table) => {
+        const grants = this.#history?.engine.settings.live;
+        return grants?.has(table) ? grants.get(table) : false;
+      },
+      canListen: (connection, table) => this.canSubscribe(connection, `changes:${table}`),
+    });
+    this.#routes = new RouteCache();
     // Nothing is delivered to the object (request, RPC, alarm) before this finishes.
     void ctx.blockConcurrencyWhile(async () => {
       try {
@@ -156,6 +172,7 @@ export class SqlActor<
       send: (message, topic) => {
         this.connections.broadcast(message, { topic });
       },
+      committed: (from, last) => this.#rpc?.committed(from, last),
     };
     for (const key of PART_KEYS) {
       const factory = config[key];
@@ -207,10 +224,7 @@ export class SqlActor<
       if (!this.#history) throw partDisabled("history");
       return this.#history.query(sql, params);
     }
-    if (!this.#tiering) {
-      if (route === Route.Cold) throw partDisabled("tiering");
-      return this.database.query(sql, params);
-    }
+    if (!this.#tiering) throw partDisabled("tiering");
     return this.#tiering.query(sql, params);
   }
 
@@ -365,7 +379,8 @@ export class SqlActor<
     if (this.#unavailable !== undefined) return errorResponse(this.#unavailable);
     if (request.headers.get("Upgrade")?.toLowerCase() === "websocket") {
       try {
-        this.#joining.set(request, this.connections.stateFor(await this.identify(request)));
+        const state = this.connections.stateFor(await this.identify(request));
+        this.#joining.set(request, this.#rpc ? this.#rpc.accept(request, state) : state);
       } catch (err) {
         const known = ActorError.from(err);
         if (!known) console.error("identify() failed", err);
@@ -404,6 +419,7 @@ export class SqlActor<
   }
 
   override async onClose(connection: Connection): Promise<void> {
+    this.#rpc?.closed(connection as ActorConnection);
     this.connections.leave(connection as ActorConnection);
     await this.onLeave(connection as ActorConnection);
   }

@@ -31,8 +31,8 @@ describe("routeOf", () => {
     expect(routeOf("select * from items for  system_time all")).toBe(Route.TimeTravel);
     expect(routeOf("SELECT count(*) FROM 'r2://ARCHIVE/a/*.parquet'")).toBe(Route.Cold);
     expect(routeOf("SELECT * FROM t JOIN 'r2://ARCHIVE/a/*.parquet' r ON r.id = t.id")).toBe(Route.Cold);
-    expect(routeOf("SELECT * FROM t, 'r2://ARCHIVE/a/*.parquet' r")).toBe(Route.MaybeCold);
-    expect(routeOf("SELECT a, 'r2://ARCHIVE/a.parquet' FROM t")).toBe(Route.MaybeCold);
+    expect(routeOf("SELECT * FROM t, 'r2://ARCHIVE/a/*.parquet' r")).toBe(Route.Cold);
+    expect(routeOf("SELECT a, 'r2://ARCHIVE/a.parquet' FROM t")).toBe(Route.Rows);
   });
 
   it("leaves unread only a single write without RETURNING", () => {
@@ -48,9 +48,9 @@ describe("routeOf", () => {
 
   it("remembers a bounded number of texts and decides each text once", () => {
     let decided = 0;
-    const cache = new RouteCache((_, route) => {
+    const cache = new RouteCache((sql) => {
       decided++;
-      return route;
+      return routeOf(sql);
     });
     for (let i = 0; i < 3; i++) cache.get("SELECT 1");
     expect(decided).toBe(1);

@@ -34,7 +34,11 @@ export function history(config: HistoryConfig): ActorPart<History> {
           transaction: (fn, options) => host.transaction(fn, options),
           markWritten: () => host.markWritten(),
           schemaVersion: () => host.schemaVersion(),
-          live: { topics: () => host.topics(), send: (message, topic) => host.send(message, topic) },
+          live: {
+            topics: () => host.topics(),
+            send: (message, topic) => host.send(message, topic),
+            committed: (from, last) => host.committed(from, last),
+          },
           namespace: () =>
             (settings.binding
               ? (env as Record<string, unknown>)[settings.binding]
@@ -45,18 +49,51 @@ export function history(config: HistoryConfig): ActorPart<History> {
         settings,
       );
       const api = new History(engine, () => host.assertReady());
+      // Retention goes on the schedule from the first change on: an actor that was only looked up
+      // gets no task and no alarm.
+      let armed = false;
+      const arm = () => {
+        const every = engine.retentionInterval();
+        if (!every || engine.summary().changes === 0) return;
+        try {
+          host.assertReady();
+        } catch {
+          return;
+        }
+        host.schedule.every(every, "pruneHistory", undefined, { key: RETENTION_KEY });
+        armed = true;
+      };
+      // From a commit hook: a failure to schedule must not roll back the caller's transaction.
+      const armSafely = () => {
+        try {
+          arm();
+        } catch (err) {
+          console.error("could not schedule history retention", err);
+        }
+      };
       return {
         api,
         engine,
         beforeMigrations: () => engine.beforeMigrations(),
         afterMigrations: () => {
           engine.install();
-          return engine.hooks();
+          const hooks = engine.hooks();
+          return {
+            begin: (options) => hooks.begin(options),
+            commit: (wrote) => {
+              hooks.commit(wrote);
+              if (wrote && !armed) armSafely();
+            },
+            rollback: () => hooks.rollback(),
+            wrote: () => {
+              hooks.wrote();
+              if (!armed) armSafely();
+            },
+          };
         },
         // Retention runs on a schedule (idempotent by key; removed when retention is off).
         start: () => {
-          const every = engine.retentionInterval();
-          if (every) host.schedule.every(every, "pruneHistory", undefined, { key: RETENTION_KEY });
+          if (engine.retentionInterval()) arm();
           else host.schedule.cancel(RETENTION_KEY);
         },
         query: (sql, params) => {

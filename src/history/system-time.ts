@@ -1,7 +1,7 @@
 import { quoteIdent } from "../database";
 import { ActorError } from "../errors";
+import { identName, stringValue, type Token, tokenize } from "../sql/tokens";
 import { decodeValue, keyExpr, sqlString } from "./codec";
-import { identName, stringValue, type Token, tokenize } from "./sql-scan";
 import { TX_FACTS, WAL } from "./store";
 import type { TableInfo } from "./tables";
 import { assertCovered, lsnAfter, toTime } from "./time";

@@ -8,8 +8,6 @@ import { Tiering } from "./tiering";
 export interface TieringPart extends PartInstance<Tiering> {
   readonly api: Tiering;
   query(sql: string, params: readonly unknown[]): Promise<unknown[]>;
-  /** Does this SQL read an `'r2://…'` source in a FROM list? (settles a comma-listed source). */
-  readsArchive(sql: string): boolean;
 }
 
 /**
@@ -37,7 +35,6 @@ export function tiering(config: TieringConfig = {}): ActorPart<Tiering> {
       });
       return {
         api,
-        readsArchive: (sql) => api.readsArchive(sql),
         start: () => {
           try {
             declareSchedules(api.config, host.schedule);

@@ -9,20 +9,13 @@ const bundle = (name: string): Built => build(target(name));
 
 /** Source files of one part (src/history, src/tiering) or one package in the bundle. */
 const partModules = (modules: string[], part: string) => modules.filter((m) => m.includes(part));
-/**
- * The SQL tokenizers the core uses (the query router: history's sql-scan; Database's statement
- * verbs and exact bigints: tiering's sql-tokens) live under the parts' folders until the shared
- * tokenizer lands; they are the only files of those folders the core may carry.
- */
-const TOKENIZERS = ["src/history/sql-scan.ts", "src/tiering/sql-tokens.ts"];
-const notTokenizer = (m: string) => !TOKENIZERS.some((t) => m.endsWith(t));
 
 describe("bundles", () => {
   it("a SqlActor without history or tiering loads none of their modules", () => {
     const { modules } = bundle("minimal");
     expect(modules.some((m) => m.endsWith("src/sql-actor.ts"))).toBe(true);
-    expect(partModules(modules, "src/history/").filter(notTokenizer)).toEqual([]);
-    expect(partModules(modules, "src/tiering/").filter(notTokenizer)).toEqual([]);
+    expect(partModules(modules, "src/history/")).toEqual([]);
+    expect(partModules(modules, "src/tiering/")).toEqual([]);
     expect(partModules(modules, "node_modules/hyparquet")).toEqual([]);
     expect(partModules(modules, "actors/")).toEqual([]);
   });
@@ -39,6 +32,6 @@ describe("bundles", () => {
     expect(modules.some((m) => m.endsWith("actors/inventory-sku/inventory-sku.ts"))).toBe(true);
     expect(partModules(modules, "actors/order/")).toEqual([]);
     expect(partModules(modules, "migrations/order/")).toEqual([]);
-    expect(partModules(modules, "src/tiering/").filter(notTokenizer)).toEqual([]);
+    expect(partModules(modules, "src/tiering/")).toEqual([]);
   });
 });
