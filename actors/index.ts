@@ -1,3 +1,4 @@
-// The prebuilt actors. Each folder: schema.ts, <name>.ts, inputs.ts, routes.ts, README.md.
-export { InventorySKU } from "./inventory-sku/inventory-sku";
-export { Order } from "./order/order";
+// The prebuilt actors. Each folder: schema.ts, <name>.ts, inputs.ts, routes.ts, README.md, and an
+// index.ts of its own (`dosql-actors/actors/<name>`): import one from there to bundle only that one.
+export * from "./inventory-sku/index";
+export * from "./order/index";

@@ -1,13 +1,13 @@
 // `npm run bench [filter]`: starts the bench Worker under `wrangler dev` on loopback (local tracing
 // off: X_LOCAL_OBSERVABILITY=false), runs every case in bench/cases/*.mjs, and prints ratios of the
 // framework (subject) to a hand-written baseline measured in the same run, interleaved round by round.
-import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { gzipSync } from "node:zlib";
+import { report } from "../scripts/size.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const filter = process.argv[2] ?? "";
@@ -22,8 +22,10 @@ const freePort = () =>
   });
 
 async function startWorker() {
-  // BENCH_PORT / BENCH_INSPECTOR_PORT pin the ports (on a machine shared with other servers).
+  // BENCH_PORT / BENCH_INSPECTOR_PORT pin the ports; otherwise free ones, so a bench never
+  // collides with another wrangler dev on the machine.
   const port = Number(process.env.BENCH_PORT) || (await freePort());
+  const inspectorPort = Number(process.env.BENCH_INSPECTOR_PORT) || (await freePort());
   const state = mkdtempSync(join(tmpdir(), "dosql-bench-"));
   const child = spawn(
     "npx",
@@ -36,7 +38,8 @@ async function startWorker() {
       "127.0.0.1",
       "--port",
       String(port),
-      ...(process.env.BENCH_INSPECTOR_PORT ? ["--inspector-port", process.env.BENCH_INSPECTOR_PORT] : []),
+      "--inspector-port",
+      String(inspectorPort),
       "--persist-to",
       state,
       "--show-interactive-dev-session=false",
@@ -121,19 +124,6 @@ async function runCase(base, c) {
       console.log(`|   ${label} | ${value} | | | | | | |`);
 }
 
-function bundleSize() {
-  const out = mkdtempSync(join(tmpdir(), "dosql-size-"));
-  const res = spawnSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", out], {
-    cwd: root,
-    encoding: "utf8",
-  });
-  const file = readdirSync(out).find((f) => f.endsWith(".js"));
-  if (res.status !== 0 || !file) return "unavailable";
-  const code = readFileSync(join(out, file));
-  rmSync(out, { recursive: true, force: true });
-  return `${(code.length / 1024).toFixed(0)} KiB raw / ${(gzipSync(code).length / 1024).toFixed(0)} KiB gzip`;
-}
-
 const files = readdirSync(join(root, "bench/cases"))
   .filter((f) => f.endsWith(".mjs"))
   .sort();
@@ -158,4 +148,7 @@ try {
 } finally {
   stop();
 }
-if (!filter) console.log(`\ncoordinator bundle (wrangler deploy --dry-run): ${bundleSize()}`);
+if (!filter) {
+  console.log("\nBundle sizes (npm run size: wrangler deploy --dry-run --minify, Total Upload / gzip)\n");
+  report();
+}

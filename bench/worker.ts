@@ -19,6 +19,7 @@ import {
   plainInventoryHttp,
 } from "./actors/inventory";
 import { BenchNotes, PlainBenchNotes } from "./actors/notes";
+import { HandPeerReserve, IdiomReserve, PartyReserve } from "./actors/peers";
 import { BenchSchedules, PlainBenchSchedules } from "./actors/schedules";
 import { BenchTiered, PlainArchiver, PlainHot } from "./actors/tiering";
 
@@ -32,9 +33,12 @@ export {
   BenchSchedules,
   BenchTiered,
   HandOutbox,
+  HandPeerReserve,
   HandReserve,
   HandSink,
   HistoryReserve,
+  IdiomReserve,
+  PartyReserve,
   PlainArchiver,
   PlainBenchNotes,
   PlainBenchSchedules,
@@ -65,6 +69,9 @@ type BenchEnv = {
   HAND_OUTBOX: DurableObjectNamespace<HandOutbox>;
   HAND_SINK: DurableObjectNamespace<HandSink>;
   BENCH_FORWARD_QUEUE: Queue;
+  IDIOM_RESERVE: DurableObjectNamespace<IdiomReserve>;
+  HAND_PEER_RESERVE: DurableObjectNamespace<HandPeerReserve>;
+  PARTY_RESERVE: DurableObjectNamespace<PartyReserve>;
 };
 
 const count = (value: string | undefined) => Math.min(Math.max(Number(value) || 100, 1), 100_000);
@@ -231,6 +238,29 @@ app.post("/bench/forward-delay/:variant/:name", async (c) => {
     await untilCount(side.count, before + 1);
   }
   return c.json(await side.delays?.());
+});
+
+// The reserve workload of issue 13, `n` per call: SqlActor (history off) vs hand-written vs partyserver.
+const peer = (env: BenchEnv, variant: string) =>
+  (variant === "idiom"
+    ? env.IDIOM_RESERVE
+    : variant === "party"
+      ? env.PARTY_RESERVE
+      : env.HAND_PEER_RESERVE) as DurableObjectNamespace<HandPeerReserve>;
+app.post("/bench/peer/:variant/:name", async (c) => {
+  const n = count(c.req.query("n"));
+  return c.json({
+    n: await peer(c.env, c.req.param("variant")).getByName(c.req.param("name")).reserveMany(n),
+  });
+});
+
+// Cold start: `n` fresh objects, each constructed (schema, migrations) and answering one reserve.
+app.post("/bench/cold/:variant", async (c) => {
+  const n = count(c.req.query("n"));
+  const ns = peer(c.env, c.req.param("variant"));
+  const run = crypto.randomUUID();
+  for (let i = 0; i < n; i++) await ns.getByName(`cold-${run}-${i}`).reserveMany(1);
+  return c.json({ n });
 });
 
 // Inventory over HTTP: the real coordinator routes (`/inventory/...`) vs a hand-written Worker (`/plain-http/...`).

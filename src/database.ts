@@ -79,13 +79,17 @@ export class Database<TSchema extends Record<string, unknown>> {
     this.#hooks = hooks;
   }
 
-  /** Run a statement and return its rows. */
-  query<T = Record<string, SqlStorageValue>>(sql: string, params?: SqlParams): T[] {
+  /**
+   * Run a statement and return its rows. `rows: false` (SqlActor passes it for a single write
+   * without RETURNING, see src/query-route.ts) leaves the cursor unread: exec has already run
+   * such a statement to its end, so there is nothing to read.
+   */
+  query<T = Record<string, SqlStorageValue>>(sql: string, params?: SqlParams, rows = true): T[] {
     checkSql(sql);
     const cursor = this.#exec(sql, params);
-    const rows = cursor.toArray() as T[];
+    const result = rows ? (cursor.toArray() as T[]) : [];
     if (this.#hooks) this.#noteWrite(cursor.rowsWritten);
-    return rows;
+    return result;
   }
 
   /**
@@ -94,10 +98,10 @@ export class Database<TSchema extends Record<string, unknown>> {
    * the connection, so after anything else (DDL, a SELECT) this answers 0 without asking them, and
    * `lastRowId` is 0 unless the statement inserts.
    */
-  run(sql: string, params?: SqlParams): RunResult {
+  run(sql: string, params?: SqlParams, rows = true): RunResult {
     checkSql(sql);
     const cursor = this.#exec(sql, params);
-    cursor.toArray();
+    if (rows) cursor.toArray();
     const verb = verbOf(sql);
     let result: RunResult = { changes: 0, lastRowId: 0 };
     if (verb !== "other") {
@@ -180,11 +184,19 @@ export class Database<TSchema extends Record<string, unknown>> {
     if (this.#unchecked) this.#flush();
     if (!params || params.length === 0) return this.#sql.exec(sql);
     if (!Array.isArray(params)) throw new ActorError("VALIDATION_FAILED", "SQL params must be an array");
-    if (params.some((p) => typeof p === "bigint")) {
-      const exact = bindBigints(sql, params);
-      return this.#sql.exec(exact.sql, ...exact.params.map(bindable));
+    // The common case: every value already bindable (string, number, null, ArrayBuffer), bound as
+    // given without a copy. Anything else is converted, bigints bound exactly.
+    for (let i = 0; i < params.length; i++) {
+      const value = params[i];
+      const type = typeof value;
+      if (type === "string" || type === "number" || value === null || value instanceof ArrayBuffer) continue;
+      if (params.some((p) => typeof p === "bigint")) {
+        const exact = bindBigints(sql, params);
+        return this.#sql.exec(exact.sql, ...exact.params.map(bindable));
+      }
+      return this.#sql.exec(sql, ...params.map(bindable));
     }
-    return this.#sql.exec(sql, ...params.map(bindable));
+    return this.#sql.exec(sql, ...params);
   }
 
   /** A statement through `query`/`run` wrote `rowsWritten` rows (index and trigger rows included). */

@@ -1,16 +1,18 @@
 import type { BroadcastConfig } from "./broadcast";
 import { ActorError } from "./errors";
 import type { ForwardPart } from "./forward/part";
-import { type HistoryConfig, readHistoryConfig } from "./history/config";
+import type { History } from "./history/history";
 import type { MigrationBundle } from "./migrations";
+import { type ActorPart, isPart, type PartKey } from "./part";
 import type { RpcPart } from "./rpc/index";
 import { checkScheduleConfig, type ScheduleConfig } from "./schedule";
-import { resolveTiering, type TieringConfig } from "./tiering/config";
+import type { Tiering } from "./tiering/tiering";
 
 /**
  * Everything an actor declares about itself, in one static place:
  * `static config = defineActor({ schema, migrations })`.
- * Later parts (history, tiering, broadcast) add their own optional keys here.
+ * Opt-in parts (history, tiering) are given under their own key, made by their own entry point
+ * (see src/part.ts), so an actor bundles only the parts it configures.
  */
 export interface ActorConfig<TSchema extends Record<string, unknown> = Record<string, unknown>> {
   /** drizzle tables (and relations) of the actor: types `this.db`. */
@@ -23,15 +25,18 @@ export interface ActorConfig<TSchema extends Record<string, unknown> = Record<st
   messages?: BroadcastConfig["messages"];
   /** WebSocket policy: presence events, message size and topic limits (see src/broadcast.ts). */
   connections?: Omit<BroadcastConfig, "messages">;
-  /** R2 tiering: binding, prefix, cold-query limits, scheduled archives and backups (src/tiering/config.ts). */
-  tiering?: TieringConfig;
-  /** Change capture, time travel, restore, branch/merge: `{ tables: "all" | [...], appendOnly?, retain? }`. */
-  history?: HistoryConfig;
+  /** R2 tiering: `tiering({ binding, prefix, archive, backup, … })` from "dosql-actors/tiering". */
+  tiering?: ActorPart<Tiering>;
+  /** Change capture, time travel, restore, branch/merge: `history({ tables, … })` from "dosql-actors/history". */
+  history?: ActorPart<History>;
   /** Methods and live queries offered to sockets, by role: `rpc({ methods, live })` from `dosql-actors/rpc`. */
   rpc?: RpcPart;
   /** The outbox: `forward([...])` from "dosql-actors/forward" (needs `history`). */
   forward?: ForwardPart;
 }
+
+/** The part keys, in the order SqlActor creates and calls them. */
+export const PART_KEYS: readonly PartKey[] = ["history", "tiering"];
 
 export function defineActor<TSchema extends Record<string, unknown>, TConfig extends ActorConfig<TSchema>>(
   config: TConfig & ActorConfig<TSchema>,
@@ -55,8 +60,12 @@ export function defineActor<TSchema extends Record<string, unknown>, TConfig ext
   )
     throw new ActorError("INVALID_CONFIG", "messages must be a zod/mini schema");
   checkConnections(config.connections);
-  if (config.tiering !== undefined) resolveTiering(config.tiering);
-  readHistoryConfig(config.history);
+  for (const key of PART_KEYS)
+    if (config[key] !== undefined && !isPart(config[key], key))
+      throw new ActorError(
+        "INVALID_CONFIG",
+        `${key} must be made by ${key}(…) from "dosql-actors/${key}" (import { ${key} } from "dosql-actors/${key}")`,
+      );
   if (config.rpc !== undefined && (config.rpc?.kind !== "rpc" || typeof config.rpc.create !== "function"))
     throw new ActorError("INVALID_CONFIG", "rpc must be made by rpc({ methods }) from dosql-actors/rpc");
   if (config.forward !== undefined && (config.forward?.kind !== "forward" || !config.history))

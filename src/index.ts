@@ -11,28 +11,31 @@ export * from "./coordinator/index";
 export { Database, quoteIdent, type RunResult, type SqlParams, type SqlValue } from "./database";
 export { type ActorConfig, defineActor } from "./define-actor";
 export { ActorError, badInput, type ErrorDetails } from "./errors";
-export {
-  type BranchResult,
-  type Change,
-  type ChangeOp,
-  type ChangesOptions,
-  type ChangesPage,
-  type ConflictPolicy,
+// Types only: the code of each opt-in part comes with its own entry point
+// ("dosql-actors/history", "dosql-actors/tiering"), never with this one.
+export type {
+  BranchResult,
+  Change,
+  ChangeOp,
+  ChangesOptions,
+  ChangesPage,
+  ConflictPolicy,
   History,
-  type HistoryConfig,
-  type HistoryStatus,
-  type MergeConflict,
-  type MergeResult,
-  type PruneResult,
-  type RestoreResult,
-  type Row,
-  type RowValue,
-  type RowVersion,
-  type Subscription,
-  type WriteResult,
+  HistoryConfig,
+  HistoryStatus,
+  MergeConflict,
+  MergeResult,
+  PruneResult,
+  RestoreResult,
+  Row,
+  RowValue,
+  RowVersion,
+  Subscription,
+  WriteResult,
 } from "./history/index";
 export { type JsonValue, toJsonText } from "./json";
 export { applyMigrations, type MigrationBundle, type MigrationReport } from "./migrations";
+export type { ActorPart, PartHost, PartInstance, PartKey, PartScheduler } from "./part";
 export {
   type Every,
   type MethodKey,
@@ -46,4 +49,14 @@ export {
 } from "./schedule";
 export { SqlActor } from "./sql-actor";
 export type { ActorStats } from "./stats";
-export * from "./tiering/index";
+export type {
+  ArchiveResult,
+  ArchiveSpec,
+  BackupResult,
+  ManifestEntry,
+  RestoreResult as BackupRestoreResult,
+  SourcePlan,
+  StoreHooks,
+  Tiering,
+  TieringConfig,
+} from "./tiering/index";

@@ -11,39 +11,32 @@ import {
 } from "./broadcast";
 import { errorFrame } from "./broadcast/protocol";
 import { Database, type RunResult, type SqlParams, type TransactionOptions } from "./database";
-import { type ActorConfig, defineActor } from "./define-actor";
+import { type ActorConfig, defineActor, PART_KEYS } from "./define-actor";
 import { ActorError } from "./errors";
 import type { Forwarding } from "./forward/forwarding";
 import type { ForwardStatus } from "./forward/types";
-import {
-  type BranchResult,
-  type ConflictPolicy,
-  History,
-  HistoryEngine,
-  hasSystemTime,
-  hasSystemTimeClause,
-  type MergeResult,
-  type PruneResult,
-  type RestoreResult,
-  readHistoryConfig,
-  type WriteResult,
-} from "./history/index";
+import type { History } from "./history/history";
+import type { ConflictPolicy } from "./history/merge";
+import type { HistoryPart } from "./history/part";
+import type { PruneResult } from "./history/retention";
+import type { BranchResult, MergeResult, RestoreResult, WriteResult } from "./history/types";
 import { applyMigrations, type MigrationReport, userTables } from "./migrations";
+import type { PartHost, PartInstance, PartKey } from "./part";
+import { Route, RouteCache } from "./query-route";
 import { ENTRY_POINTS, guardPublicMethods } from "./ready-guard";
 import type { RpcServer } from "./rpc/index";
 import { Scheduler } from "./schedule";
 import { type ActorStats, tableRows } from "./stats";
-import { declareSchedules, scheduleResume, type TieringTask } from "./tiering/schedules";
-import { Tiering } from "./tiering/tiering";
+import type { TieringPart } from "./tiering/part";
+import type { TieringTask } from "./tiering/schedules";
+import type { Tiering } from "./tiering/tiering";
 
 ActorError.defineStatus("ACTOR_DESTROYED", 410);
 
-/** The schedule key of history retention. */
-const HISTORY_RETENTION = "dosql:history:retention";
-
 /**
  * The base class of every actor: a partyserver `Server` (hibernating WebSockets) that owns one
- * SQLite database. It only wires the parts together; each part lives in its own file.
+ * SQLite database. It only wires the parts together; each part lives in its own file. Opt-in
+ * parts (history, tiering) are not imported here: the config brings them (see src/part.ts).
  */
 export class SqlActor<
   Env = Cloudflare.Env,
@@ -57,19 +50,22 @@ export class SqlActor<
   readonly schedule: Scheduler<this>;
   /** WebSocket connections: state, topics, presence (src/broadcast.ts). */
   readonly connections: Connections;
-  /** R2 archive, cold queries, backups (src/tiering). */
-  readonly tiering: Tiering;
-  /** Why this actor cannot serve (a failed migration); every call answers it. */
-  #startupError: ActorError | undefined;
+  /**
+   * Why this actor cannot serve (a failed migration, destroyed), or undefined: every call checks
+   * this one field first.
+   */
+  #unavailable: ActorError | undefined;
   #migrations: MigrationReport = { applied: [], version: null };
-  #history: HistoryEngine | undefined;
-  /** History retention is on the schedule (checked after commits until it is). */
-  #retentionArmed = false;
-  #historyApi: History | undefined;
+  /** The configured parts, in the order of PART_KEYS (src/define-actor.ts). */
+  readonly #parts: { key: PartKey; part: PartInstance }[] = [];
+  #history: HistoryPart | undefined;
+  #tiering: TieringPart | undefined;
+  /** The outbox, when `defineActor({ forward })` declares forwards (src/forward). */
   #forward: Forwarding | undefined;
-  #destroyed = false;
   /** Socket RPC and live queries, when `defineActor({ rpc })` offers methods (src/rpc). */
   #rpc: RpcServer | undefined;
+  /** How each distinct SQL text runs (src/query-route.ts). */
+  readonly #routes: RouteCache;
   /** First state of each WebSocket being accepted, from `identify()`, until `onConnect`. */
   readonly #joining = new WeakMap<Request, ConnectionState>();
 
@@ -90,57 +86,14 @@ export class SqlActor<
     );
     // Heartbeats are answered by the runtime, without waking a hibernated actor.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
-    this.tiering = new Tiering({
-      storage: ctx.storage,
-      env: env as object,
-      actorName: ctx.id.name ?? ctx.id.toString(),
-      config: config.tiering,
-      query: (sql, params) => this.database.query(sql, params),
-      assertReady: () => this.assertReady(),
-      // A restore runs under history when it is on: history keeps its WAL and records the restore.
-      restoreHooks: () => this.#history?.restoreHooks(),
-      afterRestore: () => {
-        this.#migrations = applyMigrations(ctx.storage, config.migrations, {
-          beforeApply: () => this.#history?.beforeMigrations(),
-        });
-        if (this.#migrations.applied.length) this.#history?.install();
-      },
-      scheduleResume: () => scheduleResume(this.tiering.config, this.schedule as never),
-    });
     guardPublicMethods(new.target, SqlActor);
-    const historySettings = readHistoryConfig(config.history);
-    if (historySettings)
-      this.#history = new HistoryEngine(
-        {
-          storage: ctx.storage,
-          name: ctx.id.name,
-          transaction: (fn, options) => this.database.transaction(fn as never, options),
-          markWritten: () => this.database.markWritten(),
-          schemaVersion: () => this.#migrations.version,
-          live: {
-            topics: () => Object.keys(this.connections.summary().topics),
-            send: (message, topic) => {
-              this.connections.broadcast(message, { topic });
-            },
-            committed: (from, last) => this.#rpc?.committed(from, last),
-          },
-          namespace: () =>
-            historySettings.binding
-              ? ((env as Record<string, unknown>)[historySettings.binding] as
-                  | DurableObjectNamespace
-                  | undefined)
-              : ((ctx as { exports?: Record<string, unknown> }).exports?.[actorClass.name] as
-                  | DurableObjectNamespace
-                  | undefined),
-        },
-        historySettings,
-      );
+    this.#createParts(config, env);
     if (this.#history && config.forward)
       this.#forward = config.forward.create({
         storage: ctx.storage,
         env,
         source: ctx.id.name ?? ctx.id.toString(),
-        history: this.#history,
+        history: this.#history.engine,
         schedule: this.schedule as never,
         method: (name) => ((this as any)[name] as Function | undefined)?.bind(this),
       });
@@ -149,7 +102,7 @@ export class SqlActor<
       isFrameworkMethod: (name) =>
         name in SqlActor.prototype || name.startsWith("_") || /^on[A-Z]/.test(name),
       sql: ctx.storage.sql,
-      tracked: () => (this.#history ? this.#history.tracking.captured : undefined),
+      tracked: () => (this.#history ? this.#history.engine.tracking.captured : undefined),
       schemaVersion: () => this.#migrations.version,
       connections: () => this.connections.all(),
       state: (connection) => this.connections.state(connection),
@@ -157,65 +110,101 @@ export class SqlActor<
       send: (connection, frame) => this.connections.send(connection, frame),
       // Live queries follow the live feed's grant (history.live) and the `changes:<table>` topic's say.
       liveGrant: (table) => {
-        const grants = this.#history?.settings.live;
+        const grants = this.#history?.engine.settings.live;
         return grants?.has(table) ? grants.get(table) : false;
       },
       canListen: (connection, table) => this.canSubscribe(connection, `changes:${table}`),
     });
+    this.#routes = new RouteCache();
     // Nothing is delivered to the object (request, RPC, alarm) before this finishes.
     void ctx.blockConcurrencyWhile(async () => {
       try {
         this.#migrations = applyMigrations(ctx.storage, config.migrations, {
-          beforeApply: () => this.#history?.beforeMigrations(),
+          beforeApply: () => {
+            for (const { part } of this.#parts) part.beforeMigrations?.();
+          },
         });
-        if (this.#history) {
-          this.#history.install();
-          const hooks = this.#history.hooks();
-          this.database.setWriteHooks({
-            begin: (options) => hooks.begin(options),
-            commit: (wrote) => {
-              hooks.commit(wrote);
-              if (wrote && !this.#retentionArmed) this.#armRetentionSafely();
-            },
-            rollback: () => hooks.rollback(),
-            wrote: () => {
-              hooks.wrote();
-              if (!this.#retentionArmed) this.#armRetentionSafely();
-            },
-          });
-        }
+        this.#afterMigrations();
       } catch (err) {
-        this.#startupError =
+        this.#unavailable =
           ActorError.from(err) ??
           new ActorError("MIGRATION_FAILED", err instanceof Error ? err.message : String(err));
         return;
       }
       // Re-arm the alarm from the schedule table on every wake (alarms can be lost across reloads).
       await this.schedule.start();
-      try {
-        declareSchedules(this.tiering.config, this.schedule as never);
-      } catch (err) {
-        this.#startupError = new ActorError(
-          "INVALID_CONFIG",
-          `tiering schedules: ${ActorError.from(err)?.description ?? String(err)}`,
-        );
+      for (const { part } of this.#parts) {
+        try {
+          part.start?.();
+        } catch (err) {
+          this.#unavailable ??=
+            ActorError.from(err) ??
+            new ActorError("INVALID_CONFIG", err instanceof Error ? err.message : String(err));
+        }
       }
-      // History retention runs on a schedule (idempotent by key; removed when retention is off),
-      // from the first change on: an actor that was only looked up gets no task and no alarm.
-      if (this.#history?.retentionInterval()) this.#armRetention();
-      else this.schedule.cancel(HISTORY_RETENTION);
       try {
         this.#forward?.start();
       } catch (err) {
-        this.#startupError = ActorError.from(err) ?? new ActorError("INVALID_CONFIG", String(err));
+        this.#unavailable ??= ActorError.from(err) ?? new ActorError("INVALID_CONFIG", String(err));
       }
     });
   }
 
-  /** Throws the startup error, if any: called first by every public method. */
+  /** Every part after migrations (install); a part may answer the write hooks (history). */
+  #afterMigrations(): void {
+    for (const { part } of this.#parts) {
+      const hooks = part.afterMigrations?.();
+      if (hooks) this.database.setWriteHooks(hooks);
+    }
+  }
+
+  /** Create the parts the config declares (only those: an unconfigured part is never loaded). */
+  #createParts(config: ActorConfig<any>, env: object): void {
+    const host: PartHost = {
+      ctx: this.ctx,
+      env,
+      actorClass: this.constructor,
+      query: (sql, params) => this.database.query(sql, params),
+      transaction: (fn, options) => this.database.transaction(fn as never, options),
+      markWritten: () => this.database.markWritten(),
+      assertReady: () => this.assertReady(),
+      schemaVersion: () => this.#migrations.version,
+      reapplyMigrations: () => {
+        this.#migrations = applyMigrations(this.ctx.storage, config.migrations, {
+          beforeApply: () => {
+            for (const { part } of this.#parts) part.beforeMigrations?.();
+          },
+        });
+        if (this.#migrations.applied.length) this.#afterMigrations();
+      },
+      // A restore runs under history when it is on: history keeps its WAL and records the restore.
+      restoreHooks: () => {
+        for (const { part } of this.#parts) {
+          const hooks = part.restoreHooks?.();
+          if (hooks) return hooks;
+        }
+        return undefined;
+      },
+      schedule: this.schedule as never,
+      topics: () => Object.keys(this.connections.summary().topics),
+      send: (message, topic) => {
+        this.connections.broadcast(message, { topic });
+      },
+      committed: (from, last) => this.#rpc?.committed(from, last),
+    };
+    for (const key of PART_KEYS) {
+      const factory = config[key];
+      if (!factory) continue;
+      const part = factory.create(host);
+      this.#parts.push({ key, part });
+      if (key === "history") this.#history = part as HistoryPart;
+      else if (key === "tiering") this.#tiering = part as TieringPart;
+    }
+  }
+
+  /** Throws why the actor cannot serve, if it cannot: called first by every public method. */
   assertReady(): void {
-    if (this.#startupError) throw this.#startupError;
-    if (this.#destroyed) throw new ActorError("ACTOR_DESTROYED", "this actor has been destroyed");
+    if (this.#unavailable !== undefined) throw this.#unavailable;
   }
 
   /** drizzle, typed by the actor's schema. */
@@ -226,6 +215,7 @@ export class SqlActor<
   /**
    * Run a statement and return its rows. SQL reading an `'r2://…'` source (archived Parquet) is a
    * cold query and answers a Promise: give it as a literal (typed) or use `this.tiering.query`.
+   * Whether a text needs more than `sql.exec` is decided once per distinct text (src/query-route.ts).
    */
   query<T = Record<string, SqlStorageValue>>(
     sql: `${string}'r2://${string}`,
@@ -233,33 +223,53 @@ export class SqlActor<
   ): Promise<T[]>;
   query<T = Record<string, SqlStorageValue>>(sql: string, params?: SqlParams): T[];
   query<T = Record<string, SqlStorageValue>>(sql: string, params?: SqlParams): T[] | Promise<T[]> {
-    this.assertReady();
-    if (typeof sql === "string" && this.tiering.readsArchive(sql)) return this.tiering.query<T>(sql, params);
-    if (typeof sql === "string" && hasSystemTime(sql)) {
-      if (this.#history) {
-        const rewritten = this.#history.rewrite(sql, params ?? []);
-        return this.database.query<T>(rewritten.sql, rewritten.params);
-      }
-      if (hasSystemTimeClause(sql)) throw historyDisabled();
-    }
-    return this.database.query<T>(sql, params);
+    if (this.#unavailable !== undefined) throw this.#unavailable;
+    const route = typeof sql === "string" ? this.#routes.get(sql) : Route.Rows;
+    if (route <= Route.Write) return this.database.query<T>(sql, params, route === Route.Rows);
+    return this.#routed(route, sql, params ?? []) as T[] | Promise<T[]>;
   }
 
   run(sql: string, params?: SqlParams): RunResult {
-    this.assertReady();
-    return this.database.run(sql, params);
+    if (this.#unavailable !== undefined) throw this.#unavailable;
+    // Parts never take `run` (a cold query is async, time travel only reads): only the cursor is routed.
+    const written = typeof sql === "string" && this.#routes.get(sql) === Route.Write;
+    return this.database.run(sql, params, !written);
+  }
+
+  /** A statement that needs a part: time travel (history) or a cold query (tiering). */
+  #routed(route: Route, sql: string, params: SqlParams): unknown[] | Promise<unknown[]> {
+    if (route === Route.TimeTravel) {
+      if (!this.#history) throw partDisabled("history");
+      return this.#history.query(sql, params);
+    }
+    if (!this.#tiering) throw partDisabled("tiering");
+    return this.#tiering.query(sql, params);
   }
 
   /** Atomic; with history on, every change inside shares one transaction id and `options.actor`. */
   transaction<T>(fn: () => T extends PromiseLike<unknown> ? never : T, options?: TransactionOptions): T {
-    this.assertReady();
+    if (this.#unavailable !== undefined) throw this.#unavailable;
     return this.database.transaction(fn, options);
   }
 
-  /** Change feed, row history, subscribers, retention; over RPC: `(await stub.history).changes()`. */
+  /**
+   * Change feed, row history, subscribers, retention; over RPC: `(await stub.history).changes()`.
+   * HISTORY_DISABLED unless the config has `history: history({...})` from "dosql-actors/history".
+   */
   get history(): History {
-    this.#historyApi ??= new History(this.#history, () => this.assertReady());
-    return this.#historyApi;
+    this.assertReady();
+    if (!this.#history) throw partDisabled("history");
+    return this.#history.api;
+  }
+
+  /**
+   * R2 archive, cold queries, backups (src/tiering). TIERING_DISABLED unless the config has
+   * `tiering: tiering({...})` from "dosql-actors/tiering".
+   */
+  get tiering(): Tiering {
+    this.assertReady();
+    if (!this.#tiering) throw partDisabled("tiering");
+    return this.#tiering.api;
   }
 
   /** Put tracked tables (or `options.tables`) back to their state at `timestamp`, as one recorded transaction. */
@@ -286,7 +296,7 @@ export class SqlActor<
   }
 
   /** Branch protocol (parent to branch); not for application use. */
-  _historySeed(message: Parameters<HistoryEngine["seed"]>[0]): { rows: number } {
+  _historySeed(message: Parameters<HistoryPart["engine"]["seed"]>[0]): { rows: number } {
     return this.#historyEngine().seed(message);
   }
 
@@ -298,27 +308,10 @@ export class SqlActor<
     this.#historyEngine().markMerged(lsn);
   }
 
-  /** Put history retention on the schedule once there is history to prune. */
-  #armRetention(): void {
-    const every = this.#history?.retentionInterval();
-    if (!every || this.#destroyed || this.#startupError || this.#history!.summary().changes === 0) return;
-    this.schedule.every(every, "pruneHistory" as never, undefined, { key: HISTORY_RETENTION });
-    this.#retentionArmed = true;
-  }
-
-  /** From a commit hook: a failure to schedule must not roll back the caller's transaction. */
-  #armRetentionSafely(): void {
-    try {
-      this.#armRetention();
-    } catch (err) {
-      console.error("could not schedule history retention", err);
-    }
-  }
-
-  /** History retention, run by the schedule `defineActor({ history: { retain } })` sets up. */
+  /** History retention, run by the schedule `history({ retain })` sets up. */
   pruneHistory(): PruneResult | null {
     this.assertReady();
-    return this.#history?.pruneAll() ?? null;
+    return this.#history?.engine.pruneAll() ?? null;
   }
 
   /** Forwards (src/forward): deliver now instead of at the next schedule, and their status. */
@@ -343,10 +336,10 @@ export class SqlActor<
     return this.#forward;
   }
 
-  #historyEngine(): HistoryEngine {
+  #historyEngine(): HistoryPart["engine"] {
     this.assertReady();
-    if (!this.#history) throw historyDisabled();
-    return this.#history;
+    if (!this.#history) throw partDisabled("history");
+    return this.#history.engine;
   }
 
   /** The newest migration applied, and those applied on this wake-up. */
@@ -364,8 +357,11 @@ export class SqlActor<
       schemaVersion: this.#migrations.version,
       schedules: this.schedule.summary(),
       connections: this.connections.summary(),
-      history: this.#history?.summary() ?? null,
+      history: null,
       forwards: this.#forward?.status() ?? [],
+      ...Object.fromEntries(
+        this.#parts.filter(({ part }) => part.stats).map(({ key, part }) => [key, part.stats!()]),
+      ),
     };
   }
 
@@ -399,7 +395,7 @@ export class SqlActor<
    * tables `history.live` grants (override to also decide who may listen).
    */
   canSubscribe(_connection: ActorConnection, topic: string): boolean | Promise<boolean> {
-    if (topic.startsWith("changes:")) return this.#history?.liveAllows(topic) ?? false;
+    if (topic.startsWith("changes:")) return this.#history?.engine.liveAllows(topic) ?? false;
     return true;
   }
 
@@ -417,14 +413,11 @@ export class SqlActor<
    * of one that ran out of its step budget).
    */
   async tieringStep(task: TieringTask): Promise<void> {
-    this.assertReady();
     await this.tiering.runScheduled(task);
   }
 
   override async fetch(request: Request): Promise<Response> {
-    if (this.#startupError) return errorResponse(this.#startupError);
-    if (this.#destroyed)
-      return errorResponse(new ActorError("ACTOR_DESTROYED", "this actor has been destroyed"));
+    if (this.#unavailable !== undefined) return errorResponse(this.#unavailable);
     if (request.headers.get("Upgrade")?.toLowerCase() === "websocket") {
       try {
         const state = this.connections.stateFor(await this.identify(request));
@@ -477,10 +470,11 @@ export class SqlActor<
    * partyserver's `alarm()` runs first (it calls `onStart` once, then `onAlarm`).
    */
   override async alarm(): Promise<void> {
-    if (this.#destroyed) return;
+    if (this.#unavailable?.code === "ACTOR_DESTROYED") return;
     this.assertReady();
     await super.alarm();
     await this.schedule.alarm();
+    for (const { part } of this.#parts) await part.alarm?.();
   }
 
   override onAlarm(): void | Promise<void> {}
@@ -492,8 +486,8 @@ export class SqlActor<
    * elsewhere). A later call starts a fresh, empty actor.
    */
   async destroy(): Promise<void> {
-    if (this.#destroyed) return;
-    this.#destroyed = true;
+    if (this.#unavailable?.code === "ACTOR_DESTROYED") return;
+    this.#unavailable = new ActorError("ACTOR_DESTROYED", "this actor has been destroyed");
     this.schedule.stop();
     for (const connection of this.getConnections()) {
       try {
@@ -506,10 +500,11 @@ export class SqlActor<
   }
 }
 
-function historyDisabled(): ActorError {
+/** HISTORY_DISABLED / TIERING_DISABLED: the part is not in this actor's config. */
+function partDisabled(key: PartKey): ActorError {
   return new ActorError(
-    "HISTORY_DISABLED",
-    "history is not enabled for this actor (defineActor({ history }))",
+    `${key.toUpperCase()}_DISABLED`,
+    `${key} is not enabled for this actor (defineActor({ ${key}: ${key}({...}) }) with import { ${key} } from "dosql-actors/${key}")`,
   );
 }
 

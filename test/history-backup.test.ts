@@ -130,7 +130,10 @@ describe("backup and restore with history on", () => {
   });
 
   it("InventorySKU: backup, destructive changes, restore; stateAt and the feed across the restore", async () => {
-    const stub = env.INVENTORY_SKU.getByName(name("sku-bk"));
+    // InventorySKU as shipped has no tiering: backups are opt-in (test/fixtures/backed-up-inventory.ts).
+    const stub = env.BACKED_UP_INVENTORY.getByName(
+      name("sku-bk"),
+    ) as unknown as DurableObjectStub<InventorySKU>;
     await stub.restock({ quantity: 100, productName: "Widget" });
     await stub.reserve({ orderId: "o1", quantity: 5 });
     await stub.reserve({ orderId: "o2", quantity: 3 });

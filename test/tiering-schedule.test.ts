@@ -110,7 +110,10 @@ describe("scheduled tiering", () => {
 
   it("rejects a malformed schedule in the config when the actor is defined", async () => {
     const { defineActor } = await import("../src/index");
-    const bad = (tiering: unknown) => () => defineActor({ schema: {}, tiering: tiering as never });
+    const { tiering } = await import("../src/tiering/index");
+    const bad = (config: unknown) => () => defineActor({ schema: {}, tiering: tiering(config as never) });
+    // A plain config object (not made by tiering()) is refused too, saying where tiering() lives.
+    expect(() => defineActor({ schema: {}, tiering: {} as never })).toThrow(/dosql-actors\/tiering/);
     expect(bad({ backup: { every: 1000, keep: 0 } })).toThrow(/keep/);
     expect(bad({ archive: [{ ...scheduled.archive[0], olderThan: 5 }] })).toThrow(/olderThan/);
     expect(bad({ archive: [{ ...scheduled.archive[0], every: -1 }] })).toThrow(/every/);

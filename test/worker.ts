@@ -7,6 +7,7 @@ import { fixtureRoutes } from "./fixtures/routes";
 export { Notes } from "../examples/notes/notes";
 export * from "../worker";
 export { FixtureActor, PlainNotes } from "./fixtures/actors";
+export { BackedUpInventory } from "./fixtures/backed-up-inventory";
 export { ChatRoom, QuietRoom } from "./fixtures/chat-room";
 export { BadForward, ForwardSink, ForwardSource } from "./fixtures/forward-actors";
 export { HistoryActor, ListedHistoryActor, NoHistoryActor } from "./fixtures/history-actors";

@@ -22,6 +22,9 @@ declare namespace Cloudflare {
     BAD_FORWARD: DurableObjectNamespace<import("../test/fixtures/forward-actors").BadForward>;
     FORWARD_QUEUE: Queue<import("../src/forward/index").ForwardBatch>;
     HISTORY_FK: DurableObjectNamespace<import("../test/fixtures/history-fk").HistoryFkActor>;
+    BACKED_UP_INVENTORY: DurableObjectNamespace<
+      import("../test/fixtures/backed-up-inventory").BackedUpInventory
+    >;
     RPC_ACTOR: DurableObjectNamespace<import("../test/fixtures/rpc-actor").RpcActor>;
     NO_RPC_ACTOR: DurableObjectNamespace<import("../test/fixtures/rpc-actor").NoRpcActor>;
   }

@@ -2,6 +2,7 @@ import migrations from "../../migrations/inventory-sku/migrations.js";
 import { parseInput } from "../../src/coordinator/validate";
 import { type ActorConfig, defineActor } from "../../src/define-actor";
 import { ActorError } from "../../src/errors";
+import { history } from "../../src/history/index";
 import { rpc } from "../../src/rpc/index";
 import { SqlActor } from "../../src/sql-actor";
 import {
@@ -121,7 +122,7 @@ export class InventorySKU extends SqlActor<Env, typeof schema> {
     schema,
     migrations,
     // The figures are public (status is): sockets may follow them live; reservations hold order ids.
-    history: { tables: ["inventory", "reservations"], retain: "30d", live: { inventory: true } },
+    history: history({ tables: ["inventory", "reservations"], retain: "30d", live: { inventory: true } }),
     rpc: rpc({
       methods: {
         status: "public",
@@ -362,7 +363,7 @@ export class InventorySKU extends SqlActor<Env, typeof schema> {
     ttlMinutes: number,
     now: number,
   ): ReserveResult | ActorError {
-    const [row] = this.database.query<Snapshot>(SNAPSHOT, [orderId]);
+    const [row] = this.query<Snapshot>(SNAPSHOT, [orderId]);
     if (!row) return skuNotFound(this.name);
     if (row.rStatus !== null) {
       let status = row.rStatus;
@@ -385,7 +386,7 @@ export class InventorySKU extends SqlActor<Env, typeof schema> {
     if (row.available < quantity) return insufficientStock(this.name, row.available, quantity);
     const at = new Date(now).toISOString();
     const expiresAt = new Date(now + ttlMinutes * 60_000).toISOString();
-    this.database.query(INSERT_RESERVATION, [orderId, quantity, at, expiresAt]);
+    this.query(INSERT_RESERVATION, [orderId, quantity, at, expiresAt]);
     this.#change("RESERVE", quantity, orderId, row, -quantity, quantity, 0, 0, null, at);
     return {
       success: true,
@@ -410,7 +411,7 @@ export class InventorySKU extends SqlActor<Env, typeof schema> {
   }
 
   #expire(orderId: string, quantity: number, figures: Figures, at: string): Figures {
-    this.database.query(SET_RESERVATION_STATUS, ["EXPIRED", null, at, "expired", orderId]);
+    this.query(SET_RESERVATION_STATUS, ["EXPIRED", null, at, "expired", orderId]);
     return this.#change("EXPIRE", quantity, orderId, figures, quantity, -quantity, 0, 0, null, at);
   }
 
@@ -432,8 +433,9 @@ export class InventorySKU extends SqlActor<Env, typeof schema> {
       reserved: before.reserved + dReserved,
       sold: before.sold + dSold,
     };
-    this.database.query(CHANGE_FIGURES, [dAvailable, dReserved, dSold, dRestocked, at]);
-    this.database.query(LOG, [
+    // `this.query`: a write's cursor is not read (see src/query-route.ts).
+    this.query(CHANGE_FIGURES, [dAvailable, dReserved, dSold, dRestocked, at]);
+    this.query(LOG, [
       operation,
       quantity,
       referenceId,

@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { applyOnce, type ForwardBatch, forward } from "../../src/forward/index";
+import { history } from "../../src/history/index";
 import { defineActor, type MigrationBundle, SqlActor } from "../../src/index";
 
 // Forward (issue 14): an actor writing one event per transaction, its forward delivering them to
@@ -38,7 +39,7 @@ export class BenchForwardToActor extends BenchSource {
   static override config = defineActor({
     schema: {},
     migrations: sourceMigrations,
-    history: { tables: ["events"] },
+    history: history({ tables: ["events"] }),
     forward: forward([
       {
         name: "actor",
@@ -55,7 +56,7 @@ export class BenchForwardToQueue extends BenchSource {
   static override config = defineActor({
     schema: {},
     migrations: sourceMigrations,
-    history: { tables: ["events"] },
+    history: history({ tables: ["events"] }),
     forward: forward([
       { name: "queue", tables: ["events"], columns, to: { queue: "BENCH_FORWARD_QUEUE" }, batch },
     ]),

@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { integer, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { history } from "../../src/history/index";
 import { ActorError, defineActor, type MigrationBundle, SqlActor } from "../../src/index";
 
 // The inventory reserve (one select, then an insert, an update and a log insert in one transaction),
@@ -99,7 +100,7 @@ export class HistoryReserve extends ReserveBase {
   static override config = defineActor({
     schema,
     migrations,
-    history: { tables: "all", appendOnly: { inventory_log: "at" } },
+    history: history({ tables: "all", appendOnly: { inventory_log: "at" } }),
   });
 }
 

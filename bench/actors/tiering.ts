@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { defineActor, SqlActor } from "../../src/index";
+import { tiering } from "../../src/tiering/index";
 
 const CREATE =
   "CREATE TABLE IF NOT EXISTS readings (id INTEGER PRIMARY KEY, sensor TEXT NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL, note TEXT)";
@@ -33,7 +34,7 @@ export class BenchTiered extends SqlActor<Env> {
   static override config = defineActor({
     schema: {},
     migrations: { migrations: { "0000_readings": `${CREATE};\n--> statement-breakpoint\n${INDEX}` } },
-    tiering: { stepBudgetMs: 600_000 },
+    tiering: tiering({ stepBudgetMs: 600_000 }),
   });
 
   seed(n: number, days: number): number {

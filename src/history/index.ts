@@ -1,3 +1,4 @@
+// `dosql-actors/history`: change capture, the change feed, time travel, restore, branch and merge.
 export type { Row, RowValue } from "./codec";
 export type { HistoryConfig } from "./config";
 export { readHistoryConfig } from "./config";
@@ -5,7 +6,7 @@ export { HistoryEngine } from "./engine";
 export type { Change, ChangeOp, ChangesOptions, ChangesPage, RowVersion } from "./feed";
 export { History } from "./history";
 export type { ConflictPolicy, MergeConflict } from "./merge";
+export { type HistoryPart, history } from "./part";
 export type { PruneResult } from "./retention";
 export type { Subscription } from "./subscribers";
-export { hasSystemTime, hasSystemTimeClause } from "./system-time";
 export type { BranchResult, HistoryStatus, MergeResult, RestoreResult, WriteResult } from "./types";

@@ -1,6 +1,5 @@
 import { quoteIdent } from "../database";
 import { ActorError } from "../errors";
-import { sqlExtensions } from "../sql/extensions";
 import { identName, stringValue, type Token, tokenize } from "../sql/tokens";
 import { decodeValue, keyExpr, sqlString } from "./codec";
 import { TX_FACTS, WAL } from "./store";
@@ -16,16 +15,8 @@ import type { Tracking } from "./tracking";
  *   FROM a TO b      row versions valid at some point in [a, b)
  *   ALL              every row version history holds
  * Times are `?` parameters, numbers (epoch ms) or string literals (ISO-8601), optionally after TIMESTAMP.
+ * (Which statements come here is decided in src/query-route.ts.)
  */
-export function hasSystemTime(sql: string): boolean {
-  return /system_time/i.test(sql);
-}
-
-/** True when the statement has a real FOR SYSTEM_TIME clause (not inside a string, identifier or comment). */
-export function hasSystemTimeClause(sql: string): boolean {
-  return sqlExtensions(sql).systemTime;
-}
-
 type Period =
   | { kind: "asOf"; at: number }
   | { kind: "range"; from: number; to: number; inclusive: boolean }

@@ -1,0 +1,104 @@
+import { DurableObject } from "cloudflare:workers";
+import { Server } from "partyserver";
+import { ActorError, defineActor, type MigrationBundle, SqlActor } from "../../src/index";
+
+// The reserve workload of issue 13: one select, two inserts and an update in one transaction, the
+// same SQL in each class below: SqlActor in its documented idiom (history off), a hand-written
+// Durable Object, and partyserver's Server with its own `this.sql` tag. Each class also answers a
+// first call on a fresh object (construct + schema + one reserve) for the cold start figure.
+const SCHEMA = [
+  "CREATE TABLE stock (sku TEXT PRIMARY KEY NOT NULL, available INTEGER NOT NULL, reserved INTEGER NOT NULL, updated_at INTEGER NOT NULL)",
+  "CREATE TABLE reservations (id INTEGER PRIMARY KEY NOT NULL, order_id TEXT NOT NULL UNIQUE, qty INTEGER NOT NULL, status TEXT NOT NULL, created_at INTEGER NOT NULL)",
+  "CREATE TABLE inventory_log (id INTEGER PRIMARY KEY NOT NULL, kind TEXT NOT NULL, order_id TEXT, qty INTEGER NOT NULL, at INTEGER NOT NULL)",
+];
+const migrations: MigrationBundle = {
+  journal: { entries: [{ idx: 0, tag: "0000_reserve", when: 0 }] },
+  migrations: { m0000: SCHEMA.join("\n--> statement-breakpoint\n") },
+};
+const SEED = "INSERT INTO stock (sku, available, reserved, updated_at) VALUES ('sku', 1000000000, 0, 0)";
+const SELECT_STOCK = "SELECT available FROM stock WHERE sku = ?";
+const INSERT_RESERVATION =
+  "INSERT INTO reservations (order_id, qty, status, created_at) VALUES (?, ?, 'held', ?)";
+const UPDATE_STOCK =
+  "UPDATE stock SET available = available - ?, reserved = reserved + ?, updated_at = ? WHERE sku = ?";
+const INSERT_LOG = "INSERT INTO inventory_log (kind, order_id, qty, at) VALUES ('reserve', ?, ?, ?)";
+
+/** SqlActor, history off, as its README writes it: `this.transaction(() => { this.query(…) … })`. */
+export class IdiomReserve extends SqlActor {
+  static override config = defineActor({ schema: {}, migrations });
+  #seq = 0;
+
+  reserveMany(n: number): number {
+    if (this.query(SELECT_STOCK, ["sku"]).length === 0) this.query(SEED);
+    for (let i = 0; i < n; i++) {
+      const order = `o${Date.now()}-${this.#seq++}`;
+      this.transaction(() => {
+        const [row] = this.query<{ available: number }>(SELECT_STOCK, ["sku"]);
+        if (row.available < 1) throw new ActorError("INSUFFICIENT_STOCK", "sold out");
+        const now = Date.now();
+        this.query(INSERT_RESERVATION, [order, 1, now]);
+        this.query(UPDATE_STOCK, [1, 1, now, "sku"]);
+        this.query(INSERT_LOG, [order, 1, now]);
+      });
+    }
+    return n;
+  }
+}
+
+/** The hand-written Durable Object: `ctx.storage.sql.exec` inside `transactionSync`. */
+export class HandPeerReserve extends DurableObject<Env> {
+  #seq = 0;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    for (const s of SCHEMA) ctx.storage.sql.exec(s.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS"));
+  }
+
+  reserveMany(n: number): number {
+    const sql = this.ctx.storage.sql;
+    if (sql.exec(SELECT_STOCK, "sku").toArray().length === 0) sql.exec(SEED);
+    for (let i = 0; i < n; i++) {
+      const order = `o${Date.now()}-${this.#seq++}`;
+      this.ctx.storage.transactionSync(() => {
+        const row = sql.exec<{ available: number }>(SELECT_STOCK, "sku").one();
+        if (row.available < 1) throw new Error("sold out");
+        const now = Date.now();
+        sql.exec(INSERT_RESERVATION, order, 1, now);
+        sql.exec(UPDATE_STOCK, 1, 1, now, "sku");
+        sql.exec(INSERT_LOG, order, 1, now);
+      });
+    }
+    return n;
+  }
+}
+
+/**
+ * partyserver's `Server` (the base SqlActor itself extends) running the same SQL through
+ * `ctx.storage.sql.exec`, the strict peer. (Its `this.sql` tagged template, which joins the
+ * strings and spreads the cursor on every call, measured 2.0x the hand-written object here.)
+ */
+export class PartyReserve extends Server<Env> {
+  #seq = 0;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    for (const s of SCHEMA) ctx.storage.sql.exec(s.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS"));
+  }
+
+  reserveMany(n: number): number {
+    const sql = this.ctx.storage.sql;
+    if (sql.exec(SELECT_STOCK, "sku").toArray().length === 0) sql.exec(SEED);
+    for (let i = 0; i < n; i++) {
+      const order = `o${Date.now()}-${this.#seq++}`;
+      this.ctx.storage.transactionSync(() => {
+        const row = sql.exec<{ available: number }>(SELECT_STOCK, "sku").one();
+        if (row.available < 1) throw new Error("sold out");
+        const now = Date.now();
+        sql.exec(INSERT_RESERVATION, order, 1, now);
+        sql.exec(UPDATE_STOCK, 1, 1, now, "sku");
+        sql.exec(INSERT_LOG, order, 1, now);
+      });
+    }
+    return n;
+  }
+}

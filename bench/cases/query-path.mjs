@@ -1,0 +1,80 @@
+// Issue 13, the query path: the reserve workload (one select, two inserts and an update in one
+// transaction), 20,000 per call, SqlActor in its documented idiom (history off) against a
+// hand-written Durable Object and partyserver's Server doing the same SQL; InventorySKU.reserve as
+// shipped against the same minimal reserve; and the first call of a fresh object (cold start).
+const N = Number(process.env.BENCH_RESERVES ?? 20_000);
+const INVENTORY_N = 2000;
+const COLD = 40;
+const ROUNDS = Number(process.env.BENCH_PEER_ROUNDS ?? 7);
+const post = (base, path) =>
+  fetch(`${base}${path}`, { method: "POST" }).then(async (r) => {
+    const text = await r.text();
+    if (!r.ok) throw new Error(`${path}: ${r.status} ${text}`);
+    return text;
+  });
+
+const peer =
+  (variant, n = N) =>
+  (base, round) =>
+    post(base, `/bench/peer/${variant}/peer-${variant}-${round % 2}?n=${n}`);
+
+export default [
+  {
+    // Goal: ≥ 0.95× the hand-written object's throughput, i.e. time ratio ≤ 1/0.95.
+    name: `reserve ×${N} per call: SqlActor (history off, this.transaction + this.query) vs hand-written DO`,
+    goal: 1.053,
+    rounds: ROUNDS,
+    subject: peer("idiom"),
+    baseline: peer("hand"),
+  },
+  {
+    name: `reserve ×${N} per call: partyserver Server (same SQL through ctx.storage.sql) vs hand-written DO`,
+    rounds: ROUNDS,
+    subject: peer("party"),
+    baseline: peer("hand"),
+  },
+  {
+    // Goal: ≥ partyserver's figure minus 5%.
+    name: `reserve ×${N} per call: SqlActor (history off) vs partyserver Server`,
+    goal: 1.053,
+    rounds: ROUNDS,
+    subject: peer("idiom"),
+    baseline: peer("party"),
+  },
+  {
+    // Goal: InventorySKU.reserve as shipped (history on, its own SQL) ≥ 0.5× the minimal reserve.
+    name: `reserve ×${INVENTORY_N} per call: InventorySKU.reserve as shipped (history on) vs the minimal hand-written reserve`,
+    goal: 2,
+    rounds: ROUNDS * 2,
+    subject: (base, round) =>
+      post(base, `/bench/reserve/history-on/peer-inventory-${round % 4}?n=${INVENTORY_N}`),
+    baseline: peer("hand", INVENTORY_N),
+  },
+  // Where InventorySKU's time goes: its richer SQL, the framework, history.
+  {
+    name: `reserve ×${INVENTORY_N}: InventorySKU's SQL hand-written (PlainInventory) vs the minimal hand-written reserve`,
+    rounds: ROUNDS * 2,
+    subject: (base, round) => post(base, `/bench/reserve/plain/peer-plain-${round % 4}?n=${INVENTORY_N}`),
+    baseline: peer("hand", INVENTORY_N),
+  },
+  {
+    name: `reserve ×${INVENTORY_N}: InventorySKU history on vs history off`,
+    rounds: ROUNDS * 2,
+    subject: (base, round) =>
+      post(base, `/bench/reserve/history-on/peer-inventory-${round % 4}?n=${INVENTORY_N}`),
+    baseline: (base, round) =>
+      post(base, `/bench/reserve/history-off/peer-inventory-off-${round % 4}?n=${INVENTORY_N}`),
+  },
+  {
+    name: `cold start, ${COLD} fresh objects (construct + schema + first reserve): SqlActor vs hand-written DO`,
+    rounds: ROUNDS,
+    subject: (base) => post(base, `/bench/cold/idiom?n=${COLD}`),
+    baseline: (base) => post(base, `/bench/cold/hand?n=${COLD}`),
+  },
+  {
+    name: `cold start, ${COLD} fresh objects: partyserver Server vs hand-written DO`,
+    rounds: ROUNDS,
+    subject: (base) => post(base, `/bench/cold/party?n=${COLD}`),
+    baseline: (base) => post(base, `/bench/cold/hand?n=${COLD}`),
+  },
+];

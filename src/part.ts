@@ -1,0 +1,101 @@
+import type { TransactionOptions, WriteHooks } from "./database";
+import type { RestoreHooks } from "./tiering/backup";
+
+/**
+ * The seam every opt-in part plugs into (history, tiering; later forward, sources, rpc).
+ *
+ * Pay for what you use: `src/sql-actor.ts` imports no part. A part is reached only through its own
+ * entry point (`import { history } from "dosql-actors/history"`) and handed to `defineActor`
+ * under its key, in the spirit of hono's middleware:
+ *
+ *   static config = defineActor({ schema, migrations, history: history({ tables: "all" }) });
+ *
+ * so an actor that does not configure a part never bundles or runs its code.
+ *
+ * How a part plugs in:
+ * 1. Its factory (`history(config)`) checks the config when the class is defined (INVALID_CONFIG
+ *    then, not on the first request) and returns an `ActorPart`: `{ [PART]: key, create }`.
+ * 2. Each actor instance calls `create(host)` once, in its constructor. `host` is what the part
+ *    may use of the actor (storage, env, the actor's transaction and scheduler, sockets); a part
+ *    never imports sql-actor.ts.
+ * 3. The returned `PartInstance` may implement any of the hooks below. SqlActor calls them, in the
+ *    order of PART_KEYS (src/define-actor.ts), at these points:
+ *    - `beforeMigrations()` / `afterMigrations()`: inside `blockConcurrencyWhile`, around pending
+ *      migrations, before any request (and again when a restore re-applies migrations).
+ *      `afterMigrations` may return the write hooks (at most one part may: history), told where
+ *      every transaction and write begins and ends (src/database.ts).
+ *    - `restoreHooks()`: how a restore of the whole database runs under this part.
+ *    - `start()`: after the scheduler re-armed its alarm: declare the part's schedules. A throw
+ *      makes every call answer INVALID_CONFIG.
+ *    - `query(sql, params)`: statements routed to the part (src/query-route.ts decides once per
+ *      distinct SQL text): `FOR SYSTEM_TIME` goes to `history`, an `'r2://…'` source to `tiering`.
+ *    - `alarm()`: after the scheduler ran its due tasks, on every alarm.
+ *    - `stats()`: reported under the part's key in `stats()`.
+ *    - `api`: the object behind `this.<key>` (`this.history`, `this.tiering`).
+ */
+export const PART: unique symbol = Symbol.for("dosql-actors.part");
+
+/** The keys of `defineActor` that hold parts (one per part; more later: forward, sources, rpc). */
+export type PartKey = "history" | "tiering";
+
+export interface ActorPart<TApi = unknown> {
+  readonly [PART]: PartKey;
+  create(host: PartHost): PartInstance<TApi>;
+}
+
+export interface PartInstance<TApi = unknown> {
+  readonly api?: TApi;
+  beforeMigrations?(): void;
+  afterMigrations?(): WriteHooks | undefined;
+  /** How a backup restore (tiering) runs under this part (history keeps its WAL through it). */
+  restoreHooks?(): RestoreHooks | undefined;
+  start?(): void;
+  query?(sql: string, params: readonly unknown[]): unknown[] | Promise<unknown[]>;
+  alarm?(): void | Promise<void>;
+  stats?(): unknown;
+}
+
+/** What a part may use of its actor. */
+export interface PartHost {
+  readonly ctx: DurableObjectState;
+  readonly env: object;
+  /** The actor's class (for `ctx.exports[name]`: branches create actors of the same class). */
+  readonly actorClass: { readonly name: string };
+  /** The actor's raw parameterised query (no routing, no ready check). */
+  query<T = Record<string, SqlStorageValue>>(sql: string, params?: readonly unknown[]): T[];
+  /** The actor's `this.transaction` (hooks included). */
+  transaction<T>(fn: () => T, options?: TransactionOptions): T;
+  /** Inside `transaction`: the part's own writes on `ctx.storage.sql` wrote rows (see Database). */
+  markWritten(): void;
+  /** The first part's `restoreHooks()`, for a part that replaces the database (tiering's restore). */
+  restoreHooks(): RestoreHooks | undefined;
+  /** Throws when the actor cannot serve (failed migration, destroyed). */
+  assertReady(): void;
+  /** The newest migration applied. */
+  schemaVersion(): string | null;
+  /** Re-apply the actor's migrations (after a restore replaced the database). */
+  reapplyMigrations(): void;
+  /** `this.schedule`, structurally: parts schedule actor methods by name. */
+  readonly schedule: PartScheduler;
+  /** WebSocket topics someone listens to, and a way to send to one. */
+  topics(): string[];
+  send(message: unknown, topic: string): void;
+  /** After a commit that history recorded, LSNs `from`..`last` (socket RPC's live queries). */
+  committed(from: number, last: number): void;
+}
+
+export interface PartScheduler {
+  every(every: number | string, method: string, payload: unknown, options: { key: string }): unknown;
+  at(when: number, method: string, payload: unknown, options: { key: string }): unknown;
+  cancel(idOrKey: string): boolean;
+  list(): { key: string | null }[];
+}
+
+export function isPart(value: unknown, key: PartKey): value is ActorPart {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    (value as { [PART]?: unknown })[PART] === key &&
+    typeof (value as ActorPart).create === "function"
+  );
+}

@@ -1,0 +1,67 @@
+// The one place that decides whether a statement given to `this.query` / `this.run` needs more
+// than `ctx.storage.sql.exec`. What a text asks of the framework's SQL extensions comes from the
+// shared tokenizer (src/sql/extensions.ts); this adds the write check and caches the whole answer
+// per actor, so a known text costs one Map lookup.
+import { sqlExtensions } from "./sql/extensions";
+
+/** How SqlActor runs a statement. */
+export const Route = {
+  /** Straight to `sql.exec`, rows read with `toArray()`. */
+  Rows: 0,
+  /** A single INSERT/UPDATE/DELETE/REPLACE without RETURNING: the cursor is not materialised. */
+  Write: 1,
+  /** A real `FOR SYSTEM_TIME` clause: history rewrites it. */
+  TimeTravel: 2,
+  /** An `'r2://…'` source in FROM/JOIN position (or a FROM list): a cold query (tiering). */
+  Cold: 3,
+} as const;
+export type Route = (typeof Route)[keyof typeof Route];
+
+const WRITE = /^\s*(?:insert|update|delete|replace)\b/i;
+const RETURNING = /returning/i;
+
+/**
+ * The route of one SQL text. Pure: it depends on the text alone (never on the parameters), so it
+ * is computed once per distinct text. Words inside string literals, quoted names and comments
+ * never count (sqlExtensions tokenizes the texts that mention `system_time` or `://`).
+ */
+export function routeOf(sql: string): Route {
+  const uses = sqlExtensions(sql);
+  if (uses.systemTime) return Route.TimeTravel;
+  if (uses.schemes.includes("r2")) return Route.Cold;
+  // One statement (nothing after a `;` but space) that writes and returns nothing.
+  const semi = sql.indexOf(";");
+  if (WRITE.test(sql) && !RETURNING.test(sql) && (semi < 0 || sql.slice(semi + 1).trim() === ""))
+    return Route.Write;
+  return Route.Rows;
+}
+
+/** At most this many distinct SQL texts are remembered per actor (oldest forgotten first)... */
+export const ROUTE_CACHE_SIZE = 512;
+/** ...each at most this long (so the cache holds at most ~2 MB); longer texts are routed every time. */
+export const ROUTE_CACHE_TEXT = 4096;
+
+/** Routes by SQL text, bounded. A lookup is one Map.get (a constant string hashes once). */
+export class RouteCache {
+  readonly #routes = new Map<string, Route>();
+  readonly #decide: (sql: string) => Route;
+
+  /** `decide` is `routeOf` (tests count the decisions). */
+  constructor(decide: (sql: string) => Route = routeOf) {
+    this.#decide = decide;
+  }
+
+  get(sql: string): Route {
+    const known = this.#routes.get(sql);
+    if (known !== undefined) return known;
+    const route = this.#decide(sql);
+    if (sql.length > ROUTE_CACHE_TEXT) return route;
+    if (this.#routes.size >= ROUTE_CACHE_SIZE) this.#routes.delete(this.#routes.keys().next().value!);
+    this.#routes.set(sql, route);
+    return route;
+  }
+
+  get size(): number {
+    return this.#routes.size;
+  }
+}

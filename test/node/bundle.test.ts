@@ -1,0 +1,37 @@
+// Pay for what you use, checked on the bundle itself: wrangler builds each fixture of
+// scripts/size.mjs and its module list (esbuild's metafile) says which source files it carries.
+import { describe, expect, it } from "vitest";
+import { build, TARGETS } from "../../scripts/size.mjs";
+
+type Built = { gzip: number; modules: string[] };
+const target = (name: string) => TARGETS.find((t: { name: string }) => t.name === name);
+const bundle = (name: string): Built => build(target(name));
+
+/** Source files of one part (src/history, src/tiering) or one package in the bundle. */
+const partModules = (modules: string[], part: string) => modules.filter((m) => m.includes(part));
+
+describe("bundles", () => {
+  it("a SqlActor without history or tiering loads none of their modules", () => {
+    const { modules } = bundle("minimal");
+    expect(modules.some((m) => m.endsWith("src/sql-actor.ts"))).toBe(true);
+    expect(partModules(modules, "src/history/")).toEqual([]);
+    expect(partModules(modules, "src/tiering/")).toEqual([]);
+    expect(partModules(modules, "node_modules/hyparquet")).toEqual([]);
+    expect(partModules(modules, "actors/")).toEqual([]);
+  });
+
+  it("the same with history and tiering configured carries both (the control)", () => {
+    const { modules } = bundle("all-parts");
+    expect(modules.some((m) => m.endsWith("src/history/engine.ts"))).toBe(true);
+    expect(modules.some((m) => m.endsWith("src/tiering/tiering.ts"))).toBe(true);
+    expect(partModules(modules, "node_modules/hyparquet-writer").length).toBeGreaterThan(0);
+  });
+
+  it("re-exporting InventorySKU alone bundles neither Order nor its migrations, nor tiering", () => {
+    const { modules } = bundle("inventory-only");
+    expect(modules.some((m) => m.endsWith("actors/inventory-sku/inventory-sku.ts"))).toBe(true);
+    expect(partModules(modules, "actors/order/")).toEqual([]);
+    expect(partModules(modules, "migrations/order/")).toEqual([]);
+    expect(partModules(modules, "src/tiering/")).toEqual([]);
+  });
+});
