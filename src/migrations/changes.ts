@@ -18,8 +18,8 @@ export type SchemaChange =
 export interface Tracked {
   expected: Map<string, Fingerprint>;
   holds: Hold[];
-  /** The shape of each table the migration dropped, by name (a rebuild brings the name back). */
-  dropped: Map<string, TableShape>;
+  /** Each table the migration dropped, by name (a rebuild brings the name back): shape and rows expected. */
+  dropped: Map<string, { shape: TableShape; rows: number }>;
 }
 
 /**
@@ -44,8 +44,11 @@ export function trackStatement(pre: Schema, post: Schema, state: Tracked): Schem
       const replaced = state.dropped.get(table.name);
       if (replaced) {
         // A rebuild: the new table took the dropped one's name; its columns are matched by name.
+        // Its keys and references are what the migration's copy wrote; its rows, all the old ones.
         state.dropped.delete(table.name);
-        changes.push(...columnChanges(replaced, table, state, false));
+        const copied = state.expected.get(table.name);
+        if (copied) copied.rows = Math.max(copied.rows, replaced.rows);
+        changes.push(...columnChanges(replaced.shape, table, state, false));
       } else {
         changes.push({ kind: "renameTable", from: from.name, to: table.name });
         changes.push(...columnChanges(from, table, state, true));
@@ -57,7 +60,7 @@ export function trackStatement(pre: Schema, post: Schema, state: Tracked): Schem
   );
   for (const table of pre.values())
     if (!post.has(table.name) && !renamedFrom.has(table.name)) {
-      state.dropped.set(table.name, table);
+      state.dropped.set(table.name, { shape: table, rows: state.expected.get(table.name)?.rows ?? 0 });
       state.expected.delete(table.name);
     }
   return changes;
