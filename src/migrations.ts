@@ -1,8 +1,8 @@
 import { ActorError } from "./errors";
 import { applyOne, type Migration, type MigrationObserver } from "./migrations/apply-one";
 
-export type { SchemaChange } from "./migrations/changes";
 export type { Migration, MigrationObserver } from "./migrations/apply-one";
+export type { SchemaChange } from "./migrations/changes";
 
 /**
  * drizzle-kit's `migrations.js` for `driver: "durable-sqlite"`: the journal plus each SQL file

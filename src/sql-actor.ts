@@ -9,6 +9,7 @@ import {
   identityFromUrl,
   type PresenceEntry,
 } from "./broadcast";
+import { errorFrame } from "./broadcast/protocol";
 import { Database, type RunResult, type SqlParams, type TransactionOptions } from "./database";
 import { type ActorConfig, defineActor } from "./define-actor";
 import { ActorError } from "./errors";
@@ -48,7 +49,7 @@ export class SqlActor<
   static override options = { hibernate: true };
   static config: ActorConfig<any> = defineActor({ schema: {} });
 
-  readonly database: Database<TSchema>;
+  readonly #database: Database<TSchema>;
   /** Many timers on the one alarm: `at`, `every`, `cancel`, `list` (src/schedule.ts). */
   readonly schedule: Scheduler<this>;
   /** WebSocket connections: state, topics, presence (src/broadcast.ts). */
@@ -68,7 +69,7 @@ export class SqlActor<
     super(ctx, env);
     const actorClass = new.target as unknown as typeof SqlActor;
     const config = actorClass.config;
-    this.database = new Database(ctx.storage, config.schema as TSchema);
+    this.#database = new Database(ctx.storage, config.schema as TSchema);
     this.schedule = new Scheduler<this>(this, ctx.storage, config.schedules, ENTRY_POINTS);
     this.connections = new Connections(
       this,
@@ -85,7 +86,7 @@ export class SqlActor<
       env: env as object,
       actorName: ctx.id.name ?? ctx.id.toString(),
       config: config.tiering,
-      query: (sql, params) => this.database.query(sql, params),
+      query: (sql, params) => this.#database.query(sql, params),
       assertReady: () => this.assertReady(),
       afterRestore: () => {
         this.#migrations = applyMigrations(ctx.storage, config.migrations);
@@ -99,7 +100,7 @@ export class SqlActor<
         {
           storage: ctx.storage,
           name: ctx.id.name,
-          transaction: (fn, options) => this.database.transaction(fn as never, options),
+          transaction: (fn, options) => this.#database.transaction(fn as never, options),
           schemaVersion: () => this.#migrations.version,
           live: {
             topics: () => Object.keys(this.connections.summary().topics),
@@ -126,7 +127,7 @@ export class SqlActor<
         });
         if (this.#history) {
           this.#history.install();
-          this.database.setTransactionHooks(this.#history.hooks());
+          this.#database.setTransactionHooks(this.#history.hooks());
         }
       } catch (err) {
         this.#startupError =
@@ -151,15 +152,28 @@ export class SqlActor<
     });
   }
 
-  /** Throws the startup error, if any: called first by every public method. */
+  /** Throws the startup error, if any: called first by every public method and entry point. */
   assertReady(): void {
-    if (this.#startupError) throw this.#startupError;
-    if (this.#destroyed) throw new ActorError("ACTOR_DESTROYED", "this actor has been destroyed");
+    const refusal = this.#notReady();
+    if (refusal) throw refusal;
   }
 
-  /** drizzle, typed by the actor's schema. */
+  #notReady(): ActorError | undefined {
+    if (this.#startupError) return this.#startupError;
+    if (this.#destroyed) return new ActorError("ACTOR_DESTROYED", "this actor has been destroyed");
+    return undefined;
+  }
+
+  /** query / run / transaction / drizzle (src/database.ts); refuses while the actor is not ready. */
+  get database(): Database<TSchema> {
+    this.assertReady();
+    return this.#database;
+  }
+
+  /** drizzle, typed by the actor's schema; refuses while the actor is not ready. */
   get db(): DrizzleSqliteDODatabase<TSchema> {
-    return this.database.db;
+    this.assertReady();
+    return this.#database.db;
   }
 
   /**
@@ -178,22 +192,22 @@ export class SqlActor<
     if (typeof sql === "string" && hasSystemTime(sql)) {
       if (this.#history) {
         const rewritten = this.#history.rewrite(sql, params ?? []);
-        return this.database.query<T>(rewritten.sql, rewritten.params);
+        return this.#database.query<T>(rewritten.sql, rewritten.params);
       }
       if (hasSystemTimeClause(sql)) throw historyDisabled();
     }
-    return this.database.query<T>(sql, params);
+    return this.#database.query<T>(sql, params);
   }
 
   run(sql: string, params?: SqlParams): RunResult {
     this.assertReady();
-    return this.database.run(sql, params);
+    return this.#database.run(sql, params);
   }
 
   /** Atomic; with history on, every change inside shares one transaction id and `options.actor`. */
   transaction<T>(fn: () => T extends PromiseLike<unknown> ? never : T, options?: TransactionOptions): T {
     this.assertReady();
-    return this.database.transaction(fn, options);
+    return this.#database.transaction(fn, options);
   }
 
   /** Change feed, row history, subscribers, retention; over RPC: `(await stub.history).changes()`. */
@@ -260,7 +274,7 @@ export class SqlActor<
   stats(): ActorStats {
     this.assertReady();
     return {
-      databaseBytes: this.database.size,
+      databaseBytes: this.#database.size,
       tables: tableRows(this.ctx.storage.sql, userTables(this.ctx.storage.sql)),
       schemaVersion: this.#migrations.version,
       schedules: this.schedule.summary(),
@@ -276,11 +290,13 @@ export class SqlActor<
    * sender). Strings and bytes go as they are, anything else as JSON. Returns how many got it.
    */
   override broadcast(message: unknown, options?: BroadcastOptions | string[]): number {
+    this.assertReady();
     return this.connections.broadcast(message, Array.isArray(options) ? { except: options } : options);
   }
 
   /** Who is connected: one entry per connection. */
   presence(): PresenceEntry[] {
+    this.assertReady();
     return this.connections.presence();
   }
 
@@ -317,9 +333,8 @@ export class SqlActor<
   }
 
   override async fetch(request: Request): Promise<Response> {
-    if (this.#startupError) return errorResponse(this.#startupError);
-    if (this.#destroyed)
-      return errorResponse(new ActorError("ACTOR_DESTROYED", "this actor has been destroyed"));
+    const refusal = this.#notReady();
+    if (refusal) return errorResponse(refusal);
     if (request.headers.get("Upgrade")?.toLowerCase() === "websocket") {
       try {
         this.#joining.set(request, this.connections.stateFor(await this.identify(request)));
@@ -337,6 +352,7 @@ export class SqlActor<
     this.#joining.delete(ctx.request);
     const actorConnection = connection as ActorConnection;
     try {
+      this.assertReady();
       this.connections.join(actorConnection, state);
     } catch (err) {
       const known = ActorError.from(err) ?? new ActorError("INTERNAL", "could not accept the connection");
@@ -347,11 +363,15 @@ export class SqlActor<
     await this.onJoin(actorConnection);
   }
 
-  override onMessage(connection: Connection, message: WSMessage): Promise<void> {
-    return this.connections.message(connection as ActorConnection, message);
+  override async onMessage(connection: Connection, message: WSMessage): Promise<void> {
+    // Sockets accepted before a deploy whose migration failed still send frames: refuse them.
+    const refusal = this.#notReady();
+    if (refusal) connection.send(errorFrame(refusal));
+    else await this.connections.message(connection as ActorConnection, message);
   }
 
   override async onClose(connection: Connection): Promise<void> {
+    if (this.#notReady()) return;
     this.connections.leave(connection as ActorConnection);
     await this.onLeave(connection as ActorConnection);
   }

@@ -46,7 +46,10 @@ async function everything(stub: Stub, tables: string[]) {
   const out: Record<string, unknown> = {};
   for (const t of tables) out[t] = await rows(stub, `SELECT * FROM "${t}" ORDER BY 1, 2`);
   out.fkCheck = await rows(stub, "SELECT * FROM pragma_foreign_key_check");
-  out.holds = await rows(stub, "SELECT name FROM sqlite_master WHERE name LIKE '\\_dosql\\_hold\\_%' ESCAPE '\\'");
+  out.holds = await rows(
+    stub,
+    "SELECT name FROM sqlite_master WHERE name LIKE '\\_dosql\\_hold\\_%' ESCAPE '\\'",
+  );
   return out;
 }
 
@@ -67,8 +70,12 @@ describe("self-referencing tables rebuilt by drizzle-kit", () => {
     ];
     await exec(
       stub,
-      ...tree.map((r) => ["INSERT INTO folders (id, parent_id, name) VALUES (?, ?, ?)", ...r] as [string, ...unknown[]]),
-      ...tree.map((r) => ["INSERT INTO nodes (id, parent_id, name) VALUES (?, ?, ?)", ...r] as [string, ...unknown[]]),
+      ...tree.map(
+        (r) => ["INSERT INTO folders (id, parent_id, name) VALUES (?, ?, ?)", ...r] as [string, ...unknown[]],
+      ),
+      ...tree.map(
+        (r) => ["INSERT INTO nodes (id, parent_id, name) VALUES (?, ?, ?)", ...r] as [string, ...unknown[]],
+      ),
     );
     return stub;
   }
@@ -110,7 +117,12 @@ async function seededFamily(bundle: MigrationBundle): Promise<Stub> {
   const stub = await actorAt(bundle, 1);
   const statements: [string, ...unknown[]][] = [];
   for (let p = 1; p <= 3; p++) {
-    statements.push(["INSERT INTO projects (id, name, budget) VALUES (?, ?, ?)", p, `p${p}`, String(p * 100)]);
+    statements.push([
+      "INSERT INTO projects (id, name, budget) VALUES (?, ?, ?)",
+      p,
+      `p${p}`,
+      String(p * 100),
+    ]);
     for (let i = 1; i <= 3; i++) {
       const id = p * 10 + i;
       statements.push(["INSERT INTO tasks (id, project_id, title) VALUES (?, ?, ?)", id, p, `t${id}`]);
@@ -177,28 +189,45 @@ describe("a parent with CASCADE, SET NULL, NO ACTION and RESTRICT children and a
 describe("other shapes of keys", () => {
   it("a rebuilt parent whose child is a WITHOUT ROWID table", async () => {
     // drizzle cannot declare WITHOUT ROWID: its generated CREATE TABLE gets the clause here.
-    const v1 = cases.rowidless.migrations.m0000.replace(/(CREATE TABLE `memberships`[\s\S]*?\n\))/, "$1 WITHOUT ROWID");
+    const v1 = cases.rowidless.migrations.m0000.replace(
+      /(CREATE TABLE `memberships`[\s\S]*?\n\))/,
+      "$1 WITHOUT ROWID",
+    );
     expect(v1).toContain("WITHOUT ROWID");
     const bundle = { ...cases.rowidless, migrations: { ...cases.rowidless.migrations, m0000: v1 } };
     const stub = await actorAt(bundle, 1);
     await exec(
       stub,
       ["INSERT INTO accounts (id, name) VALUES (1, 'a'), (2, 'b')"],
-      ["INSERT INTO memberships (account_id, user_id, role) VALUES (1, 'u1', 'owner'), (1, 'u2', NULL), (2, 'u1', 'viewer')"],
+      [
+        "INSERT INTO memberships (account_id, user_id, role) VALUES (1, 'u1', 'owner'), (1, 'u2', NULL), (2, 'u1', 'viewer')",
+      ],
     );
     const before = await everything(stub, ["accounts", "memberships"]);
     expect(await deploy(stub, bundle)).toBeUndefined();
-    expect(await everything(stub, ["memberships"])).toEqual({ ...before, accounts: undefined, memberships: before.memberships });
-    expect(await rows(stub, "SELECT wr FROM pragma_table_list WHERE name = 'memberships'")).toEqual([{ wr: 1 }]);
+    expect(await everything(stub, ["memberships"])).toEqual({
+      ...before,
+      accounts: undefined,
+      memberships: before.memberships,
+    });
+    expect(await rows(stub, "SELECT wr FROM pragma_table_list WHERE name = 'memberships'")).toEqual([
+      { wr: 1 },
+    ]);
   });
 
   it("a composite foreign key (SET NULL and CASCADE) onto a composite primary key", async () => {
     const stub = await actorAt(cases.composite, 1);
     await exec(
       stub,
-      ["INSERT INTO regions (country, code, name) VALUES ('FR', '75', 'Paris'), ('FR', '13', 'Marseille'), ('DE', 'BE', 'Berlin')"],
-      ["INSERT INTO stores (id, country, code, name) VALUES (1, 'FR', '75', 's1'), (2, 'DE', 'BE', 's2'), (3, NULL, NULL, 's3')"],
-      ["INSERT INTO visits (country, code, day, count) VALUES ('FR', '75', 1, 10), ('FR', '13', 1, 3), ('DE', 'BE', 2, 7)"],
+      [
+        "INSERT INTO regions (country, code, name) VALUES ('FR', '75', 'Paris'), ('FR', '13', 'Marseille'), ('DE', 'BE', 'Berlin')",
+      ],
+      [
+        "INSERT INTO stores (id, country, code, name) VALUES (1, 'FR', '75', 's1'), (2, 'DE', 'BE', 's2'), (3, NULL, NULL, 's3')",
+      ],
+      [
+        "INSERT INTO visits (country, code, day, count) VALUES ('FR', '75', 1, 10), ('FR', '13', 1, 3), ('DE', 'BE', 2, 7)",
+      ],
     );
     const before = await everything(stub, ["stores", "visits"]);
     expect(await deploy(stub, cases.composite)).toBeUndefined();
@@ -218,13 +247,23 @@ describe("other shapes of keys", () => {
       stub,
       ["INSERT INTO authors (id, name) VALUES (1, 'a'), (2, 'b')"],
       ["INSERT INTO books (id, author_id, title) VALUES (10, 1, 'x'), (11, 2, 'y'), (12, NULL, 'z')"],
-      ["INSERT INTO chapters (id, book_id, heading) VALUES (100, 10, 'h1'), (101, 11, 'h2'), (102, 12, 'h3')"],
+      [
+        "INSERT INTO chapters (id, book_id, heading) VALUES (100, 10, 'h1'), (101, 11, 'h2'), (102, 12, 'h3')",
+      ],
     );
-    const before = await rows(stub, "SELECT c.id, c.book_id, b.author_id FROM chapters c JOIN books b ON b.id = c.book_id ORDER BY c.id");
+    const before = await rows(
+      stub,
+      "SELECT c.id, c.book_id, b.author_id FROM chapters c JOIN books b ON b.id = c.book_id ORDER BY c.id",
+    );
     expect(before).toHaveLength(3);
     expect(await deploy(stub, cases.chain)).toBeUndefined();
     const after = await everything(stub, ["books", "chapters"]);
-    expect(await rows(stub, "SELECT c.id, c.book_id, b.author_id FROM chapters c JOIN books b ON b.id = c.book_id ORDER BY c.id")).toEqual(before);
+    expect(
+      await rows(
+        stub,
+        "SELECT c.id, c.book_id, b.author_id FROM chapters c JOIN books b ON b.id = c.book_id ORDER BY c.id",
+      ),
+    ).toEqual(before);
     expect(after.fkCheck).toEqual([]);
     expect(after.holds).toEqual([]);
   });
@@ -235,7 +274,10 @@ describe("the guard", () => {
     const stub = await seededFamily(cases.family);
     const err = await deploy(
       stub,
-      upTo(cases.family, 1, ["0001_cleanup", "DELETE FROM `tasks` WHERE `project_id` = 1;\n--> statement-breakpoint\nDELETE FROM `tags` WHERE `id` = 99;"]),
+      upTo(cases.family, 1, [
+        "0001_cleanup",
+        "DELETE FROM `tasks` WHERE `project_id` = 1;\n--> statement-breakpoint\nDELETE FROM `tags` WHERE `id` = 99;",
+      ]),
     );
     expect(err).toBeUndefined();
     expect((await rows(stub, "SELECT count(*) AS n FROM tasks"))[0].n).toBe(6);
@@ -279,7 +321,10 @@ describe("the guard", () => {
     const stub = await seededFamily(cases.family);
     const err = await deploy(
       stub,
-      upTo(cases.family, 1, ["0001_orphan", "INSERT INTO `notes` (`id`, `project_id`, `body`) VALUES (500, 999, 'orphan')"]),
+      upTo(cases.family, 1, [
+        "0001_orphan",
+        "INSERT INTO `notes` (`id`, `project_id`, `body`) VALUES (500, 999, 'orphan')",
+      ]),
     );
     expect(err?.code).toBe("MIGRATION_WOULD_BREAK_REFERENCES");
     expect(err?.details).toMatchObject({ migration: "0001_orphan", table: "notes", column: "project_id" });
@@ -290,7 +335,9 @@ describe("the guard", () => {
     const stub = await seededFamily(cases.family);
     const err = await deploy(stub, upTo(cases.family, 1, ["0001_drop", "drop table projects"]));
     expect(err?.code).toBe("MIGRATION_WOULD_LOSE_ROWS");
-    expect(err?.details?.tables).toEqual(expect.arrayContaining(["tasks", "tags", "notes", "links", "comments"]));
+    expect(err?.details?.tables).toEqual(
+      expect.arrayContaining(["tasks", "tags", "notes", "links", "comments"]),
+    );
     expect((await rows(stub, "SELECT count(*) AS n FROM projects"))[0].n).toBe(3);
   });
 });

@@ -17,7 +17,9 @@ declare namespace Cloudflare {
     LISTED_HISTORY: DurableObjectNamespace<import("../test/fixtures/history-actors").ListedHistoryActor>;
     NO_HISTORY: DurableObjectNamespace<import("../test/fixtures/history-actors").NoHistoryActor>;
     MIGRATING: DurableObjectNamespace<import("../test/fixtures/migration-actors").MigratingActor>;
-    MIGRATING_HISTORY: DurableObjectNamespace<import("../test/fixtures/migration-actors").MigratingHistoryActor>;
+    MIGRATING_HISTORY: DurableObjectNamespace<
+      import("../test/fixtures/migration-actors").MigratingHistoryActor
+    >;
   }
   interface GlobalProps {
     mainModule: typeof import("../test/worker");

@@ -1,4 +1,4 @@
-import { trackStatement, type SchemaChange, type Tracked } from "./changes";
+import { type SchemaChange, type Tracked, trackStatement } from "./changes";
 import { checkForeignKeys, compareFingerprints, fingerprint } from "./guard";
 import { discardHolds, holdReferencing, restoreHolds } from "./holds";
 import { actionReach, readSchema } from "./schema";

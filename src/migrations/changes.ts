@@ -88,8 +88,10 @@ function columnChanges(a: TableShape, b: TableShape, state: Tracked, sameTable: 
     return changes;
   }
   for (const col of b.all)
-    if (!before.includes(col.name)) changes.push({ kind: "addColumn", table, column: col.name, defaultSql: col.dflt });
-  for (const name of before) if (!after.includes(name)) changes.push({ kind: "dropColumn", table, column: name });
+    if (!before.includes(col.name))
+      changes.push({ kind: "addColumn", table, column: col.name, defaultSql: col.dflt });
+  for (const name of before)
+    if (!after.includes(name)) changes.push({ kind: "dropColumn", table, column: name });
   return changes;
 }
 

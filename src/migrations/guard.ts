@@ -87,7 +87,8 @@ export function compareFingerprints(
     for (const [column, sum] of want.sums) {
       if (column === KEY && !sameKey) continue;
       const now = got.sums.get(column);
-      if (now !== undefined && now !== sum) broken.push({ table, column: column === KEY ? want.pk.join(", ") : column });
+      if (now !== undefined && now !== sum)
+        broken.push({ table, column: column === KEY ? want.pk.join(", ") : column });
     }
   }
   if (losses.length > 0) {

@@ -26,7 +26,9 @@ export function holdReferencing(sql: SqlStorage, schema: Schema, parent: string,
     const table = `${HOLD_PREFIX}${next()}`;
     const rowid = !shape.withoutRowid;
     const cols = shape.columns.map(quoteIdent).join(", ");
-    sql.exec(`CREATE TABLE ${table} AS SELECT ${rowid ? `rowid AS ${ROWID}, ` : ""}${cols} FROM ${quoteIdent(child)}`);
+    sql.exec(
+      `CREATE TABLE ${table} AS SELECT ${rowid ? `rowid AS ${ROWID}, ` : ""}${cols} FROM ${quoteIdent(child)}`,
+    );
     holds.push({ child, table, rowid });
   }
   // Farthest first; with foreign keys deferred the order only matters to RESTRICT keys.
@@ -45,8 +47,9 @@ export function restoreHolds(sql: SqlStorage, schema: Schema, holds: Hold[]): Ho
     const held = new Set(waiting.map((h) => h.child));
     for (const hold of waiting) {
       const shape = schema.get(hold.child);
-      const ready =
-        shape?.fks.every((fk) => schema.has(fk.parent) && (fk.parent === hold.child || !held.has(fk.parent)));
+      const ready = shape?.fks.every(
+        (fk) => schema.has(fk.parent) && (fk.parent === hold.child || !held.has(fk.parent)),
+      );
       if (!shape || !ready) continue;
       putBack(sql, shape, hold);
       waiting = waiting.filter((h) => h !== hold);
@@ -68,7 +71,9 @@ function putBack(sql: SqlStorage, shape: TableShape, hold: Hold): void {
   const keepRowid = hold.rowid && !shape.withoutRowid;
   const cols = keepRowid ? ["rowid", ...held] : held;
   const from = keepRowid ? [ROWID, ...held] : held;
-  sql.exec(`INSERT INTO ${quoteIdent(hold.child)} (${cols.join(", ")}) SELECT ${from.join(", ")} FROM ${hold.table}`);
+  sql.exec(
+    `INSERT INTO ${quoteIdent(hold.child)} (${cols.join(", ")}) SELECT ${from.join(", ")} FROM ${hold.table}`,
+  );
   sql.exec(`DROP TABLE ${hold.table}`);
 }
 

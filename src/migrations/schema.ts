@@ -107,7 +107,10 @@ export function actionReach(schema: Schema, table: string): string[] {
   while (queue.length) {
     const next = queue.shift()!;
     for (const t of schema.values())
-      if (!reach.includes(t.name) && t.fks.some((fk) => fk.parent === next && !(PASSIVE.has(fk.onDelete) && PASSIVE.has(fk.onUpdate)))) {
+      if (
+        !reach.includes(t.name) &&
+        t.fks.some((fk) => fk.parent === next && !(PASSIVE.has(fk.onDelete) && PASSIVE.has(fk.onUpdate)))
+      ) {
         reach.push(t.name);
         queue.push(t.name);
       }
