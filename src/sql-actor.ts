@@ -122,9 +122,11 @@ export class SqlActor<
     // Nothing is delivered to the object (request, RPC, alarm) before this finishes.
     void ctx.blockConcurrencyWhile(async () => {
       try {
-        this.#migrations = applyMigrations(ctx.storage, config.migrations, {
-          beforeApply: () => this.#history?.beforeMigrations(),
-        });
+        this.#migrations = applyMigrations(
+          ctx.storage,
+          config.migrations,
+          this.#history?.migrationObserver(),
+        );
         if (this.#history) {
           this.#history.install();
           this.#database.setTransactionHooks(this.#history.hooks());

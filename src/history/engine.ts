@@ -1,5 +1,6 @@
 import type { TransactionHooks } from "../database";
 import { ActorError } from "../errors";
+import type { MigrationObserver } from "../migrations";
 import { applyTargets } from "./apply";
 import type { SeedMessage } from "./branch";
 import { Branching } from "./branching";
@@ -10,6 +11,7 @@ import { LiveFeed } from "./live";
 import type { ConflictPolicy, MergeSource } from "./merge";
 import { restoreTargets, undoTargets } from "./restore";
 import { type PruneResult, prune } from "./retention";
+import { migrationObserver } from "./schema-changes";
 import { BRANCHES, floorLsn, lastLsn, readState, SUBSCRIBERS, WAL } from "./store";
 import { ack, listSubscribers, type Subscription, subscribe, unsubscribe } from "./subscribers";
 import { rewriteSystemTime } from "./system-time";
@@ -54,6 +56,11 @@ export class HistoryEngine {
   /** Before pending migrations: triggers must not record (or block) schema changes. */
   beforeMigrations(): void {
     dropAllTriggers(this.#sql);
+  }
+
+  /** What history does while migrations run: old images under new names, data migrations recorded. */
+  migrationObserver(): MigrationObserver {
+    return migrationObserver(this.#sql);
   }
 
   /** After migrations, on every wake: tables and triggers in line with the schema. */
