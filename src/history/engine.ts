@@ -60,7 +60,7 @@ export class HistoryEngine {
 
   /** What history does while migrations run: old images under new names, data migrations recorded. */
   migrationObserver(): MigrationObserver {
-    return migrationObserver(this.#sql);
+    return migrationObserver(this.#sql, () => this.beforeMigrations());
   }
 
   /** After migrations, on every wake: tables and triggers in line with the schema. */

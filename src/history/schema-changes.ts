@@ -2,7 +2,7 @@ import type { MigrationObserver, SchemaChange } from "../migrations";
 import { CLOSE, CLOSE_AS } from "./capture";
 import { TRACKED, WAL } from "./store";
 import { describeTable } from "./tables";
-import { captureTriggers, dropAllTriggers, dropTrigger } from "./triggers";
+import { captureTriggers, dropTrigger } from "./triggers";
 
 /**
  * History's part in the migrations an actor applies (the runner reports what each statement did):
@@ -15,7 +15,7 @@ import { captureTriggers, dropAllTriggers, dropTrigger } from "./triggers";
  * Outside data statements the capture triggers stay dropped, so schema changes and the runner's
  * own moves of rows (held aside during a table rebuild) are not recorded.
  */
-export function migrationObserver(sql: SqlStorage): MigrationObserver {
+export function migrationObserver(sql: SqlStorage, beforeApply: () => void): MigrationObserver {
   let installed: string[] = [];
   /** The migration's own changes are being recorded (one transaction, closed by `wrote`). */
   let open = false;
@@ -29,7 +29,7 @@ export function migrationObserver(sql: SqlStorage): MigrationObserver {
         )
       : new Set<string>();
   return {
-    beforeApply: () => dropAllTriggers(sql),
+    beforeApply,
     schemaChange: (change) => {
       if (exists(sql, WAL)) translate(sql, change);
     },
