@@ -317,6 +317,17 @@ describe("the guard", () => {
     expect(await everything(stub, FAMILY)).toEqual(before);
   });
 
+  it("rows a trigger of the migration's own writes adds elsewhere are allowed (an audit log)", async () => {
+    const stub = await seededFamily(cases.family);
+    const audited = [
+      "CREATE TABLE `tag_log` (`id` integer PRIMARY KEY, `tag_id` integer REFERENCES `tags`(`id`), `label` text)",
+      "CREATE TRIGGER `log_tags` AFTER UPDATE ON `tags` BEGIN INSERT INTO `tag_log` (`tag_id`, `label`) VALUES (NEW.`id`, NEW.`label`); END",
+      "UPDATE `tags` SET `label` = upper(`label`) WHERE `project_id` = 2",
+    ].join(";\n");
+    expect(await deploy(stub, upTo(cases.family, 1, ["0001_audited", audited]))).toBeUndefined();
+    expect((await rows(stub, "SELECT count(*) AS n FROM tag_log"))[0].n).toBe(3);
+  });
+
   it("a reference to a missing row is found by foreign_key_check before commit and named", async () => {
     const stub = await seededFamily(cases.family);
     const err = await deploy(
