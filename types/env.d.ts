@@ -20,6 +20,7 @@ declare namespace Cloudflare {
     MIGRATING_HISTORY: DurableObjectNamespace<
       import("../test/fixtures/migration-actors").MigratingHistoryActor
     >;
+    HISTORY_FK: DurableObjectNamespace<import("../test/fixtures/history-fk").HistoryFkActor>;
   }
   interface GlobalProps {
     mainModule: typeof import("../test/worker");
