@@ -142,6 +142,24 @@ describe("history across migrations", () => {
     ]);
   });
 
+  it("a renamed table keeps its history under the new name", async () => {
+    const { stub, t0 } = await seeded();
+    migrationCase.current = upTo(cases.history, 1, [
+      "0001_products",
+      "ALTER TABLE `items` RENAME TO `products`",
+    ]);
+    await evictDurableObject(stub);
+    expect(
+      await query(stub, "SELECT id, qty FROM products FOR SYSTEM_TIME AS OF ? ORDER BY id", [t0]),
+    ).toEqual([
+      { id: 1, qty: 5 },
+      { id: 2, qty: 0 },
+      { id: 3, qty: 7 },
+    ]);
+    await runInDurableObject(stub, (actor: MigratingHistoryActor) => actor.restoreTo(t0));
+    expect((await query(stub, "SELECT qty FROM products WHERE id = 1"))[0]).toEqual({ qty: 5 });
+  });
+
   it("a drizzle-kit rebuild of tracked tables records nothing and keeps AS OF working", async () => {
     migrationCase.current = upTo(cases.tree, 1);
     const stub = env.MIGRATING_HISTORY.getByName(`h-tree-${Date.now()}-${seq++}`);
