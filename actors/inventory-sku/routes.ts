@@ -1,6 +1,8 @@
 import { Hono } from "hono";
 import { actorStub } from "../../src/coordinator/stub";
 import { parseInput, readJson } from "../../src/coordinator/validate";
+import { ActorError } from "../../src/errors";
+import { coordinatorCaller, withCaller } from "../../src/rpc/caller";
 import "./errors";
 import {
   confirmInput,
@@ -47,6 +49,13 @@ inventoryRoutes.post("/:sku/restock", async (c) => {
 });
 
 inventoryRoutes.get("/:sku/status", async (c) => c.json(await sku(c).status()));
+
+/** The SKU's socket: RPC by role (status public, the rest admin) and live queries of `inventory`. */
+inventoryRoutes.get("/:sku/ws", async (c) => {
+  if (c.req.header("Upgrade")?.toLowerCase() !== "websocket")
+    throw new ActorError("UPGRADE_REQUIRED", "this route is a WebSocket");
+  return sku(c).fetch(withCaller(c.req.raw, coordinatorCaller(c.env, c.req.raw)));
+});
 
 inventoryRoutes.get("/:sku/history", async (c) => {
   const q = c.req.query();

@@ -1,3 +1,5 @@
+import { listTables } from "../sql/tables";
+
 /** The tables of the database as SQLite itself describes them, read before and after statements. */
 export interface ForeignKey {
   /** SQLite's number of the key within its table (as `pragma_foreign_key_check` reports it). */
@@ -31,13 +33,17 @@ export const INTERNAL_TABLE = /^(sqlite_|_cf_|_dosql_)/;
 
 export function readSchema(sql: SqlStorage): Schema {
   const schema: Schema = new Map();
-  const tables = sql
-    .exec<{ name: string; rootpage: number; wr: number }>(
-      "SELECT m.name, m.rootpage, l.wr FROM sqlite_master m JOIN pragma_table_list l ON l.name = m.name AND l.schema = 'main' WHERE m.type = 'table' AND l.type = 'table'",
-    )
-    .toArray();
-  for (const t of tables) {
-    if (INTERNAL_TABLE.test(t.name)) continue;
+  // sqlite_master through listTables, never pragma_table_list (DO SQLite refuses its `_cf_` rows).
+  const roots = new Map(
+    sql
+      .exec<{ name: string; rootpage: number }>(
+        "SELECT name, rootpage FROM sqlite_master WHERE type = 'table'",
+      )
+      .toArray()
+      .map((r) => [r.name, Number(r.rootpage)]),
+  );
+  for (const t of listTables(sql)) {
+    if (INTERNAL_TABLE.test(t.name) || t.virtual || t.shadow) continue;
     const cols = sql
       .exec<{ name: string; cid: number; pk: number; hidden: number; dflt_value: string | null }>(
         "SELECT name, cid, pk, hidden, dflt_value FROM pragma_table_xinfo(?)",
@@ -64,8 +70,8 @@ export function readSchema(sql: SqlStorage): Schema {
     }
     schema.set(t.name, {
       name: t.name,
-      rootpage: Number(t.rootpage),
-      withoutRowid: Number(t.wr) === 1,
+      rootpage: roots.get(t.name) ?? 0,
+      withoutRowid: !t.rowid,
       columns: cols.filter((c) => c.hidden === 0).map((c) => c.name),
       all: cols.map((c) => ({ name: c.name, cid: c.cid, dflt: c.dflt_value })),
       pk: cols

@@ -1,4 +1,4 @@
-import { identName, type Token, tokenize } from "../history/sql-scan";
+import { identName, type Token, tokenize } from "../sql/tokens";
 
 /**
  * One statement of a migration and what it does to tables, read from its tokens (never from its
