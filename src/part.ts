@@ -1,4 +1,5 @@
 import type { TransactionOptions, WriteHooks } from "./database";
+import type { MigrationObserver } from "./migrations/apply-one";
 import type { RestoreHooks } from "./tiering/backup";
 
 /**
@@ -20,8 +21,9 @@ import type { RestoreHooks } from "./tiering/backup";
  *    never imports sql-actor.ts.
  * 3. The returned `PartInstance` may implement any of the hooks below. SqlActor calls them, in the
  *    order of PART_KEYS (src/define-actor.ts), at these points:
- *    - `beforeMigrations()` / `afterMigrations()`: inside `blockConcurrencyWhile`, around pending
- *      migrations, before any request (and again when a restore re-applies migrations).
+ *    - `migrationObserver()` / `afterMigrations()`: inside `blockConcurrencyWhile`, around pending
+ *      migrations, before any request (and again when a restore re-applies migrations). The
+ *      observer (at most one part's: history) is told each statement's schema change and writes.
  *      `afterMigrations` may return the write hooks (at most one part may: history), told where
  *      every transaction and write begins and ends (src/database.ts).
  *    - `restoreHooks()`: how a restore of the whole database runs under this part.
@@ -45,7 +47,7 @@ export interface ActorPart<TApi = unknown> {
 
 export interface PartInstance<TApi = unknown> {
   readonly api?: TApi;
-  beforeMigrations?(): void;
+  migrationObserver?(): MigrationObserver | undefined;
   afterMigrations?(): WriteHooks | undefined;
   /** How a backup restore (tiering) runs under this part (history keeps its WAL through it). */
   restoreHooks?(): RestoreHooks | undefined;

@@ -20,7 +20,7 @@ import type { ConflictPolicy } from "./history/merge";
 import type { HistoryPart } from "./history/part";
 import type { PruneResult } from "./history/retention";
 import type { BranchResult, MergeResult, RestoreResult, WriteResult } from "./history/types";
-import { applyMigrations, type MigrationReport, userTables } from "./migrations";
+import { applyMigrations, type MigrationObserver, type MigrationReport, userTables } from "./migrations";
 import type { PartHost, PartInstance, PartKey } from "./part";
 import { Route, RouteCache } from "./query-route";
 import { ENTRY_POINTS, guardPublicMethods } from "./ready-guard";
@@ -45,7 +45,7 @@ export class SqlActor<
   static override options = { hibernate: true };
   static config: ActorConfig<any> = defineActor({ schema: {} });
 
-  readonly database: Database<TSchema>;
+  readonly #database: Database<TSchema>;
   /** Many timers on the one alarm: `at`, `every`, `cancel`, `list` (src/schedule.ts). */
   readonly schedule: Scheduler<this>;
   /** WebSocket connections: state, topics, presence (src/broadcast.ts). */
@@ -73,7 +73,7 @@ export class SqlActor<
     super(ctx, env);
     const actorClass = new.target as unknown as typeof SqlActor;
     const config = actorClass.config;
-    this.database = new Database(ctx.storage, config.schema as TSchema);
+    this.#database = new Database(ctx.storage, config.schema as TSchema);
     this.schedule = new Scheduler<this>(this, ctx.storage, config.schedules, ENTRY_POINTS);
     this.connections = new Connections(
       this,
@@ -119,11 +119,7 @@ export class SqlActor<
     // Nothing is delivered to the object (request, RPC, alarm) before this finishes.
     void ctx.blockConcurrencyWhile(async () => {
       try {
-        this.#migrations = applyMigrations(ctx.storage, config.migrations, {
-          beforeApply: () => {
-            for (const { part } of this.#parts) part.beforeMigrations?.();
-          },
-        });
+        this.#migrations = applyMigrations(ctx.storage, config.migrations, this.#migrationObserver());
         this.#afterMigrations();
       } catch (err) {
         this.#unavailable =
@@ -154,7 +150,7 @@ export class SqlActor<
   #afterMigrations(): void {
     for (const { part } of this.#parts) {
       const hooks = part.afterMigrations?.();
-      if (hooks) this.database.setWriteHooks(hooks);
+      if (hooks) this.#database.setWriteHooks(hooks);
     }
   }
 
@@ -164,17 +160,13 @@ export class SqlActor<
       ctx: this.ctx,
       env,
       actorClass: this.constructor,
-      query: (sql, params) => this.database.query(sql, params),
-      transaction: (fn, options) => this.database.transaction(fn as never, options),
-      markWritten: () => this.database.markWritten(),
+      query: (sql, params) => this.#database.query(sql, params),
+      transaction: (fn, options) => this.#database.transaction(fn as never, options),
+      markWritten: () => this.#database.markWritten(),
       assertReady: () => this.assertReady(),
       schemaVersion: () => this.#migrations.version,
       reapplyMigrations: () => {
-        this.#migrations = applyMigrations(this.ctx.storage, config.migrations, {
-          beforeApply: () => {
-            for (const { part } of this.#parts) part.beforeMigrations?.();
-          },
-        });
+        this.#migrations = applyMigrations(this.ctx.storage, config.migrations, this.#migrationObserver());
         if (this.#migrations.applied.length) this.#afterMigrations();
       },
       // A restore runs under history when it is on: history keeps its WAL and records the restore.
@@ -202,14 +194,34 @@ export class SqlActor<
     }
   }
 
-  /** Throws why the actor cannot serve, if it cannot: called first by every public method. */
+  /** What history (or another part) does while migrations run; at most one part observes them. */
+  #migrationObserver(): MigrationObserver | undefined {
+    for (const { part } of this.#parts) {
+      const observer = part.migrationObserver?.();
+      if (observer) return observer;
+    }
+    return undefined;
+  }
+
+  /** Throws why the actor cannot serve, if it cannot: called first by every public method and entry point. */
   assertReady(): void {
     if (this.#unavailable !== undefined) throw this.#unavailable;
   }
 
-  /** drizzle, typed by the actor's schema. */
+  #notReady(): ActorError | undefined {
+    return this.#unavailable;
+  }
+
+  /** query / run / transaction / drizzle (src/database.ts); refuses while the actor is not ready. */
+  get database(): Database<TSchema> {
+    this.assertReady();
+    return this.#database;
+  }
+
+  /** drizzle, typed by the actor's schema; refuses while the actor is not ready. */
   get db(): DrizzleSqliteDODatabase<TSchema> {
-    return this.database.db;
+    this.assertReady();
+    return this.#database.db;
   }
 
   /**
@@ -225,7 +237,7 @@ export class SqlActor<
   query<T = Record<string, SqlStorageValue>>(sql: string, params?: SqlParams): T[] | Promise<T[]> {
     if (this.#unavailable !== undefined) throw this.#unavailable;
     const route = typeof sql === "string" ? this.#routes.get(sql) : Route.Rows;
-    if (route <= Route.Write) return this.database.query<T>(sql, params, route === Route.Rows);
+    if (route <= Route.Write) return this.#database.query<T>(sql, params, route === Route.Rows);
     return this.#routed(route, sql, params ?? []) as T[] | Promise<T[]>;
   }
 
@@ -233,7 +245,7 @@ export class SqlActor<
     if (this.#unavailable !== undefined) throw this.#unavailable;
     // Parts never take `run` (a cold query is async, time travel only reads): only the cursor is routed.
     const written = typeof sql === "string" && this.#routes.get(sql) === Route.Write;
-    return this.database.run(sql, params, !written);
+    return this.#database.run(sql, params, !written);
   }
 
   /** A statement that needs a part: time travel (history) or a cold query (tiering). */
@@ -249,7 +261,7 @@ export class SqlActor<
   /** Atomic; with history on, every change inside shares one transaction id and `options.actor`. */
   transaction<T>(fn: () => T extends PromiseLike<unknown> ? never : T, options?: TransactionOptions): T {
     if (this.#unavailable !== undefined) throw this.#unavailable;
-    return this.database.transaction(fn, options);
+    return this.#database.transaction(fn, options);
   }
 
   /**
@@ -352,7 +364,7 @@ export class SqlActor<
   stats(): ActorStats {
     this.assertReady();
     return {
-      databaseBytes: this.database.size,
+      databaseBytes: this.#database.size,
       tables: tableRows(this.ctx.storage.sql, userTables(this.ctx.storage.sql)),
       schemaVersion: this.#migrations.version,
       schedules: this.schedule.summary(),
@@ -372,11 +384,13 @@ export class SqlActor<
    * sender). Strings and bytes go as they are, anything else as JSON. Returns how many got it.
    */
   override broadcast(message: unknown, options?: BroadcastOptions | string[]): number {
+    this.assertReady();
     return this.connections.broadcast(message, Array.isArray(options) ? { except: options } : options);
   }
 
   /** Who is connected: one entry per connection. */
   presence(): PresenceEntry[] {
+    this.assertReady();
     return this.connections.presence();
   }
 
@@ -436,6 +450,7 @@ export class SqlActor<
     this.#joining.delete(ctx.request);
     const actorConnection = connection as ActorConnection;
     try {
+      this.assertReady();
       // Topics asked for in the URL pass the same check as a subscribe frame.
       this.connections.join(actorConnection, { ...state, topics: [] });
       for (const topic of state.topics) {
@@ -455,11 +470,15 @@ export class SqlActor<
     await this.onJoin(actorConnection);
   }
 
-  override onMessage(connection: Connection, message: WSMessage): Promise<void> {
-    return this.connections.message(connection as ActorConnection, message);
+  override async onMessage(connection: Connection, message: WSMessage): Promise<void> {
+    // Sockets accepted before a deploy whose migration failed still send frames: refuse them.
+    const refusal = this.#notReady();
+    if (refusal) connection.send(errorFrame(refusal));
+    else await this.connections.message(connection as ActorConnection, message);
   }
 
   override async onClose(connection: Connection): Promise<void> {
+    if (this.#notReady()) return;
     this.#rpc?.closed(connection as ActorConnection);
     this.connections.leave(connection as ActorConnection);
     await this.onLeave(connection as ActorConnection);

@@ -12,6 +12,7 @@ export { ChatRoom, QuietRoom } from "./fixtures/chat-room";
 export { BadForward, ForwardSink, ForwardSource } from "./fixtures/forward-actors";
 export { HistoryActor, ListedHistoryActor, NoHistoryActor } from "./fixtures/history-actors";
 export { HistoryFkActor } from "./fixtures/history-fk";
+export { MigratingActor, MigratingHistoryActor } from "./fixtures/migration-actors";
 export { NoRpcActor, RpcActor } from "./fixtures/rpc-actor";
 export { EveryWakeActor, LongLeaseActor, ScheduledActor } from "./fixtures/scheduled-actors";
 export { TieredActor } from "./fixtures/tiered";

@@ -21,6 +21,10 @@ declare namespace Cloudflare {
     FORWARD_SINK: DurableObjectNamespace<import("../test/fixtures/forward-actors").ForwardSink>;
     BAD_FORWARD: DurableObjectNamespace<import("../test/fixtures/forward-actors").BadForward>;
     FORWARD_QUEUE: Queue<import("../src/forward/index").ForwardBatch>;
+    MIGRATING: DurableObjectNamespace<import("../test/fixtures/migration-actors").MigratingActor>;
+    MIGRATING_HISTORY: DurableObjectNamespace<
+      import("../test/fixtures/migration-actors").MigratingHistoryActor
+    >;
     HISTORY_FK: DurableObjectNamespace<import("../test/fixtures/history-fk").HistoryFkActor>;
     BACKED_UP_INVENTORY: DurableObjectNamespace<
       import("../test/fixtures/backed-up-inventory").BackedUpInventory

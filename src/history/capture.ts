@@ -13,9 +13,9 @@ import { NEWEST_TX, WAL } from "./store";
  * the history transaction of the next write through the actor: a raw `transactionSync` is never
  * split. A close is one statement; reads cost nothing.
  */
-const CLOSE = `UPDATE ${WAL} SET mark = NULL WHERE lsn = (SELECT max(lsn) FROM ${WAL}) AND mark = -1`;
+export const CLOSE = `UPDATE ${WAL} SET mark = NULL WHERE lsn = (SELECT max(lsn) FROM ${WAL}) AND mark = -1`;
 /** The same, recording the actor on the transaction's first row. */
-const CLOSE_AS = `UPDATE ${WAL} SET mark = NULL, actor = CASE WHEN lsn = tx THEN ? ELSE actor END
+export const CLOSE_AS = `UPDATE ${WAL} SET mark = NULL, actor = CASE WHEN lsn = tx THEN ? ELSE actor END
  WHERE lsn IN ((SELECT max(lsn) FROM ${WAL}), ${NEWEST_TX}) AND (SELECT mark FROM ${WAL} WHERE lsn = (SELECT max(lsn) FROM ${WAL})) = -1`;
 
 export class Capture implements WriteHooks {

@@ -1,5 +1,6 @@
 import type { WriteHooks } from "../database";
 import { ActorError } from "../errors";
+import type { MigrationObserver } from "../migrations";
 import { type ApplyResult, applyTargets, type SideEffect } from "./apply";
 import { type RestoreCapture, restoreCapture } from "./backup-restore";
 import type { SeedMessage } from "./branch";
@@ -11,6 +12,7 @@ import { LiveFeed } from "./live";
 import type { ConflictPolicy, MergeSource } from "./merge";
 import { restoreTargets, undoTargets } from "./restore";
 import { type PruneResult, prune } from "./retention";
+import { migrationObserver } from "./schema-changes";
 import { BRANCHES, floorLsn, lastLsn, readState, SUBSCRIBERS, WAL } from "./store";
 import { WriteSignal } from "./stream";
 import { ack, listSubscribers, type Subscription, subscribe, unsubscribe } from "./subscribers";
@@ -72,6 +74,11 @@ export class HistoryEngine {
   /** Before pending migrations: triggers must not record (or block) schema changes. */
   beforeMigrations(): void {
     dropAllTriggers(this.#sql);
+  }
+
+  /** What history does while migrations run: old images under new names, data migrations recorded. */
+  migrationObserver(): MigrationObserver {
+    return migrationObserver(this.#sql, () => this.beforeMigrations());
   }
 
   /** After migrations, on every wake: tables and triggers in line with the schema. */

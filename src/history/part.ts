@@ -74,7 +74,7 @@ export function history(config: HistoryConfig): ActorPart<History> {
       return {
         api,
         engine,
-        beforeMigrations: () => engine.beforeMigrations(),
+        migrationObserver: () => engine.migrationObserver(),
         afterMigrations: () => {
           engine.install();
           const hooks = engine.hooks();
