@@ -61,8 +61,8 @@ const seen = new Map<DirectoryKind, Set<string>>();
 const MAX_SEEN = 10_000;
 
 function remember(kind: DirectoryKind, names: Iterable<string>): void {
-  let set = seen.get(kind);
-  if (!set) seen.set(kind, (set = new Set()));
+  const set = seen.get(kind) ?? new Set<string>();
+  seen.set(kind, set);
   for (const name of names) {
     if (set.size >= MAX_SEEN) set.clear();
     set.add(name);
