@@ -11,6 +11,8 @@ export interface ErrorBody {
 export function toErrorResponse(c: Context, err: unknown): Response {
   const actorError = ActorError.from(err);
   if (actorError?.status === 401) c.header("WWW-Authenticate", 'Bearer realm="dosql-actors"');
+  // A typed 503 (RELEASE_FAILED, …) means "nothing changed, try again": say when.
+  if (actorError?.status === 503) c.header("Retry-After", "1");
   if (actorError)
     return send(c, actorError.status, actorError.code, actorError.description, actorError.details);
   if (err instanceof HTTPException) {
