@@ -175,3 +175,25 @@ describe("a RESERVED order follows its reservations' expiry", () => {
     expect(await scheduleKeys(id)).toEqual([]);
   });
 });
+
+describe("an unexpected failure inside checkout", () => {
+  it("is logged with a trace id; neither the answer nor the status log carries its text", async () => {
+    const id = fresh("leak");
+    const skus = await stock(id, [3, 3]);
+    const busy = runInDurableObject(sku(skus[1]), async (_a, state) => {
+      setTimeout(() => state.abort("internal secret: disk /dev/sda9 failed"), 150);
+      await state.blockConcurrencyWhile(() => sleep(600));
+    }).catch(() => undefined);
+    const res = await checkout(id, skus);
+    await busy;
+    const text = await res.text();
+    expect(res.status).toBe(409);
+    expect(text).not.toMatch(/secret|sda9/);
+    expect(JSON.parse(text).error.details.failures).toMatchObject([
+      { sku: skus[1], code: "UNAVAILABLE", message: expect.stringMatching(/trace [0-9a-f-]{36}/) },
+    ]);
+    const view = (await order(id).get()).order;
+    expect(JSON.stringify(view.statusLog)).not.toMatch(/secret|sda9/);
+    expect(view.status).toBe("CANCELLED");
+  });
+});
