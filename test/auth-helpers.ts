@@ -48,7 +48,7 @@ export const SECURED: Vars = { AUTH_JWT_SECRET: SECRET, ADMIN_TOKEN };
 /** Call the coordinator with these auth variables (the rest of the bindings as in the test Worker). */
 export function secured(vars: Vars = SECURED) {
   const bindings = { ...env, ...vars } as Env;
-  return (
+  return async (
     method: string,
     path: string,
     options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},

@@ -16,6 +16,7 @@ declare namespace Cloudflare {
     HISTORY: DurableObjectNamespace<import("../test/fixtures/history-actors").HistoryActor>;
     LISTED_HISTORY: DurableObjectNamespace<import("../test/fixtures/history-actors").ListedHistoryActor>;
     NO_HISTORY: DurableObjectNamespace<import("../test/fixtures/history-actors").NoHistoryActor>;
+    HISTORY_FK: DurableObjectNamespace<import("../test/fixtures/history-fk").HistoryFkActor>;
     /** Names of actors ever written, so lookups of unknown ones create nothing (src/coordinator/directory.ts). */
     DIRECTORY: DurableObjectNamespace<import("../src/coordinator/directory").Directory>;
     /** Workers rate limiting: checkout per customer and per IP (optional). */
