@@ -134,7 +134,7 @@ describe("coordinator", () => {
   });
 
   it("every path outside the API answers JSON: 405 for other methods (POST /), 404 for unknown GETs", async () => {
-    const root = await call("/", { method: "POST" });
+    const root = await call("/", { method: "POST", headers: { "content-length": "0" } });
     expect(root.headers.get("allow")).toBe("GET, HEAD");
     await expectError(root, 405, "METHOD_NOT_ALLOWED");
     await expectError(await call("/index.html", { method: "DELETE" }), 405, "METHOD_NOT_ALLOWED");

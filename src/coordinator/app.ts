@@ -52,7 +52,10 @@ function assertJsonBody(c: Context): void {
   const method = c.req.method;
   if (method === "GET" || method === "HEAD" || method === "OPTIONS") return;
   const type = c.req.header("content-type");
-  if (type === undefined && c.req.raw.body === null) return;
+  // No type and no bytes (curl -X POST, fetch without a body): nothing to refuse.
+  const length = c.req.header("content-length");
+  const chunked = c.req.header("transfer-encoding") !== undefined;
+  if (type === undefined && !chunked && (length === undefined || length === "0")) return;
   if (!/^application\/json\s*(;|$)/i.test(type ?? ""))
     throw new ActorError("UNSUPPORTED_MEDIA_TYPE", "request bodies must be application/json");
 }
