@@ -61,6 +61,8 @@ export interface ConnectionSource {
 export interface ConnectionHooks {
   canSubscribe(connection: ActorConnection, topic: string): boolean | Promise<boolean>;
   onClientMessage(connection: ActorConnection, message: unknown): unknown;
+  /** A decoded frame, before the framework's and the actor's own: true when it was handled (RPC). */
+  onFrame?(connection: ActorConnection, frame: unknown): boolean | Promise<boolean>;
 }
 
 /**
@@ -118,6 +120,16 @@ export class Connections {
   /** Who is connected: one entry per connection (a user with two tabs has two). */
   presence(): PresenceEntry[] {
     return this.all().map((c) => presenceOf(c.id, readState(c)));
+  }
+
+  /** Replace a connection's whole state (the 16 KiB guard applies): for parts such as rpc. */
+  setState(connection: ActorConnection, state: ConnectionState): ConnectionState {
+    return writeState(connection, state);
+  }
+
+  /** Send one frame to one connection; false (and the socket closed) when it cannot take it. */
+  send(connection: ActorConnection, frame: string): boolean {
+    return send(connection, frame);
   }
 
   /** Keep private data on a connection (survives hibernation; counts toward the 16 KiB attachment). */
@@ -198,6 +210,7 @@ export class Connections {
     let frame: unknown;
     try {
       frame = decodeFrame(raw, this.#maxMessageBytes);
+      if (this.#hooks.onFrame && (await this.#hooks.onFrame(connection, frame))) return;
       if (isSystemFrame(frame)) {
         await this.#system(connection, parseSystemMessage(frame as Record<string, unknown>));
         return;

@@ -2,6 +2,7 @@ import type { BroadcastConfig } from "./broadcast";
 import { ActorError } from "./errors";
 import { type HistoryConfig, readHistoryConfig } from "./history/config";
 import type { MigrationBundle } from "./migrations";
+import type { RpcPart } from "./rpc/index";
 import { checkScheduleConfig, type ScheduleConfig } from "./schedule";
 import { resolveTiering, type TieringConfig } from "./tiering/config";
 
@@ -25,6 +26,8 @@ export interface ActorConfig<TSchema extends Record<string, unknown> = Record<st
   tiering?: TieringConfig;
   /** Change capture, time travel, restore, branch/merge: `{ tables: "all" | [...], appendOnly?, retain? }`. */
   history?: HistoryConfig;
+  /** Methods and live queries offered to sockets, by role: `rpc({ methods, live })` from `dosql-actors/rpc`. */
+  rpc?: RpcPart;
 }
 
 export function defineActor<TSchema extends Record<string, unknown>, TConfig extends ActorConfig<TSchema>>(
@@ -51,6 +54,8 @@ export function defineActor<TSchema extends Record<string, unknown>, TConfig ext
   checkConnections(config.connections);
   if (config.tiering !== undefined) resolveTiering(config.tiering);
   readHistoryConfig(config.history);
+  if (config.rpc !== undefined && (config.rpc?.kind !== "rpc" || typeof config.rpc.create !== "function"))
+    throw new ActorError("INVALID_CONFIG", "rpc must be made by rpc({ methods }) from dosql-actors/rpc");
   return Object.freeze(config);
 }
 

@@ -28,6 +28,7 @@ import {
 } from "./history/index";
 import { applyMigrations, type MigrationReport, userTables } from "./migrations";
 import { ENTRY_POINTS, guardPublicMethods } from "./ready-guard";
+import type { RpcServer } from "./rpc/index";
 import { Scheduler } from "./schedule";
 import { type ActorStats, tableRows } from "./stats";
 import { declareSchedules, scheduleResume, type TieringTask } from "./tiering/schedules";
@@ -60,8 +61,12 @@ export class SqlActor<
   #startupError: ActorError | undefined;
   #migrations: MigrationReport = { applied: [], version: null };
   #history: HistoryEngine | undefined;
+  /** History retention is on the schedule (checked after commits until it is). */
+  #retentionArmed = false;
   #historyApi: History | undefined;
   #destroyed = false;
+  /** Socket RPC and live queries, when `defineActor({ rpc })` offers methods (src/rpc). */
+  #rpc: RpcServer | undefined;
   /** First state of each WebSocket being accepted, from `identify()`, until `onConnect`. */
   readonly #joining = new WeakMap<Request, ConnectionState>();
 
@@ -77,6 +82,7 @@ export class SqlActor<
       {
         canSubscribe: (connection, topic) => this.canSubscribe(connection, topic),
         onClientMessage: (connection, message) => this.onClientMessage(connection, message),
+        onFrame: (connection, frame) => this.#rpc?.frame(connection, frame) ?? false,
       },
     );
     // Heartbeats are answered by the runtime, without waking a hibernated actor.
@@ -113,6 +119,7 @@ export class SqlActor<
             send: (message, topic) => {
               this.connections.broadcast(message, { topic });
             },
+            committed: (from, last) => this.#rpc?.committed(from, last),
           },
           namespace: () =>
             historySettings.binding
@@ -125,6 +132,24 @@ export class SqlActor<
         },
         historySettings,
       );
+    this.#rpc = config.rpc?.create({
+      actor: this,
+      isFrameworkMethod: (name) =>
+        name in SqlActor.prototype || name.startsWith("_") || /^on[A-Z]/.test(name),
+      sql: ctx.storage.sql,
+      tracked: () => (this.#history ? this.#history.tracking.captured : undefined),
+      schemaVersion: () => this.#migrations.version,
+      connections: () => this.connections.all(),
+      state: (connection) => this.connections.state(connection),
+      setState: (connection, state) => this.connections.setState(connection, state),
+      send: (connection, frame) => this.connections.send(connection, frame),
+      // Live queries follow the live feed's grant (history.live) and the `changes:<table>` topic's say.
+      liveGrant: (table) => {
+        const grants = this.#history?.settings.live;
+        return grants?.has(table) ? grants.get(table) : false;
+      },
+      canListen: (connection, table) => this.canSubscribe(connection, `changes:${table}`),
+    });
     // Nothing is delivered to the object (request, RPC, alarm) before this finishes.
     void ctx.blockConcurrencyWhile(async () => {
       try {
@@ -133,7 +158,19 @@ export class SqlActor<
         });
         if (this.#history) {
           this.#history.install();
-          this.database.setWriteHooks(this.#history.hooks());
+          const hooks = this.#history.hooks();
+          this.database.setWriteHooks({
+            begin: (options) => hooks.begin(options),
+            commit: (wrote) => {
+              hooks.commit(wrote);
+              if (wrote && !this.#retentionArmed) this.#armRetentionSafely();
+            },
+            rollback: () => hooks.rollback(),
+            wrote: () => {
+              hooks.wrote();
+              if (!this.#retentionArmed) this.#armRetentionSafely();
+            },
+          });
         }
       } catch (err) {
         this.#startupError =
@@ -151,9 +188,9 @@ export class SqlActor<
           `tiering schedules: ${ActorError.from(err)?.description ?? String(err)}`,
         );
       }
-      // History retention runs on a schedule (idempotent by key; removed when retention is off).
-      const every = this.#history?.retentionInterval();
-      if (every) this.schedule.every(every, "pruneHistory" as never, undefined, { key: HISTORY_RETENTION });
+      // History retention runs on a schedule (idempotent by key; removed when retention is off),
+      // from the first change on: an actor that was only looked up gets no task and no alarm.
+      if (this.#history?.retentionInterval()) this.#armRetention();
       else this.schedule.cancel(HISTORY_RETENTION);
     });
   }
@@ -180,8 +217,7 @@ export class SqlActor<
   query<T = Record<string, SqlStorageValue>>(sql: string, params?: SqlParams): T[];
   query<T = Record<string, SqlStorageValue>>(sql: string, params?: SqlParams): T[] | Promise<T[]> {
     this.assertReady();
-    if (typeof sql === "string" && this.tiering.readsArchive(sql, params))
-      return this.tiering.query<T>(sql, params);
+    if (typeof sql === "string" && this.tiering.readsArchive(sql)) return this.tiering.query<T>(sql, params);
     if (typeof sql === "string" && hasSystemTime(sql)) {
       if (this.#history) {
         const rewritten = this.#history.rewrite(sql, params ?? []);
@@ -243,6 +279,23 @@ export class SqlActor<
 
   _historyMarkMerged(lsn: number): void {
     this.#historyEngine().markMerged(lsn);
+  }
+
+  /** Put history retention on the schedule once there is history to prune. */
+  #armRetention(): void {
+    const every = this.#history?.retentionInterval();
+    if (!every || this.#destroyed || this.#startupError || this.#history!.summary().changes === 0) return;
+    this.schedule.every(every, "pruneHistory" as never, undefined, { key: HISTORY_RETENTION });
+    this.#retentionArmed = true;
+  }
+
+  /** From a commit hook: a failure to schedule must not roll back the caller's transaction. */
+  #armRetentionSafely(): void {
+    try {
+      this.#armRetention();
+    } catch (err) {
+      console.error("could not schedule history retention", err);
+    }
   }
 
   /** History retention, run by the schedule `defineActor({ history: { retain } })` sets up. */
@@ -334,7 +387,8 @@ export class SqlActor<
       return errorResponse(new ActorError("ACTOR_DESTROYED", "this actor has been destroyed"));
     if (request.headers.get("Upgrade")?.toLowerCase() === "websocket") {
       try {
-        this.#joining.set(request, this.connections.stateFor(await this.identify(request)));
+        const state = this.connections.stateFor(await this.identify(request));
+        this.#joining.set(request, this.#rpc ? this.#rpc.accept(request, state) : state);
       } catch (err) {
         const known = ActorError.from(err);
         if (!known) console.error("identify() failed", err);
@@ -373,6 +427,7 @@ export class SqlActor<
   }
 
   override async onClose(connection: Connection): Promise<void> {
+    this.#rpc?.closed(connection as ActorConnection);
     this.connections.leave(connection as ActorConnection);
     await this.onLeave(connection as ActorConnection);
   }

@@ -10,6 +10,7 @@ declare namespace Cloudflare {
     ORDER: DurableObjectNamespace<import("../actors/order/order").Order>;
     EXAMPLE_NOTES: DurableObjectNamespace<import("../examples/notes/notes").Notes>;
     SCHEDULED: DurableObjectNamespace<import("../test/fixtures/scheduled-actors").ScheduledActor>;
+    LONG_LEASE: DurableObjectNamespace<import("../test/fixtures/scheduled-actors").LongLeaseActor>;
     EVERY_WAKE: DurableObjectNamespace<import("../test/fixtures/scheduled-actors").EveryWakeActor>;
     CHAT_ROOM: DurableObjectNamespace<import("../test/fixtures/chat-room").ChatRoom>;
     QUIET_ROOM: DurableObjectNamespace<import("../test/fixtures/chat-room").QuietRoom>;
@@ -17,6 +18,8 @@ declare namespace Cloudflare {
     LISTED_HISTORY: DurableObjectNamespace<import("../test/fixtures/history-actors").ListedHistoryActor>;
     NO_HISTORY: DurableObjectNamespace<import("../test/fixtures/history-actors").NoHistoryActor>;
     HISTORY_FK: DurableObjectNamespace<import("../test/fixtures/history-fk").HistoryFkActor>;
+    RPC_ACTOR: DurableObjectNamespace<import("../test/fixtures/rpc-actor").RpcActor>;
+    NO_RPC_ACTOR: DurableObjectNamespace<import("../test/fixtures/rpc-actor").NoRpcActor>;
     /** Names of actors ever written, so lookups of unknown ones create nothing (src/coordinator/directory.ts). */
     DIRECTORY: DurableObjectNamespace<import("../src/coordinator/directory").Directory>;
     /** Workers rate limiting: checkout per customer and per IP (optional). */

@@ -1,9 +1,10 @@
 import { type Context, Hono } from "hono";
-import { allow } from "../../src/coordinator/access";
+import { allow, socketCaller } from "../../src/coordinator/access";
 import { isKnown } from "../../src/coordinator/directory";
 import { actorStub } from "../../src/coordinator/stub";
 import { actorName, parseInput, readJson } from "../../src/coordinator/validate";
 import { ActorError } from "../../src/errors";
+import { withCaller } from "../../src/rpc/caller";
 import { skuNotFound } from "./errors";
 import {
   confirmInput,
@@ -65,6 +66,18 @@ inventoryRoutes.post("/:sku/restock", allow("admin"), async (c) => {
 });
 
 inventoryRoutes.get("/:sku/status", allow("public"), async (c) => c.json(await (await knownSku(c)).status()));
+
+/**
+ * The SKU's socket: RPC by role (status public, the rest admin) and live queries of `inventory`.
+ * Open to anyone; the caller the auth module verified from `?token=` (public without one) is
+ * vouched to the actor, which gates each method by role with the same rule.
+ */
+inventoryRoutes.get("/:sku/ws", allow("public"), async (c) => {
+  if (c.req.header("Upgrade")?.toLowerCase() !== "websocket")
+    throw new ActorError("UPGRADE_REQUIRED", "this route is a WebSocket");
+  const who = await socketCaller(c.req.raw, c.env);
+  return (await knownSku(c)).fetch(withCaller(c.req.raw, who));
+});
 
 inventoryRoutes.get("/:sku/history", allow("admin"), async (c) => {
   const q = c.req.query();

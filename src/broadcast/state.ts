@@ -15,6 +15,8 @@ export interface ConnectionState {
   /** Private to the actor; only server code sets it. */
   data: JsonValue | null;
   joinedAt: number;
+  /** Kept by the rpc part (src/rpc) when the actor offers methods: the caller's role, live queries. */
+  rpc?: JsonValue;
 }
 
 export type ActorConnection = Connection<ConnectionState>;

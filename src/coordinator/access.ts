@@ -1,6 +1,6 @@
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import { ActorError } from "../errors";
-import { type AuthEnv, authenticate, bearerToken, type Caller, type Role } from "./auth";
+import { type AuthEnv, authConfig, authenticate, bearerToken, type Caller, type Role } from "./auth";
 
 declare module "hono" {
   interface ContextVariableMap {
@@ -50,4 +50,20 @@ export function customerOf(caller: Caller, asked: string | undefined): string | 
   if (caller.role === "user") return caller.userId;
   if (caller.role === "admin") return asked;
   return undefined;
+}
+
+/**
+ * Who a socket's upgrade request is, for `withCaller` (src/rpc/caller.ts): development mode and
+ * the admin token are admin, a valid user token is that user, no token is public; a token that
+ * does not verify is refused (401), as on HTTP routes.
+ */
+export async function socketCaller(
+  request: Request,
+  env: AuthEnv,
+): Promise<{ role: "public" | "user" | "admin"; userId?: string }> {
+  if (authConfig(env).dev) return { role: "admin" };
+  const token = bearerToken(request);
+  if (token === undefined) return { role: "public" };
+  const caller = await authenticate(token, env, "user");
+  return caller.role === "user" ? { role: "user", userId: caller.userId } : { role: caller.role };
 }

@@ -21,6 +21,8 @@ export interface HistoryHost {
 export interface LiveHost {
   topics(): Iterable<string>;
   send(message: unknown, topic: string): void;
+  /** Changes [from, last] were committed and are readable (live queries push from here). */
+  committed?(from: number, last: number): void;
 }
 
 export interface WriteResult {

@@ -1,0 +1,302 @@
+import { ReconnectingSocket } from "./socket";
+import {
+  type ActorClient,
+  type ConnectionStatus,
+  type ConnectOptions,
+  type LiveQuery,
+  type RemoteStream,
+  RpcError,
+} from "./types";
+
+export type {
+  ActorClient,
+  Answer,
+  ClientControls,
+  ConnectionStatus,
+  ConnectOptions,
+  LiveQuery,
+  OfferedNames,
+  RemoteMethod,
+  RemoteStream,
+} from "./types";
+export { RpcError };
+
+type Frame = Record<string, unknown>;
+type Row = Record<string, unknown>;
+
+interface Call {
+  frame: string;
+  sent: boolean;
+  resolve(value: unknown): void;
+  reject(error: RpcError): void;
+  chunk?(value: unknown): void;
+  done?(): void;
+}
+
+/**
+ * A typed client of an actor's socket: `const sku = connect<typeof InventorySKU>(url)`, then
+ * `await sku.status()`. Reconnects with backoff; calls made while offline wait in a bounded queue
+ * and are sent on reconnect; a call already sent when the connection drops fails with
+ * CONNECTION_LOST (it may or may not have run: retry only what is idempotent); live queries resume
+ * from their last LSN. Works wherever a global `WebSocket` exists (browsers, Node 22, Workers).
+ */
+export function connect<T>(url: string | URL, options: ConnectOptions = {}): ActorClient<T> {
+  const Ctor = options.WebSocket ?? globalThis.WebSocket;
+  if (!Ctor) throw new Error("connect(): no WebSocket here; pass options.WebSocket");
+  const maxQueue = options.maxQueue ?? 100;
+  const calls = new Map<string, Call>();
+  const queue: string[] = [];
+  const lives = new Map<string, Live>();
+  const listeners = { open: new Set<() => void>(), close: new Set<() => void>() };
+  let seq = 0;
+  let status: ConnectionStatus = "connecting";
+
+  const wsUrl = new URL(String(url), (globalThis as { location?: { href: string } }).location?.href);
+  if (wsUrl.protocol === "http:" || wsUrl.protocol === "https:")
+    wsUrl.protocol = wsUrl.protocol.replace("http", "ws");
+
+  const socket = new ReconnectingSocket(
+    wsUrl.href,
+    {
+      open() {
+        status = "open";
+        for (const id of queue.splice(0)) {
+          const call = calls.get(id);
+          // Live queries subscribe below, from the LSN they hold by then.
+          if (call && !lives.has(id)) call.sent = socket.send(call.frame);
+        }
+        for (const live of lives.values()) live.subscribe();
+        for (const fn of listeners.open) fn();
+      },
+      message(text) {
+        let frame: Frame;
+        try {
+          frame = JSON.parse(text);
+        } catch {
+          return;
+        }
+        if (frame.sub !== undefined) lives.get(String(frame.sub))?.push(frame);
+        else if (typeof frame.id === "string") answer(frame);
+      },
+      close() {
+        status = socket.closed ? "closed" : "connecting";
+        // A call that was sent may or may not have run: the caller decides whether to retry.
+        for (const [id, call] of calls)
+          if (call.sent) {
+            calls.delete(id);
+            call.reject(new RpcError("CONNECTION_LOST", "the connection closed before the answer"));
+          }
+        for (const fn of listeners.close) fn();
+      },
+    },
+    Ctor,
+    options.minDelayMs ?? 250,
+    options.maxDelayMs ?? 10_000,
+  );
+
+  function answer(frame: Frame): void {
+    const id = frame.id as string;
+    const call = calls.get(id);
+    if (!call) return;
+    if ("chunk" in frame) {
+      call.chunk?.(frame.chunk);
+      return;
+    }
+    calls.delete(id);
+    if (frame.error) {
+      const e = frame.error as { code: string; message: string; details?: Record<string, unknown> };
+      call.reject(new RpcError(e.code, e.message, e.details));
+    } else if (frame.done) call.done?.();
+    else call.resolve(frame.result);
+  }
+
+  /** Send a frame as call `id` now, or queue it while offline. */
+  function request(id: string, frame: Frame, call: Omit<Call, "frame" | "sent">): void {
+    if (socket.closed) {
+      call.reject(new RpcError("CLOSED", "the client was closed"));
+      return;
+    }
+    const entry: Call = { ...call, frame: JSON.stringify({ id, ...frame }), sent: false };
+    if (socket.send(entry.frame)) entry.sent = true;
+    else if (queue.length >= maxQueue) {
+      call.reject(new RpcError("QUEUE_FULL", `${maxQueue} calls are already waiting for the connection`));
+      return;
+    } else queue.push(id);
+    calls.set(id, entry);
+  }
+
+  function invoke(method: string, args: unknown[]): RemoteStream<unknown> {
+    const id = `c${++seq}`;
+    const chunks: unknown[] = [];
+    let wake: (() => void) | undefined;
+    let finished = false;
+    let failure: RpcError | undefined;
+    const settle = () => {
+      wake?.();
+      wake = undefined;
+    };
+    const promise = new Promise<unknown>((resolve, reject) => {
+      request(
+        id,
+        { method, args },
+        {
+          resolve: (v) => {
+            finished = true;
+            resolve(v);
+            settle();
+          },
+          reject: (e) => {
+            finished = true;
+            failure = e;
+            reject(e);
+            settle();
+          },
+          chunk: (c) => {
+            chunks.push(c);
+            settle();
+          },
+          done: () => {
+            finished = true;
+            resolve(chunks.slice());
+            settle();
+          },
+        },
+      );
+    });
+    promise.catch(() => {}); // a stream read with for-await reports its error there
+    const cancel = () => {
+      if (finished) return;
+      finished = true;
+      if (!socket.send(JSON.stringify({ cancel: id }))) calls.delete(id);
+      const index = queue.indexOf(id);
+      if (index >= 0) queue.splice(index, 1);
+      settle();
+    };
+    return Object.assign(promise, {
+      cancel,
+      async *[Symbol.asyncIterator]() {
+        let read = 0;
+        try {
+          for (;;) {
+            if (read < chunks.length) yield chunks[read++];
+            else if (failure) throw failure;
+            else if (finished) return;
+            else await new Promise<void>((r) => (wake = r));
+          }
+        } finally {
+          cancel();
+        }
+      },
+    }) as unknown as RemoteStream<unknown>;
+  }
+
+  class Live implements LiveQuery<Row> {
+    readonly id = `l${++seq}`;
+    #rows = new Map<string, Row>();
+    #key: string[] = [];
+    #lsn = -1;
+    #changed = new Set<(rows: Row[]) => void>();
+    #errors = new Set<(error: RpcError) => void>();
+    #ready!: (rows: Row[]) => void;
+    readonly ready = new Promise<Row[]>((r) => (this.#ready = r));
+
+    constructor(
+      readonly sql: string,
+      readonly params: unknown[],
+    ) {}
+
+    get rows(): Row[] {
+      return [...this.#rows.values()];
+    }
+    get lsn(): number {
+      return this.#lsn;
+    }
+    onChange(listener: (rows: Row[]) => void) {
+      this.#changed.add(listener);
+      return () => this.#changed.delete(listener);
+    }
+    onError(listener: (error: RpcError) => void) {
+      this.#errors.add(listener);
+      return () => this.#errors.delete(listener);
+    }
+    close(): void {
+      lives.delete(this.id);
+      socket.send(JSON.stringify({ id: `u${++seq}`, unsubscribe: this.id }));
+    }
+
+    /** (Re)subscribe: from the last LSN held, so the answer is exactly what was missed. */
+    subscribe(): void {
+      calls.delete(this.id);
+      const fromLsn = this.#lsn >= 0 ? this.#lsn : undefined;
+      request(
+        this.id,
+        { subscribe: { sql: this.sql, params: this.params, fromLsn } },
+        {
+          resolve: (snapshot) => this.#apply(snapshot as Frame, !(snapshot as Frame).resumed),
+          reject: (error) => {
+            if (error.code === "CONNECTION_LOST") return; // resubscribed on reconnect
+            for (const fn of this.#errors) fn(error);
+          },
+        },
+      );
+    }
+
+    push(frame: Frame): void {
+      if (frame.error) {
+        this.#lsn = -1; // start over (for example after history was pruned)
+        this.subscribe();
+        return;
+      }
+      // A push continues exactly from the LSN held; anything else is a gap: ask for what was missed.
+      if (frame.since !== this.#lsn) {
+        this.subscribe();
+        return;
+      }
+      this.#apply(frame, false);
+    }
+
+    #apply(frame: Frame, replace: boolean): void {
+      if (frame.key) this.#key = frame.key as string[];
+      if (replace) this.#rows.clear();
+      const keyOf = (values: unknown[]) => JSON.stringify(values);
+      for (const row of frame.rows as Row[]) this.#rows.set(keyOf(this.#key.map((k) => row[k])), row);
+      for (const key of frame.removed as unknown[][]) this.#rows.delete(keyOf(key));
+      this.#lsn = frame.lsn as number;
+      const rows = this.rows;
+      this.#ready(rows);
+      const changed = replace || (frame.rows as Row[]).length > 0 || (frame.removed as unknown[]).length > 0;
+      if (changed) for (const fn of this.#changed) fn(rows);
+    }
+  }
+
+  const controls = {
+    $live(sql: string, params: unknown[] = []) {
+      const live = new Live(sql, params);
+      lives.set(live.id, live);
+      live.subscribe();
+      return live;
+    },
+    get $status() {
+      return status;
+    },
+    $on(event: "open" | "close", listener: () => void) {
+      listeners[event].add(listener);
+      return () => listeners[event].delete(listener);
+    },
+    $close() {
+      socket.close();
+      status = "closed";
+      queue.length = 0;
+      for (const call of calls.values()) call.reject(new RpcError("CLOSED", "the client was closed"));
+      calls.clear();
+    },
+  };
+
+  return new Proxy(controls, {
+    get(target, prop) {
+      if (typeof prop !== "string" || prop === "then") return undefined; // not a thenable
+      if (prop in target) return target[prop as keyof typeof target];
+      return (...args: unknown[]) => invoke(prop, args);
+    },
+  }) as unknown as ActorClient<T>;
+}

@@ -1,0 +1,192 @@
+import { quoteIdent } from "../database";
+import { ActorError } from "../errors";
+import { decodeValue, sqlString } from "../history/codec";
+import { identName, tokenize } from "../sql/tokens";
+import { WAL } from "../history/store";
+import type { TableInfo } from "../history/tables";
+
+/**
+ * A live query, checked once per SQL text: one read-only SELECT of one table under history, with
+ * `?` parameters, no aggregate and no LIMIT (its result must be kept up to date row by row), that
+ * selects the table's primary key (rows are keyed by it).
+ *
+ * Changes are computed from the WAL: the same SELECT runs over a CTE that shadows the table with
+ * the newest image of each row changed in an LSN range. Rows it returns were added or changed;
+ * changed keys it does not return have left the result (deleted, or no longer matching).
+ */
+export interface LiveQuery {
+  sql: string;
+  table: TableInfo;
+  /** The SELECT over the newest image of the rows changed in a range: binds (afterLsn, upToLsn, table), then the params. */
+  afterSql: string;
+  /** The same over the image each changed row had before the range (which rows matched then). */
+  beforeSql: string;
+}
+
+export const MAX_LIVE_SQL = 2000;
+export const MAX_LIVE_PARAMS = 32;
+
+/** VDBE opcodes of results that cannot be maintained row by row (aggregates, LIMIT/OFFSET) or of writes. */
+const REFUSED_OPS = new Set([
+  "AggStep",
+  "AggStep1",
+  "AggFinal",
+  "AggValue",
+  "AggInverse",
+  "Count",
+  "DecrJumpZero",
+  "OffsetLimit",
+  "OpenWrite",
+  "Insert",
+  "Delete",
+  "IdxInsert",
+  "IdxDelete",
+  "VUpdate",
+]);
+
+function unsupported(message: string): ActorError {
+  return new ActorError("LIVE_QUERY_UNSUPPORTED", message);
+}
+
+export type LiveParam = string | number | boolean | null;
+
+export function checkParams(params: unknown): LiveParam[] {
+  if (params === undefined) return [];
+  if (!Array.isArray(params) || params.length > MAX_LIVE_PARAMS)
+    throw new ActorError("VALIDATION_FAILED", `params: a list of at most ${MAX_LIVE_PARAMS} values`);
+  for (const p of params)
+    if (
+      !(p === null || ["string", "number", "boolean"].includes(typeof p)) ||
+      (typeof p === "string" && p.length > 1024)
+    )
+      throw new ActorError(
+        "VALIDATION_FAILED",
+        "params: strings (up to 1,024 characters), numbers, booleans or null",
+      );
+  return params as LiveParam[];
+}
+
+/** The statement as one SELECT with `?` parameters only (a second statement would run on exec). */
+function singleSelect(sql: unknown, paramCount: number): string {
+  if (typeof sql !== "string" || sql.length === 0 || sql.length > MAX_LIVE_SQL)
+    throw new ActorError("VALIDATION_FAILED", `sql: a SELECT of at most ${MAX_LIVE_SQL} characters`);
+  const tokens = tokenize(sql).filter((t) => t.kind !== "space" && t.kind !== "comment");
+  let end = tokens.length;
+  while (end > 0 && tokens[end - 1].text === ";") end--;
+  const body = tokens.slice(0, end);
+  if (body.length === 0 || body[0].kind !== "word" || body[0].text.toUpperCase() !== "SELECT")
+    throw unsupported("a live query is one SELECT statement");
+  if (body.some((t) => t.kind === "punct" && t.text === ";"))
+    throw unsupported("a live query is one statement");
+  const params = body.filter((t) => t.kind === "param");
+  if (params.some((t) => t.text !== "?")) throw unsupported("live queries take positional ? parameters only");
+  if (params.length !== paramCount)
+    throw new ActorError(
+      "VALIDATION_FAILED",
+      `params: the query has ${params.length} parameters, ${paramCount} given`,
+    );
+  return sql.slice(0, body[body.length - 1].end);
+}
+
+/** The tables a statement reads, from its query plan (root pages opened), and refused opcodes. */
+function tablesRead(
+  sql: SqlStorage,
+  text: string,
+  params: readonly LiveParam[],
+  checkOps = true,
+): Set<string> {
+  let plan: { opcode: string; p2: number; p3: number }[];
+  try {
+    plan = sql.exec<{ opcode: string; p2: number; p3: number }>(`EXPLAIN ${text}`, ...bind(params)).toArray();
+  } catch (err) {
+    throw new ActorError("VALIDATION_FAILED", `sql: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const refused = checkOps ? plan.find((op) => REFUSED_OPS.has(op.opcode)) : undefined;
+  if (refused)
+    throw unsupported(
+      refused.opcode.startsWith("Agg") || refused.opcode === "Count"
+        ? "aggregates cannot be kept live row by row; select the rows and aggregate on the client"
+        : refused.opcode === "OffsetLimit" || refused.opcode === "DecrJumpZero"
+          ? "LIMIT and OFFSET cannot be kept live row by row"
+          : "a live query only reads",
+    );
+  const roots = new Set(plan.filter((op) => op.opcode === "OpenRead").map((op) => Number(op.p2)));
+  if (roots.has(1)) throw unsupported("a live query reads one table under history");
+  const names = new Set<string>();
+  if (roots.size === 0) return names;
+  const rows = sql
+    .exec<{ tbl_name: string; rootpage: number }>(
+      "SELECT tbl_name, rootpage FROM sqlite_master WHERE type IN ('table', 'index') AND rootpage > 0",
+    )
+    .toArray();
+  for (const r of rows) if (roots.has(Number(r.rootpage))) names.add(r.tbl_name);
+  return names;
+}
+
+export function bind(params: readonly LiveParam[]): SqlStorageValue[] {
+  return params.map((p) => (typeof p === "boolean" ? (p ? 1 : 0) : p));
+}
+
+/**
+ * The SELECT over one image of each row of `table` changed in (afterLsn, upToLsn]: the newest
+ * ("after": the row as the range left it) or the oldest change's before image ("before": the row
+ * as it was when the range began).
+ */
+function changedRowsSql(table: TableInfo, text: string, which: "after" | "before"): string {
+  const columns = table.columns.map((c) => quoteIdent(c.name)).join(", ");
+  const values = table.columns.map((c) => decodeValue("img", c)).join(", ");
+  // GROUP BY pk with max/min(lsn): SQLite takes the bare columns from the row holding it.
+  const pick =
+    which === "after"
+      ? "max(lsn) AS l, CASE op WHEN 'U' THEN json_patch(before, after) WHEN 'I' THEN after END AS img"
+      : "min(lsn) AS l, CASE op WHEN 'I' THEN NULL ELSE before END AS img";
+  return `WITH ${quoteIdent(table.name)}(${columns}) AS (SELECT ${values} FROM (SELECT ${pick} FROM ${WAL} WHERE lsn > ? AND lsn <= ? AND tbl = ? GROUP BY pk) WHERE img IS NOT NULL) ${text}`;
+}
+
+/**
+ * Check a live query and say which table it reads. `tracked`: the tables under history; `allowed`:
+ * whether the actor offers live queries on a table.
+ */
+export function analyzeLiveQuery(
+  sql: SqlStorage,
+  query: unknown,
+  params: readonly LiveParam[],
+  tracked: ReadonlyMap<string, TableInfo>,
+): LiveQuery {
+  const text = singleSelect(query, params.length);
+  const tables = tablesRead(sql, text, params);
+  if (tables.size !== 1) throw unsupported("a live query reads exactly one table under history");
+  const [name] = tables;
+  const table = tracked.get(name);
+  if (!table) throw unsupported(`table ${name} is not under history, so it cannot be queried live`);
+  const afterSql = changedRowsSql(table, text, "after");
+  // The table must be shadowed by the CTE (a schema-qualified name would read the table itself).
+  const shadowed = tablesRead(sql, afterSql, [0, 0, name, ...params], false);
+  if (shadowed.has(name)) throw unsupported(`name the table plainly (${sqlString(name)}, no schema)`);
+  // Rows are keyed by the primary key, so the query must return it (an empty range runs fast).
+  const probe = sql.exec(afterSql, 0, 0, name, ...bind(params));
+  const columnNames = probe.columnNames;
+  probe.toArray(); // an unfinished cursor would hold a lock
+  const missing = table.pk.filter((c) => !columnNames.includes(c));
+  if (missing.length)
+    throw unsupported(`a live query selects the primary key of ${name} (missing: ${missing.join(", ")})`);
+  return { sql: text, table, afterSql, beforeSql: changedRowsSql(table, text, "before") };
+}
+
+/**
+ * With a column grant (`history.live: { t: ["a", "b"] }`), a live query may name only granted
+ * columns, anywhere (a WHERE on another column would leak it): no `*`, no other column name.
+ */
+export function checkGrantedColumns(sql: string, table: TableInfo, granted: ReadonlySet<string>): void {
+  const hidden = new Set(table.columns.filter((c) => !granted.has(c.name)).map((c) => c.name.toLowerCase()));
+  for (const token of tokenize(sql)) {
+    if (token.kind === "punct" && token.text === "*")
+      throw new ActorError(
+        "FORBIDDEN",
+        `history.live grants only some columns of ${table.name}: name them instead of *`,
+      );
+    const name = identName(token)?.toLowerCase();
+    if (name !== undefined && hidden.has(name))
+      throw new ActorError("FORBIDDEN", `history.live does not grant column ${name} of ${table.name}`);
+  }
+}
