@@ -4,6 +4,7 @@ import { orderRoutes } from "./actors/order/routes";
 import { createCoordinator, type Mount } from "./src/coordinator/index";
 
 export * from "./actors/index";
+export { Directory } from "./src/coordinator/directory";
 
 /** Each prebuilt actor's routes, mounted by the coordinator (and reused by the test Worker). */
 export const mounts: Mount<Env>[] = [

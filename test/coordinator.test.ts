@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { ErrorBody } from "../src/index";
+import { actorName, type ErrorBody } from "../src/index";
 
 const call = (path: string, init?: RequestInit) => exports.default.fetch(`http://coordinator${path}`, init);
 const post = (path: string, body: string) =>
@@ -78,5 +78,85 @@ describe("coordinator", () => {
   it("an ActorError thrown inside the actor maps to its status and code", async () => {
     const res = await post("/fixtures/empty/notes", JSON.stringify({ body: "" }));
     await expectError(res, 400, "VALIDATION_FAILED");
+  });
+
+  it("a state-changing request must carry JSON: text/plain, forms and multipart → 415, nothing written", async () => {
+    const form = new FormData();
+    form.set("body", "from a form");
+    const attempts: RequestInit[] = [
+      { method: "POST", body: JSON.stringify({ body: "plain" }) }, // fetch labels a string text/plain
+      { method: "POST", body: "body=x", headers: { "content-type": "application/x-www-form-urlencoded" } },
+      { method: "POST", body: form },
+      { method: "POST", body: JSON.stringify({ body: "x" }), headers: { "content-type": "text/json" } },
+    ];
+    for (const init of attempts)
+      await expectError(await call("/fixtures/ctype/notes", init), 415, "UNSUPPORTED_MEDIA_TYPE");
+    expect(await env.FIXTURE.getByName("ctype").listNotes()).toEqual([]);
+    const json = { "content-type": "application/json; charset=utf-8" };
+    expect(
+      (await call("/fixtures/ctype/notes", { method: "POST", body: '{"body":"ok"}', headers: json })).status,
+    ).toBe(201);
+  });
+
+  it("names . and .. are refused, in paths and in bodies", async () => {
+    // URL parsing already folds "." and ".." segments (also percent-encoded) away: never a name.
+    for (const name of ["%2E", "%2E%2E", ".%2E"])
+      expect((await call(`/fixtures/${name}/notes`)).status).toBe(404);
+    for (const name of [".", ".."]) expect(() => actorName(name)).toThrow(/not \. or \.\./);
+    const items = [{ sku: "..", quantity: 1, unitPrice: 1 }];
+    for (const body of [
+      { orderId: "..", customerId: "c", items: [{ sku: "a", quantity: 1, unitPrice: 1 }] },
+      { orderId: "fine", customerId: "c", items },
+    ])
+      await expectError(await post("/checkout", JSON.stringify(body)), 400, "VALIDATION_FAILED");
+    expect((await call("/fixtures/.x./notes")).status).toBe(200);
+    expect((await call("/fixtures/.../notes")).status).toBe(200);
+  });
+
+  it("state-at refuses a time in the future", async () => {
+    const name = `future-${Date.now()}`;
+    await env.INVENTORY_SKU.getByName(name).restock({ quantity: 1 });
+    const future = Date.now() + 3_600_000;
+    for (const t of [String(future), new Date(future).toISOString()]) {
+      const res = await call(`/inventory/${name}/state-at?timestamp=${encodeURIComponent(t)}`);
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as ErrorBody).error.message).toMatch(/future/);
+    }
+    expect((await call(`/inventory/${name}/state-at?timestamp=${Date.now()}`)).status).toBe(200);
+    // The actor refuses it too, for its RPC callers.
+    const refused = await env.INVENTORY_SKU.getByName(name)
+      .stateAt(future)
+      .then(
+        () => undefined,
+        (err: unknown) => String(err),
+      );
+    expect(refused).toMatch(/future/);
+  });
+
+  it("every path outside the API answers JSON: 405 for other methods (POST /), 404 for unknown GETs", async () => {
+    const root = await call("/", { method: "POST", headers: { "content-length": "0" } });
+    expect(root.headers.get("allow")).toBe("GET, HEAD");
+    await expectError(root, 405, "METHOD_NOT_ALLOWED");
+    await expectError(await call("/index.html", { method: "DELETE" }), 405, "METHOD_NOT_ALLOWED");
+    await expectError(await call("/no/such/page"), 404, "NOT_FOUND");
+    await expectError(await call("/orders", { method: "PUT" }), 404, "NOT_FOUND");
+  });
+
+  it("an unexpected error is logged with a trace id and answered as a generic INTERNAL, without its text", async () => {
+    const res = await call("/fixtures/x/crash", { method: "POST" });
+    expect(res.status).toBe(500);
+    const body = (await res.json()) as ErrorBody;
+    expect(body.error.code).toBe("INTERNAL");
+    expect(JSON.stringify(body)).not.toMatch(/secret|hunter2|srv/);
+    const traceId = body.error.details?.traceId as string;
+    expect(traceId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(res.headers.get("x-trace-id")).toBe(traceId);
+  });
+
+  it("the coordinator refuses to mount a route that declares no role", async () => {
+    const { Hono } = await import("hono");
+    const { createCoordinator } = await import("../src/index");
+    const open = new Hono().get("/x", (c) => c.text("open"));
+    expect(() => createCoordinator([{ path: "/", app: open as never }])).toThrow(/without a role.*GET \/x/);
   });
 });

@@ -31,6 +31,16 @@ declare namespace Cloudflare {
     >;
     RPC_ACTOR: DurableObjectNamespace<import("../test/fixtures/rpc-actor").RpcActor>;
     NO_RPC_ACTOR: DurableObjectNamespace<import("../test/fixtures/rpc-actor").NoRpcActor>;
+    /** Names of actors ever written, so lookups of unknown ones create nothing (src/coordinator/directory.ts). */
+    DIRECTORY: DurableObjectNamespace<import("../src/coordinator/directory").Directory>;
+    /** Workers rate limiting: checkout per customer and per IP (optional). */
+    CHECKOUT_LIMIT?: RateLimit;
+    /** Auth (src/coordinator/auth.ts): with none set, development mode (everything open). */
+    AUTH_JWT_SECRET?: string;
+    AUTH_JWKS?: string;
+    ADMIN_TOKEN?: string;
+    /** Longest reservation hold in minutes (default 60). */
+    INVENTORY_MAX_TTL_MINUTES?: string;
   }
   interface GlobalProps {
     mainModule: typeof import("../test/worker");

@@ -1,4 +1,5 @@
 import migrations from "../../migrations/inventory-sku/migrations.js";
+import { registerName } from "../../src/coordinator/directory";
 import { parseInput } from "../../src/coordinator/validate";
 import { type ActorConfig, defineActor } from "../../src/define-actor";
 import { ActorError } from "../../src/errors";
@@ -8,6 +9,7 @@ import { SqlActor } from "../../src/sql-actor";
 import {
   insufficientStock,
   invalidStatus,
+  notTheOwner,
   reservationExists,
   reservationNotFound,
   skuNotFound,
@@ -18,6 +20,8 @@ import {
   DEFAULT_TTL_MINUTES,
   type HistoryInput,
   historyInput,
+  maxTtlMinutes,
+  pastTimestampInput,
   type ReleaseInput,
   type ReserveInput,
   type ReserveManyInput,
@@ -27,7 +31,6 @@ import {
   reserveManyInput,
   restockInput,
   type TimestampInput,
-  timestampInput,
 } from "./inputs";
 import type { LogOperation, ReservationStatus } from "./schema";
 import * as schema from "./schema";
@@ -86,18 +89,19 @@ interface Snapshot extends Figures {
   rQuantity: number | null;
   rStatus: ReservationStatus | null;
   rExpiresAt: string | null;
+  rOwnerKey: string | null;
 }
 
 const SNAPSHOT = `SELECT i.available, i.reserved, i.sold, i.product_name AS productName,
-  r.quantity AS rQuantity, r.status AS rStatus, r.expires_at AS rExpiresAt
+  r.quantity AS rQuantity, r.status AS rStatus, r.expires_at AS rExpiresAt, r.owner_key AS rOwnerKey
   FROM inventory i LEFT JOIN reservations r ON r.id = ?`;
 const CHANGE_FIGURES = `UPDATE inventory SET available = available + ?, reserved = reserved + ?,
   sold = sold + ?, restocked = restocked + ?, updated_at = ?`;
 const LOG = `INSERT INTO inventory_log (operation, quantity, reference_id, available_before, available_after,
   reserved_before, reserved_after, sold_before, sold_after, reason, timestamp)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-const INSERT_RESERVATION = `INSERT INTO reservations (id, quantity, status, created_at, expires_at)
-  VALUES (?, ?, 'PENDING', ?, ?)`;
+const INSERT_RESERVATION = `INSERT INTO reservations (id, quantity, status, created_at, expires_at, owner_key)
+  VALUES (?, ?, 'PENDING', ?, ?, ?)`;
 const SET_RESERVATION_STATUS = `UPDATE reservations SET status = ?, confirmed_at = ?, released_at = ?,
   release_reason = ? WHERE id = ?`;
 const EXPIRY_BATCH = 500;
@@ -145,13 +149,16 @@ export class InventorySKU extends SqlActor<Env, typeof schema> {
     if (this.#stocked()) this.#scheduleExpiry();
   }
 
-  /** Hold `quantity` for `orderId` until confirmed, released, or `ttlMinutes` pass (default 15). */
+  /**
+   * Hold `quantity` for `orderId` until confirmed, released, or `ttlMinutes` pass (default 15, at
+   * most 60 or `INVENTORY_MAX_TTL_MINUTES`). With `key` (the Order actor's), only a call with the
+   * same key, or an admin's, may confirm or release it.
+   */
   reserve(input: ReserveInput): ReserveResult {
-    const { orderId, quantity, ttlMinutes } = parseInput(reserveInput, input);
+    const { orderId, quantity, ttlMinutes, key } = parseInput(reserveInput, input);
+    const ttl = this.#ttl(ttlMinutes);
     const now = Date.now();
-    const outcome = this.transaction(() =>
-      this.#reserveOne(orderId, quantity, ttlMinutes ?? DEFAULT_TTL_MINUTES, now),
-    );
+    const outcome = this.transaction(() => this.#reserveOne(orderId, quantity, ttl, now, key));
     if (outcome instanceof ActorError) throw outcome;
     return outcome;
   }
@@ -162,15 +169,11 @@ export class InventorySKU extends SqlActor<Env, typeof schema> {
    */
   reserveMany(input: ReserveManyInput): { results: ReserveManyItem[]; reserved: number } {
     const { items } = parseInput(reserveManyInput, input);
+    const ttls = items.map((item) => this.#ttl(item.ttlMinutes));
     const now = Date.now();
     const results = this.transaction(() =>
-      items.map((item): ReserveManyItem => {
-        const outcome = this.#reserveOne(
-          item.orderId,
-          item.quantity,
-          item.ttlMinutes ?? DEFAULT_TTL_MINUTES,
-          now,
-        );
+      items.map((item, i): ReserveManyItem => {
+        const outcome = this.#reserveOne(item.orderId, item.quantity, ttls[i], now, item.key);
         if (!(outcome instanceof ActorError)) return { orderId: item.orderId, ...outcome };
         const error = {
           code: outcome.code,
@@ -183,61 +186,56 @@ export class InventorySKU extends SqlActor<Env, typeof schema> {
     return { results, reserved: results.filter((r) => r.success).length };
   }
 
-  /** The reservation becomes a sale: reserved moves to sold. */
+  /** The reservation becomes a sale: reserved moves to sold. An order's reservation needs its key or an admin. */
   confirm(input: ConfirmInput): {
     success: true;
     reservationId: string;
     quantity: number;
     status: "CONFIRMED";
   } {
-    const { orderId } = parseInput(confirmInput, input);
+    const { orderId, key, admin } = parseInput(confirmInput, input);
     const outcome = this.transaction(() => {
-      const found = this.#pending(orderId, Date.now());
+      const found = this.#pending(orderId, Date.now(), { key, admin });
       if (found instanceof ActorError) return found;
       const at = new Date().toISOString();
+      const q = found.quantity;
       this.database.query(SET_RESERVATION_STATUS, ["CONFIRMED", at, null, null, orderId]);
-      this.#change(
-        "CONFIRM",
-        found.quantity,
-        orderId,
-        found.figures,
-        0,
-        -found.quantity,
-        found.quantity,
-        0,
-        null,
-        at,
-      );
+      this.#change("CONFIRM", q, orderId, found.figures, 0, -q, q, 0, admin ? "by admin" : null, at);
       return found.quantity;
     });
     if (outcome instanceof ActorError) throw outcome;
     return { success: true, reservationId: orderId, quantity: outcome, status: "CONFIRMED" };
   }
 
-  /** Give a pending reservation's stock back. */
+  /** Give a pending reservation's stock back. An order's reservation needs its key or an admin. */
   release(input: ReleaseInput): {
     success: true;
     reservationId: string;
     quantityReleased: number;
     status: "RELEASED";
   } {
-    const { orderId, reason } = parseInput(releaseInput, input);
+    const { orderId, reason: asked, key, admin } = parseInput(releaseInput, input);
+    const reason = admin ? `by admin${asked ? `: ${asked}` : ""}` : (asked ?? null);
     const outcome = this.transaction(() => {
-      const found = this.#pending(orderId, Date.now());
+      const found = this.#pending(orderId, Date.now(), { key, admin });
       if (found instanceof ActorError) return found;
       const at = new Date().toISOString();
-      this.database.query(SET_RESERVATION_STATUS, ["RELEASED", null, at, reason ?? null, orderId]);
+      this.database.query(SET_RESERVATION_STATUS, ["RELEASED", null, at, reason, orderId]);
       const q = found.quantity;
-      this.#change("RELEASE", q, orderId, found.figures, q, -q, 0, 0, reason ?? null, at);
+      this.#change("RELEASE", q, orderId, found.figures, q, -q, 0, 0, reason, at);
       return q;
     });
     if (outcome instanceof ActorError) throw outcome;
     return { success: true, reservationId: orderId, quantityReleased: outcome, status: "RELEASED" };
   }
 
-  /** Add stock. The first restock creates the SKU (named after the actor unless `productName` is given). */
-  restock(input: RestockInput): InventoryStatus {
+  /**
+   * Add stock. The first restock creates the SKU (named after the actor unless `productName` is
+   * given), after registering its name so that lookups find it (src/coordinator/directory.ts).
+   */
+  async restock(input: RestockInput): Promise<InventoryStatus> {
     const { quantity, reference, productName } = parseInput(restockInput, input);
+    if (!this.#stocked()) await registerName(this.env, "inventory", this.name);
     this.transaction(() => {
       const at = new Date().toISOString();
       const [current] = this.database.query<Figures & { restocked: number }>(
@@ -298,7 +296,7 @@ export class InventorySKU extends SqlActor<Env, typeof schema> {
 
   /** The figures as they were at `timestamp` (ISO-8601 or epoch ms), read from the change history. */
   stateAt(timestamp: TimestampInput): InventoryStatus & { at: string } {
-    const input = parseInput(timestampInput, timestamp);
+    const input = parseInput(pastTimestampInput, timestamp);
     const at = typeof input === "number" ? input : Date.parse(input);
     // Before the first restock the SKU did not exist, whether or not history reaches that far back.
     const [first] = this.database.query<{ timestamp: string }>(
@@ -343,6 +341,14 @@ export class InventorySKU extends SqlActor<Env, typeof schema> {
     }
   }
 
+  /** The hold asked for, within the configured maximum. */
+  #ttl(asked: number | undefined): number {
+    const max = maxTtlMinutes(this.env);
+    if (asked !== undefined && asked > max)
+      throw new ActorError("VALIDATION_FAILED", `ttlMinutes: must be at most ${max}`, { max });
+    return asked ?? Math.min(DEFAULT_TTL_MINUTES, max);
+  }
+
   #scheduleExpiry(): void {
     this.schedule.every(EXPIRY_INTERVAL_MS, "expireReservations", undefined, { key: "expire" });
   }
@@ -362,6 +368,7 @@ export class InventorySKU extends SqlActor<Env, typeof schema> {
     quantity: number,
     ttlMinutes: number,
     now: number,
+    key: string | undefined,
   ): ReserveResult | ActorError {
     const [row] = this.query<Snapshot>(SNAPSHOT, [orderId]);
     if (!row) return skuNotFound(this.name);
@@ -386,7 +393,7 @@ export class InventorySKU extends SqlActor<Env, typeof schema> {
     if (row.available < quantity) return insufficientStock(this.name, row.available, quantity);
     const at = new Date(now).toISOString();
     const expiresAt = new Date(now + ttlMinutes * 60_000).toISOString();
-    this.query(INSERT_RESERVATION, [orderId, quantity, at, expiresAt]);
+    this.query(INSERT_RESERVATION, [orderId, quantity, at, expiresAt, key ?? null]);
     this.#change("RESERVE", quantity, orderId, row, -quantity, quantity, 0, 0, null, at);
     return {
       success: true,
@@ -398,10 +405,19 @@ export class InventorySKU extends SqlActor<Env, typeof schema> {
     };
   }
 
-  /** The pending reservation of `orderId` with the current figures; a due one is expired first. */
-  #pending(orderId: string, now: number): { quantity: number; figures: Figures } | ActorError {
+  /**
+   * The pending reservation of `orderId` with the current figures; a due one is expired first.
+   * A reservation an order holds under its key is answered only to that key or to an admin.
+   */
+  #pending(
+    orderId: string,
+    now: number,
+    caller: { key?: string; admin?: boolean },
+  ): { quantity: number; figures: Figures } | ActorError {
     const [row] = this.database.query<Snapshot>(SNAPSHOT, [orderId]);
     if (!row || row.rStatus === null) return reservationNotFound(orderId);
+    if (row.rOwnerKey !== null && row.rOwnerKey !== caller.key && caller.admin !== true)
+      return notTheOwner(orderId);
     if (row.rStatus === "PENDING" && isDue(row.rExpiresAt!, now)) {
       this.#expire(orderId, row.rQuantity!, row, new Date(now).toISOString());
       return invalidStatus(orderId, "EXPIRED");

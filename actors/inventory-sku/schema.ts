@@ -45,6 +45,8 @@ export const reservations = sqliteTable(
     confirmedAt: text("confirmed_at"),
     releasedAt: text("released_at"),
     releaseReason: text("release_reason"),
+    /** Set when the Order actor reserved: confirm and release then need this key (or an admin). */
+    ownerKey: text("owner_key"),
   },
   (t) => [
     check("reservations_quantity_positive", sql`${t.quantity} > 0`),

@@ -6,6 +6,8 @@ ActorError.defineStatus("INVALID_TRANSITION", 409);
 ActorError.defineStatus("PAYMENT_AMOUNT_MISMATCH", 409);
 // A SKU could not be reached to give stock back: nothing changed, the caller may retry.
 ActorError.defineStatus("RELEASE_FAILED", 503);
+// A SKU says the stock was already sold (confirmed there, by an admin): cancelling cannot give it back.
+ActorError.defineStatus("RESERVATION_CONFIRMED", 409);
 
 export function orderNotFound(orderId: string): ActorError {
   return new ActorError("ORDER_NOT_FOUND", `no order ${orderId}`, { orderId });
@@ -16,4 +18,12 @@ export function invalidTransition(from: string, to: string, why?: string): Actor
     from,
     to,
   });
+}
+
+export function reservationConfirmed(orderId: string, skus: string[]): ActorError {
+  return new ActorError(
+    "RESERVATION_CONFIRMED",
+    `the stock of ${skus.join(", ")} was already confirmed (sold) for order ${orderId}: refund it instead of cancelling`,
+    { orderId, skus },
+  );
 }

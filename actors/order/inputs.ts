@@ -8,7 +8,9 @@ export const MAX_LINE_QUANTITY = 1_000_000;
 export const MAX_UNIT_PRICE = 1_000_000_000;
 const MAX_ADDRESS_JSON = 4096;
 
-const name = z.string().check(z.regex(NAME_PATTERN, "must be 1-128 characters of A-Z a-z 0-9 . _ -"));
+const name = z
+  .string()
+  .check(z.regex(NAME_PATTERN, "must be 1-128 characters of A-Z a-z 0-9 . _ - (not . or ..)"));
 const shortText = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
 
 /** An address is a flat record of text fields (which fields varies by country), bounded in size. */
@@ -40,6 +42,9 @@ export const checkoutInput = z.object({
   billingAddress: z.optional(address),
 });
 export type CheckoutInput = z.input<typeof checkoutInput>;
+
+/** `POST /checkout`'s body: the customer comes from the token (a body `customerId` is ignored for users). */
+export const checkoutRouteInput = z.extend(checkoutInput, { customerId: z.optional(shortText(128)) });
 export type Checkout = z.output<typeof checkoutInput>;
 
 export const markPaidInput = z.object({
@@ -57,3 +62,9 @@ export const updateStatusInput = z.object({
   actor: z.optional(shortText(128)),
 });
 export type UpdateStatusInput = z.input<typeof updateStatusInput>;
+
+export const cancelInput = z.object({
+  reason: z.optional(shortText(500)),
+  actor: z.optional(shortText(128)),
+});
+export type CancelInput = z.input<typeof cancelInput>;

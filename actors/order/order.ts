@@ -1,15 +1,18 @@
 import { asc, eq } from "drizzle-orm";
 import migrations from "../../migrations/order/migrations.js";
+import { knownNames, registerName } from "../../src/coordinator/directory";
 import { parseInput } from "../../src/coordinator/validate";
 import { defineActor } from "../../src/define-actor";
 import { ActorError } from "../../src/errors";
 import { SqlActor } from "../../src/sql-actor";
 import type { Details, InventorySKU } from "../inventory-sku/inventory-sku";
-import { invalidTransition, orderNotFound } from "./errors";
+import { invalidTransition, orderNotFound, reservationConfirmed } from "./errors";
 import {
   type Address,
+  type CancelInput,
   type Checkout,
   type CheckoutInput,
+  cancelInput,
   checkoutInput,
   type MarkPaidInput,
   markPaidInput,
@@ -60,6 +63,10 @@ const ALREADY_RELEASED = new Set([
   "RESERVATION_NOT_FOUND",
 ]);
 const RELEASE_TRIES = 3;
+/** A checkout still PENDING this long after it started was interrupted: its schedule resumes it. */
+export const CHECKOUT_DEADLINE_MS = 30_000;
+/** Where the key that proves "this order" to its SKUs is kept (the order's own KV storage). */
+const RESERVATION_KEY = "order:reservation-key";
 
 /**
  * One order (the actor's name is the order id): header, lines, status log and payments.
@@ -67,8 +74,13 @@ const RELEASE_TRIES = 3;
  * Checkout writes the order as PENDING first, then reserves every SKU in parallel; when all
  * succeed the order is RESERVED, otherwise every reservation made is released again and the
  * order ends CANCELLED with the per-SKU reasons. Because reserve is idempotent per order id, a
- * checkout interrupted by eviction resumes safely when it is called again. Mutations of one order
- * run one at a time (they await other actors, which would otherwise let them interleave).
+ * checkout interrupted by eviction or a crash resumes safely: when it is called again, or by its
+ * own schedule (`resolveCheckout`, set with the PENDING write). A RESERVED order follows its
+ * reservations: when the first one expires unpaid, `followReservations` cancels it and says why.
+ * Mutations of one order run one at a time (they await other actors, which would otherwise let
+ * them interleave). Each order holds a random key that it gives its SKUs with every reserve,
+ * confirm and release: a SKU refuses to confirm or release the reservation without it (or an
+ * admin), so the SKUs and the order cannot disagree.
  */
 export class Order extends SqlActor<Env, typeof schema> {
   static override config = defineActor({ schema, migrations });
@@ -88,15 +100,69 @@ export class Order extends SqlActor<Env, typeof schema> {
         if (failure) throw failure;
         return { order: this.#view(), replayed: true };
       }
+      // Known to the directory before its first write, so lookups find it (and only it).
+      await registerName(this.env, "orders", this.name);
       this.#create(request);
       return { order: await this.#reserveAll(), replayed: false };
     });
   }
 
-  /** The order with its lines, status log and payments. */
-  get(): { order: OrderView } {
-    if (!this.#header()) throw orderNotFound(this.name);
+  /**
+   * The order with its lines, status log and payments. With `customerId` (a customer asking),
+   * another customer's order answers ORDER_NOT_FOUND, exactly like a missing one.
+   */
+  get(customerId?: string): { order: OrderView } {
+    this.#owned(customerId);
     return { order: this.#view() };
+  }
+
+  /**
+   * Cancel the order and give its stock back. With `customerId`, only that customer's order. A
+   * PENDING order whose checkout was interrupted is cancelled too, releasing whatever it may hold.
+   */
+  cancel(input: CancelInput = {}, customerId?: string): Promise<{ order: OrderView }> {
+    const { reason, actor } = parseInput(cancelInput, input ?? {});
+    return this.#serial(async () => {
+      const header = this.#owned(customerId);
+      if (header.status === "CANCELLED") return { order: this.#view() };
+      if (!canTransition(header.status, "CANCELLED")) throw invalidTransition(header.status, "CANCELLED");
+      await this.#cancel(header.status, reason ?? "cancelled", customerId ?? actor ?? "system");
+      return { order: this.#view() };
+    });
+  }
+
+  /**
+   * Scheduled with the PENDING write: a checkout still PENDING by then was interrupted (the
+   * actor was evicted or the process died mid-checkout). Resume it: every line is reserved
+   * (idempotently) and the order ends RESERVED, or it is cancelled with its reservations released.
+   */
+  resolveCheckout(): Promise<{ status: OrderStatus } | null> {
+    return this.#serial(async () => {
+      const header = this.#header();
+      if (!header) return null;
+      if (header.status === "PENDING") {
+        try {
+          await this.#reserveAll();
+        } catch (err) {
+          if (ActorError.from(err)?.code !== "CHECKOUT_FAILED") throw err;
+        }
+      }
+      return { status: this.#header()!.status };
+    });
+  }
+
+  /**
+   * Scheduled at the first reservation's expiry when the order becomes RESERVED: an order still
+   * waiting for payment by then can no longer be sold as it is, so it is cancelled, saying why.
+   */
+  followReservations(): Promise<{ status: OrderStatus } | null> {
+    return this.#serial(async () => {
+      const header = this.#header();
+      if (!header) return null;
+      if (header.status === "RESERVED" || header.status === "PAYMENT_PENDING")
+        await this.#cancel(header.status, "reservation expired before payment", "system");
+      return { status: this.#header()!.status };
+    });
   }
 
   /**
@@ -149,6 +215,7 @@ export class Order extends SqlActor<Env, typeof schema> {
             "system",
             at,
           );
+          this.schedule.cancel("reservation-expiry");
         });
       }
       const unconfirmed = await this.#confirmAll();
@@ -169,12 +236,14 @@ export class Order extends SqlActor<Env, typeof schema> {
       const to = change.status;
       if (from === to) return { order: this.#view() };
       if (to === "PAID") throw invalidTransition(from, to, "an order becomes PAID through markPaid");
-      if (from === "PENDING") throw invalidTransition(from, to, "the order's checkout is still in progress");
       if (!canTransition(from, to)) throw invalidTransition(from, to);
-      const released = to === "CANCELLED" ? await this.#releaseHeld(change.reason ?? "order cancelled") : [];
+      if (to === "CANCELLED") {
+        await this.#cancel(from, change.reason ?? "order cancelled", change.actor ?? "system");
+        return { order: this.#view() };
+      }
+      if (from === "PENDING") throw invalidTransition(from, to, "the order's checkout is still in progress");
       const at = new Date().toISOString();
       this.transaction(() => {
-        for (const id of released) this.#setLine(id, "RELEASED");
         if (to === "REFUNDED")
           this.db.update(payments).set({ status: "REFUNDED" }).where(eq(payments.status, "SUCCEEDED")).run();
         this.#setStatus(from, to, change.reason ?? null, change.actor ?? "system", at);
@@ -188,8 +257,19 @@ export class Order extends SqlActor<Env, typeof schema> {
     const lines = this.#lines().filter(
       (l) => l.reservationStatus === "PENDING" || l.reservationStatus === "RESERVED",
     );
+    // SKUs never stocked are refused here: calling them would create their storage.
+    const known = await knownNames(
+      this.env,
+      "inventory",
+      lines.map((l) => l.sku),
+    );
+    const key = this.#key();
     const settled = await Promise.allSettled(
-      lines.map((l) => this.#sku(l.sku).reserve({ orderId: this.name, quantity: l.quantity })),
+      lines.map((l) =>
+        known.has(l.sku)
+          ? this.#sku(l.sku).reserve({ orderId: this.name, quantity: l.quantity, key })
+          : Promise.reject(skuNotFound(l.sku)),
+      ),
     );
     const refused: LineFailure[] = [];
     const refusedIds = new Set<number>();
@@ -217,6 +297,14 @@ export class Order extends SqlActor<Env, typeof schema> {
             .run();
         });
         this.#setStatus("PENDING", "RESERVED", "stock reserved", "system", at);
+        this.schedule.cancel("checkout");
+        const expiries = settled.flatMap((s) =>
+          s.status === "fulfilled" ? [Date.parse(s.value.expiresAt)] : [],
+        );
+        if (expiries.length)
+          this.schedule.at(new Date(Math.min(...expiries) + 1000), "followReservations", undefined, {
+            key: "reservation-expiry",
+          });
       });
       return this.#view();
     }
@@ -241,6 +329,7 @@ export class Order extends SqlActor<Env, typeof schema> {
         at,
         { failures },
       );
+      this.schedule.cancel("checkout");
     });
     throw checkoutFailed(this.name, failures);
   }
@@ -249,7 +338,7 @@ export class Order extends SqlActor<Env, typeof schema> {
   async #confirmAll(): Promise<LineFailure[]> {
     const lines = this.#lines().filter((l) => l.reservationStatus === "RESERVED");
     const settled = await Promise.allSettled(
-      lines.map((l) => this.#sku(l.sku).confirm({ orderId: this.name })),
+      lines.map((l) => this.#sku(l.sku).confirm({ orderId: this.name, key: this.#key() })),
     );
     const unconfirmed: LineFailure[] = [];
     const at = new Date().toISOString();
@@ -272,34 +361,62 @@ export class Order extends SqlActor<Env, typeof schema> {
     return unconfirmed;
   }
 
-  /** Release the stock of every RESERVED line; throws (changing nothing) when a SKU cannot be reached. */
-  async #releaseHeld(reason: string): Promise<number[]> {
-    const held = this.#lines().filter((l) => l.reservationStatus === "RESERVED");
-    const released = await this.#release(held, reason);
+  /**
+   * Give back the stock of every line that may hold some (RESERVED, or PENDING when a checkout
+   * was interrupted), then move to CANCELLED. Changes nothing when a SKU cannot be reached
+   * (`RELEASE_FAILED`, retry) or says the stock was already sold (`RESERVATION_CONFIRMED`).
+   */
+  async #cancel(from: OrderStatus, reason: string, actor: string): Promise<void> {
+    const held = this.#lines().filter(
+      (l) => l.reservationStatus === "RESERVED" || l.reservationStatus === "PENDING",
+    );
+    const { released, confirmed } = await this.#releaseAll(held, reason);
+    if (confirmed.length)
+      throw reservationConfirmed(
+        this.name,
+        held.filter((l) => confirmed.includes(l.id)).map((l) => l.sku),
+      );
     if (released.length < held.length)
       throw new ActorError("RELEASE_FAILED", "some reservations could not be released; try again", {
         skus: held.filter((l) => !released.includes(l.id)).map((l) => l.sku),
       });
-    return released;
+    const at = new Date().toISOString();
+    this.transaction(() => {
+      for (const id of released) this.#setLine(id, "RELEASED");
+      this.#setStatus(from, "CANCELLED", reason, actor, at);
+      this.schedule.cancel("checkout");
+      this.schedule.cancel("reservation-expiry");
+    });
   }
 
   /** Release each line's reservation (retrying transient failures); returns the ids of lines now free. */
   async #release(lines: Line[], reason: string): Promise<number[]> {
-    const results = await Promise.all(
+    return (await this.#releaseAll(lines, reason)).released;
+  }
+
+  /** Release each line's reservation; `confirmed` lists lines whose stock the SKU says was sold. */
+  async #releaseAll(lines: Line[], reason: string): Promise<{ released: number[]; confirmed: number[] }> {
+    const key = this.#key();
+    const released: number[] = [];
+    const confirmed: number[] = [];
+    await Promise.all(
       lines.map(async (l) => {
         for (let attempt = 1; ; attempt++) {
           try {
-            await this.#sku(l.sku).release({ orderId: this.name, reason });
-            return l.id;
+            await this.#sku(l.sku).release({ orderId: this.name, reason, key });
+            released.push(l.id);
+            return;
           } catch (err) {
             const code = ActorError.from(err)?.code;
-            if (code && ALREADY_RELEASED.has(code)) return l.id;
-            if (attempt >= RELEASE_TRIES) return undefined;
+            if (code && ALREADY_RELEASED.has(code)) return void released.push(l.id);
+            // Final, not transient: retrying would answer the same forever.
+            if (code === "INVALID_STATUS_CONFIRMED") return void confirmed.push(l.id);
+            if (attempt >= RELEASE_TRIES) return;
           }
         }
       }),
     );
-    return results.filter((id): id is number => id !== undefined);
+    return { released, confirmed };
   }
 
   #create(request: Checkout): void {
@@ -335,7 +452,22 @@ export class Order extends SqlActor<Env, typeof schema> {
           })
           .run();
       this.#log(null, "PENDING", "checkout started", request.customerId, at);
+      this.ctx.storage.kv.put(RESERVATION_KEY, crypto.randomUUID());
+      this.schedule.at(CHECKOUT_DEADLINE_MS, "resolveCheckout", undefined, { key: "checkout" });
     });
+  }
+
+  /** The key this order's reservations are held under (none for orders made before keys existed). */
+  #key(): string | undefined {
+    return this.ctx.storage.kv.get<string>(RESERVATION_KEY);
+  }
+
+  /** The header, when the order exists and (given a customer) is theirs; otherwise ORDER_NOT_FOUND. */
+  #owned(customerId: string | undefined): Header {
+    const header = this.#header();
+    if (!header || (customerId !== undefined && header.customerId !== customerId))
+      throw orderNotFound(this.name);
+    return header;
   }
 
   #assertSameRequest(header: Header, request: Checkout): void {
@@ -454,7 +586,14 @@ function lineFailure(sku: string, reason: unknown): LineFailure {
       message: err.description,
       ...(err.details ? { details: err.details as Details } : {}),
     };
-  return { sku, code: "UNAVAILABLE", message: reason instanceof Error ? reason.message : String(reason) };
+  // Not a typed answer (a crash, a lost connection): its text stays in the log, never in the order.
+  const traceId = crypto.randomUUID();
+  console.error(`order line ${sku}: unexpected failure (trace ${traceId})`, reason);
+  return { sku, code: "UNAVAILABLE", message: `the SKU could not be reached (trace ${traceId})` };
+}
+
+function skuNotFound(sku: string): ActorError {
+  return new ActorError("SKU_NOT_FOUND", `SKU ${sku} has never been stocked`, { sku });
 }
 
 function checkoutFailed(orderId: string, failures: LineFailure[]): ActorError {

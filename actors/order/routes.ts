@@ -1,31 +1,70 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
+import { allow, callerOf } from "../../src/coordinator/access";
+import type { Caller } from "../../src/coordinator/auth";
+import { isKnown } from "../../src/coordinator/directory";
+import { rateLimit } from "../../src/coordinator/rate-limit";
 import { actorStub } from "../../src/coordinator/stub";
-import { readJson } from "../../src/coordinator/validate";
-import "./errors";
-import { checkoutInput, markPaidInput, updateStatusInput } from "./inputs";
+import { actorName, readJson } from "../../src/coordinator/validate";
+import { ActorError } from "../../src/errors";
+import { orderNotFound } from "./errors";
+import { cancelInput, checkoutRouteInput, markPaidInput, updateStatusInput } from "./inputs";
 
 /**
  * `POST /checkout` and `/orders/:order/...`: each calls the Order actor named by the order id,
- * which reserves stock from the InventorySKU actors itself.
+ * which reserves stock from the InventorySKU actors itself. Roles (DESIGN.md §4): checkout, read
+ * and cancel are `user` (the customer is the token's `sub`; an admin may act for anyone);
+ * payment (the provider's webhook) and other status changes are `admin`.
  */
 export const orderRoutes = new Hono<{ Bindings: Env }>();
 
-orderRoutes.post("/checkout", async (c) => {
-  const input = await readJson(c, checkoutInput);
-  const result = await actorStub(c.env.ORDER, input.orderId).checkout(input);
+orderRoutes.post("/checkout", allow("user"), rateLimit("CHECKOUT_LIMIT"), async (c) => {
+  const input = await readJson(c, checkoutRouteInput);
+  const caller = callerOf(c);
+  const customerId =
+    caller.role === "user" ? caller.userId : (input.customerId ?? c.req.query("userId") ?? undefined);
+  if (!customerId) throw new ActorError("VALIDATION_FAILED", "customerId: required (no user token)");
+  const result = await actorStub(c.env.ORDER, input.orderId).checkout({ ...input, customerId });
   return c.json(result, result.replayed ? 200 : 201);
 });
 
-orderRoutes.get("/orders/:order", async (c) =>
-  c.json(await actorStub(c.env.ORDER, c.req.param("order")).get()),
-);
+orderRoutes.get("/orders/:order", allow("user"), async (c) => {
+  const order = await knownOrder(c);
+  return c.json(await order.get(ownerOf(callerOf(c))));
+});
 
-orderRoutes.post("/orders/:order/pay", async (c) => {
+orderRoutes.post("/orders/:order/cancel", allow("user"), async (c) => {
+  const { reason } = await readJson(c, cancelInput);
+  const caller = callerOf(c);
+  const order = await knownOrder(c);
+  return c.json(await order.cancel({ reason, actor: actorOf(caller) }, ownerOf(caller)));
+});
+
+orderRoutes.post("/orders/:order/pay", allow("admin"), async (c) => {
   const input = await readJson(c, markPaidInput);
-  return c.json(await actorStub(c.env.ORDER, c.req.param("order")).markPaid(input));
+  return c.json(await (await knownOrder(c)).markPaid(input));
 });
 
-orderRoutes.post("/orders/:order/status", async (c) => {
+orderRoutes.post("/orders/:order/status", allow("admin"), async (c) => {
   const input = await readJson(c, updateStatusInput);
-  return c.json(await actorStub(c.env.ORDER, c.req.param("order")).updateStatus(input));
+  const actor = actorOf(callerOf(c), input.actor);
+  return c.json(await (await knownOrder(c)).updateStatus({ ...input, actor }));
 });
+
+/** The order's stub, or 404 without reaching it when no order of that id was ever written. */
+async function knownOrder(c: Context<{ Bindings: Env }>) {
+  const id = actorName(c.req.param("order"), "order");
+  if (!(await isKnown(c.env, "orders", id))) throw orderNotFound(id);
+  return actorStub(c.env.ORDER, id);
+}
+
+/** A customer sees only their own orders; an admin (or development mode) sees any. */
+function ownerOf(caller: Caller): string | undefined {
+  return caller.role === "user" ? caller.userId : undefined;
+}
+
+/** Who the status log names: the customer, or the admin (with the operator it names, if any). */
+function actorOf(caller: Caller, named?: string): string | undefined {
+  if (caller.role === "user") return caller.userId;
+  if (caller.role === "admin" && !caller.dev) return named ? `admin:${named}` : "admin";
+  return named;
+}

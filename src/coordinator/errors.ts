@@ -10,6 +10,9 @@ export interface ErrorBody {
 /** Map anything thrown by a route or an actor (also across RPC) to `{error:{code,message}}`. */
 export function toErrorResponse(c: Context, err: unknown): Response {
   const actorError = ActorError.from(err);
+  if (actorError?.status === 401) c.header("WWW-Authenticate", 'Bearer realm="dosql-actors"');
+  // A typed 503 (RELEASE_FAILED, …) means "nothing changed, try again": say when.
+  if (actorError?.status === 503) c.header("Retry-After", "1");
   if (actorError)
     return send(c, actorError.status, actorError.code, actorError.description, actorError.details);
   if (err instanceof HTTPException) {
@@ -22,8 +25,11 @@ export function toErrorResponse(c: Context, err: unknown): Response {
     c.header("Retry-After", "1");
     return send(c, 503, "ACTOR_UNAVAILABLE", "the actor is temporarily unavailable; retry the request");
   }
-  console.error("unhandled error in coordinator", err);
-  return send(c, 500, "INTERNAL", "internal error");
+  // Anything else is a defect: its text stays in the log (with a trace id), never in the answer.
+  const traceId = c.req.header("cf-ray") ?? crypto.randomUUID();
+  console.error(`unhandled error in coordinator (trace ${traceId})`, err);
+  c.header("X-Trace-Id", traceId);
+  return send(c, 500, "INTERNAL", `internal error (trace ${traceId})`, { traceId });
 }
 
 /** Errors the runtime marks as retryable or overloaded (Durable Object reset, connection lost). */

@@ -6,12 +6,15 @@ import { ActorError } from "../errors";
 // zod/mini ships no messages ("Invalid input" for everything): use the English ones (~5 KB).
 z.config(en());
 
-/** Names of actors in URLs (`:tenant`, `:sku`, …). */
-export const NAME_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
+/** Names of actors in URLs (`:tenant`, `:sku`, …): never `.` or `..`, which URL handling rewrites. */
+export const NAME_PATTERN = /^(?!\.\.?$)[A-Za-z0-9._-]{1,128}$/;
 
 export function actorName(value: string | undefined, what = "name"): string {
   if (typeof value !== "string" || !NAME_PATTERN.test(value))
-    throw new ActorError("INVALID_NAME", `${what} must be 1-128 characters of A-Z a-z 0-9 . _ -`);
+    throw new ActorError(
+      "INVALID_NAME",
+      `${what} must be 1-128 characters of A-Z a-z 0-9 . _ - (not . or ..)`,
+    );
   return value;
 }
 

@@ -1,0 +1,1 @@
+ALTER TABLE `reservations` ADD `owner_key` text;

@@ -1,0 +1,69 @@
+import type { Context, Hono, MiddlewareHandler } from "hono";
+import { ActorError } from "../errors";
+import { type AuthEnv, authConfig, authenticate, bearerToken, type Caller, type Role } from "./auth";
+
+declare module "hono" {
+  interface ContextVariableMap {
+    caller: Caller;
+  }
+}
+
+const ROLE = Symbol("dosql-actors/role");
+type RoleMiddleware = MiddlewareHandler & { [ROLE]: Role };
+
+/**
+ * The role a route needs, as its first handler: `routes.get("/x", allow("user"), handler)`.
+ * It authenticates before the handler (so before any actor is reached) and puts the caller in
+ * `c.var.caller`. The coordinator refuses to mount a route that declares no role.
+ */
+export function allow(role: Role): MiddlewareHandler {
+  const middleware = (async (c, next) => {
+    const env = (c.env ?? {}) as AuthEnv;
+    c.set("caller", await authenticate(bearerToken(c.req.raw), env, role));
+    await next();
+  }) as RoleMiddleware;
+  middleware[ROLE] = role;
+  return middleware;
+}
+
+/** The caller `allow()` verified for this request. */
+export function callerOf(c: Context): Caller {
+  const caller = c.get("caller");
+  if (!caller) throw new ActorError("INTERNAL", "route declared no role");
+  return caller;
+}
+
+/** Every `METHOD path` of `app` that has no `allow(role)` handler: the coordinator refuses to start with any. */
+export function routesWithoutRole(app: Hono<any>): string[] {
+  const declared = new Map<string, boolean>();
+  for (const route of app.routes) {
+    if (route.method === "ALL") continue;
+    const key = `${route.method} ${route.path}`;
+    const hasRole = ROLE in (route.handler as object);
+    declared.set(key, (declared.get(key) ?? false) || hasRole);
+  }
+  return [...declared].filter(([, ok]) => !ok).map(([key]) => key);
+}
+
+/** The id a user's records are kept under, and what logs name: the token's `sub`, or for admin/dev what the request says. */
+export function customerOf(caller: Caller, asked: string | undefined): string | undefined {
+  if (caller.role === "user") return caller.userId;
+  if (caller.role === "admin") return asked;
+  return undefined;
+}
+
+/**
+ * Who a socket's upgrade request is, for `withCaller` (src/rpc/caller.ts): development mode and
+ * the admin token are admin, a valid user token is that user, no token is public; a token that
+ * does not verify is refused (401), as on HTTP routes.
+ */
+export async function socketCaller(
+  request: Request,
+  env: AuthEnv,
+): Promise<{ role: "public" | "user" | "admin"; userId?: string }> {
+  if (authConfig(env).dev) return { role: "admin" };
+  const token = bearerToken(request);
+  if (token === undefined) return { role: "public" };
+  const caller = await authenticate(token, env, "user");
+  return caller.role === "user" ? { role: "user", userId: caller.userId } : { role: caller.role };
+}
