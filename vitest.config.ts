@@ -1,16 +1,15 @@
-import { resolve } from "node:path";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig, type Plugin } from "vitest/config";
-import pkg from "./package.json";
+import pkg from "./package.json" with { type: "json" };
 
 // The repository's own tests import the source: "dosql-actors/<subpath>" resolves to the file its
-// package.json "exports" entry names under "dosql-source" (users get the built dist/ instead).
+// package.json "exports" entry names under "dosql-source" (users get the built dist/ instead). A leading "/" is the project root for vite.
 const sourceAliases = Object.entries(pkg.exports).flatMap(([subpath, target]) =>
   typeof target === "object" && "dosql-source" in target
     ? [
         {
           find: new RegExp(`^dosql-actors${subpath.slice(1)}$`),
-          replacement: resolve(target["dosql-source"]),
+          replacement: target["dosql-source"].slice(1),
         },
       ]
     : [],
