@@ -44,6 +44,7 @@ export {
   type TaskOptions,
   type When,
 } from "./schedule";
+export { type QuietResult, quietStub } from "./quiet";
 export { SqlActor } from "./sql-actor";
 export type { ActorStats } from "./stats";
 export * from "./tiering/index";

@@ -26,6 +26,7 @@ import {
   type WriteResult,
 } from "./history/index";
 import { applyMigrations, type MigrationReport, userTables } from "./migrations";
+import { callQuietly, type QuietResult } from "./quiet";
 import { ENTRY_POINTS, guardPublicMethods } from "./ready-guard";
 import { Scheduler } from "./schedule";
 import { type ActorStats, tableRows } from "./stats";
@@ -33,6 +34,9 @@ import { declareSchedules, scheduleResume, type TieringTask } from "./tiering/sc
 import { Tiering } from "./tiering/tiering";
 
 ActorError.defineStatus("ACTOR_DESTROYED", 410);
+
+/** Names `_quietCall` refuses: the runtime's entry points, as for the scheduler. */
+const RESERVED: ReadonlySet<string> = new Set(ENTRY_POINTS);
 
 /** The schedule key of history retention. */
 const HISTORY_RETENTION = "dosql:history:retention";
@@ -149,6 +153,11 @@ export class SqlActor<
       if (every) this.schedule.every(every, "pruneHistory" as never, undefined, { key: HISTORY_RETENTION });
       else this.schedule.cancel(HISTORY_RETENTION);
     });
+  }
+
+  /** How `actorStub()` calls a method: an ActorError comes back as a value, so nothing is logged (src/quiet.ts). */
+  _quietCall(method: string, args: unknown[]): Promise<QuietResult> {
+    return callQuietly(this, method, args, RESERVED);
   }
 
   /** Throws the startup error, if any: called first by every public method. */
