@@ -33,6 +33,7 @@ export {
 } from "./history/index";
 export { type JsonValue, toJsonText } from "./json";
 export { applyMigrations, type MigrationBundle, type MigrationReport } from "./migrations";
+export { type QuietResult, quietStub } from "./quiet";
 export {
   type Every,
   type MethodKey,
@@ -44,7 +45,6 @@ export {
   type TaskOptions,
   type When,
 } from "./schedule";
-export { type QuietResult, quietStub } from "./quiet";
 export { SqlActor } from "./sql-actor";
 export type { ActorStats } from "./stats";
 export * from "./tiering/index";

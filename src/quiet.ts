@@ -32,7 +32,12 @@ export async function callQuietly(
   reserved: ReadonlySet<string>,
 ): Promise<QuietResult> {
   try {
-    if (typeof method !== "string" || method === QUIET_CALL || reserved.has(method) || method in Object.prototype)
+    if (
+      typeof method !== "string" ||
+      method === QUIET_CALL ||
+      reserved.has(method) ||
+      method in Object.prototype
+    )
       throw new ActorError("METHOD_NOT_ALLOWED", `${String(method)} cannot be called`);
     const fn = (target as Record<string, unknown>)[method];
     if (typeof fn !== "function") throw new ActorError("METHOD_NOT_ALLOWED", `${method} is not a method`);

@@ -25,11 +25,11 @@ import {
   readHistoryConfig,
   type WriteResult,
 } from "./history/index";
-import { applyMigrations, type MigrationReport, userTables } from "./migrations";
+import { applyMigrations, type MigrationReport } from "./migrations";
 import { callQuietly, type QuietResult } from "./quiet";
 import { ENTRY_POINTS, guardPublicMethods } from "./ready-guard";
 import { Scheduler } from "./schedule";
-import { type ActorStats, tableRows } from "./stats";
+import { type ActorStats, tableStats } from "./stats";
 import { declareSchedules, scheduleResume, type TieringTask } from "./tiering/schedules";
 import { Tiering } from "./tiering/tiering";
 
@@ -270,7 +270,7 @@ export class SqlActor<
     this.assertReady();
     return {
       databaseBytes: this.database.size,
-      tables: tableRows(this.ctx.storage.sql, userTables(this.ctx.storage.sql)),
+      ...tableStats(this.ctx.storage.sql),
       schemaVersion: this.#migrations.version,
       schedules: this.schedule.summary(),
       connections: this.connections.summary(),

@@ -61,7 +61,16 @@ describe("quiet business errors over RPC", () => {
 
   it("_quietCall refuses entry points, Object's members, non-methods and bad args", async () => {
     const plain = env.FIXTURE.getByName(name("quiet-refuse"));
-    for (const method of ["fetch", "alarm", "constructor", "toString", "_quietCall", "database", "nope", 42]) {
+    for (const method of [
+      "fetch",
+      "alarm",
+      "constructor",
+      "toString",
+      "_quietCall",
+      "database",
+      "nope",
+      42,
+    ]) {
       const result = await plain._quietCall(method as string, []);
       expect(ActorError.from(result.error)?.code, String(method)).toBe("METHOD_NOT_ALLOWED");
     }
