@@ -10,7 +10,10 @@ it("adds and counts notes over RPC", async () => {
 });
 
 it("answers an empty note with its typed error over HTTP", async () => {
-  const response = await exports.default.fetch("http://my-worker/?team=team-b", { method: "POST", body: " " });
+  const response = await exports.default.fetch("http://my-worker/?team=team-b", {
+    method: "POST",
+    body: " ",
+  });
   expect(response.status).toBe(422);
   expect(await response.json()).toEqual({ error: { code: "NOTE_EMPTY", message: "a note needs a body" } });
 });
