@@ -1,5 +1,6 @@
 import { type DrizzleSqliteDODatabase, drizzle } from "drizzle-orm/durable-sqlite";
 import { ActorError } from "./errors";
+import { bindBigints, verbOf } from "./sql-statement";
 
 export type SqlValue = string | number | null | ArrayBuffer | Uint8Array | boolean | bigint;
 export type SqlParams = readonly unknown[];
@@ -11,11 +12,21 @@ export interface TransactionOptions {
   /** Who made the change: recorded with the transaction when history is on. */
   actor?: string;
 }
-/** Called around every outermost transaction (history uses them): begin and commit run inside it. */
-export interface TransactionHooks {
+
+/**
+ * What a consumer of the write path (history) is told. `Database` owns every transaction and
+ * every statement of the actor's API (`query`, `run`, `transaction`, drizzle), so it can say where
+ * each one begins and ends; it never wraps or patches the runtime's storage objects.
+ */
+export interface WriteHooks {
+  /** An outermost transaction begins (inside `transactionSync`). */
   begin(options: TransactionOptions | undefined): void;
-  commit(): void;
+  /** It is about to commit (still inside): `wrote` says whether any of its statements wrote rows. */
+  commit(wrote: boolean): void;
+  /** It threw: everything it wrote is rolled back. */
   rollback(): void;
+  /** A statement outside any transaction wrote rows (it has run). */
+  wrote(): void;
 }
 
 /** Turn JS values into what DO SQLite binds: booleans as 0/1, Dates as epoch ms, undefined as NULL. */
@@ -23,17 +34,15 @@ function bindable(value: unknown): SqlStorageValue {
   if (value === undefined || value === null) return null;
   if (typeof value === "boolean") return value ? 1 : 0;
   if (value instanceof Date) return value.getTime();
-  if (typeof value === "bigint") return Number(value);
   if (typeof value === "string" || typeof value === "number" || value instanceof ArrayBuffer) return value;
   if (ArrayBuffer.isView(value))
     return value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength) as ArrayBuffer;
   throw new ActorError("VALIDATION_FAILED", `cannot bind a value of type ${typeof value} to SQL`);
 }
 
-function bindAll(params: SqlParams | undefined): SqlStorageValue[] {
-  if (!params || params.length === 0) return [];
-  if (!Array.isArray(params)) throw new ActorError("VALIDATION_FAILED", "SQL params must be an array");
-  return params.map(bindable);
+function checkSql(sql: unknown): asserts sql is string {
+  if (typeof sql !== "string" || sql.length === 0)
+    throw new ActorError("VALIDATION_FAILED", "SQL must be a string");
 }
 
 /**
@@ -44,43 +53,61 @@ export class Database<TSchema extends Record<string, unknown>> {
   readonly db: DrizzleSqliteDODatabase<TSchema>;
   readonly #storage: DurableObjectStorage;
   readonly #sql: SqlStorage;
-  #hooks: TransactionHooks | undefined;
+  #hooks: WriteHooks | undefined;
   #depth = 0;
+  /** In the current outermost transaction, some statement wrote rows. */
+  #wrote = false;
+  /** drizzle's cursors (it reads them after `exec` returns): checked for writes at commit. */
+  #cursors: SqlStorageCursor<Record<string, SqlStorageValue>>[] = [];
+  /** A drizzle statement outside a transaction, not yet checked for writes. */
+  #unchecked: SqlStorageCursor<Record<string, SqlStorageValue>> | undefined;
 
   constructor(storage: DurableObjectStorage, schema: TSchema) {
     this.#storage = storage;
     this.#sql = storage.sql;
-    // drizzle's `db.transaction` goes through `transaction` below, so it gets the same hooks;
-    // everything else of the storage (`db.$client`) is the storage itself.
-    const client = new Proxy(storage, {
-      get: (target, prop) => {
-        if (prop === "transactionSync") return <T>(fn: () => T) => this.transaction(fn as never) as T;
-        const value = Reflect.get(target, prop, target);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-    this.db = drizzle(client, { schema });
+    // drizzle's client: its statements and its `db.transaction` are this object's, so they get
+    // the same hooks. A plain object with the two members drizzle uses, not a wrapped storage.
+    const client = {
+      sql: { exec: (sql: string, ...bindings: unknown[]) => this.#drizzleExec(sql, bindings) },
+      transactionSync: <T>(fn: () => T): T => this.transaction(fn as never) as T,
+    };
+    this.db = drizzle(client as unknown as DurableObjectStorage, { schema });
   }
 
-  /** Install the begin/end hooks of every outermost transaction (one set at most). */
-  setTransactionHooks(hooks: TransactionHooks | undefined): void {
+  /** Install the consumer of the write path (history; one at most). */
+  setWriteHooks(hooks: WriteHooks | undefined): void {
     this.#hooks = hooks;
   }
 
   /** Run a statement and return its rows. */
   query<T = Record<string, SqlStorageValue>>(sql: string, params?: SqlParams): T[] {
-    if (typeof sql !== "string" || sql.length === 0)
-      throw new ActorError("VALIDATION_FAILED", "SQL must be a string");
-    return this.#sql.exec(sql, ...bindAll(params)).toArray() as T[];
+    checkSql(sql);
+    const cursor = this.#exec(sql, params);
+    const rows = cursor.toArray() as T[];
+    if (this.#hooks) this.#noteWrite(cursor.rowsWritten);
+    return rows;
   }
 
-  /** Run a statement for its effect: rows changed and the last inserted rowid. */
+  /**
+   * Run a statement for its effect: rows changed and the rowid it inserted. Exact after any
+   * statement: `changes()` and `last_insert_rowid()` describe the last INSERT/UPDATE/DELETE run on
+   * the connection, so after anything else (DDL, a SELECT) this answers 0 without asking them, and
+   * `lastRowId` is 0 unless the statement inserts.
+   */
   run(sql: string, params?: SqlParams): RunResult {
-    if (typeof sql !== "string" || sql.length === 0)
-      throw new ActorError("VALIDATION_FAILED", "SQL must be a string");
-    this.#sql.exec(sql, ...bindAll(params)).toArray();
-    const row = this.#sql.exec("SELECT changes() AS c, last_insert_rowid() AS r").one();
-    return { changes: Number(row.c), lastRowId: Number(row.r) };
+    checkSql(sql);
+    const cursor = this.#exec(sql, params);
+    cursor.toArray();
+    const verb = verbOf(sql);
+    let result: RunResult = { changes: 0, lastRowId: 0 };
+    if (verb !== "other") {
+      // Read before the hooks run anything else on the connection.
+      const row = this.#sql.exec("SELECT changes() AS c, last_insert_rowid() AS r").one();
+      const changes = Number(row.c);
+      result = { changes, lastRowId: verb === "insert" && changes > 0 ? Number(row.r) : 0 };
+    }
+    if (this.#hooks) this.#noteWrite(cursor.rowsWritten);
+    return result;
   }
 
   /**
@@ -98,29 +125,96 @@ export class Database<TSchema extends Record<string, unknown>> {
         "VALIDATION_FAILED",
         "transaction actor must be a string of at most 256 characters",
       );
+    if (this.#depth > 0 || !this.#hooks) return this.#nested(fn);
+    const hooks = this.#hooks;
+    this.#flush();
     return this.#storage.transactionSync(() => {
-      const hooks = this.#depth === 0 ? this.#hooks : undefined;
       this.#depth++;
+      this.#wrote = false;
       try {
-        hooks?.begin(options);
+        hooks.begin(options);
         const result = fn();
-        if (result && typeof (result as { then?: unknown }).then === "function")
+        if (isPromise(result))
           throw new ActorError("ASYNC_TRANSACTION", "transaction callbacks must not return a promise");
-        hooks?.commit();
+        hooks.commit(this.#wrote || this.#cursors.some((c) => c.rowsWritten > 0));
         return result;
       } catch (err) {
-        hooks?.rollback();
+        hooks.rollback();
         throw err;
       } finally {
         this.#depth--;
+        this.#cursors = [];
       }
     });
+  }
+
+  /**
+   * Tell the hooks that the current transaction wrote rows through `ctx.storage.sql` directly
+   * (the framework's own parts do: restore, undo, merge, tiering), so it is closed at commit.
+   */
+  markWritten(): void {
+    if (this.#depth > 0) this.#wrote = true;
+    else this.#hooks?.wrote();
   }
 
   /** Bytes used by this actor's database. */
   get size(): number {
     return this.#sql.databaseSize;
   }
+
+  #nested<T>(fn: () => T): T {
+    return this.#storage.transactionSync(() => {
+      this.#depth++;
+      try {
+        const result = fn();
+        if (isPromise(result))
+          throw new ActorError("ASYNC_TRANSACTION", "transaction callbacks must not return a promise");
+        return result;
+      } finally {
+        this.#depth--;
+      }
+    });
+  }
+
+  #exec(sql: string, params: SqlParams | undefined): SqlStorageCursor<Record<string, SqlStorageValue>> {
+    if (this.#unchecked) this.#flush();
+    if (!params || params.length === 0) return this.#sql.exec(sql);
+    if (!Array.isArray(params)) throw new ActorError("VALIDATION_FAILED", "SQL params must be an array");
+    if (params.some((p) => typeof p === "bigint")) {
+      const exact = bindBigints(sql, params);
+      return this.#sql.exec(exact.sql, ...exact.params.map(bindable));
+    }
+    return this.#sql.exec(sql, ...params.map(bindable));
+  }
+
+  /** A statement through `query`/`run` wrote `rowsWritten` rows (index and trigger rows included). */
+  #noteWrite(rowsWritten: number): void {
+    if (rowsWritten === 0) return;
+    if (this.#depth > 0) this.#wrote = true;
+    else this.#hooks!.wrote();
+  }
+
+  /** drizzle reads its cursor after this returns: its writes are checked at commit, or just after. */
+  #drizzleExec(sql: string, bindings: unknown[]): SqlStorageCursor<Record<string, SqlStorageValue>> {
+    const cursor = this.#exec(sql, bindings);
+    if (!this.#hooks) return cursor;
+    if (this.#depth > 0) this.#cursors.push(cursor);
+    else {
+      this.#unchecked = cursor;
+      queueMicrotask(() => this.#flush());
+    }
+    return cursor;
+  }
+
+  #flush(): void {
+    const cursor = this.#unchecked;
+    this.#unchecked = undefined;
+    if (cursor && cursor.rowsWritten > 0) this.#hooks?.wrote();
+  }
+}
+
+function isPromise(value: unknown): boolean {
+  return !!value && typeof (value as { then?: unknown }).then === "function";
 }
 
 /** Quote an identifier that came from the schema (sqlite_master, drizzle), never from a request. */

@@ -9,6 +9,7 @@ import {
   identityFromUrl,
   type PresenceEntry,
 } from "./broadcast";
+import { errorFrame } from "./broadcast/protocol";
 import { Database, type RunResult, type SqlParams, type TransactionOptions } from "./database";
 import { type ActorConfig, defineActor } from "./define-actor";
 import { ActorError } from "./errors";
@@ -91,8 +92,13 @@ export class SqlActor<
       config: config.tiering,
       query: (sql, params) => this.database.query(sql, params),
       assertReady: () => this.assertReady(),
+      // A restore runs under history when it is on: history keeps its WAL and records the restore.
+      restoreHooks: () => this.#history?.restoreHooks(),
       afterRestore: () => {
-        this.#migrations = applyMigrations(ctx.storage, config.migrations);
+        this.#migrations = applyMigrations(ctx.storage, config.migrations, {
+          beforeApply: () => this.#history?.beforeMigrations(),
+        });
+        if (this.#migrations.applied.length) this.#history?.install();
       },
       scheduleResume: () => scheduleResume(this.tiering.config, this.schedule as never),
     });
@@ -104,6 +110,7 @@ export class SqlActor<
           storage: ctx.storage,
           name: ctx.id.name,
           transaction: (fn, options) => this.database.transaction(fn as never, options),
+          markWritten: () => this.database.markWritten(),
           schemaVersion: () => this.#migrations.version,
           live: {
             topics: () => Object.keys(this.connections.summary().topics),
@@ -130,7 +137,7 @@ export class SqlActor<
         });
         if (this.#history) {
           this.#history.install();
-          this.database.setTransactionHooks(this.#history.hooks());
+          this.database.setWriteHooks(this.#history.hooks());
         }
       } catch (err) {
         this.#startupError =
@@ -302,8 +309,13 @@ export class SqlActor<
     return identityFromUrl(request);
   }
 
-  /** May this connection listen to `topic`? Default: yes. */
-  canSubscribe(_connection: ActorConnection, _topic: string): boolean | Promise<boolean> {
+  /**
+   * May this connection listen to `topic`? Checked for `?topics=` at connect and for every
+   * subscribe frame. Default: yes, except the live change feed: a `changes:<table>` topic only for
+   * tables `history.live` grants (override to also decide who may listen).
+   */
+  canSubscribe(_connection: ActorConnection, topic: string): boolean | Promise<boolean> {
+    if (topic.startsWith("changes:")) return this.#history?.liveAllows(topic) ?? false;
     return true;
   }
 
@@ -346,7 +358,16 @@ export class SqlActor<
     this.#joining.delete(ctx.request);
     const actorConnection = connection as ActorConnection;
     try {
-      this.connections.join(actorConnection, state);
+      // Topics asked for in the URL pass the same check as a subscribe frame.
+      this.connections.join(actorConnection, { ...state, topics: [] });
+      for (const topic of state.topics) {
+        if (await this.canSubscribe(actorConnection, topic))
+          this.connections.subscribe(actorConnection, topic);
+        else
+          connection.send(
+            errorFrame(new ActorError("FORBIDDEN", `not allowed to subscribe to ${JSON.stringify(topic)}`)),
+          );
+      }
     } catch (err) {
       const known = ActorError.from(err) ?? new ActorError("INTERNAL", "could not accept the connection");
       connection.send(JSON.stringify({ type: "error", code: known.code, message: known.description }));

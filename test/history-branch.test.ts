@@ -210,3 +210,27 @@ describe("merge", () => {
     expect(await main.merge(name)).toMatchObject({ merged: true, changes: 0, conflicts: [] });
   });
 });
+
+describe("merge and foreign keys", () => {
+  it("a branch's delete of a parent never cascades silently into rows main added after the fork", async () => {
+    const { main, branch, name } = await withBranch("merge-cascade");
+    await inside(branch, (actor) => actor.run("DELETE FROM folders WHERE id = 1")); // cascades file 10 there
+    await inside(main, (actor) =>
+      actor.run("INSERT INTO files (id, folder_id, name) VALUES (11, 1, 'new on main')"),
+    );
+    const refused = await main.merge(name);
+    expect(refused.merged).toBe(false);
+    expect(refused.conflicts).toEqual([
+      expect.objectContaining({ table: "files", key: { id: 11 }, cascade: true, theirs: null }),
+    ]);
+    expect(await inside(main, (actor) => actor.query("SELECT id FROM files ORDER BY id"))).toEqual([
+      { id: 10 },
+      { id: 11 },
+    ]);
+    // "theirs" applies the branch and reports what the cascade took with it.
+    const forced = await main.merge(name, { onConflict: "theirs" });
+    expect(forced.merged).toBe(true);
+    expect(forced.conflicts.map((c) => [c.table, c.key, c.cascade])).toEqual([["files", { id: 11 }, true]]);
+    expect(await inside(main, (actor) => actor.query("SELECT id FROM files"))).toEqual([]);
+  });
+});

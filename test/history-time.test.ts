@@ -57,7 +57,7 @@ describe("FOR SYSTEM_TIME AS OF", () => {
         `UPDATE folders SET name = 'd${r()}' WHERE id = ${1 + (r() % 2)}`,
       ];
       const batch = [ops[r() % ops.length], ops[r() % ops.length]];
-      await inside(stub, (actor, state) => {
+      await inside(stub, (actor) => {
         if (step % 3 === 0)
           actor.transaction(
             () => {
@@ -65,7 +65,8 @@ describe("FOR SYSTEM_TIME AS OF", () => {
             },
             { actor: `step${step}` },
           );
-        else for (const s of batch) state.storage.sql.exec(s);
+        else if (step % 3 === 1) for (const s of batch) actor.run(s);
+        else for (const s of batch) actor.query(s);
       });
       if (step % 7 === 6) await evictDurableObject(stub);
       await snapshot();

@@ -81,8 +81,10 @@ describe("history capture", () => {
         tx.insert(schema.items).values({ id: 3, name: "c", qty: 3 }).run();
         tx.delete(schema.items).where(eq(schema.items.id, 1)).run();
       });
-      // Outside a transaction every statement is its own transaction, even a multi-row one.
-      state.storage.sql.exec("INSERT INTO pairs (a, b) VALUES ('x', 1), ('y', 2)");
+      // Outside a transaction every statement of the actor is its own transaction, even a
+      // multi-row one; a raw write on ctx.storage (history cannot see its end) joins the next one.
+      actor.run("INSERT INTO pairs (a, b) VALUES ('x', 1), ('y', 2)");
+      state.storage.sql.exec("UPDATE pairs SET v = 'raw' WHERE a = 'x'");
       actor.run("UPDATE pairs SET v = 'set'");
       // A rolled-back transaction leaves nothing.
       try {
@@ -91,7 +93,7 @@ describe("history capture", () => {
           throw new Error("roll back");
         });
       } catch {}
-      state.storage.sql.exec("DELETE FROM pairs WHERE a = 'x'");
+      actor.db.delete(schema.pairs).where(eq(schema.pairs.a, "x")).run();
       return actor.history.changes().changes;
     });
     const groups = changes.map((c) => [c.tx, c.actor, c.op, c.table]);
@@ -105,6 +107,7 @@ describe("history capture", () => {
       [t2, null, "delete", "items"],
       [t3, null, "insert", "pairs"],
       [t3, null, "insert", "pairs"],
+      [t4, null, "update", "pairs"],
       [t4, null, "update", "pairs"],
       [t4, null, "update", "pairs"],
       [t5, null, "delete", "pairs"],
@@ -121,8 +124,9 @@ describe("history capture", () => {
         actor.run("INSERT INTO items (id, name, qty) VALUES (2, 'b', 2)");
       });
       actor.transaction(() => actor.query("SELECT 1"), { actor: "nobody" }); // writes nothing
-      state.storage.sql.exec("UPDATE items SET qty = 5 WHERE id = 1");
+      actor.run("UPDATE items SET qty = 5 WHERE id = 1");
       actor.transaction(() => actor.query("SELECT * FROM items"), { actor: "nobody" });
+      void state;
       actor.transaction(
         () => {
           actor.run("UPDATE items SET qty = 6 WHERE id = 2");
@@ -226,7 +230,7 @@ describe("history capture", () => {
     expect(keyChange[0].tx).toBe(history[2].tx);
   });
 
-  it("does not capture the append-only table, and refuses updates to it", async () => {
+  it("does not capture the append-only table, and refuses updates and deletes to it", async () => {
     const stub = freshHistory("append");
     const result = await inside(stub, (actor) => {
       actor.run("INSERT INTO events (kind, at) VALUES ('a', 1)");
@@ -236,14 +240,27 @@ describe("history capture", () => {
       } catch (err) {
         error = err;
       }
-      actor.run("DELETE FROM events"); // retention of a log is allowed
-      return { changes: actor.history.changes().changes.length, error, status: actor.history.status() };
+      let deleteError: unknown;
+      try {
+        actor.run("DELETE FROM events"); // a deleted row would vanish from AS OF
+      } catch (err) {
+        deleteError = err;
+      }
+      return {
+        changes: actor.history.changes().changes.length,
+        error,
+        deleteError,
+        rows: actor.query("SELECT count(*) AS n FROM events"),
+        status: actor.history.status(),
+      };
     });
     expect(result.changes).toBe(0);
     expect(result.status.appendOnly).toEqual(["events"]);
     expect(result.status.tables.sort()).toEqual(["files", "folders", "items", "pairs"]);
     const { ActorError } = await import("../src/index");
     expect(ActorError.from(result.error)?.code).toBe("APPEND_ONLY");
+    expect(ActorError.from(result.deleteError)?.code).toBe("APPEND_ONLY");
+    expect(result.rows).toEqual([{ n: 1 }]);
   });
 });
 

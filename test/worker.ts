@@ -8,6 +8,7 @@ export * from "../worker";
 export { FixtureActor, PlainNotes } from "./fixtures/actors";
 export { ChatRoom, QuietRoom } from "./fixtures/chat-room";
 export { HistoryActor, ListedHistoryActor, NoHistoryActor } from "./fixtures/history-actors";
+export { HistoryFkActor } from "./fixtures/history-fk";
 export { EveryWakeActor, ScheduledActor } from "./fixtures/scheduled-actors";
 export { TieredActor } from "./fixtures/tiered";
 

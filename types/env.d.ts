@@ -16,6 +16,7 @@ declare namespace Cloudflare {
     HISTORY: DurableObjectNamespace<import("../test/fixtures/history-actors").HistoryActor>;
     LISTED_HISTORY: DurableObjectNamespace<import("../test/fixtures/history-actors").ListedHistoryActor>;
     NO_HISTORY: DurableObjectNamespace<import("../test/fixtures/history-actors").NoHistoryActor>;
+    HISTORY_FK: DurableObjectNamespace<import("../test/fixtures/history-fk").HistoryFkActor>;
   }
   interface GlobalProps {
     mainModule: typeof import("../test/worker");

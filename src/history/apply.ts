@@ -1,6 +1,7 @@
 import { quoteIdent } from "../database";
 import { ActorError } from "../errors";
-import { decodeValue, keyMatch } from "./codec";
+import { decodeValue, keyMatch, keyObject, parseImage, type Row } from "./codec";
+import { lastLsn, WAL } from "./store";
 import { parentsFirst, type TableInfo } from "./tables";
 
 /** Put one row into a given state: `image` is the whole row as a JSON image, or null for "absent". */
@@ -11,17 +12,41 @@ export interface RowTarget {
 }
 
 /**
- * Apply row states inside the caller's transaction: upserts parents first, deletes children first,
- * with foreign key checks deferred to the end (so rows referencing each other in any order work)
- * and then checked on the tables involved; a violation throws and the transaction rolls back.
- * Upserts that would not change a row write nothing, so they leave no history behind.
+ * A change the writes made to a row they did not target: a foreign key's ON DELETE CASCADE or
+ * SET NULL (or an application trigger) reaching a row written by someone else. Undo, merge and
+ * restore never apply these silently.
+ */
+export interface SideEffect {
+  table: string;
+  key: Row;
+  op: "insert" | "update" | "delete";
+  lsn: number;
+  /** The row before the side effect, and after it (null when it was deleted). */
+  before: Row | null;
+  after: Row | null;
+}
+
+export interface ApplyResult {
+  changed: number;
+  sideEffects: SideEffect[];
+}
+
+const OPS = { I: "insert", U: "update", D: "delete" } as const;
+
+/**
+ * Apply row states inside the caller's transaction: deletes first (children first), so a UNIQUE
+ * value or a key can move back to the row it came from, then upserts (parents first), with
+ * foreign key checks deferred to the end and then checked on the tables involved. A UNIQUE clash
+ * is retried after the other rows (a value moving along a chain of rows); a cycle is a CONFLICT.
+ * Upserts that would not change a row write nothing, so they leave no history behind. Every
+ * change recorded beyond the targets' own rows is returned as a side effect for the caller to judge.
  */
 export function applyTargets(
   sql: SqlStorage,
   targets: readonly RowTarget[],
   allTables: readonly TableInfo[],
-): number {
-  if (targets.length === 0) return 0;
+): ApplyResult {
+  if (targets.length === 0) return { changed: 0, sideEffects: [] };
   const byTable = new Map<string, RowTarget[]>();
   for (const t of targets) {
     const list = byTable.get(t.table.name) ?? [];
@@ -29,19 +54,79 @@ export function applyTargets(
     byTable.set(t.table.name, list);
   }
   const order = parentsFirst([...new Set(targets.map((t) => t.table))]);
+  const start = lastLsn(sql);
   let changed = 0;
   sql.exec("PRAGMA defer_foreign_keys = ON");
   try {
-    for (const table of order)
-      for (const t of byTable.get(table.name)!)
-        if (t.image !== null) changed += upsert(sql, table, t.key, t.image);
     for (const table of [...order].reverse())
       for (const t of byTable.get(table.name)!) if (t.image === null) changed += remove(sql, table, t.key);
+    let pending = order.flatMap((table) => byTable.get(table.name)!.filter((t) => t.image !== null));
+    while (pending.length) {
+      const clashed: { target: RowTarget; message: string }[] = [];
+      for (const t of pending) {
+        try {
+          changed += upsert(sql, t.table, t.key, t.image!);
+        } catch (err) {
+          const message = err instanceof Error ? err.message : String(err);
+          if (!/UNIQUE constraint failed/i.test(message)) throw err;
+          clashed.push({ target: t, message });
+        }
+      }
+      if (clashed.length === pending.length) {
+        const first = clashed[0].target;
+        throw new ActorError(
+          "CONFLICT",
+          `a UNIQUE value of ${first.table.name} is held by another row the writes do not free (${clashed[0].message})`,
+          { table: first.table.name, key: keyObject(first.table, first.key) },
+        );
+      }
+      pending = clashed.map((c) => c.target);
+    }
     checkForeignKeys(sql, order, allTables);
   } finally {
     sql.exec("PRAGMA defer_foreign_keys = OFF");
   }
-  return changed;
+  return { changed, sideEffects: sideEffects(sql, start, targets, allTables) };
+}
+
+function sideEffects(
+  sql: SqlStorage,
+  after: number,
+  targets: readonly RowTarget[],
+  allTables: readonly TableInfo[],
+): SideEffect[] {
+  const own = new Set(targets.map((t) => keyId(t.table.name, t.key)));
+  const byName = new Map(allTables.map((t) => [t.name, t]));
+  const out: SideEffect[] = [];
+  for (const r of sql.exec<{
+    lsn: number;
+    tbl: string;
+    op: "I" | "U" | "D";
+    pk: SqlStorageValue;
+    before: string | null;
+    after: string | null;
+  }>(`SELECT lsn, tbl, op, pk, before, after FROM ${WAL} WHERE lsn > ? ORDER BY lsn`, after)) {
+    if (own.has(keyId(r.tbl, r.pk))) continue;
+    const info = byName.get(r.tbl);
+    const before = parseImage(r.before);
+    const changes = parseImage(r.after);
+    out.push({
+      table: r.tbl,
+      key: info ? keyObject(info, r.pk) : { key: r.pk instanceof ArrayBuffer ? new Uint8Array(r.pk) : r.pk },
+      op: OPS[r.op],
+      lsn: r.lsn,
+      before,
+      after: r.op === "D" ? null : r.op === "U" ? { ...before, ...changes } : changes,
+    });
+  }
+  return out;
+}
+
+/** A (table, WAL key) pair as one comparable string. */
+export function keyId(table: string, pk: SqlStorageValue): string {
+  const value =
+    pk instanceof ArrayBuffer ? `b:${[...new Uint8Array(pk)].join(",")}` : `${typeof pk}:${String(pk)}`;
+  return `${table}\u0000${value}`;
 }
 
 function upsert(sql: SqlStorage, table: TableInfo, key: SqlStorageValue, image: string): number {

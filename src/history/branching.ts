@@ -8,7 +8,7 @@ import {
   takeSnapshot,
   writeSeed,
 } from "./branch";
-import { type ConflictPolicy, type MergeSource, mergeSource, planMerge } from "./merge";
+import { type ConflictPolicy, type MergeConflict, type MergeSource, mergeSource, planMerge } from "./merge";
 import { BRANCHES, lastLsn, readState, TRACKED, writeState } from "./store";
 import type { TableInfo } from "./tables";
 import { dropAllTriggers } from "./triggers";
@@ -31,6 +31,9 @@ export interface BranchingContext {
   /** Run writes as one recorded transaction. */
   write(actor: string, fn: () => void): WriteResult;
 }
+
+/** Thrown inside the merge transaction to roll it back when a cascade conflict stops it. */
+const CASCADE_STOP = new Error("merge stopped by a cascade conflict");
 
 const POLICIES = new Set<ConflictPolicy>(["fail", "ours", "theirs"]);
 
@@ -85,15 +88,41 @@ export class Branching {
     const { targets, conflicts } = planMerge(this.#sql, this.#ctx.captured(), source, policy);
     if (conflicts.length && policy === "fail")
       return { branch: branchName, merged: false, conflicts, upTo: merged, tx: null, changes: 0 };
-    const result = this.#ctx.write(options.actor ?? `merge:${branchName}`, () => {
-      applyTargets(this.#sql, targets, this.#ctx.allTables());
-      this.#sql.exec(
-        `UPDATE ${BRANCHES} SET merged_lsn = ?, merged_at = ? WHERE name = ?`,
-        source.upTo,
-        Date.now(),
-        branchName,
-      );
-    });
+    // A foreign key's cascade (or SET NULL) reaching rows this actor wrote since the fork is a
+    // conflict too: under "theirs" it is applied and reported, otherwise nothing is written.
+    let cascades: MergeConflict[] = [];
+    let result: WriteResult;
+    try {
+      result = this.#ctx.write(options.actor ?? `merge:${branchName}`, () => {
+        const applied = applyTargets(this.#sql, targets, this.#ctx.allTables());
+        cascades = applied.sideEffects.map((e) => ({
+          table: e.table,
+          key: e.key,
+          base: null,
+          ours: e.before,
+          theirs: e.after,
+          cascade: true,
+        }));
+        if (cascades.length && policy !== "theirs") throw CASCADE_STOP;
+        this.#sql.exec(
+          `UPDATE ${BRANCHES} SET merged_lsn = ?, merged_at = ? WHERE name = ?`,
+          source.upTo,
+          Date.now(),
+          branchName,
+        );
+      });
+    } catch (err) {
+      if (err !== CASCADE_STOP) throw err;
+      return {
+        branch: branchName,
+        merged: false,
+        conflicts: [...conflicts, ...cascades],
+        upTo: merged,
+        tx: null,
+        changes: 0,
+      };
+    }
+    conflicts.push(...cascades);
     await stub._historyMarkMerged(source.upTo);
     return { branch: branchName, merged: true, conflicts, upTo: source.upTo, ...result };
   }

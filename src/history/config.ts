@@ -19,6 +19,12 @@ export interface HistoryConfig {
    * scanning the WAL, for one more index entry per change on every write. Off by default.
    */
   keyIndex?: boolean;
+  /**
+   * The grant of the live feed: tables whose changes WebSocket clients may receive on
+   * `changes:<table>` (and `changes:*`), each with the columns they carry (`true`: every column).
+   * Without it every `changes:` topic is refused. `canSubscribe` can narrow who may listen.
+   */
+  live?: Readonly<Record<string, true | readonly string[]>>;
 }
 
 export interface HistorySettings {
@@ -28,6 +34,8 @@ export interface HistorySettings {
   maxChanges: number | undefined;
   binding: string | undefined;
   keyIndex: boolean;
+  /** Live feed grant: table -> columns (undefined: every column). */
+  live: ReadonlyMap<string, ReadonlySet<string> | undefined>;
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1e3, m: 6e4, h: 36e5, d: 864e5, w: 6048e5 };
@@ -49,7 +57,7 @@ export function readHistoryConfig(config: HistoryConfig | undefined): HistorySet
   if (config === undefined) return undefined;
   if (!config || typeof config !== "object")
     throw new ActorError("INVALID_CONFIG", "history must be an object");
-  const { tables, appendOnly = {}, retain, binding, keyIndex = false } = config;
+  const { tables, appendOnly = {}, retain, binding, keyIndex = false, live = {} } = config;
   if (
     tables !== "all" &&
     !(Array.isArray(tables) && tables.every((t) => typeof t === "string" && t.length > 0))
@@ -78,5 +86,22 @@ export function readHistoryConfig(config: HistoryConfig | undefined): HistorySet
     throw new ActorError("INVALID_CONFIG", "history.binding must name a Durable Object namespace binding");
   if (typeof keyIndex !== "boolean")
     throw new ActorError("INVALID_CONFIG", "history.keyIndex must be a boolean");
-  return { tables, appendOnly: new Map(Object.entries(appendOnly)), retainMs, maxChanges, binding, keyIndex };
+  if (typeof live !== "object" || live === null || Array.isArray(live))
+    throw new ActorError("INVALID_CONFIG", "history.live must map table names to true or a list of columns");
+  const grants = new Map<string, ReadonlySet<string> | undefined>();
+  for (const [table, columns] of Object.entries(live)) {
+    if (columns === true) grants.set(table, undefined);
+    else if (Array.isArray(columns) && columns.every((c) => typeof c === "string" && c.length > 0))
+      grants.set(table, new Set(columns));
+    else throw new ActorError("INVALID_CONFIG", `history.live.${table} must be true or a list of columns`);
+  }
+  return {
+    tables,
+    appendOnly: new Map(Object.entries(appendOnly)),
+    retainMs,
+    maxChanges,
+    binding,
+    keyIndex,
+    live: grants,
+  };
 }

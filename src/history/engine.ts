@@ -1,6 +1,7 @@
-import type { TransactionHooks } from "../database";
+import type { WriteHooks } from "../database";
 import { ActorError } from "../errors";
-import { applyTargets } from "./apply";
+import { type ApplyResult, applyTargets, type SideEffect } from "./apply";
+import { type RestoreCapture, restoreCapture } from "./backup-restore";
 import type { SeedMessage } from "./branch";
 import { Branching } from "./branching";
 import { Capture } from "./capture";
@@ -26,6 +27,19 @@ import type {
   WriteResult,
 } from "./types";
 
+ActorError.defineStatus("RESTORE_SCOPE", 409);
+
+/** Foreign-key effects on rows the writes did not target are conflicts: the transaction rolls back. */
+function refuseSideEffects(applied: ApplyResult, what: string, details: Record<string, unknown>): void {
+  if (applied.sideEffects.length === 0) return;
+  const tables = [...new Set(applied.sideEffects.map((e) => e.table))];
+  throw new ActorError(
+    "CONFLICT",
+    `${what}: it would also change ${applied.sideEffects.length} row(s) of ${tables.join(", ")} written since (foreign keys)`,
+    { ...details, conflicts: applied.sideEffects satisfies SideEffect[] },
+  );
+}
+
 /** History of one actor: wires capture, the feed, time travel, restore, branching and retention. */
 export class HistoryEngine {
   readonly settings: HistorySettings;
@@ -48,7 +62,8 @@ export class HistoryEngine {
       install: () => this.install(),
       write: (actor, fn) => this.#write(actor, fn),
     });
-    if (host.live) this.#live = new LiveFeed(this.#sql, host.live, () => this.tracking.captured);
+    if (host.live)
+      this.#live = new LiveFeed(this.#sql, host.live, () => this.tracking.captured, settings.live);
   }
 
   /** Before pending migrations: triggers must not record (or block) schema changes. */
@@ -63,14 +78,31 @@ export class HistoryEngine {
     this.#live?.startAfter(lastLsn(this.#sql));
   }
 
-  /** Start watching statement and transaction boundaries (once, after install). */
-  hooks(): TransactionHooks {
+  /** How a restore from a backup runs under history (see backup-restore.ts). */
+  restoreHooks(): RestoreCapture {
+    return restoreCapture(
+      this.#sql,
+      () => this.tracking.captured,
+      () => {
+        this.install();
+        this.#live?.queue();
+      },
+    );
+  }
+
+  /** The consumer of the actor's write path (`Database`'s hooks): transaction boundaries. */
+  hooks(): WriteHooks {
     if (!this.#capture) {
-      this.#capture = new Capture(this.#host.storage);
+      this.#capture = new Capture(this.#sql);
       const live = this.#live;
       if (live) this.#capture.onWrite = () => live.queue();
     }
     return this.#capture;
+  }
+
+  /** May a WebSocket listen to this `changes:` topic? Only tables `history.live` grants. */
+  liveAllows(topic: string): boolean {
+    return this.#live?.allows(topic) ?? false;
   }
 
   get tracking(): Tracking {
@@ -136,15 +168,28 @@ export class HistoryEngine {
     const tables = options.tables
       ? options.tables.map((t) => requireTracked(captured, t))
       : [...captured.values()];
-    const result = this.#write(options.actor ?? "restore", () =>
-      applyTargets(this.#sql, restoreTargets(this.#sql, tables, time), this.#allTables),
-    );
+    const named = new Set(tables.map((t) => t.name));
+    const result = this.#write(options.actor ?? "restore", () => {
+      const applied = applyTargets(this.#sql, restoreTargets(this.#sql, tables, time), this.#allTables);
+      const outside = [...new Set(applied.sideEffects.map((e) => e.table).filter((t) => !named.has(t)))];
+      if (outside.length)
+        throw new ActorError(
+          "RESTORE_SCOPE",
+          `restoring ${[...named].join(", ")} would also change ${outside.join(", ")} (foreign keys): name them too`,
+          { tables: outside.sort(), rows: applied.sideEffects },
+        );
+      refuseSideEffects(applied, `cannot restore to ${new Date(time).toISOString()}`, {});
+    });
     return { ...result, restoredTo: time };
   }
 
   undo(txId: number, options: { actor?: string } = {}): WriteResult {
     return this.#write(options.actor ?? "undo", () =>
-      applyTargets(this.#sql, undoTargets(this.#sql, this.tracking.captured, txId), this.#allTables),
+      refuseSideEffects(
+        applyTargets(this.#sql, undoTargets(this.#sql, this.tracking.captured, txId), this.#allTables),
+        `cannot undo transaction ${txId}`,
+        { txId },
+      ),
     );
   }
 
@@ -175,6 +220,7 @@ export class HistoryEngine {
         const before = lastLsn(this.#sql);
         fn();
         const changes = lastLsn(this.#sql) - before;
+        if (changes > 0) this.#host.markWritten();
         const tx =
           changes > 0
             ? Number(this.#sql.exec(`SELECT tx FROM ${WAL} ORDER BY lsn DESC LIMIT 1`).one().tx)

@@ -4,7 +4,7 @@ import { lastLsn } from "./store";
 import type { TableInfo } from "./tables";
 import type { LiveHost } from "./types";
 
-/** Live subscribers listen to `changes:<table>` (or `changes:*`). */
+/** Live subscribers listen to `changes:<table>` (or `changes:*`), for tables `history.live` grants. */
 export const LIVE_TOPIC = "changes:";
 const FRAME = 500;
 const MAX_PER_PUSH = 5000;
@@ -19,13 +19,26 @@ export class LiveFeed {
   readonly #sql: SqlStorage;
   readonly #host: LiveHost;
   readonly #tables: () => ReadonlyMap<string, TableInfo>;
+  readonly #grants: ReadonlyMap<string, ReadonlySet<string> | undefined>;
   #pushed = 0;
   #queued = false;
 
-  constructor(sql: SqlStorage, host: LiveHost, tables: () => ReadonlyMap<string, TableInfo>) {
+  constructor(
+    sql: SqlStorage,
+    host: LiveHost,
+    tables: () => ReadonlyMap<string, TableInfo>,
+    grants: ReadonlyMap<string, ReadonlySet<string> | undefined>,
+  ) {
     this.#sql = sql;
     this.#host = host;
     this.#tables = tables;
+    this.#grants = grants;
+  }
+
+  /** May `changes:<table>` (or `changes:*`) be listened to at all? (`history.live` grants it.) */
+  allows(topic: string): boolean {
+    const table = topic.slice(LIVE_TOPIC.length);
+    return table === "*" ? this.#grants.size > 0 : this.#grants.has(table);
   }
 
   /** Nothing before `lsn` is pushed (on wake: live subscribers only get what happens while connected). */
@@ -61,7 +74,12 @@ export class LiveFeed {
       const page = readChanges(this.#sql, this.#tables(), { fromLsn: from, limit: FRAME });
       if (page.changes.length === 0) return;
       const byTable = new Map<string, unknown[]>();
-      for (const c of page.changes) byTable.set(c.table, [...(byTable.get(c.table) ?? []), toWire(c)]);
+      for (const c of page.changes) {
+        if (!this.#grants.has(c.table)) continue; // never sent, not even on changes:*
+        const list = byTable.get(c.table) ?? [];
+        list.push(toWire(c, this.#grants.get(c.table)));
+        byTable.set(c.table, list);
+      }
       for (const [table, changes] of byTable)
         for (const topic of [`${LIVE_TOPIC}${table}`, `${LIVE_TOPIC}*`])
           if (topics.has(topic))
@@ -72,15 +90,19 @@ export class LiveFeed {
   }
 }
 
-/** A change as JSON for a WebSocket frame: bytes as {"$b": hex}, like the WAL's images. */
-function toWire(change: Change): unknown {
+/** A change as JSON for a WebSocket frame: only the granted columns, bytes as {"$b": hex}. */
+function toWire(change: Change, columns: ReadonlySet<string> | undefined): unknown {
   const fix = (row: Row | null) =>
     row &&
     Object.fromEntries(
-      Object.entries(row).map(([k, v]) => [
-        k,
-        v instanceof Uint8Array ? { $b: [...v].map((b) => b.toString(16).padStart(2, "0")).join("") } : v,
-      ]),
+      Object.entries(row)
+        .filter(([k]) => !columns || columns.has(k))
+        .map(([k, v]) => [
+          k,
+          v instanceof Uint8Array ? { $b: [...v].map((b) => b.toString(16).padStart(2, "0")).join("") } : v,
+        ]),
     );
-  return { ...change, key: fix(change.key), before: fix(change.before), after: fix(change.after) };
+  const wire = { ...change, key: fix(change.key), before: fix(change.before), after: fix(change.after) };
+  if (columns && change.changed) wire.changed = change.changed.filter((c) => columns.has(c));
+  return wire;
 }

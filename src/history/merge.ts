@@ -32,6 +32,11 @@ export interface MergeConflict {
   base: Row | null;
   ours: Row | null;
   theirs: Row | null;
+  /**
+   * True for a row the merge did not target that a foreign key would change (ON DELETE CASCADE or
+   * SET NULL of a row written here since the fork): `ours` is the row, `theirs` what it would become.
+   */
+  cascade?: boolean;
 }
 
 export const MAX_MERGE_ROWS = 50_000;

@@ -1,5 +1,5 @@
 import { ActorError } from "../errors";
-import { applyTargets, type RowTarget } from "./apply";
+import { applyTargets, keyId, type RowTarget } from "./apply";
 import { keyObject, type Row } from "./codec";
 import { floorLsn, lastLsn, WAL } from "./store";
 import type { TableInfo } from "./tables";
@@ -96,12 +96,6 @@ export function undoTargets(
       },
     );
   return targets;
-}
-
-function keyId(table: string, pk: SqlStorageValue): string {
-  const value =
-    pk instanceof ArrayBuffer ? `b:${[...new Uint8Array(pk)].join(",")}` : `${typeof pk}:${String(pk)}`;
-  return `${table}\u0000${value}`;
 }
 
 export { applyTargets };

@@ -6,7 +6,10 @@ export type Affinity = "INTEGER" | "TEXT" | "BLOB" | "REAL" | "NUMERIC";
 export interface ColumnInfo {
   name: string;
   affinity: Affinity;
-  /** Declared type has BLOB affinity (BLOB or none), so values may be blobs and are encoded. */
+  /**
+   * Values may be blobs, so images encode them: any column can hold a blob in SQLite whatever its
+   * declared type, except a rowid alias (INTEGER PRIMARY KEY).
+   */
   blobable: boolean;
 }
 
@@ -26,6 +29,8 @@ export interface TableInfo {
   pk: string[];
   /** Tables this one references by foreign key. */
   parents: string[];
+  /** Key columns that can hold NULL (SQLite allows it in a PRIMARY KEY not declared NOT NULL). */
+  nullableKey: string[];
 }
 
 const INTERNAL = /^(_dosql_|_cf_|sqlite_|__drizzle)/;
@@ -43,30 +48,47 @@ export function userTableNames(sql: SqlStorage): string[] {
 
 export function describeTable(sql: SqlStorage, name: string): TableInfo | undefined {
   const cols = sql
-    .exec<{ name: string; type: string; pk: number }>("SELECT name, type, pk FROM pragma_table_info(?)", name)
+    .exec<{ name: string; type: string; pk: number; notnull: number }>(
+      'SELECT name, type, pk, "notnull" FROM pragma_table_info(?)',
+      name,
+    )
     .toArray();
   if (cols.length === 0) return undefined;
   const parents = sql
     .exec<{ table: string }>('SELECT DISTINCT "table" FROM pragma_foreign_key_list(?)', name)
     .toArray()
     .map((r) => r.table);
+  const keyCols = cols.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk);
+  const withoutRowid = sql
+    .exec<{ sql: string | null }>("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", name)
+    .toArray()
+    .some((r) => /\bWITHOUT\s+ROWID\s*$/i.test(r.sql ?? ""));
+  // An INTEGER PRIMARY KEY is the rowid: never NULL, never a blob.
+  const rowidAlias =
+    !withoutRowid && keyCols.length === 1 && (keyCols[0].type ?? "").toUpperCase() === "INTEGER"
+      ? keyCols[0].name
+      : undefined;
   return {
     name,
-    columns: cols.map((c) => {
-      const affinity = affinityOf(c.type ?? "");
-      return { name: c.name, affinity, blobable: affinity === "BLOB" };
-    }),
-    pk: cols
-      .filter((c) => c.pk > 0)
-      .sort((a, b) => a.pk - b.pk)
-      .map((c) => c.name),
+    columns: cols.map((c) => ({
+      name: c.name,
+      affinity: affinityOf(c.type ?? ""),
+      blobable: c.name !== rowidAlias,
+    })),
+    pk: keyCols.map((c) => c.name),
     parents,
+    // WITHOUT ROWID tables enforce NOT NULL on their key; rowid tables do not (a SQLite quirk).
+    nullableKey: keyCols
+      .filter((c) => c.notnull === 0 && c.name !== rowidAlias && !withoutRowid)
+      .map((c) => c.name),
   };
 }
 
 /** Why a table cannot be tracked, or undefined when it can. */
 export function untrackableReason(info: TableInfo): string | undefined {
   if (info.pk.length === 0) return "it has no primary key";
+  if (info.nullableKey.length)
+    return `its key column ${quoteIdent(info.nullableKey[0])} can be NULL (declare it NOT NULL): rows with a NULL key have no identity in history`;
   const bad = info.columns.find((c) => c.name.includes('"'));
   if (bad) return `its column ${quoteIdent(bad.name)} has a double quote in its name`;
   return undefined;

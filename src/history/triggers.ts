@@ -4,7 +4,7 @@ import { TRIGGER_PREFIX, WAL } from "./store";
 import type { TableInfo } from "./tables";
 
 /** Bump when the generated SQL changes, so existing actors regenerate their triggers on wake. */
-const TRIGGER_VERSION = 5;
+const TRIGGER_VERSION = 6;
 
 const NOW = "CAST(unixepoch('subsec') * 1000 AS INTEGER)";
 /** The newest WAL row, as `w`: while its mark is -1 its transaction is open. */
@@ -62,18 +62,21 @@ export function captureTriggers(table: TableInfo): { name: string; sql: string }
   ];
 }
 
-/** An append-only table is its own history: it is not captured, and updates are refused. */
+/**
+ * An append-only table is its own history: it is not captured, and updates and deletes are
+ * refused (a deleted row would vanish from `FOR SYSTEM_TIME` reads, which read the table itself).
+ */
 export function appendOnlyTriggers(table: TableInfo): { name: string; sql: string }[] {
-  const name = triggerName(table.name, "a");
   const message = sqlString(
     `ActorError:APPEND_ONLY:table ${table.name} is append-only (history reads it by its time column)`,
   );
-  return [
-    {
+  return (["UPDATE", "DELETE"] as const).map((event) => {
+    const name = triggerName(table.name, event === "UPDATE" ? "a" : "ad");
+    return {
       name,
-      sql: `CREATE TRIGGER ${quoteIdent(name)} BEFORE UPDATE ON ${quoteIdent(table.name)} BEGIN SELECT RAISE(ABORT, ${message}); END`,
-    },
-  ];
+      sql: `CREATE TRIGGER ${quoteIdent(name)} BEFORE ${event} ON ${quoteIdent(table.name)} BEGIN SELECT RAISE(ABORT, ${message}); END`,
+    };
+  });
 }
 
 /** What the triggers depend on: regenerate when it changes. */

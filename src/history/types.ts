@@ -8,6 +8,8 @@ export interface HistoryHost {
   name: string | undefined;
   /** Run `fn` in the actor's transaction (so capture groups it and records `actor`). */
   transaction<T>(fn: () => T, options?: TransactionOptions): T;
+  /** Inside `transaction`: history's own writes (on `storage.sql`) wrote rows, so close it at commit. */
+  markWritten(): void;
   /** The newest migration applied. */
   schemaVersion(): string | null;
   /** The namespace of this actor's class, for branches. */

@@ -1,5 +1,6 @@
 import { quoteIdent } from "../database";
 import { ActorError, badInput } from "../errors";
+import { TRIGGER_PREFIX } from "../history/store";
 import { addRow } from "./archive";
 import { type BackupManifest, parseBackupManifest } from "./backup-format";
 import { BulkInserter } from "./bulk-insert";
@@ -27,6 +28,18 @@ export interface BackupResult {
   tables: number;
   rows: number;
   bytes: number;
+}
+
+/**
+ * How a restore runs under history (SqlActor passes history's, see src/history/backup-restore.ts):
+ * tables it keeps as they are, and what it does inside the restore's transaction around the swap.
+ * Without them the restore replaces every table. History's own triggers are never taken from a
+ * backup: history installs them.
+ */
+export interface RestoreHooks {
+  keeps(table: string): boolean;
+  before(): void;
+  after(): void;
 }
 
 export interface RestoreResult {
@@ -289,6 +302,7 @@ export async function restoreBackup(
   ctx: TieringContext,
   key: unknown,
   bucketName?: unknown,
+  hooks?: () => RestoreHooks | undefined,
 ): Promise<RestoreResult> {
   if (typeof key !== "string" || !KEY_PATTERN.test(key) || key.split("/").includes(".."))
     throw badInput("key must be the key of a backup's backup.json", { field: "key" });
@@ -297,12 +311,15 @@ export async function restoreBackup(
   const body = await store.get(key);
   if (!body) throw new ActorError("BACKUP_NOT_FOUND", `no backup at ${key}`, { key });
   const manifest = parseBackupManifest(new TextDecoder().decode(body), key);
+  const under = hooks?.();
+  const keeps = (table: string) => under?.keeps(table) ?? false;
   const stages: string[] = [];
   const run = `${STAGE_PREFIX}${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
   try {
     for (const [i, table] of manifest.tables.entries()) {
       const stage = `${run}_${i}`;
       stages.push(stage);
+      if (keeps(table.name)) continue;
       const columns = table.rowid
         ? [ROWID, ...table.columns.map((c) => c.name)]
         : table.columns.map((c) => c.name);
@@ -330,7 +347,13 @@ export async function restoreBackup(
           `backup of ${table.name} holds ${loaded} rows, not ${table.rows}`,
         );
     }
-    ctx.storage.transactionSync(() => swapIn(ctx.sql, manifest, stages));
+    // Validate every schema entry before anything is dropped.
+    for (const o of manifest.objects) oneCreate(o);
+    ctx.storage.transactionSync(() => {
+      under?.before();
+      swapIn(ctx.sql, manifest, stages, keeps);
+      under?.after();
+    });
   } finally {
     for (const stage of stages) ctx.sql.exec(`DROP TABLE IF EXISTS ${quoteIdent(stage)}`);
   }
@@ -343,7 +366,12 @@ export async function restoreBackup(
   };
 }
 
-function swapIn(sql: SqlStorage, manifest: BackupManifest, stages: string[]): void {
+function swapIn(
+  sql: SqlStorage,
+  manifest: BackupManifest,
+  stages: string[],
+  keeps: (table: string) => boolean,
+): void {
   // Parents and children are dropped and refilled in one transaction: check foreign keys at commit.
   sql.exec("PRAGMA defer_foreign_keys = ON");
   for (const { name } of sql
@@ -351,9 +379,12 @@ function swapIn(sql: SqlStorage, manifest: BackupManifest, stages: string[]): vo
     .toArray()
     .filter((v) => isBackedUp(v.name)))
     sql.exec(`DROP VIEW ${quoteIdent(name)}`);
-  for (const t of backedUpTables(sql)) sql.exec(`DROP TABLE IF EXISTS ${quoteIdent(t.name)}`);
-  for (const o of manifest.objects) if (o.type === "table") sql.exec(oneCreate(o));
+  for (const t of backedUpTables(sql))
+    if (!keeps(t.name)) sql.exec(`DROP TABLE IF EXISTS ${quoteIdent(t.name)}`);
+  const objects = manifest.objects.filter((o) => !keeps(o.tbl) && !o.name.startsWith(TRIGGER_PREFIX));
+  for (const o of objects) if (o.type === "table") sql.exec(oneCreate(o));
   manifest.tables.forEach((table, i) => {
+    if (keeps(table.name)) return;
     const live = new Set(
       tableColumns(sql, table.name)
         .filter((c) => !c.generated)
@@ -373,11 +404,12 @@ function swapIn(sql: SqlStorage, manifest: BackupManifest, stages: string[]): vo
   });
   if (manifest.sequences.length) {
     for (const s of manifest.sequences) {
+      if (keeps(s.name)) continue;
       sql.exec("DELETE FROM sqlite_sequence WHERE name = ?", s.name);
       sql.exec("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", s.name, s.seq);
     }
   }
-  for (const o of manifest.objects) if (o.type !== "table") sql.exec(oneCreate(o));
+  for (const o of objects) if (o.type !== "table") sql.exec(oneCreate(o));
 }
 
 /**
@@ -395,10 +427,16 @@ function oneCreate(o: BackupManifest["objects"][number]): string {
     (second === kind ||
       (second === "UNIQUE" && kind === "INDEX" && third === kind) ||
       (second === "VIRTUAL" && kind === "TABLE" && third === kind));
+  // In a trigger's body (BEGIN … END) `;` separates statements, and END also closes CASE.
   let inBody = false;
+  let cases = 0;
   const stray = tokens.some((t, i) => {
-    if (kind === "TRIGGER" && isKeyword(t, "BEGIN")) inBody = true;
-    if (kind === "TRIGGER" && isKeyword(t, "END")) inBody = false;
+    if (kind === "TRIGGER" && !inBody && isKeyword(t, "BEGIN")) inBody = true;
+    else if (inBody && isKeyword(t, "CASE")) cases++;
+    else if (inBody && isKeyword(t, "END")) {
+      if (cases > 0) cases--;
+      else inBody = false;
+    }
     return t.text === ";" && t.depth === 0 && !inBody && i < tokens.length - 1;
   });
   if (!ok || stray)

@@ -4,6 +4,7 @@ import {
   type BackupResult,
   listBackups,
   pruneBackups,
+  type RestoreHooks,
   type RestoreResult,
   restoreBackup,
   runBackup,
@@ -25,6 +26,8 @@ export interface TieringOptions {
   query<T>(sql: string, params?: readonly unknown[]): T[];
   /** Throws when the actor cannot serve (failed migration). */
   assertReady(): void;
+  /** How a restore runs under history (the tables it keeps, its work around the swap), if on. */
+  restoreHooks?(): RestoreHooks | undefined;
   /** Called after a restore replaced the data (the actor re-applies its migrations). */
   afterRestore?(): void;
   /** Called when an archive or backup stopped at its step budget: book a `{ resume: true }` run. */
@@ -161,7 +164,7 @@ export class Tiering {
   async restoreFromBackup(key: string, options: { bucket?: string } = {}): Promise<RestoreResult> {
     this.#begin();
     return this.#exclusive("restore", async () => {
-      const result = await restoreBackup(this.#ctx, key, options?.bucket);
+      const result = await restoreBackup(this.#ctx, key, options?.bucket, this.#options.restoreHooks);
       this.#options.afterRestore?.();
       return result;
     });

@@ -1,0 +1,56 @@
+import { ActorError } from "./errors";
+import { isKeyword, significant, splice, tokenize } from "./tiering/sql-tokens";
+
+/**
+ * What `Database` needs to know about a statement's text: its verb (so `run()` reads `changes()`
+ * only after a statement that can change rows), and where its `?` parameters are (so a bigint can
+ * be bound exactly). The fast path is one regex; comments and `WITH` go through the tokenizer.
+ */
+export type Verb = "insert" | "update" | "delete" | "other";
+
+const LEADING = /^\s*([A-Za-z]+)/;
+const VERBS: Record<string, Verb> = {
+  INSERT: "insert",
+  REPLACE: "insert",
+  UPDATE: "update",
+  DELETE: "delete",
+};
+
+export function verbOf(sql: string): Verb {
+  const m = LEADING.exec(sql);
+  const word = m?.[1].toUpperCase();
+  if (word && word !== "WITH") return VERBS[word] ?? "other";
+  // A comment first, or a CTE: the verb is the first of these keywords outside parentheses.
+  for (const t of significant(tokenize(sql)))
+    if (t.depth === 0 && isKeyword(t, "INSERT", "REPLACE", "UPDATE", "DELETE", "SELECT", "VALUES"))
+      return VERBS[t.text.toUpperCase()] ?? "other";
+  return "other";
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * DO SQLite binds every JS number as a REAL and refuses bigints. A bigint is bound as its decimal
+ * text with its `?` turned into `CAST(? AS INTEGER)`, which SQLite converts exactly; one outside
+ * the 64-bit range is refused. Only statements that bind a bigint pay for this.
+ */
+export function bindBigints(sql: string, params: unknown[]): { sql: string; params: unknown[] } {
+  const edits: { start: number; end: number; text: string }[] = [];
+  const out = [...params];
+  let index = 0;
+  for (const t of tokenize(sql)) {
+    if (t.kind !== "param") continue;
+    if (t.text !== "?")
+      throw new ActorError("VALIDATION_FAILED", "bigint parameters need plain ? placeholders");
+    const value = params[index];
+    if (typeof value === "bigint") {
+      if (value < INT64_MIN || value > INT64_MAX)
+        throw new ActorError("VALIDATION_FAILED", "a bigint parameter must fit in a signed 64-bit integer");
+      edits.push({ start: t.start, end: t.end, text: "CAST(? AS INTEGER)" });
+      out[index] = value.toString();
+    }
+    index++;
+  }
+  return { sql: splice(sql, edits), params: out };
+}
