@@ -1,5 +1,6 @@
 import { quoteIdent } from "./database";
 import { ActorError } from "./errors";
+import { listTables } from "./sql/tables";
 
 /**
  * drizzle-kit's `migrations.js` for `driver: "durable-sqlite"`: the journal plus each SQL file
@@ -132,12 +133,7 @@ function migrationError(tag: string, err: unknown): ActorError {
 
 /** The user tables of the database: not SQLite's, not Cloudflare's, not the ledger or holds. */
 export function userTables(sql: SqlStorage): string[] {
-  return sql
-    .exec<{ name: string }>(
-      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE '\\_dosql\\_hold\\_%' ESCAPE '\\'",
-    )
-    .toArray()
-    .map((r) => r.name);
+  return listTables(sql).flatMap((t) => (t.name.startsWith("_dosql_hold_") ? [] : [t.name]));
 }
 
 function countRows(sql: SqlStorage): Map<string, number> {

@@ -32,7 +32,7 @@ export interface ScheduleConfig {
   keepFailed?: number;
   /** Largest payload, in bytes of JSON (default 65 536). */
   maxPayloadBytes?: number;
-  /** Most tasks started by one alarm; more due tasks run on the next alarm, 1 ms later (default 100). */
+  /** Most tasks running at once; more due tasks start as these finish (default 100). */
   batchSize?: number;
 }
 
@@ -60,6 +60,8 @@ const DEFAULTS: Required<ScheduleConfig> = {
 };
 
 const KEY_MAX = 256;
+/** The alarm handler returns after this long even with runs going on (the platform stops handlers at 15 minutes). */
+const MAX_HANDLER_MS = 10 * 60_000;
 
 /**
  * Many tasks on the one Durable Object alarm. Tasks live in a table; the alarm is kept at the
@@ -83,6 +85,8 @@ export class Scheduler<T extends object> {
   #armedAt: number | null | undefined;
   #recheckQueued = false;
   #stopped = false;
+  /** Set while the alarm handler waits: wakes it when the table changes (a task due sooner). */
+  #wake: (() => void) | undefined;
 
   constructor(
     host: T,
@@ -196,27 +200,71 @@ export class Scheduler<T extends object> {
     this.#arm();
   }
 
-  /** The alarm handler: runs every due task, in due order, without letting one hold up the others. */
+  /**
+   * The alarm handler: starts every due task, in due order, and keeps starting tasks as they come
+   * due while others still run, so a slow task never delays another beyond the alarm's own
+   * latency. It returns when nothing it started is still running (or after `MAX_HANDLER_MS`, the
+   * runs going on without it), with the alarm at the next due time.
+   */
   async alarm(): Promise<void> {
     if (this.#stopped || !this.#store.exists) return;
     this.#armedAt = undefined; // the alarm that woke us is spent
-    const now = Date.now();
+    const started = Date.now();
+    const inFlight = new Map<string, Promise<void>>();
+    try {
+      while (!this.#stopped) {
+        const now = Date.now();
+        this.#expireLeases(now, inFlight);
+        const room = this.#config.batchSize - inFlight.size;
+        const due = room > 0 ? this.#store.claimDue(crypto.randomUUID(), now, room) : [];
+        // While these run the alarm stays set at their lease expiry: a backup wake if the isolate dies.
+        this.#arm();
+        // The "running" marks must be on disk before a task can crash the isolate, or a task that
+        // always crashes would be retried forever without its attempts being counted.
+        if (due.length > 0) await this.#storage.sync();
+        // Each starts in due order (its synchronous part runs right here); none waits for another.
+        for (const row of due) {
+          const run: Promise<void> = this.#run(row).finally(() => {
+            if (inFlight.get(row.id) === run) inFlight.delete(row.id);
+          });
+          inFlight.set(row.id, run);
+        }
+        if (inFlight.size === 0 || Date.now() - started >= MAX_HANDLER_MS) return;
+        // Until a run ends, the next task comes due, a lease runs out, or the table changes.
+        const wake = this.#store.wakeTime(this.#config.leaseMs);
+        await this.#until(wake === null ? undefined : wake - Date.now(), inFlight.values());
+      }
+    } finally {
+      this.#wake = undefined;
+      this.#arm();
+    }
+  }
+
+  /** Runs past their lease count as failed attempts; the handler stops waiting for them. */
+  #expireLeases(now: number, inFlight: Map<string, Promise<void>>): void {
     for (const row of this.#store.all("running"))
-      if (row.last_run_at !== null && row.last_run_at + this.#config.leaseMs <= now)
+      if (row.last_run_at !== null && row.last_run_at + this.#config.leaseMs <= now) {
+        inFlight.delete(row.id);
         this.#fail(
           row,
           new ActorError("TASK_TIMEOUT", `the task ran longer than ${this.#config.leaseMs} ms`),
           now,
         );
-    const due = this.#store.claimDue(crypto.randomUUID(), now, this.#config.batchSize);
-    // While these run the alarm stays set at their lease expiry: a backup wake if the isolate dies.
-    this.#arm();
-    // The "running" marks must be on disk before a task can crash the isolate, or a task that
-    // always crashes would be retried forever without its attempts being counted.
-    if (due.length > 0) await this.#storage.sync();
-    // Each starts in due order (its synchronous part runs right here); none waits for another.
-    await Promise.allSettled(due.map((row) => this.#run(row)));
-    this.#arm();
+      }
+  }
+
+  /** Wait for the first of: `ms` passing, one of `runs` settling, a change to the table. */
+  async #until(ms: number | undefined, runs: Iterable<Promise<void>>): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const waits: Promise<unknown>[] = [...runs, new Promise<void>((resolve) => (this.#wake = resolve))];
+    if (ms !== undefined)
+      waits.push(new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, ms)))));
+    try {
+      await Promise.race(waits);
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+      this.#wake = undefined;
+    }
   }
 
   /** Stop for good (the actor is being destroyed): no more writes, no more alarms. */
@@ -323,6 +371,7 @@ export class Scheduler<T extends object> {
   /** After a change: re-arm now, and once more after the current synchronous work (a rolled-back transaction). */
   #changed(): void {
     this.#arm();
+    this.#wake?.();
     if (this.#recheckQueued) return;
     this.#recheckQueued = true;
     queueMicrotask(() => {

@@ -64,6 +64,8 @@ export class SqlActor<
   #startupError: ActorError | undefined;
   #migrations: MigrationReport = { applied: [], version: null };
   #history: HistoryEngine | undefined;
+  /** History retention is on the schedule (checked after commits until it is). */
+  #retentionArmed = false;
   #historyApi: History | undefined;
   #destroyed = false;
   /** First state of each WebSocket being accepted, from `identify()`, until `onConnect`. */
@@ -137,7 +139,19 @@ export class SqlActor<
         });
         if (this.#history) {
           this.#history.install();
-          this.database.setWriteHooks(this.#history.hooks());
+          const hooks = this.#history.hooks();
+          this.database.setWriteHooks({
+            begin: (options) => hooks.begin(options),
+            commit: (wrote) => {
+              hooks.commit(wrote);
+              if (wrote && !this.#retentionArmed) this.#armRetentionSafely();
+            },
+            rollback: () => hooks.rollback(),
+            wrote: () => {
+              hooks.wrote();
+              if (!this.#retentionArmed) this.#armRetentionSafely();
+            },
+          });
         }
       } catch (err) {
         this.#startupError =
@@ -155,9 +169,9 @@ export class SqlActor<
           `tiering schedules: ${ActorError.from(err)?.description ?? String(err)}`,
         );
       }
-      // History retention runs on a schedule (idempotent by key; removed when retention is off).
-      const every = this.#history?.retentionInterval();
-      if (every) this.schedule.every(every, "pruneHistory" as never, undefined, { key: HISTORY_RETENTION });
+      // History retention runs on a schedule (idempotent by key; removed when retention is off),
+      // from the first change on: an actor that was only looked up gets no task and no alarm.
+      if (this.#history?.retentionInterval()) this.#armRetention();
       else this.schedule.cancel(HISTORY_RETENTION);
     });
   }
@@ -189,8 +203,7 @@ export class SqlActor<
   query<T = Record<string, SqlStorageValue>>(sql: string, params?: SqlParams): T[];
   query<T = Record<string, SqlStorageValue>>(sql: string, params?: SqlParams): T[] | Promise<T[]> {
     this.assertReady();
-    if (typeof sql === "string" && this.tiering.readsArchive(sql, params))
-      return this.tiering.query<T>(sql, params);
+    if (typeof sql === "string" && this.tiering.readsArchive(sql)) return this.tiering.query<T>(sql, params);
     if (typeof sql === "string" && hasSystemTime(sql)) {
       if (this.#history) {
         const rewritten = this.#history.rewrite(sql, params ?? []);
@@ -252,6 +265,23 @@ export class SqlActor<
 
   _historyMarkMerged(lsn: number): void {
     this.#historyEngine().markMerged(lsn);
+  }
+
+  /** Put history retention on the schedule once there is history to prune. */
+  #armRetention(): void {
+    const every = this.#history?.retentionInterval();
+    if (!every || this.#destroyed || this.#startupError || this.#history!.summary().changes === 0) return;
+    this.schedule.every(every, "pruneHistory" as never, undefined, { key: HISTORY_RETENTION });
+    this.#retentionArmed = true;
+  }
+
+  /** From a commit hook: a failure to schedule must not roll back the caller's transaction. */
+  #armRetentionSafely(): void {
+    try {
+      this.#armRetention();
+    } catch (err) {
+      console.error("could not schedule history retention", err);
+    }
   }
 
   /** History retention, run by the schedule `defineActor({ history: { retain } })` sets up. */

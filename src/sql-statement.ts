@@ -1,5 +1,5 @@
 import { ActorError } from "./errors";
-import { isKeyword, significant, splice, tokenize } from "./tiering/sql-tokens";
+import { isKeyword, significant, splice, tokenize } from "./sql/tokens";
 
 /**
  * What `Database` needs to know about a statement's text: its verb (so `run()` reads `changes()`

@@ -332,7 +332,8 @@ describe("expiry schedule", () => {
     expect(await codeOf(stub.status())).toMatchObject({ code: "SKU_NOT_FOUND" });
     expect(await tasks(stub)).toEqual({ list: [], alarm: null });
     await stub.restock({ quantity: 3 });
-    const { list, alarm } = await tasks(stub);
+    const { list: all, alarm } = await tasks(stub);
+    const list = all.filter((t) => t.key === "expire"); // history retention has its own task (issue 11)
     expect(list).toMatchObject([
       { key: "expire", method: "expireReservations", kind: "every", intervalMs: 60_000, status: "scheduled" },
     ]);
@@ -341,6 +342,7 @@ describe("expiry schedule", () => {
     await evictDurableObject(stub);
     await stub.restock({ quantity: 1 });
     const again = await tasks(stub);
+    again.list = again.list.filter((t) => t.key === "expire"); // history retention has its own task (issue 11)
     expect(again.list).toHaveLength(1);
     expect(again.list[0].id).toBe(list[0].id);
     expect(again.alarm).toBe(list[0].nextRunAt);
@@ -372,6 +374,7 @@ describe("expiry schedule", () => {
       },
     ]);
     const after = await tasks(stub);
+    after.list = after.list.filter((t) => t.key === "expire"); // history retention has its own task (issue 11)
     expect(after.list).toMatchObject([{ id: before.list[0].id, runs: 1, status: "scheduled", attempts: 0 }]);
     expect(after.list[0].nextRunAt).toBeGreaterThan(Date.now());
     expect(after.alarm).toBe(after.list[0].nextRunAt);
@@ -425,7 +428,7 @@ describe("stateAt (time travel on the change history)", () => {
       at: new Date(moments[2]).toISOString(),
     });
     expect(await codeOf(stub.stateAt(beforeStock))).toMatchObject({ code: "SKU_NOT_FOUND" });
-    expect(await codeOf(stub.stateAt(1000))).toMatchObject({ code: "HISTORY_UNAVAILABLE" });
+    expect(await codeOf(stub.stateAt(1000))).toMatchObject({ code: "SKU_NOT_FOUND" }); // before the first restock (issue 11)
     const iso = encodeURIComponent(new Date(moments[1]).toISOString());
     const res = await get(`/inventory/${name}/state-at?timestamp=${iso}`);
     expect(res.status).toBe(200);
@@ -673,5 +676,55 @@ describe("never oversell under load", () => {
     expect(sameInstance).toBe(false);
     expect(outcomes.filter((o) => o === "ok")).toHaveLength(500);
     await expectSoldOutOnce(name);
+  });
+});
+
+describe("stateAt before the first restock, and history retention (issue 11)", () => {
+  it("any time before the first restock is SKU_NOT_FOUND (404), even before history began", async () => {
+    const name = freshName("before-stock");
+    const stub = sku(name);
+    // Never stocked: every time is before the first restock.
+    expect(await codeOf(stub.stateAt(Date.now() - 1000))).toMatchObject({ code: "SKU_NOT_FOUND" });
+    await stub.restock({ quantity: 4, productName: "Chair" });
+    const [restock] = (await stub.auditLog({})).history;
+    const stocked = Date.parse(restock.timestamp);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    for (const at of [1000, stocked - 60_000, stocked - 1])
+      expect(await codeOf(stub.stateAt(at)), `at ${at}`).toMatchObject({ code: "SKU_NOT_FOUND" });
+    const res = await get(`/inventory/${name}/state-at?timestamp=1000`);
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("SKU_NOT_FOUND");
+    expect(await stub.stateAt(Date.now())).toMatchObject({ available: 4, restocked: 4 });
+  });
+
+  it("keeps 30 days of change history: the retention task prunes older changes, the audit log stays whole", async () => {
+    const looked = sku(freshName("looked-up"));
+    expect(await codeOf(looked.status())).toMatchObject({ code: "SKU_NOT_FOUND" });
+    const none = await runInDurableObject(looked, (a: InventorySKU) =>
+      a.schedule.get("dosql:history:retention"),
+    );
+    expect(none).toBeUndefined();
+
+    const stub = sku(freshName("retain"));
+    await stub.restock({ quantity: 20, productName: "Desk" });
+    for (let i = 0; i < 5; i++) await stub.reserve({ orderId: `o${i}`, quantity: 1 });
+    const wal = (actor: InventorySKU) =>
+      actor.query<{ n: number }>("SELECT count(*) AS n FROM _dosql_wal")[0].n;
+    const before = await runInDurableObject(stub, async (actor: InventorySKU, state) => {
+      const task = actor.schedule.get("dosql:history:retention");
+      const within = actor.history.prune({ now: Date.now() + 29 * 86_400_000 });
+      // The changes so far become 31 days old, and the retention task is due now.
+      actor.run("UPDATE _dosql_wal SET at = at - ? WHERE at IS NOT NULL", [31 * 86_400_000]);
+      actor.run("UPDATE _dosql_schedules SET next_run_at = ? WHERE key = 'dosql:history:retention'", [
+        Date.now() - 1,
+      ]);
+      await state.storage.setAlarm(Date.now() + 1);
+      return { task: task?.method, within: within.pruned, wal: wal(actor) };
+    });
+    expect(before).toMatchObject({ task: "pruneHistory", within: 0 });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const after = await runInDurableObject(stub, (actor: InventorySKU) => wal(actor));
+    expect(after).toBeLessThan(before.wal);
+    expect((await stub.auditLog({})).history).toHaveLength(6);
   });
 });

@@ -1,7 +1,8 @@
-import { runInDurableObject } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { findSources } from "../src/tiering/sql-sources";
-import { DAY, T0 } from "./fixtures/tiered";
+import { sqlExtensions } from "../src/sql/extensions";
+import { findSources } from "../src/sql/sources";
+import { DAY, T0, type TieredActor } from "./fixtures/tiered";
 import { codeOf, freshTiered, leftovers, q, readingsRef } from "./tiering-helpers";
 
 const CUTOFF = T0 + 3 * DAY;
@@ -156,13 +157,115 @@ describe("cold queries", () => {
   });
 });
 
+/** A table made in the actor, archived whole; returns its r2:// reference. */
+async function archiveTable(a: TieredActor, actorName: string, table: string, ddl: string, rows: string) {
+  a.run(ddl);
+  a.run(rows);
+  await a.tiering.archive({ table, timeColumn: "ts", olderThan: Date.now() + DAY, partition: "month" });
+  return `'r2://ARCHIVE/archive/${actorName}/${table}/*.parquet'`;
+}
+
+describe("cold = hot (issue 11)", () => {
+  it("a mixed-type column: WHERE c = 'abc' finds the row cold as hot (pruning compares like the file)", async () => {
+    const { name, stub } = freshTiered("qmixed", { rowGroupRows: 2 });
+    const result = await runInDurableObject(stub, async (a) => {
+      const rows =
+        "INSERT INTO m (id, ts, c) VALUES (1, 1, 'abc'), (2, 2, 5), (3, 3, 2.5), (4, 4, x'00ff'), (5, 5, NULL), (6, 6, 'zz')";
+      const queries = [
+        ["SELECT id, c, typeof(c) AS t FROM SRC WHERE c = 'abc'", []],
+        ["SELECT id FROM SRC WHERE c = ?", ["abc"]],
+        ["SELECT id FROM SRC WHERE 'abc' = c", []],
+        ["SELECT id FROM SRC WHERE c = 5.0", []],
+        ["SELECT id FROM SRC WHERE c > 'a' ORDER BY id", []],
+        ["SELECT id FROM SRC WHERE c >= 3 ORDER BY id", []],
+        ["SELECT id, typeof(c) AS t FROM SRC WHERE c = x'00ff'", []],
+      ] as const;
+      a.run("CREATE TABLE m (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, c)");
+      a.run(rows);
+      const hot = queries.map(([sql, p]) => a.query(sql.replace("SRC", "m"), [...p]));
+      a.run("DELETE FROM m");
+      a.run("DROP TABLE m");
+      const ref = await archiveTable(
+        a,
+        name,
+        "m",
+        "CREATE TABLE m (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, c)",
+        rows,
+      );
+      const cold = [];
+      for (const [sql, p] of queries) cold.push(await a.tiering.query(sql.replace("SRC", ref), [...p]));
+      return { hot, cold };
+    });
+    expect(result.hot[0]).toEqual([{ id: 1, c: "abc", t: "text" }]);
+    expect(result.cold).toEqual(result.hot);
+  });
+
+  it("COLLATE NOCASE columns group, filter and sort cold as hot", async () => {
+    const { name, stub } = freshTiered("qnocase", { rowGroupRows: 2 });
+    const result = await runInDurableObject(stub, async (a) => {
+      const ddl =
+        "CREATE TABLE n (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, c TEXT COLLATE NOCASE, r VARCHAR(8) COLLATE RTRIM)";
+      const rows =
+        "INSERT INTO n (id, ts, c, r) VALUES (1, 1, 'abc', 'a'), (2, 2, 'ABC', 'a  '), (3, 3, 'Abc', 'b'), (4, 4, 'b', 'b '), (5, 5, 'B', 'c')";
+      const queries = [
+        "SELECT c, count(*) AS k FROM SRC GROUP BY c ORDER BY c",
+        "SELECT id FROM SRC WHERE c = 'ABC' ORDER BY id",
+        "SELECT id FROM SRC WHERE c > 'abc' ORDER BY id",
+        "SELECT id FROM SRC ORDER BY c DESC, id",
+        "SELECT count(DISTINCT r) AS d FROM SRC",
+        "SELECT id FROM SRC WHERE r = 'a' ORDER BY id",
+      ];
+      a.run(ddl);
+      a.run(rows);
+      const hot = queries.map((sql) => a.query(sql.replace("SRC", "n")));
+      a.run("DROP TABLE n");
+      const ref = await archiveTable(a, name, "n", ddl, rows);
+      const cold = [];
+      for (const sql of queries) cold.push(await a.tiering.query(sql.replace("SRC", ref)));
+      return { hot, cold };
+    });
+    expect(result.hot[0]).toHaveLength(2);
+    expect(result.hot[1]).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }]);
+    expect(result.cold).toEqual(result.hot);
+  });
+
+  it("refuses a file whose metadata names a collation SQLite does not have", async () => {
+    const { name, stub } = freshTiered("qbadcoll");
+    const code = await runInDurableObject(stub, async (a) => {
+      const ref = await archiveTable(
+        a,
+        name,
+        "x",
+        "CREATE TABLE x (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, c TEXT)",
+        "INSERT INTO x VALUES (1, 1, 'a')",
+      );
+      // Rewrite the file's metadata as a tampered or foreign file would have it.
+      const [file] = a.query<{ key: string }>("SELECT key FROM _dosql_archive_manifest WHERE tbl = 'x'");
+      const { encodeParquet } = await import("../src/tiering/parquet-write");
+      const bytes = await encodeParquet(
+        [
+          { name: "id", type: "INTEGER" },
+          { name: "ts", type: "INTEGER" },
+          { name: "c", type: "TEXT", collation: "EVIL) ; DROP TABLE x; --" },
+        ],
+        [[1, 1, "a"]],
+        10,
+      );
+      await env.ARCHIVE.put(file.key, bytes);
+      a.run("UPDATE _dosql_archive_manifest SET byte_size = ? WHERE key = ?", [bytes.byteLength, file.key]);
+      return codeOf(() => a.tiering.query(`SELECT * FROM ${ref}`));
+    });
+    expect(code).toBe("ARCHIVE_FILE_CORRUPT");
+  });
+});
+
 describe("finding sources and filters in SQL", () => {
   it("takes top-level AND conditions on the source, in either order, with literals and parameters", () => {
     const [s] = findSources(
       "SELECT * FROM 'r2://B/p/*.parquet' AS r WHERE r.ts >= ? AND 10 > value AND (sensor = 's-a' AND ts BETWEEN -5 AND ?2) AND x.y = 3 AND lower(note) = 'a'",
       [100, 200],
     );
-    expect(s).toMatchObject({ kind: "r2", ref: "r2://B/p/*.parquet", alias: "r" });
+    expect(s).toMatchObject({ kind: "url", scheme: "r2", ref: "r2://B/p/*.parquet", alias: "r" });
     expect(s.filters).toEqual([
       { column: "ts", op: ">=", value: 100 },
       { column: "value", op: "<", value: 10 },
@@ -187,8 +290,47 @@ describe("finding sources and filters in SQL", () => {
     );
     expect(cased[0].filters).toEqual([{ column: "ts", op: "=", value: 7 }]);
     const two = findSources("SELECT * FROM readings r, 'r2://B/p.parquet' WHERE r.ts > 1", [], "readings");
-    expect(two.map((s) => s.kind)).toEqual(["table", "r2"]);
+    expect(two.map((s) => s.kind)).toEqual(["table", "url"]);
     expect(two[0].filters).toEqual([{ column: "ts", op: ">", value: 1 }]);
     expect(two[1].filters).toEqual([]);
+  });
+
+  it("one scan answers what a statement needs rewritten, the same for every caller", () => {
+    expect(sqlExtensions("SELECT * FROM t WHERE a = ?")).toEqual({ systemTime: false, schemes: [] });
+    expect(sqlExtensions("SELECT * FROM 'r2://B/p/*.parquet' r JOIN t ON t.id = r.id")).toEqual({
+      systemTime: false,
+      schemes: ["r2"],
+    });
+    expect(sqlExtensions("SELECT * FROM t FOR SYSTEM_TIME AS OF ? JOIN 'HTTPS://x.test/a.csv' c")).toEqual({
+      systemTime: true,
+      schemes: ["https"],
+    });
+    // In strings, quoted names and comments they are not clauses.
+    expect(sqlExtensions("SELECT 'r2://B/p.parquet', \"for system_time\" FROM t -- FOR SYSTEM_TIME")).toEqual(
+      {
+        systemTime: false,
+        schemes: [],
+      },
+    );
+    // The same text gives the same (cached) answer.
+    const sql = "SELECT * FROM 'r2://B/q.parquet'";
+    expect(sqlExtensions(sql)).toBe(sqlExtensions(sql));
+  });
+
+  it("numbers parameters as SQLite does: ?, ?NNN and named ones", async () => {
+    const { tokenize } = await import("../src/sql/tokens");
+    const params = tokenize("SELECT ?, ?5, ?, :a, @b, :a, $c, :1, 'not ?', \"?x\"")
+      .filter((t) => t.kind === "param")
+      .map((t) => [t.text, t.param]);
+    expect(params).toEqual([
+      ["?", 1],
+      ["?5", 5],
+      ["?", 6],
+      [":a", 7],
+      ["@b", 8],
+      [":a", 7],
+      ["$c", 9],
+      [":1", 10],
+    ]);
   });
 });

@@ -9,7 +9,7 @@ export { FixtureActor, PlainNotes } from "./fixtures/actors";
 export { ChatRoom, QuietRoom } from "./fixtures/chat-room";
 export { HistoryActor, ListedHistoryActor, NoHistoryActor } from "./fixtures/history-actors";
 export { HistoryFkActor } from "./fixtures/history-fk";
-export { EveryWakeActor, ScheduledActor } from "./fixtures/scheduled-actors";
+export { EveryWakeActor, LongLeaseActor, ScheduledActor } from "./fixtures/scheduled-actors";
 export { TieredActor } from "./fixtures/tiered";
 
 export default createCoordinator<Env>([...mounts, { path: "/fixtures", app: fixtureRoutes }]);

@@ -113,11 +113,12 @@ export const EXPIRY_INTERVAL_MS = 60_000;
  */
 export class InventorySKU extends SqlActor<Env, typeof schema> {
   // The figures and reservations are captured for time travel (`stateAt`); inventory_log is an
-  // append-only audit log, its own history, so it is not captured twice.
+  // append-only audit log, its own history, so it is not captured twice. 30 days of changes are
+  // kept (the framework prunes on a schedule from the first change), so the WAL stays bounded.
   static override config: ActorConfig<typeof schema> = defineActor({
     schema,
     migrations,
-    history: { tables: ["inventory", "reservations"] },
+    history: { tables: ["inventory", "reservations"], retain: "30d" },
   });
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -282,17 +283,18 @@ export class InventorySKU extends SqlActor<Env, typeof schema> {
   stateAt(timestamp: TimestampInput): InventoryStatus & { at: string } {
     const input = parseInput(timestampInput, timestamp);
     const at = typeof input === "number" ? input : Date.parse(input);
+    // Before the first restock the SKU did not exist, whether or not history reaches that far back.
+    const [first] = this.database.query<{ timestamp: string }>(
+      "SELECT timestamp FROM inventory_log ORDER BY id LIMIT 1",
+    );
+    if (!first || at < Date.parse(first.timestamp)) throw notStockedAt(this.name, at);
     const [row] = this.query<Omit<InventoryStatus, "pendingReservations">>(
       `SELECT sku, product_name AS productName, available, reserved, sold, restocked, updated_at AS updatedAt
        FROM inventory FOR SYSTEM_TIME AS OF TIMESTAMP ?`,
       [at],
     );
     const iso = new Date(at).toISOString();
-    if (!row)
-      throw new ActorError("SKU_NOT_FOUND", `SKU ${this.name} had not been stocked at ${iso}`, {
-        sku: this.name,
-        at: iso,
-      });
+    if (!row) throw notStockedAt(this.name, at);
     const [pending] = this.query<{ n: number }>(
       "SELECT count(*) AS n FROM reservations FOR SYSTEM_TIME AS OF TIMESTAMP ? WHERE status = 'PENDING'",
       [at],
@@ -434,4 +436,9 @@ export class InventorySKU extends SqlActor<Env, typeof schema> {
 
 function isDue(expiresAt: string, now: number): boolean {
   return Date.parse(expiresAt) <= now;
+}
+
+function notStockedAt(sku: string, at: number): ActorError {
+  const iso = new Date(at).toISOString();
+  return new ActorError("SKU_NOT_FOUND", `SKU ${sku} had not been stocked at ${iso}`, { sku, at: iso });
 }

@@ -1,4 +1,5 @@
 import { quoteIdent } from "../database";
+import { fromHex } from "../hex";
 import type { ColumnInfo, TableInfo } from "./tables";
 
 /**
@@ -115,15 +116,9 @@ export function parseImage(text: SqlStorageValue | undefined): Row | null {
 function decodeJsonValue(v: unknown): RowValue {
   if (v && typeof v === "object" && !Array.isArray(v)) {
     const hex = (v as { $b?: unknown }).$b;
-    if (typeof hex === "string" && Object.keys(v).length === 1) return hexToBytes(hex);
+    if (typeof hex === "string" && Object.keys(v).length === 1) return fromHex(hex);
   }
   return v as RowValue;
-}
-
-function hexToBytes(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-  return out;
 }
 
 /** A WAL key (raw value or JSON array) as `{ column: value }`. */

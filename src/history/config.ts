@@ -1,3 +1,4 @@
+import { parseDuration as durationMs } from "../duration";
 import { ActorError } from "../errors";
 
 /** The `history` key of `defineActor`. */
@@ -38,15 +39,11 @@ export interface HistorySettings {
   live: ReadonlyMap<string, ReadonlySet<string> | undefined>;
 }
 
-const UNITS: Record<string, number> = { ms: 1, s: 1e3, m: 6e4, h: 36e5, d: 864e5, w: 6048e5 };
-
 /** "30d", "12h", "90m", "1500ms" or a number of ms. */
 export function parseDuration(value: string | number, what: string): number {
   if (typeof value === "number" && Number.isFinite(value) && value > 0) return value;
-  if (typeof value === "string") {
-    const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)$/.exec(value.trim());
-    if (m && Number(m[1]) > 0) return Number(m[1]) * UNITS[m[2]];
-  }
+  const ms = typeof value === "string" ? durationMs(value) : undefined;
+  if (ms !== undefined) return ms;
   throw new ActorError(
     "INVALID_CONFIG",
     `${what} must be a positive duration like "30d", "12h" or a number of ms`,

@@ -1,3 +1,4 @@
+import { toHex } from "../hex";
 import type { Row } from "./codec";
 import { type Change, readChanges } from "./feed";
 import { lastLsn } from "./store";
@@ -97,10 +98,7 @@ function toWire(change: Change, columns: ReadonlySet<string> | undefined): unkno
     Object.fromEntries(
       Object.entries(row)
         .filter(([k]) => !columns || columns.has(k))
-        .map(([k, v]) => [
-          k,
-          v instanceof Uint8Array ? { $b: [...v].map((b) => b.toString(16).padStart(2, "0")).join("") } : v,
-        ]),
+        .map(([k, v]) => [k, v instanceof Uint8Array ? { $b: toHex(v) } : v]),
     );
   const wire = { ...change, key: fix(change.key), before: fix(change.before), after: fix(change.after) };
   if (columns && change.changed) wire.changed = change.changed.filter((c) => columns.has(c));

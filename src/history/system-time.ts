@@ -1,7 +1,8 @@
 import { quoteIdent } from "../database";
 import { ActorError } from "../errors";
+import { sqlExtensions } from "../sql/extensions";
+import { identName, stringValue, type Token, tokenize } from "../sql/tokens";
 import { decodeValue, keyExpr, sqlString } from "./codec";
-import { identName, stringValue, type Token, tokenize } from "./sql-scan";
 import { TX_FACTS, WAL } from "./store";
 import type { TableInfo } from "./tables";
 import { assertCovered, lsnAfter, toTime } from "./time";
@@ -22,14 +23,7 @@ export function hasSystemTime(sql: string): boolean {
 
 /** True when the statement has a real FOR SYSTEM_TIME clause (not inside a string, identifier or comment). */
 export function hasSystemTimeClause(sql: string): boolean {
-  const words = tokenize(sql).filter((t) => t.kind !== "space" && t.kind !== "comment");
-  return words.some(
-    (t, i) =>
-      t.kind === "word" &&
-      t.text.toUpperCase() === "FOR" &&
-      words[i + 1]?.kind === "word" &&
-      words[i + 1].text.toUpperCase() === "SYSTEM_TIME",
-  );
+  return sqlExtensions(sql).systemTime;
 }
 
 type Period =

@@ -1,8 +1,11 @@
 import { quoteIdent } from "../database";
 import { ActorError } from "../errors";
+import { type Affinity, affinityOf } from "../sql/affinity";
+import { listTables } from "../sql/tables";
+
+export { type Affinity, affinityOf };
 
 /** What history needs to know about one table, read from SQLite itself (never from a request). */
-export type Affinity = "INTEGER" | "TEXT" | "BLOB" | "REAL" | "NUMERIC";
 export interface ColumnInfo {
   name: string;
   affinity: Affinity;
@@ -13,15 +16,6 @@ export interface ColumnInfo {
   blobable: boolean;
 }
 
-/** SQLite's affinity rules (https://sqlite.org/datatype3.html#determination_of_column_affinity). */
-export function affinityOf(type: string): Affinity {
-  const t = type.toUpperCase();
-  if (t.includes("INT")) return "INTEGER";
-  if (/CHAR|CLOB|TEXT/.test(t)) return "TEXT";
-  if (t.includes("BLOB") || t === "") return "BLOB";
-  if (/REAL|FLOA|DOUB/.test(t)) return "REAL";
-  return "NUMERIC";
-}
 export interface TableInfo {
   name: string;
   columns: ColumnInfo[];
@@ -37,13 +31,9 @@ const INTERNAL = /^(_dosql_|_cf_|sqlite_|__drizzle)/;
 
 /** Plain user tables: not virtual, not FTS shadow tables, not the framework's own. */
 export function userTableNames(sql: SqlStorage): string[] {
-  return sql
-    .exec<{ name: string }>(
-      "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' ORDER BY name",
-    )
-    .toArray()
-    .map((r) => r.name)
-    .filter((name) => !INTERNAL.test(name));
+  return listTables(sql)
+    .filter((t) => !t.virtual && !t.shadow && !INTERNAL.test(t.name))
+    .map((t) => t.name);
 }
 
 export function describeTable(sql: SqlStorage, name: string): TableInfo | undefined {

@@ -269,7 +269,11 @@ export class ScheduleStore {
     );
   }
 
-  /** A recurring task used up its attempts on one run: that run is dead-lettered as a copy, the task goes on. */
+  /**
+   * A recurring task used up its attempts on one run: that run is dead-lettered as a copy, the task
+   * goes on. Like every end of a run, guarded by the run id: a task cancelled (or replaced) while
+   * it ran leaves no copy behind.
+   */
   deadLetterRun(
     copyId: string,
     row: Row,
@@ -281,20 +285,15 @@ export class ScheduleStore {
     this.#write(
       `INSERT INTO ${TABLE} (id, key, method, payload, kind, interval_ms, cron, next_run_at, status, attempts,
          max_attempts, last_error, last_run_at, created_at, failed_from)
-       VALUES (?, NULL, ?, ?, ?, ?, ?, ?, 'failed', ?, ?, ?, ?, ?, ?)`,
+       SELECT ?, NULL, method, payload, kind, interval_ms, cron, next_run_at, 'failed', ?, max_attempts, ?, ?, ?, id
+       FROM ${TABLE} WHERE id = ? AND run_id IS ?`,
       copyId,
-      row.method,
-      row.payload,
-      row.kind,
-      row.interval_ms,
-      row.cron,
-      row.next_run_at,
       attempts,
-      row.max_attempts,
       error,
       now,
       now,
       row.id,
+      row.run_id,
     );
     this.#write(
       `UPDATE ${TABLE} SET status = 'scheduled', run_id = NULL, attempts = 0, last_error = ?, next_run_at = ?

@@ -1,12 +1,12 @@
 import { quoteIdent } from "../database";
 import { ActorError, badInput } from "../errors";
+import { listTables } from "../sql/tables";
 import type { ArchiveSpec } from "./config";
 import { PREFIX_PATTERN } from "./config";
 import {
   columnList,
   equalValues,
   keySegment,
-  listTables,
   notFound,
   pendingKeys,
   setPendingKeys,
@@ -45,7 +45,7 @@ export function resolveArchive(ctx: TieringContext, input: unknown, now: number)
   const spec = input as Partial<ArchiveSpec>;
   if (typeof spec.table !== "string" || spec.table.length === 0) throw badInput("table is required");
   const table = spec.table;
-  const tables = listTables(ctx.sql);
+  const tables = listTables(ctx.sql).filter((t) => !t.shadow);
   const info = tables.find((t) => t.name === table);
   if (!info || isInternal(table)) {
     const isView = ctx.sql

@@ -1,21 +1,15 @@
 import { quoteIdent } from "../database";
 import { ActorError, badInput } from "../errors";
 import { TRIGGER_PREFIX } from "../history/store";
+import { listTables, type TableEntry } from "../sql/tables";
+import { isKeyword, significant, tokenize } from "../sql/tokens";
 import { addRow } from "./archive";
 import { type BackupManifest, parseBackupManifest } from "./backup-format";
 import { BulkInserter } from "./bulk-insert";
-import {
-  columnList,
-  keySegment,
-  listTables,
-  type TableEntry,
-  type TieringContext,
-  tableColumns,
-} from "./context";
+import { columnList, keySegment, type TieringContext, tableColumns } from "./context";
 import { readRange, scanFile } from "./parquet-read";
 import { type ColumnDecl, encodeParquet, rowSelect } from "./parquet-write";
 import type { ArchiveStore } from "./r2-store";
-import { isKeyword, significant, tokenize } from "./sql-tokens";
 import { BACKUPS, isBackedUp, JOBS, SNAPSHOT_PREFIX, STAGE_PREFIX } from "./tables";
 
 ActorError.defineStatus("BACKUP_CORRUPT", 500);
@@ -165,7 +159,7 @@ function saveState(ctx: TieringContext, state: BackupState): void {
 }
 
 function backedUpTables(sql: SqlStorage): TableEntry[] {
-  return listTables(sql).filter((t) => isBackedUp(t.name));
+  return listTables(sql).filter((t) => !t.shadow && isBackedUp(t.name));
 }
 
 function snapshot(ctx: TieringContext, keep: number | undefined): BackupState {

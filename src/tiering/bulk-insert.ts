@@ -1,4 +1,5 @@
 import { quoteIdent } from "../database";
+import { toHex } from "../hex";
 
 /**
  * Fast, exact bulk inserts. DO SQLite allows 100 bound parameters per statement, so rows travel
@@ -25,7 +26,7 @@ export class BulkInserter {
   ) {
     this.#sql = sql;
     this.#kinds = columns.map((c) => (c.blob ? "blob" : c.real ? "real" : c.json ? "json" : "any"));
-    const values = columns.map((c, i) => (c.blob ? `unhex(value->>${i})` : `value->>${i}`)).join(", ");
+    const values = this.#kinds.map((kind, i) => valueExpr(i, kind)).join(", ");
     this.#statement = `INSERT INTO ${quoteIdent(table)} (${columns.map((c) => quoteIdent(c.name)).join(", ")}) SELECT ${values} FROM json_each(?)`;
   }
 
@@ -58,6 +59,17 @@ export class BulkInserter {
 }
 
 /**
+ * Row i's value in the statement: blob columns travel as hex; JSON-text columns (mixed types) hold
+ * each value as its JSON, a blob among them as `{"$b": hex}` (as in the WAL's images).
+ */
+function valueExpr(i: number, kind: ValueKind): string {
+  if (kind === "blob") return `unhex(value->>${i})`;
+  if (kind === "json")
+    return `iif(json_type(value, '$[${i}]') = 'object', unhex(value->>'$[${i}]."$b"'), value->>${i})`;
+  return `value->>${i}`;
+}
+
+/**
  * "real": a floating-point column, whose integral values must stay REAL ("5.0", not "5").
  * "json": strings that already are JSON text of SQL values: spliced in as they are.
  */
@@ -87,10 +99,3 @@ function jsonValue(v: unknown, kind: ValueKind): string {
   }
   return JSON.stringify(JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x)));
 }
-
-function toHex(bytes: Uint8Array): string {
-  let out = "";
-  for (let i = 0; i < bytes.length; i++) out += HEX[bytes[i]];
-  return out;
-}
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));

@@ -1,11 +1,12 @@
 import { quoteIdent } from "../database";
 import { ActorError, badInput } from "../errors";
+import { affinityOf } from "../sql/affinity";
+import { COLLATIONS, type Collation } from "../sql/collations";
+import { type ColumnFilter, findSources, type SourceRef } from "../sql/sources";
+import { splice } from "../sql/tokens";
 import { BulkInserter } from "./bulk-insert";
 import { columnList, notFound, type TieringContext, tableColumns } from "./context";
 import { type FileScan, readRange, scanFile } from "./parquet-read";
-import { affinity } from "./parquet-write";
-import { type ColumnFilter, findSources, type SourceRef } from "./sql-sources";
-import { splice } from "./sql-tokens";
 import { MANIFEST, SCRATCH_PREFIX } from "./tables";
 
 ActorError.defineStatus("INVALID_R2_REFERENCE", 400);
@@ -116,7 +117,14 @@ async function resolveSources(
   if (union !== undefined && !refs.some((r) => r.kind === "table"))
     throw badInput(`the SQL does not read table ${union} in a FROM clause`);
   const sources: Source[] = [];
-  for (const ref of refs) sources.push(ref.kind === "r2" ? await r2Source(ctx, ref) : tableSource(ctx, ref));
+  for (const ref of refs) {
+    if (ref.kind === "table") sources.push(tableSource(ctx, ref));
+    else if (ref.scheme === "r2") sources.push(await r2Source(ctx, ref));
+    else
+      throw new ActorError("INVALID_R2_REFERENCE", `no source reads '${ref.scheme}://' URLs`, {
+        ref: ref.ref,
+      });
+  }
   return sources;
 }
 
@@ -314,19 +322,35 @@ function ensureScratch(ctx: TieringContext, source: Source, columns: { name: str
 }
 
 /**
- * A scratch column's type: the affinity keyword of the declared type. Never the declared text itself:
- * it comes from file metadata, and a file in R2 is not trusted to put SQL in our statements.
+ * A scratch column's definition: the archived column's declared type and collation, so values get
+ * the same affinity and compare, group and sort as they did hot. The text comes from file metadata,
+ * and a file in R2 is not trusted to put SQL in our statements: a type that is not plain words (and
+ * an optional size) becomes its affinity keyword, and only SQLite's own collations are named.
  */
-function typeOf(c: { type: string }): string {
-  return affinity(c.type);
+function typeOf(c: { name: string; type: string; collation?: string }): string {
+  const type =
+    SAFE_TYPE.test(c.type) && !c.type.split(/[\s(]+/).some((w) => NOT_A_TYPE.has(w.toUpperCase()))
+      ? c.type
+      : affinityOf(c.type);
+  const collation = (c.collation ?? "BINARY").toUpperCase();
+  if (!COLLATIONS.includes(collation as Collation))
+    throw new ActorError("ARCHIVE_FILE_CORRUPT", `archived column ${c.name} has an unknown collation`);
+  return collation === "BINARY" ? type : `${type} COLLATE ${collation}`;
 }
+const SAFE_TYPE = /^[A-Za-z_][A-Za-z0-9_ ]{0,60}(\(\s*[+-]?\d{1,9}\s*(,\s*[+-]?\d{1,9}\s*)?\))?$/;
+/** Words that would make a "type" a constraint: never let them through. */
+const NOT_A_TYPE = new Set(
+  "CONSTRAINT PRIMARY KEY NOT NULL UNIQUE CHECK DEFAULT COLLATE REFERENCES GENERATED AS ON CONFLICT".split(
+    " ",
+  ),
+);
 
 /** Point each source at its scratch table (a hot table: at the union of it and its scratch table). */
 function rewrite(ctx: TieringContext, sql: string, sources: Source[]): string {
   return splice(
     sql,
     sources.map((s) => {
-      if (s.ref.kind === "r2") return { start: s.ref.start, end: s.ref.end, text: quoteIdent(s.scratch) };
+      if (s.ref.kind === "url") return { start: s.ref.start, end: s.ref.end, text: quoteIdent(s.scratch) };
       const hot = tableColumns(ctx.sql, s.ref.ref);
       const cold = hot.map((c) =>
         s.columns.has(c.name.toLowerCase()) ? quoteIdent(c.name) : `NULL AS ${quoteIdent(c.name)}`,

@@ -1,5 +1,6 @@
+import { parseDuration } from "../duration";
 import { ActorError } from "../errors";
-import { PARTITIONS, type Partition, parseDuration } from "./time";
+import { PARTITIONS, type Partition } from "./time";
 
 /** What `archive()` takes; also the shape of a scheduled archive in the config. */
 export interface ArchiveSpec {

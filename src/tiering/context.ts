@@ -1,5 +1,6 @@
 import { quoteIdent } from "../database";
 import { ActorError } from "../errors";
+import { columnCollations } from "../sql/collations";
 import type { ResolvedTiering } from "./config";
 import type { ArchiveStore } from "./r2-store";
 import { JOBS } from "./tables";
@@ -30,20 +31,33 @@ export function keySegment(name: string): string {
 
 export interface TableColumn {
   name: string;
+  /** The declared type, as SQLite reports it. */
   type: string;
+  /** The declared collation (BINARY when none). */
+  collation: string;
   /** Generated columns are read but never inserted. */
   generated: boolean;
 }
 
-/** Columns of a table (hidden columns of virtual tables left out). */
+/** Columns of a table (hidden columns of virtual tables left out), with their declared types and collations. */
 export function tableColumns(sql: SqlStorage, table: string): TableColumn[] {
-  return sql
+  const columns = sql
     .exec<{ name: string; type: string; hidden: number }>(
       "SELECT name, type, hidden FROM pragma_table_xinfo(?) WHERE hidden != 1 ORDER BY cid",
       table,
     )
-    .toArray()
-    .map((c) => ({ name: c.name, type: c.type, generated: c.hidden === 2 || c.hidden === 3 }));
+    .toArray();
+  if (columns.length === 0) return [];
+  const create = sql
+    .exec<{ sql: string | null }>("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", table)
+    .toArray()[0]?.sql;
+  const collations = columnCollations(create ?? "");
+  return columns.map((c) => ({
+    name: c.name,
+    type: c.type,
+    collation: collations.get(c.name.toLowerCase()) ?? "BINARY",
+    generated: c.hidden === 2 || c.hidden === 3,
+  }));
 }
 
 export function columnList(columns: { name: string }[]): string {
@@ -85,32 +99,4 @@ export function equalValues(a: unknown, b: unknown): boolean {
 
 export function notFound(table: string): ActorError {
   return new ActorError("TABLE_NOT_FOUND", `no table named ${table}`, { table });
-}
-
-export interface TableEntry {
-  name: string;
-  virtual: boolean;
-  /** False for WITHOUT ROWID tables. */
-  rowid: boolean;
-}
-
-/**
- * The database's own tables (not SQLite's, not the runtime's `_cf_` ones, not virtual tables'
- * shadow tables), from sqlite_master. Never from `pragma_table_list`: it also reads `_cf_` tables,
- * which DO SQLite refuses (SQLITE_AUTH) once the runtime has created them (e.g. after an alarm).
- */
-export function listTables(sql: SqlStorage): TableEntry[] {
-  const rows = sql
-    .exec<{ name: string; sql: string }>(
-      "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' ORDER BY name",
-    )
-    .toArray();
-  const virtual = rows.filter((r) => /^\s*CREATE\s+VIRTUAL\s/i.test(r.sql ?? "")).map((r) => r.name);
-  return rows
-    .filter((r) => !virtual.some((v) => r.name !== v && r.name.startsWith(`${v}_`)))
-    .map((r) => ({
-      name: r.name,
-      virtual: virtual.includes(r.name),
-      rowid: !/\bWITHOUT\s+ROWID\b/i.test((r.sql ?? "").slice((r.sql ?? "").lastIndexOf(")"))),
-    }));
 }

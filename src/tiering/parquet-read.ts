@@ -1,8 +1,9 @@
 import type { FileMetaData, ParquetQueryFilter, ParquetScan, SchemaElement } from "hyparquet";
 import { ActorError } from "../errors";
+import { COLLATIONS, type Collation } from "../sql/collations";
+import type { ColumnFilter } from "../sql/sources";
 import { COLUMNS_META, type ColumnDecl, JSON_TEXT_META } from "./parquet-write";
 import type { AsyncBuffer } from "./r2-store";
-import type { ColumnFilter } from "./sql-sources";
 
 /** Load hyparquet on first use (its "browser" entry: no node:fs). */
 const hyparquet = () => import("hyparquet/src/index.js");
@@ -19,8 +20,9 @@ export interface FileScan {
   scan: ParquetScan;
 }
 
-/** A column to read, the SQLite type it gets in a scratch table, and how its values travel. */
+/** A column to read, the SQLite type and collation it gets in a scratch table, and how its values travel. */
 export interface ReadColumn extends ColumnDecl {
+  collation: string;
   blob: boolean;
   /** Floating point in Parquet: integral values must stay REAL. */
   real: boolean;
@@ -31,9 +33,17 @@ export interface ReadColumn extends ColumnDecl {
 const OPERATOR = { "=": "$eq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte" } as const;
 
 /**
- * Prune a file's row groups with the query's filters against the groups' min/max statistics.
- * Only filters whose value has the column's type are used: SQLite orders every number before every
- * string, so a mixed comparison could not be decided from JavaScript comparisons.
+ * Prune a file's row groups with the query's filters against the groups' min/max statistics,
+ * comparing values in the encoding the file holds, and only where that comparison is SQLite's:
+ * - a number against a plain numeric column;
+ * - a string against a plain string column of BINARY collation: equality always; a range only for
+ *   an ASCII value (JavaScript compares UTF-16 units, SQLite bytes of UTF-8: the same order
+ *   against ASCII, not between other characters);
+ * - a string equality against a mixed-type (JSON text) column of BINARY collation, as its JSON
+ *   text (a string is equal to exactly one JSON encoding). Numbers are not: 5 equals 5.0, and
+ *   JSON text sorts in no SQLite order.
+ * Collations other than BINARY make equal what the statistics order apart, so they prune nothing.
+ * Anything else is left to SQLite, which evaluates the whole WHERE on what is loaded.
  */
 export async function scanFile(file: AsyncBuffer | ArrayBuffer, filters: ColumnFilter[]): Promise<FileScan> {
   const { parquetMetadataAsync, parquetScan } = await hyparquet();
@@ -43,9 +53,10 @@ export async function scanFile(file: AsyncBuffer | ArrayBuffer, filters: ColumnF
   const conditions: ParquetQueryFilter[] = [];
   for (const f of filters) {
     const element = elements.find((e) => e.name.toLowerCase() === f.column.toLowerCase());
-    if (!element || element.num_children) continue;
-    if (typeof f.value === "number" ? isNumeric(element) : isString(element))
-      conditions.push({ [element.name]: { [OPERATOR[f.op]]: statValue(element, f.value) } });
+    const column = columns.find((c) => c.name === element?.name);
+    if (!element || !column || element.num_children) continue;
+    const value = prunable(f, element, column);
+    if (value !== undefined) conditions.push({ [element.name]: { [OPERATOR[f.op]]: value } });
   }
   const scan = await parquetScan({
     file,
@@ -92,6 +103,16 @@ export async function readRange(
   return data;
 }
 
+/** The filter's value as the file's statistics hold it, or undefined when it cannot prune soundly. */
+function prunable(f: ColumnFilter, e: SchemaElement, c: ReadColumn): number | string | bigint | undefined {
+  if (typeof f.value === "number") return !c.json && isNumeric(e) ? statValue(e, f.value) : undefined;
+  if (c.collation !== "BINARY" || !isString(e)) return undefined;
+  if (c.json) return f.op === "=" ? JSON.stringify(f.value) : undefined;
+  return f.op === "=" || ASCII.test(f.value) ? f.value : undefined;
+}
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range on purpose
+const ASCII = /^[\u0000-\u007f]*$/;
+
 /** INT64 statistics decode as bigint, and hyparquet only sees bigint 5n and number 5 as equal if both are bigint. */
 function statValue(e: SchemaElement, value: number | string): number | string | bigint {
   return e.type === "INT64" && typeof value === "number" && Number.isSafeInteger(value)
@@ -118,17 +139,22 @@ function topLevel(metadata: FileMetaData): SchemaElement[] {
 
 /** Columns with the SQLite types they had when archived (from our metadata), else from Parquet types. */
 function readColumns(metadata: FileMetaData): ReadColumn[] {
-  const declared = new Map<string, string>();
+  const declared = new Map<string, ColumnDecl>();
   try {
-    for (const c of JSON.parse(meta(metadata, COLUMNS_META) ?? "[]") as ColumnDecl[])
-      declared.set(c.name, c.type);
+    for (const c of JSON.parse(meta(metadata, COLUMNS_META) ?? "[]") as ColumnDecl[]) {
+      if (typeof c?.name !== "string" || typeof c.type !== "string") throw new Error("not a column");
+      if (c.collation !== undefined && !COLLATIONS.includes(String(c.collation).toUpperCase() as Collation))
+        throw new Error("unknown collation");
+      declared.set(c.name, c);
+    }
   } catch {
     throw new ActorError("ARCHIVE_FILE_CORRUPT", "archived file has unreadable column metadata");
   }
   const jsonText = new Set<string>(JSON.parse(meta(metadata, JSON_TEXT_META) ?? "[]"));
   return topLevel(metadata).map((e) => ({
     name: e.name,
-    type: declared.get(e.name) ?? sqliteType(e),
+    type: declared.get(e.name)?.type ?? sqliteType(e),
+    collation: (declared.get(e.name)?.collation ?? "BINARY").toUpperCase(),
     blob: !e.num_children && !isText(e) && (e.type === "BYTE_ARRAY" || e.type === "FIXED_LEN_BYTE_ARRAY"),
     real: !e.num_children && (e.type === "DOUBLE" || e.type === "FLOAT"),
     json: jsonText.has(e.name) && isString(e),

@@ -1,28 +1,27 @@
 import { quoteIdent } from "../database";
-import { ActorError } from "../errors";
+import { toHex } from "../hex";
+import { type Affinity, affinityOf as affinity } from "../sql/affinity";
 
 /** A column as SQLite declares it. */
 export interface ColumnDecl {
   name: string;
   type: string;
+  /** The declared collation; absent (files written before it was kept) means BINARY. */
+  collation?: string;
 }
 
-/** File metadata: the source table's declared column types (JSON of ColumnDecl[]). */
+/**
+ * File metadata: the source table's declared column types and collations (JSON of ColumnDecl[]),
+ * so a cold query's scratch table compares, groups and sorts exactly like the hot table.
+ */
 export const COLUMNS_META = "dosql.columns";
-/** File metadata: columns whose strings are SQL values written as JSON text (mixed-type columns). */
+/**
+ * File metadata: columns whose strings are SQL values written as JSON text (mixed-type columns):
+ * `1`, `1.0`, `"a"`, and a blob as `{"$b": "<hex>"}` (as in the WAL's images).
+ */
 export const JSON_TEXT_META = "dosql.jsonText";
 
 type Kind = "INT64" | "DOUBLE" | "STRING" | "BYTE_ARRAY" | "JSON_TEXT";
-
-/** SQLite's column affinity rules (https://sqlite.org/datatype3.html §3.1). */
-export function affinity(declared: string): "INTEGER" | "TEXT" | "BLOB" | "REAL" | "NUMERIC" {
-  const t = declared.toUpperCase();
-  if (t.includes("INT")) return "INTEGER";
-  if (t.includes("CHAR") || t.includes("CLOB") || t.includes("TEXT")) return "TEXT";
-  if (t.includes("BLOB") || t === "") return "BLOB";
-  if (t.includes("REAL") || t.includes("FLOA") || t.includes("DOUB")) return "REAL";
-  return "NUMERIC";
-}
 
 /**
  * The SELECT list of rows to write: every column, then for each untyped (BLOB affinity) column
@@ -44,10 +43,10 @@ export function rowSelect(columns: ColumnDecl[]): { list: string; flagAt: (numbe
 /**
  * The Parquet type of one column of a chunk. SQLite is dynamically typed, so the values decide;
  * the declared type breaks ties (all NULL). A column whose values do not share one type is written
- * as JSON text per value (`1`, `1.0`, `"a"`), which SQLite reads back with each value's type;
- * blobs mixed with other types are refused.
+ * as JSON text per value (`1`, `1.0`, `"a"`, `{"$b": "00ff"}` for a blob), which SQLite reads back
+ * with each value's type.
  */
-function kindOf(values: unknown[], reals: boolean[] | undefined, declared: string, column: string): Kind {
+function kindOf(values: unknown[], reals: boolean[] | undefined, declared: string): Kind {
   let ints = 0;
   let floats = 0;
   let strings = 0;
@@ -68,20 +67,14 @@ function kindOf(values: unknown[], reals: boolean[] | undefined, declared: strin
     if (aff === "REAL" || aff === "NUMERIC") return "DOUBLE";
     return aff === "BLOB" ? "BYTE_ARRAY" : "STRING";
   }
-  if (blobs > 0 && kinds > 1)
-    throw new ActorError(
-      "ARCHIVE_UNSUPPORTED_VALUE",
-      `column ${column} mixes blobs with other types; Parquet cannot hold it`,
-      { column },
-    );
-  if (blobs > 0) return "BYTE_ARRAY";
+  if (blobs > 0) return kinds === 1 ? "BYTE_ARRAY" : "JSON_TEXT";
   if (strings > 0) return kinds === 1 ? "STRING" : "JSON_TEXT";
   if (ints > 0 && floats > 0) return aff === "BLOB" ? "JSON_TEXT" : "DOUBLE"; // other affinities turn integral REALs back into INTEGERs
   return floats > 0 ? "DOUBLE" : "INT64";
 }
 
 /** Is this number a REAL in SQLite? Known from `typeof` for untyped columns, else from the affinity. */
-function isReal(v: number, flag: boolean | undefined, aff: ReturnType<typeof affinity>): boolean {
+function isReal(v: number, flag: boolean | undefined, aff: Affinity): boolean {
   if (flag !== undefined) return flag;
   return aff === "REAL" || !Number.isSafeInteger(v);
 }
@@ -92,6 +85,8 @@ function jsonText(v: unknown, real: boolean): string | null {
     const text = String(v);
     return real && Number.isInteger(v) && !text.includes("e") ? `${text}.0` : text;
   }
+  if (v instanceof ArrayBuffer || ArrayBuffer.isView(v))
+    return `{"$b":"${toHex(blobBytes(v) as Uint8Array)}"}`;
   return JSON.stringify(v);
 }
 
@@ -119,7 +114,7 @@ export async function encodeParquet(
   const columnData = columns.map((c, i) => {
     const data = rows.map((r) => r[i]);
     const reals = flagAt[i] === undefined ? undefined : rows.map((r) => !!r[flagAt[i]!]);
-    const kind = kindOf(data, reals, c.type, c.name);
+    const kind = kindOf(data, reals, c.type);
     const aff = affinity(c.type);
     if (kind === "JSON_TEXT") {
       jsonColumns.push(c.name);
@@ -148,5 +143,5 @@ export async function encodeParquet(
 /** SHA-256 of the bytes, first 12 hex digits: part of archive keys so a key names one content. */
 export async function contentTag(bytes: Uint8Array): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  return [...digest.slice(0, 6)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return toHex(digest.slice(0, 6));
 }

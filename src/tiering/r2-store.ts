@@ -76,11 +76,6 @@ export class ArchiveStore {
     return object ? object.arrayBuffer() : undefined;
   }
 
-  async head(key: string): Promise<StoredObject | undefined> {
-    const object = await this.read(key, () => this.bucket.head(key));
-    return object ? { key, size: object.size } : undefined;
-  }
-
   /** Every object under `prefix`, page by page. */
   async list(prefix: string): Promise<StoredObject[]> {
     const out: StoredObject[] = [];

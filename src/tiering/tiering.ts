@@ -1,4 +1,5 @@
 import { ActorError } from "../errors";
+import { sqlExtensions } from "../sql/extensions";
 import { type ArchiveResult, resolveArchive, runArchive } from "./archive";
 import {
   type BackupResult,
@@ -14,7 +15,6 @@ import { type ArchiveSpec, type ResolvedTiering, resolveTiering, type TieringCon
 import type { TieringContext } from "./context";
 import { ArchiveStore } from "./r2-store";
 import type { TieringTask } from "./schedules";
-import { findSources, mentionsR2 } from "./sql-sources";
 import { createTieringTables, dropLeftovers, JOBS, MANIFEST } from "./tables";
 
 export interface TieringOptions {
@@ -106,9 +106,9 @@ export class Tiering {
     return coldQuery<T>(this.#ctx, sql, params);
   }
 
-  /** Does this SQL read an `'r2://…'` source? (SqlActor.query routes on it.) */
-  readsArchive(sql: string, params?: readonly unknown[]): boolean {
-    return mentionsR2(sql) && findSources(sql, params ?? []).some((s) => s.kind === "r2");
+  /** Does this SQL read an `'r2://…'` source? (SqlActor.query routes on it; cached per SQL text.) */
+  readsArchive(sql: string): boolean {
+    return sqlExtensions(sql).schemes.includes("r2");
   }
 
   /**

@@ -1,15 +1,11 @@
+import { parseDuration } from "../duration";
 import { badInput } from "../errors";
 
 export type Partition = "hour" | "day" | "month";
 export const PARTITIONS: readonly Partition[] = ["hour", "day", "month"];
 
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
-
-/** "90s", "15m", "12h", "7d", "2w" → milliseconds; undefined when malformed. */
-export function parseDuration(text: string): number | undefined {
-  const m = /^(\d{1,9})(ms|s|m|h|d|w)$/.exec(text.trim());
-  return m ? Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS] : undefined;
-}
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
 
 /**
  * The archive cutoff as epoch milliseconds: a Date, epoch milliseconds, or an age such as "7d"
@@ -39,8 +35,8 @@ export function partitionOf(ms: number, partition: Partition): { label: string; 
   }
   if (partition === "day") {
     const start = Date.UTC(y, mo, day);
-    return { label: `${y}-${pad(mo + 1)}-${pad(day)}`, start, end: start + UNIT_MS.d };
+    return { label: `${y}-${pad(mo + 1)}-${pad(day)}`, start, end: start + DAY_MS };
   }
   const start = Date.UTC(y, mo, day, d.getUTCHours());
-  return { label: `${y}-${pad(mo + 1)}-${pad(day)}T${pad(d.getUTCHours())}`, start, end: start + UNIT_MS.h };
+  return { label: `${y}-${pad(mo + 1)}-${pad(day)}T${pad(d.getUTCHours())}`, start, end: start + HOUR_MS };
 }

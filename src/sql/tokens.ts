@@ -1,9 +1,24 @@
 /**
- * A small SQLite tokenizer: enough to find `'r2://…'` table references, their aliases and the
- * WHERE conjuncts around them, and to rewrite the SQL by token position. It never evaluates SQL;
- * anything it does not understand is left alone (so pruning is skipped, never wrong).
+ * The framework's one SQL tokenizer, for its extensions of SQLite's SQL: `FOR SYSTEM_TIME`
+ * (history), `'<scheme>://…'` sources in FROM position (cold queries, virtual tables), and the
+ * checks of schema SQL. It never evaluates SQL; it finds tokens, their positions and parenthesis
+ * depth, so callers can rewrite by position and never look inside strings, quoted names or comments.
+ *
+ * Parameters follow SQLite's own rules: `?` (the next index), `?NNN` (index NNN), and `:name`,
+ * `@name`, `$name` (a new index the first time a name is seen, the same index after).
  */
-export type TokenKind = "ws" | "comment" | "string" | "blob" | "ident" | "quoted" | "number" | "param" | "op";
+export type TokenKind =
+  | "space"
+  | "comment"
+  | "string"
+  | "blob"
+  /** A bare word: a keyword or an unquoted name. */
+  | "word"
+  /** A quoted name: "x", `x` or [x]. */
+  | "ident"
+  | "number"
+  | "param"
+  | "punct";
 
 export interface Token {
   kind: TokenKind;
@@ -12,13 +27,18 @@ export interface Token {
   end: number;
   /** Parenthesis depth the token sits at. */
   depth: number;
-  /** For `param`: the 1-based parameter index SQLite gives it. */
+  /** For `param`: the 1-based index SQLite gives it. */
   param?: number;
-  /** For `string`/`quoted`: the unescaped value. For `ident`: the text. */
+  /** For `string`: the unescaped value; for `ident`: the unquoted name; for `word`: the text. */
   value?: string;
 }
 
 const OPS = ["->>", "<<", ">>", "<=", ">=", "==", "!=", "<>", "||", "->"];
+const SPACE = /\s/;
+const WORD_START = /[A-Za-z_\u0080-\uffff]/;
+const WORD_PART = /[\w$\u0080-\uffff]/;
+const DIGIT = /[0-9]/;
+const NUMBER = /^(?:0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)/;
 
 export function tokenize(sql: string): Token[] {
   const tokens: Token[] = [];
@@ -32,9 +52,9 @@ export function tokenize(sql: string): Token[] {
   while (i < sql.length) {
     const c = sql[i];
     const start = i;
-    if (/\s/.test(c)) {
-      while (i < sql.length && /\s/.test(sql[i])) i++;
-      push("ws", start, i);
+    if (SPACE.test(c)) {
+      while (i < sql.length && SPACE.test(sql[i])) i++;
+      push("space", start, i);
     } else if (c === "-" && sql[i + 1] === "-") {
       const nl = sql.indexOf("\n", i);
       i = nl < 0 ? sql.length : nl + 1;
@@ -45,31 +65,31 @@ export function tokenize(sql: string): Token[] {
       push("comment", start, i);
     } else if (c === "'" || c === '"' || c === "`") {
       i = quotedEnd(sql, i, c);
-      const body = sql.slice(start + 1, i - 1).replaceAll(c + c, c);
-      push(c === "'" ? "string" : "quoted", start, i, { value: body });
+      const value = sql.slice(start + 1, i - 1).replaceAll(c + c, c);
+      push(c === "'" ? "string" : "ident", start, i, { value });
     } else if (c === "[") {
       const close = sql.indexOf("]", i);
       i = close < 0 ? sql.length : close + 1;
-      push("quoted", start, i, { value: sql.slice(start + 1, i - 1) });
+      push("ident", start, i, { value: sql.slice(start + 1, i - 1) });
     } else if ((c === "x" || c === "X") && sql[i + 1] === "'") {
       i = quotedEnd(sql, i + 1, "'");
       push("blob", start, i);
-    } else if (/[A-Za-z_\u0080-\uffff]/.test(c)) {
-      while (i < sql.length && /[\w$\u0080-\uffff]/.test(sql[i])) i++;
-      push("ident", start, i, { value: sql.slice(start, i) });
-    } else if (/[0-9]/.test(c) || (c === "." && /[0-9]/.test(sql[i + 1] ?? ""))) {
-      const m = /^(?:0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)/.exec(sql.slice(i));
+    } else if (WORD_START.test(c)) {
+      while (i < sql.length && WORD_PART.test(sql[i])) i++;
+      push("word", start, i, { value: sql.slice(start, i) });
+    } else if (DIGIT.test(c) || (c === "." && DIGIT.test(sql[i + 1] ?? ""))) {
+      const m = NUMBER.exec(sql.slice(i, i + 400));
       i += m ? m[0].length : 1;
       push("number", start, i);
     } else if (c === "?") {
       i++;
-      while (i < sql.length && /[0-9]/.test(sql[i])) i++;
+      while (i < sql.length && DIGIT.test(sql[i])) i++;
       const n = i > start + 1 ? Number(sql.slice(start + 1, i)) : maxParam + 1;
       maxParam = Math.max(maxParam, n);
       push("param", start, i, { param: n });
-    } else if ((c === ":" || c === "@" || c === "$") && /[A-Za-z_]/.test(sql[i + 1] ?? "")) {
+    } else if ((c === ":" || c === "@" || c === "$") && WORD_PART.test(sql[i + 1] ?? "")) {
       i++;
-      while (i < sql.length && /[\w$]/.test(sql[i])) i++;
+      while (i < sql.length && WORD_PART.test(sql[i])) i++;
       const name = sql.slice(start, i);
       let n = named.get(name);
       if (n === undefined) {
@@ -81,7 +101,7 @@ export function tokenize(sql: string): Token[] {
       const op = OPS.find((o) => sql.startsWith(o, i));
       i += op ? op.length : 1;
       if (c === ")") depth = Math.max(0, depth - 1);
-      push("op", start, i);
+      push("punct", start, i);
       if (c === "(") depth++;
     }
   }
@@ -98,21 +118,26 @@ function quotedEnd(sql: string, open: number, q: string): number {
   }
 }
 
-/** Tokens without whitespace and comments, keeping their positions. */
+/** Tokens without spaces and comments, keeping their positions. */
 export function significant(tokens: Token[]): Token[] {
-  return tokens.filter((t) => t.kind !== "ws" && t.kind !== "comment");
+  return tokens.filter((t) => t.kind !== "space" && t.kind !== "comment");
 }
 
+/** A bare word that is one of `words` (upper case). */
 export function isKeyword(token: Token | undefined, ...words: string[]): boolean {
-  return !!token && token.kind === "ident" && words.includes(token.text.toUpperCase());
+  return !!token && token.kind === "word" && words.includes(token.text.toUpperCase());
 }
 
-/** The name an identifier token stands for (quoted or not), or undefined. */
+/** The name a word or quoted identifier stands for, or undefined. */
 export function identName(token: Token | undefined): string | undefined {
   if (!token) return undefined;
-  if (token.kind === "quoted") return token.value;
-  if (token.kind === "ident") return token.text;
+  if (token.kind === "ident" || token.kind === "word") return token.value;
   return undefined;
+}
+
+/** A string literal's value. */
+export function stringValue(token: Token): string {
+  return token.value ?? token.text.slice(1, -1).replaceAll("''", "'");
 }
 
 /** Replace token ranges by new text, from last to first so positions stay valid. */

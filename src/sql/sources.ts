@@ -1,4 +1,4 @@
-import { identName, isKeyword, significant, type Token, tokenize } from "./sql-tokens";
+import { identName, isKeyword, significant, type Token, tokenize } from "./tokens";
 
 /** A range condition on one column, taken from a top-level `AND` conjunct of a WHERE clause. */
 export interface ColumnFilter {
@@ -7,10 +7,15 @@ export interface ColumnFilter {
   value: number | string;
 }
 
-/** A table reference in a FROM/JOIN position: an `'r2://…'` literal, or a named hot table. */
+/**
+ * A table reference in a FROM/JOIN position: a `'<scheme>://…'` string literal (an R2 archive,
+ * and the virtual tables to come), or a named hot table.
+ */
 export interface SourceRef {
-  kind: "r2" | "table";
-  /** The r2:// URL or the table name. */
+  kind: "url" | "table";
+  /** For `url`: the scheme before `://`, lower case ("r2", "https", …). */
+  scheme?: string;
+  /** The URL or the table name. */
   ref: string;
   start: number;
   end: number;
@@ -66,23 +71,25 @@ const WHERE_END = new Set([
   "INTERSECT",
 ]);
 
-/** Quick test used on the hot path: does the SQL read an `'r2://…'` source at all? */
-export function mentionsR2(sql: string): boolean {
-  return sql.includes("r2://");
-}
+/** `scheme://` at the start of a string literal. */
+const URL_SCHEME = /^([A-Za-z][A-Za-z0-9+.-]{0,15}):\/\//;
 
 /**
- * Every source of the statement: `'r2://…'` literals in FROM position, and (when `table` is
+ * Every source of the statement: `'<scheme>://…'` literals in FROM position, and (when `table` is
  * given) references to that hot table. String literals elsewhere are left alone.
  */
 export function findSources(sql: string, params: readonly unknown[], table?: string): SourceRef[] {
-  const tokens = significant(tokenize(sql));
+  return sourcesIn(significant(tokenize(sql)), params, table);
+}
+
+/** `findSources` over tokens already scanned (without spaces and comments). */
+export function sourcesIn(tokens: Token[], params: readonly unknown[], table?: string): SourceRef[] {
   const clauseAt: string[] = [];
   const sources: SourceRef[] = [];
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i];
-    if (t.kind === "op" && t.text === "(") clauseAt[t.depth + 1] = "";
-    if (t.kind === "ident") {
+    if (t.kind === "punct" && t.text === "(") clauseAt[t.depth + 1] = "";
+    if (t.kind === "word") {
       const word = t.text.toUpperCase();
       if (CLAUSES.has(word)) clauseAt[t.depth] = word;
       else if (word === "JOIN") clauseAt[t.depth] = "FROM";
@@ -90,13 +97,14 @@ export function findSources(sql: string, params: readonly unknown[], table?: str
     const prev = tokens[i - 1];
     const inFrom =
       isKeyword(prev, "FROM", "JOIN") ||
-      (prev?.kind === "op" && prev.text === "," && clauseAt[t.depth] === "FROM");
+      (prev?.kind === "punct" && prev.text === "," && clauseAt[t.depth] === "FROM");
     if (!inFrom) continue;
     let kind: SourceRef["kind"] | undefined;
-    if (t.kind === "string" && t.value!.startsWith("r2://")) kind = "r2";
+    const scheme = t.kind === "string" ? URL_SCHEME.exec(t.value!)?.[1].toLowerCase() : undefined;
+    if (scheme) kind = "url";
     else if (
       table !== undefined &&
-      (t.kind === "ident" || t.kind === "quoted") &&
+      (t.kind === "word" || t.kind === "ident") &&
       identName(t)!.toLowerCase() === table.toLowerCase() &&
       tokens[i + 1]?.text !== "." &&
       tokens[i + 1]?.text !== "("
@@ -107,7 +115,8 @@ export function findSources(sql: string, params: readonly unknown[], table?: str
     const names = new Set([alias ?? (kind === "table" ? identName(t)! : "")].map((n) => n.toLowerCase()));
     sources.push({
       kind,
-      ref: kind === "r2" ? t.value! : identName(t)!,
+      scheme,
+      ref: kind === "url" ? t.value! : identName(t)!,
       start: t.start,
       end: t.end,
       alias,
@@ -123,7 +132,7 @@ function aliasAfter(tokens: Token[], i: number): { alias?: string; next: number 
     const name = identName(tokens[i + 1]);
     return name ? { alias: name, next: i + 2 } : { next: i + 1 };
   }
-  if (t?.kind === "quoted" || (t?.kind === "ident" && !NOT_ALIAS.has(t.text.toUpperCase())))
+  if (t?.kind === "ident" || (t?.kind === "word" && !NOT_ALIAS.has(t.text.toUpperCase())))
     return { alias: identName(t), next: i + 1 };
   return { next: i };
 }
@@ -230,7 +239,7 @@ function conjunctFilters(part: Token[], names: Set<string>, params: readonly unk
         { column: col.name, op: "<=", value: hi.value },
       ];
     }
-    const op = rest[0]?.kind === "op" ? AS_IS[rest[0].text] : undefined;
+    const op = rest[0]?.kind === "punct" ? AS_IS[rest[0].text] : undefined;
     const value = valueAt(rest, 1, params);
     if (op && value && 1 + value.length === rest.length)
       return [{ column: col.name, op, value: value.value }];
@@ -239,7 +248,7 @@ function conjunctFilters(part: Token[], names: Set<string>, params: readonly unk
   const value = valueAt(part, 0, params);
   if (!value) return [];
   const opToken = part[value.length];
-  const op = opToken?.kind === "op" ? FLIP[opToken.text] : undefined;
+  const op = opToken?.kind === "punct" ? FLIP[opToken.text] : undefined;
   const right = columnAt(part, value.length + 1, names);
   if (op && right && value.length + 1 + right.length === part.length)
     return [{ column: right.name, op, value: value.value }];
@@ -260,7 +269,7 @@ function columnAt(
     if (!nameB || !names.has(nameA.toLowerCase())) return undefined;
     return { name: nameB, length: 3 };
   }
-  if (a.kind === "ident" && /^(NULL|TRUE|FALSE|CURRENT_TIMESTAMP|CURRENT_DATE|CURRENT_TIME)$/i.test(a.text))
+  if (a.kind === "word" && /^(NULL|TRUE|FALSE|CURRENT_TIMESTAMP|CURRENT_DATE|CURRENT_TIME)$/i.test(a.text))
     return undefined;
   return { name: nameA, length: 1 };
 }
@@ -273,7 +282,7 @@ function valueAt(
   let t = part[i];
   let sign = 1;
   let length = 1;
-  if (t?.kind === "op" && (t.text === "-" || t.text === "+")) {
+  if (t?.kind === "punct" && (t.text === "-" || t.text === "+")) {
     sign = t.text === "-" ? -1 : 1;
     t = part[i + 1];
     length = 2;

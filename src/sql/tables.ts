@@ -1,0 +1,34 @@
+/** One table of the database, as `listTables` reports it. */
+export interface TableEntry {
+  name: string;
+  /** A virtual table (FTS5, …). */
+  virtual: boolean;
+  /** A shadow table a virtual table keeps its data in (`<vtab>_…`). */
+  shadow: boolean;
+  /** False for WITHOUT ROWID tables. */
+  rowid: boolean;
+}
+
+/**
+ * Every table of the database but SQLite's own and the runtime's `_cf_` ones, by name, from
+ * sqlite_master. Never from `pragma_table_list`: it also reads `_cf_` tables, which DO SQLite
+ * refuses (SQLITE_AUTH) once the runtime has created them (e.g. after an alarm). Callers filter
+ * further (the framework's `_dosql_` tables, virtual and shadow tables) for what they need.
+ */
+export function listTables(sql: SqlStorage): TableEntry[] {
+  const rows = sql
+    .exec<{ name: string; sql: string | null }>(
+      "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' ORDER BY name",
+    )
+    .toArray();
+  const virtual = rows.filter((r) => /^\s*CREATE\s+VIRTUAL\s/i.test(r.sql ?? "")).map((r) => r.name);
+  return rows.map((r) => {
+    const text = r.sql ?? "";
+    return {
+      name: r.name,
+      virtual: virtual.includes(r.name),
+      shadow: virtual.some((v) => r.name !== v && r.name.startsWith(`${v}_`)),
+      rowid: !/\bWITHOUT\s+ROWID\b/i.test(text.slice(text.lastIndexOf(")"))),
+    };
+  });
+}
