@@ -1,5 +1,19 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig, type Plugin } from "vitest/config";
+import pkg from "./package.json" with { type: "json" };
+
+// The repository's own tests import the source: "dosql-actors/<subpath>" resolves to the file its
+// package.json "exports" entry names under "dosql-source" (users get the built dist/ instead). A leading "/" is the project root for vite.
+const sourceAliases = Object.entries(pkg.exports).flatMap(([subpath, target]) =>
+  typeof target === "object" && "dosql-source" in target
+    ? [
+        {
+          find: new RegExp(`^dosql-actors${subpath.slice(1)}$`),
+          replacement: target["dosql-source"].slice(1),
+        },
+      ]
+    : [],
+);
 
 // drizzle-kit's migrations.js imports .sql files; bundle them as text, as wrangler's `rules` do.
 const sqlAsText: Plugin = {
@@ -10,6 +24,7 @@ const sqlAsText: Plugin = {
 };
 
 export default defineConfig({
+  resolve: { alias: sourceAliases },
   plugins: [sqlAsText, cloudflareTest({ wrangler: { configPath: "./test/wrangler.jsonc" } })],
   test: {
     // CI asks for JSON results too, to print its own "N passed, N failed" line.

@@ -36,6 +36,7 @@ export type {
 export { type JsonValue, toJsonText } from "./json";
 export { applyMigrations, type MigrationBundle, type MigrationReport } from "./migrations";
 export type { ActorPart, PartHost, PartInstance, PartKey, PartScheduler } from "./part";
+export { type QuietResult, quietStub } from "./quiet";
 export {
   type Every,
   type MethodKey,

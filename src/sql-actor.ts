@@ -20,18 +20,22 @@ import type { ConflictPolicy } from "./history/merge";
 import type { HistoryPart } from "./history/part";
 import type { PruneResult } from "./history/retention";
 import type { BranchResult, MergeResult, RestoreResult, WriteResult } from "./history/types";
-import { applyMigrations, type MigrationObserver, type MigrationReport, userTables } from "./migrations";
+import { applyMigrations, type MigrationObserver, type MigrationReport } from "./migrations";
 import type { PartHost, PartInstance, PartKey } from "./part";
 import { Route, RouteCache } from "./query-route";
+import { callQuietly, type QuietResult } from "./quiet";
 import { ENTRY_POINTS, guardPublicMethods } from "./ready-guard";
 import type { RpcServer } from "./rpc/index";
 import { Scheduler } from "./schedule";
-import { type ActorStats, tableRows } from "./stats";
+import { type ActorStats, tableStats } from "./stats";
 import type { TieringPart } from "./tiering/part";
 import type { TieringTask } from "./tiering/schedules";
 import type { Tiering } from "./tiering/tiering";
 
 ActorError.defineStatus("ACTOR_DESTROYED", 410);
+
+/** Names `_quietCall` refuses: the runtime's entry points, as for the scheduler. */
+const RESERVED: ReadonlySet<string> = new Set(ENTRY_POINTS);
 
 /**
  * The base class of every actor: a partyserver `Server` (hibernating WebSockets) that owns one
@@ -144,6 +148,11 @@ export class SqlActor<
         this.#unavailable ??= ActorError.from(err) ?? new ActorError("INVALID_CONFIG", String(err));
       }
     });
+  }
+
+  /** How `actorStub()` calls a method: an ActorError comes back as a value, so nothing is logged (src/quiet.ts). */
+  _quietCall(method: string, args: unknown[]): Promise<QuietResult> {
+    return callQuietly(this, method, args, RESERVED);
   }
 
   /** Every part after migrations (install); a part may answer the write hooks (history). */
@@ -365,7 +374,7 @@ export class SqlActor<
     this.assertReady();
     return {
       databaseBytes: this.#database.size,
-      tables: tableRows(this.ctx.storage.sql, userTables(this.ctx.storage.sql)),
+      ...tableStats(this.ctx.storage.sql),
       schemaVersion: this.#migrations.version,
       schedules: this.schedule.summary(),
       connections: this.connections.summary(),

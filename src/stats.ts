@@ -6,8 +6,13 @@ import type { ScheduleStatus } from "./schedule";
 export interface ActorStats {
   /** Bytes used by the SQLite database. */
   databaseBytes: number;
-  /** Rows per table, the framework's own `_dosql_*` tables included. */
+  /** Rows per table of the actor's own schema (internal tables are in `internalTables`). */
   tables: Record<string, number>;
+  /**
+   * Rows per internal table: the framework's `_dosql_*`, the runtime's `_cf_*` and
+   * `__miniflare_*`, SQLite's `sqlite_*`. null where the runtime does not let SQL read it.
+   */
+  internalTables: Record<string, number | null>;
   /** The newest migration applied. */
   schemaVersion: string | null;
   schedules: { total: number; due: number; nextRunAt: number | null } & Record<ScheduleStatus, number>;
@@ -18,10 +23,34 @@ export interface ActorStats {
   forwards: ForwardStatus[];
 }
 
-/** Exact row counts (a full count per table: meant for introspection, not hot paths). */
-export function tableRows(sql: SqlStorage, tables: string[]): Record<string, number> {
-  const rows: Record<string, number> = {};
-  for (const table of [...tables].sort())
-    rows[table] = Number(sql.exec(`SELECT count(*) AS n FROM ${quoteIdent(table)}`).one().n);
-  return rows;
+/** Tables that belong to the framework, the runtime or SQLite rather than to the actor's schema. */
+export const INTERNAL_TABLE = /^(_dosql_|_cf_|__miniflare_|sqlite_)/;
+
+/**
+ * Exact row counts of every table, the actor's own apart from the internal ones (a full count
+ * per table: meant for introspection, not hot paths). Reads sqlite_master, not pragma_table_list,
+ * which fails once workerd has created its `_cf_` tables.
+ */
+export function tableStats(sql: SqlStorage): Pick<ActorStats, "tables" | "internalTables"> {
+  const names = sql
+    .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+    .toArray()
+    .map((row) => row.name);
+  const tables: Record<string, number> = {};
+  const internalTables: Record<string, number | null> = {};
+  for (const name of names) {
+    if (!INTERNAL_TABLE.test(name)) tables[name] = count(sql, name);
+    else {
+      try {
+        internalTables[name] = count(sql, name);
+      } catch {
+        internalTables[name] = null; // `_cf_KV`: SQLITE_AUTH
+      }
+    }
+  }
+  return { tables, internalTables };
+}
+
+function count(sql: SqlStorage, table: string): number {
+  return Number(sql.exec(`SELECT count(*) AS n FROM ${quoteIdent(table)}`).one().n);
 }

@@ -9,7 +9,11 @@ describe("stats()", () => {
     const stub = env.SCHEDULED.getByName(name("stats"));
     const empty = await stub.stats();
     expect(empty.schemaVersion).toBe("0000_runs");
-    expect(empty.tables).toEqual({ _dosql_migrations: 1, _dosql_schedules: 0, runs: 0 });
+    // The actor's own tables; the framework's, the runtime's and SQLite's are listed apart.
+    expect(empty.tables).toEqual({ runs: 0 });
+    expect(empty.internalTables).toMatchObject({ _dosql_migrations: 1, _dosql_schedules: 0 });
+    for (const table of Object.keys(empty.internalTables))
+      expect(table).toMatch(/^(_dosql_|_cf_|__miniflare_|sqlite_)/);
     expect(empty.schedules).toEqual({
       total: 0,
       scheduled: 0,
@@ -33,7 +37,7 @@ describe("stats()", () => {
       return { later: later.nextRunAt, stats: actor.stats() };
     });
     expect(at.stats.tables.runs).toBe(201);
-    expect(at.stats.tables._dosql_schedules).toBe(3);
+    expect(at.stats.internalTables._dosql_schedules).toBe(3);
     expect(at.stats.schedules).toMatchObject({ total: 3, scheduled: 2, due: 1, running: 0, failed: 1 });
     expect(at.stats.schedules.nextRunAt).toBeLessThanOrEqual(Date.now());
     expect(at.stats.databaseBytes).toBeGreaterThan(empty.databaseBytes);
@@ -59,5 +63,19 @@ describe("stats()", () => {
 
     bob.close(1000);
     await vi.waitFor(async () => expect((await stub.stats()).connections.total).toBe(3), { timeout: 5_000 });
+  });
+
+  it("keeps the runtime's and the framework's tables out of tables, listed apart", async () => {
+    const stub = env.HISTORY.getByName(name("stats-internal"));
+    await runInDurableObject(stub, async (_actor, state) => {
+      await state.storage.put("key", "value"); // workerd's own _cf_KV table
+    });
+    const stats = await stub.stats();
+    const own = Object.keys(stats.tables);
+    expect(own.length).toBeGreaterThan(0);
+    for (const table of own) expect(table).not.toMatch(/^(_dosql_|_cf_|__miniflare_|sqlite_)/);
+    expect(stats.internalTables).toHaveProperty("_cf_KV", null); // SQL may not read it (SQLITE_AUTH)
+    expect(Object.keys(stats.internalTables).some((t) => t.startsWith("_dosql_history"))).toBe(true);
+    expect(stats.internalTables._dosql_migrations).toBeGreaterThan(0);
   });
 });
