@@ -211,7 +211,8 @@ function commitChunk(
   const last = chunk.rows[chunk.rows.length - 1];
   const where = `${tc} >= ? AND ${tc} < ? AND (${tc}, rowid) >= (?, ?) AND (${tc}, rowid) <= (?, ?)`;
   const bounds = [chunk.lo, chunk.hi, first[timeAt], first[0], last[timeAt], last[0]] as SqlStorageValue[];
-  return ctx.storage.transactionSync(() => {
+  // The actor's transaction: under history the deletes below are one transaction of their own.
+  return ctx.transaction(() => {
     const now = Array.from(
       ctx.sql
         .exec(

@@ -18,6 +18,8 @@ export interface TieringContext {
   bindingOf(name: string): string;
   /** The actor's own parameterised query (binding rules of `Database.query`). */
   query<T>(sql: string, params?: readonly unknown[]): T[];
+  /** One transaction of the actor (recorded by history as its own) for raw writes on `sql`. */
+  transaction<T>(fn: () => T): T;
 }
 
 /** Keep [A-Za-z0-9._-]; percent-encode the rest, so names never clash with `/`, `*` or quotes in keys. */

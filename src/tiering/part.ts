@@ -29,6 +29,8 @@ export function tiering(config: TieringConfig = {}): ActorPart<Tiering> {
         config,
         query: (sql, params) => host.query(sql, params),
         assertReady: () => host.assertReady(),
+        transaction: (fn) => host.transaction(fn, { actor: "archive" }),
+        markWritten: () => host.markWritten(),
         restoreHooks: () => host.restoreHooks(),
         afterRestore: () => host.reapplyMigrations(),
         scheduleResume: () => scheduleResume(api.config, host.schedule),

@@ -26,6 +26,13 @@ export interface TieringOptions {
   query<T>(sql: string, params?: readonly unknown[]): T[];
   /** Throws when the actor cannot serve (failed migration). */
   assertReady(): void;
+  /**
+   * The actor's transaction (history's hooks included), for writes that delete archived rows, and
+   * how to tell it that raw `ctx.storage.sql` writes inside wrote rows. Without it (no actor), a
+   * plain `transactionSync`.
+   */
+  transaction?<T>(fn: () => T): T;
+  markWritten?(): void;
   /** How a restore runs under history (the tables it keeps, its work around the swap), if on. */
   restoreHooks?(): RestoreHooks | undefined;
   /** Called after a restore replaced the data (the actor re-applies its migrations). */
@@ -69,6 +76,14 @@ export class Tiering {
       store: (binding) => this.store(binding),
       bindingOf: (name) => this.config.buckets[name] ?? name,
       query: (sql, params) => options.query(sql, params),
+      transaction: (fn) => {
+        if (!options.transaction) return options.storage.transactionSync(fn);
+        return options.transaction(() => {
+          const result = fn();
+          options.markWritten?.();
+          return result;
+        });
+      },
     };
   }
 
