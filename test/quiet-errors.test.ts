@@ -52,10 +52,15 @@ describe("quiet business errors over RPC", () => {
   });
 
   it("property reads and pipelined calls go through the plain stub", async () => {
-    const stub = quietStub(env.NO_HISTORY.getByName(name("quiet-prop")));
+    // Without the history part, reading `history` itself is refused (issue 13: opt-in parts).
+    const without = quietStub(env.NO_HISTORY.getByName(name("quiet-prop")));
+    expect(ActorError.from(await rejection(Promise.resolve(without.history)))?.code).toBe("HISTORY_DISABLED");
+    const stub = quietStub(env.HISTORY.getByName(name("quiet-prop-on")));
     const history = await stub.history;
-    expect(await history.enabled).toBe(false);
-    expect(ActorError.from(await rejection(history.changes()))?.code).toBe("HISTORY_DISABLED");
+    expect(await history.enabled).toBe(true);
+    expect(ActorError.from(await rejection(history.changes({ fromLsn: -1 })))?.code).toBe(
+      "VALIDATION_FAILED",
+    );
     expect(String((await stub.stats()).schemaVersion)).toBeTruthy();
   });
 
