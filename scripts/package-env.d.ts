@@ -5,6 +5,13 @@ declare namespace Cloudflare {
     ARCHIVE: R2Bucket;
     INVENTORY_SKU: DurableObjectNamespace<import("../actors/inventory-sku/inventory-sku").InventorySKU>;
     ORDER: DurableObjectNamespace<import("../actors/order/order").Order>;
+    /** Optional bindings and secrets the coordinator and the prebuilt actors read. */
+    DIRECTORY?: DurableObjectNamespace<import("../src/coordinator/directory").Directory>;
+    CHECKOUT_LIMIT?: RateLimit;
+    AUTH_JWT_SECRET?: string;
+    AUTH_JWKS?: string;
+    ADMIN_TOKEN?: string;
+    INVENTORY_MAX_TTL_MINUTES?: string;
   }
 }
 interface Env extends Cloudflare.Env {}

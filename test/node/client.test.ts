@@ -50,8 +50,15 @@ describe("dosql-actors/client in Node 22 against wrangler dev", () => {
     const sku = connect<typeof InventorySKU>(url, { minDelayMs: 100, maxDelayMs: 1000 });
     const bounded = connect<typeof InventorySKU>(url, { maxQueue: 2, minDelayMs: 100, maxDelayMs: 1000 });
 
-    // Typed calls (development mode: every method is open, as the HTTP routes are).
-    const restocked = await sku.restock({ quantity: 10, productName: "Widget" });
+    // The SKU exists once stocked (an unknown SKU's socket answers 404 and creates nothing), so
+    // stock it over HTTP first, then typed calls (development mode: every method is open).
+    const stocked = await fetch(`${server.url}/inventory/${name}/restock`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ quantity: 10, productName: "Widget" }),
+    });
+    expect(stocked.status).toBe(200);
+    const restocked = await sku.status();
     expect(restocked.available).toBe(10);
     const live = sku.$live<Figures>("SELECT sku, available, reserved, sold FROM inventory");
     const lsns: number[] = [];
