@@ -1,4 +1,5 @@
 import { ActorError } from "./errors";
+import { hashHalves } from "./hash";
 import { applyOne, type Migration, type MigrationObserver } from "./migrations/apply-one";
 import { listTables } from "./sql/tables";
 
@@ -49,15 +50,7 @@ export function readBundle(bundle: MigrationBundle | undefined): Migration[] {
 
 /** cyrb53: a fast 53-bit content hash, enough to notice an edited migration (not a security hash). */
 export function hashText(text: string): string {
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    h1 = Math.imul(h1 ^ ch, 2654435761);
-    h2 = Math.imul(h2 ^ ch, 1597334677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  const [h1, h2] = hashHalves(text);
   return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(16).padStart(14, "0");
 }
 

@@ -1,5 +1,6 @@
 import { quoteIdent } from "../database";
 import { ActorError } from "../errors";
+import { hashHalves } from "../hash";
 import type { Schema, TableShape } from "./schema";
 
 /** The key of a table's checksum of its own keys; every other checksum is of one referencing column. */
@@ -42,15 +43,7 @@ export function fingerprint(sql: SqlStorage, shape: TableShape): Fingerprint {
 
 /** Add the two 32-bit halves of a string's hash to an accumulator (sums mod 2^32). */
 function add(acc: number[], text: string): void {
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    h1 = Math.imul(h1 ^ ch, 2654435761);
-    h2 = Math.imul(h2 ^ ch, 1597334677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  const [h1, h2] = hashHalves(text);
   acc[0] = (acc[0] + (h1 >>> 0)) >>> 0;
   acc[1] = (acc[1] + (h2 >>> 0)) >>> 0;
 }
