@@ -1,10 +1,12 @@
 // Inventory bench: the InventorySKU reserve (select, insert, update, log insert in one transaction)
 // against a hand-written Durable Object doing the same SQL; in one call, and over HTTP.
-import autocannon from "autocannon";
 
-const N = 2000;
-const HTTP_REQUESTS = 100;
-const LATENCY_REQUESTS = 1000;
+import autocannon from "autocannon";
+import { QUICK } from "../quick.mjs";
+
+const N = QUICK ? 200 : 2000;
+const HTTP_REQUESTS = QUICK ? 20 : 100;
+const LATENCY_REQUESTS = QUICK ? 100 : 1000;
 const post = (base, path, body) =>
   fetch(`${base}${path}`, {
     method: "POST",
