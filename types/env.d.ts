@@ -8,6 +8,16 @@ declare namespace Cloudflare {
     TIERED: DurableObjectNamespace<import("../test/fixtures/tiered").TieredActor>;
     INVENTORY_SKU: DurableObjectNamespace<import("../actors/inventory-sku/inventory-sku").InventorySKU>;
     ORDER: DurableObjectNamespace<import("../actors/order/order").Order>;
+    BUILDING_TELEMETRY: DurableObjectNamespace<
+      import("../actors/building-telemetry/building-telemetry").BuildingTelemetry
+    >;
+    CENTRAL_TELEMETRY: DurableObjectNamespace<
+      import("../actors/central-telemetry/central-telemetry").CentralTelemetry
+    >;
+    /** A building whose archive binding can be pointed at a missing bucket (test/fixtures/telemetry.ts). */
+    OFFLINE_ARCHIVE_BUILDING: DurableObjectNamespace<
+      import("../test/fixtures/telemetry").OfflineArchiveBuilding
+    >;
     EXAMPLE_NOTES: DurableObjectNamespace<import("../examples/notes/notes").Notes>;
     SCHEDULED: DurableObjectNamespace<import("../test/fixtures/scheduled-actors").ScheduledActor>;
     LONG_LEASE: DurableObjectNamespace<import("../test/fixtures/scheduled-actors").LongLeaseActor>;
