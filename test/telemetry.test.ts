@@ -1,6 +1,6 @@
 import { env, evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { idOf, objectIds } from "./auth-helpers";
+import { ADMIN_TOKEN, idOf, objectIds, secured, userToken } from "./auth-helpers";
 import {
   alertsSocket,
   baseHour,
@@ -514,3 +514,72 @@ describe("BuildingTelemetry: the alerts socket, acknowledge, resolve", () => {
 });
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+describe("BuildingTelemetry: roles and concurrency", () => {
+  it("building writes need the admin token; reads and the central figures are public", async () => {
+    const name = freshName("roles");
+    const as = secured();
+    const t = baseHour();
+    const writes: [string, string, unknown][] = [
+      ["POST", `/buildings/${name}/ingest`, reading("a", t, 1)],
+      ["POST", `/buildings/${name}/ingest-batch`, [reading("a", t, 1)]],
+      ["POST", `/buildings/${name}/alerts/rules`, { sensorType: "co2", condition: "gt", thresholdValue: 1 }],
+      ["POST", `/buildings/${name}/alerts/acknowledge`, { alertId: 1, userId: "op" }],
+      ["PATCH", `/buildings/${name}/alerts/rules/1`, { enabled: false }],
+      ["POST", `/admin/buildings/${name}/sync`, undefined],
+    ];
+    for (const [method, path, body] of writes) {
+      expect((await as(method, path, { body })).status, path).toBe(401);
+      expect((await as(method, path, { body, token: await userToken("u1") })).status, path).toBe(403);
+    }
+    // Nothing was written by the refusals: the building does not exist.
+    expect(await objectIds(env.BUILDING_TELEMETRY)).not.toContain(idOf(env.BUILDING_TELEMETRY, name));
+    const ok = await as("POST", `/buildings/${name}/ingest`, {
+      body: reading("a", t, 1),
+      token: ADMIN_TOKEN,
+    });
+    expect(ok.status).toBe(200);
+    for (const path of [
+      `/buildings/${name}/query`,
+      `/buildings/${name}/realtime`,
+      `/buildings/${name}/historical?start=0&end=${Date.now()}`,
+      `/buildings/${name}/alerts/rules`,
+      `/buildings/${name}/alerts/active`,
+      "/central/buildings/rollups",
+    ])
+      expect((await as("GET", path)).status, path).toBe(200);
+    expect((await as("POST", `/admin/buildings/${name}/sync`, { token: ADMIN_TOKEN })).status).toBe(200);
+  });
+
+  it("concurrent batches: every reading counted once in its minute, at most one open alert per rule and sensor", async () => {
+    const b = building(freshName("concurrent"));
+    const t = baseHour();
+    await b.createRule({ sensorType: "power", condition: "gt", thresholdValue: 50, cooldownSeconds: 0 });
+    const sensors = ["p-1", "p-2", "p-3"];
+    await Promise.all(
+      Array.from({ length: 20 }, (_, call) =>
+        b.ingestBatch(
+          Array.from({ length: 50 }, (_, i) =>
+            reading(sensors[(call + i) % 3], t + call * 1000 + i, ((call * 7 + i) % 100) * 1.0, {
+              sensorType: "power",
+              unit: "kW",
+            }),
+          ),
+        ),
+      ),
+    );
+    const [totals] = await rows<{ readings: number; minutes: number; sum: number; msum: number }>(
+      b,
+      `SELECT (SELECT count(*) FROM readings) AS readings, (SELECT sum(count) FROM minute_aggregates) AS minutes,
+        (SELECT sum(value) FROM readings) AS sum, (SELECT sum(sum_value) FROM minute_aggregates) AS msum`,
+    );
+    expect(totals.readings).toBe(1000);
+    expect(totals.minutes).toBe(1000);
+    expect(totals.msum).toBe(totals.sum);
+    const open = await rows<{ n: number }>(
+      b,
+      "SELECT count(*) AS n FROM active_alerts WHERE status <> 'RESOLVED' GROUP BY rule_id, sensor_id HAVING n > 1",
+    );
+    expect(open).toEqual([]);
+  });
+});
