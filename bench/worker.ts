@@ -1,6 +1,7 @@
 // Bench Worker: each route runs `n` operations against one actor and answers when done; the
 // Node side (bench/run.mjs) times the whole request, interleaving framework and baseline.
 import { Hono } from "hono";
+import { buildingRoutes } from "../actors/building-telemetry/routes";
 import { inventoryRoutes } from "../actors/inventory-sku/routes";
 import type { ForwardBatch } from "../src/forward/index";
 import { createCoordinator } from "../src/index";
@@ -21,9 +22,12 @@ import {
 import { BenchNotes, PlainBenchNotes } from "./actors/notes";
 import { HandPeerReserve, IdiomReserve, PartyReserve } from "./actors/peers";
 import { BenchSchedules, PlainBenchSchedules } from "./actors/schedules";
+import { BenchBuilding, PlainBuilding } from "./actors/telemetry";
 import { BenchTiered, PlainArchiver, PlainHot } from "./actors/tiering";
 
+export { CentralTelemetry } from "../actors/index";
 export {
+  BenchBuilding,
   BenchForwardSink,
   BenchForwardToActor,
   BenchForwardToQueue,
@@ -42,6 +46,7 @@ export {
   PlainArchiver,
   PlainBenchNotes,
   PlainBenchSchedules,
+  PlainBuilding,
   PlainHot,
   PlainInventory,
   PlainReserve,
@@ -72,6 +77,9 @@ type BenchEnv = {
   IDIOM_RESERVE: DurableObjectNamespace<IdiomReserve>;
   HAND_PEER_RESERVE: DurableObjectNamespace<HandPeerReserve>;
   PARTY_RESERVE: DurableObjectNamespace<PartyReserve>;
+  /** BenchBuilding under the binding name the coordinator's building routes use. */
+  BUILDING_TELEMETRY: DurableObjectNamespace<BenchBuilding>;
+  PLAIN_BUILDING: DurableObjectNamespace<PlainBuilding>;
 };
 
 const count = (value: string | undefined) => Math.min(Math.max(Number(value) || 100, 1), 100_000);
@@ -263,8 +271,28 @@ app.post("/bench/cold/:variant", async (c) => {
   return c.json({ n });
 });
 
+// Telemetry: `n` readings ingested inside one call, in batches of `size` (1: single ingests), by
+// BuildingTelemetry or a hand-written DO doing the same SQL.
+app.post("/bench/telemetry/:variant/:name", async (c) => {
+  const n = count(c.req.query("n"));
+  const size = Math.min(Math.max(Number(c.req.query("size")) || 500, 1), 5000);
+  const name = c.req.param("name");
+  if (c.req.param("variant") === "plain") {
+    const plain = c.env.PLAIN_BUILDING.getByName(name);
+    return c.json({ n: size === 1 ? await plain.benchSingles(n) : await plain.benchBatches(n, size) });
+  }
+  const actor = c.env.BUILDING_TELEMETRY.getByName(name) as unknown as {
+    benchSingles(n: number): Promise<number>;
+    benchBatches(n: number, size: number): Promise<number>;
+  };
+  return c.json({ n: size === 1 ? await actor.benchSingles(n) : await actor.benchBatches(n, size) });
+});
+
 // Inventory over HTTP: the real coordinator routes (`/inventory/...`) vs a hand-written Worker (`/plain-http/...`).
-const coordinator = createCoordinator<Env>([{ path: "/inventory", app: inventoryRoutes }]);
+const coordinator = createCoordinator<Env>([
+  { path: "/inventory", app: inventoryRoutes },
+  { path: "/", app: buildingRoutes },
+]);
 
 export default {
   /** The forward bench's queue consumer: a forward's batches to its sink, the hand outbox's to its own. */
@@ -283,7 +311,8 @@ export default {
   },
   fetch(request: Request, env: BenchEnv, ctx: ExecutionContext): Response | Promise<Response> {
     const path = new URL(request.url).pathname;
-    if (path.startsWith("/inventory/")) return coordinator.fetch(request, env as unknown as Env, ctx);
+    if (path.startsWith("/inventory/") || path.startsWith("/buildings/"))
+      return coordinator.fetch(request, env as unknown as Env, ctx);
     if (path.startsWith("/plain-http/")) return plainInventoryHttp(request, env.PLAIN_INVENTORY);
     return app.fetch(request, env, ctx);
   },
