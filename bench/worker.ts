@@ -22,7 +22,7 @@ import {
 import { BenchNotes, PlainBenchNotes } from "./actors/notes";
 import { HandPeerReserve, IdiomReserve, PartyReserve } from "./actors/peers";
 import { BenchSchedules, PlainBenchSchedules } from "./actors/schedules";
-import { BenchBuilding, PlainBuilding } from "./actors/telemetry";
+import { BenchBuilding, BenchLocalBuilding, PlainBuilding } from "./actors/telemetry";
 import { BenchTiered, PlainArchiver, PlainHot } from "./actors/tiering";
 
 export { CentralTelemetry } from "../actors/index";
@@ -33,6 +33,7 @@ export {
   BenchForwardToQueue,
   BenchInventory,
   BenchInventoryNoHistory,
+  BenchLocalBuilding,
   BenchNotes,
   BenchSchedules,
   BenchTiered,
@@ -79,6 +80,7 @@ type BenchEnv = {
   PARTY_RESERVE: DurableObjectNamespace<PartyReserve>;
   /** BenchBuilding under the binding name the coordinator's building routes use. */
   BUILDING_TELEMETRY: DurableObjectNamespace<BenchBuilding>;
+  LOCAL_BUILDING: DurableObjectNamespace<BenchLocalBuilding>;
   PLAIN_BUILDING: DurableObjectNamespace<PlainBuilding>;
 };
 
@@ -277,15 +279,22 @@ app.post("/bench/telemetry/:variant/:name", async (c) => {
   const n = count(c.req.query("n"));
   const size = Math.min(Math.max(Number(c.req.query("size")) || 500, 1), 5000);
   const name = c.req.param("name");
-  if (c.req.param("variant") === "plain") {
+  const variant = c.req.param("variant");
+  if (variant === "plain") {
     const plain = c.env.PLAIN_BUILDING.getByName(name);
     return c.json({ n: size === 1 ? await plain.benchSingles(n) : await plain.benchBatches(n, size) });
   }
-  const actor = c.env.BUILDING_TELEMETRY.getByName(name) as unknown as {
-    benchSingles(n: number): Promise<number>;
-    benchBatches(n: number, size: number): Promise<number>;
+  // variant: "actor" (after a first rollup), "actor-cold" (an empty WAL), "local" (no outbox).
+  const actor = (variant === "local" ? c.env.LOCAL_BUILDING : c.env.BUILDING_TELEMETRY).getByName(
+    name,
+  ) as unknown as {
+    benchSingles(n: number, warm: boolean): Promise<number>;
+    benchBatches(n: number, size: number, warm: boolean): Promise<number>;
   };
-  return c.json({ n: size === 1 ? await actor.benchSingles(n) : await actor.benchBatches(n, size) });
+  const warm = variant !== "actor-cold";
+  return c.json({
+    n: size === 1 ? await actor.benchSingles(n, warm) : await actor.benchBatches(n, size, warm),
+  });
 });
 
 // Inventory over HTTP: the real coordinator routes (`/inventory/...`) vs a hand-written Worker (`/plain-http/...`).

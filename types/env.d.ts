@@ -15,6 +15,8 @@ declare namespace Cloudflare {
       import("../actors/central-telemetry/central-telemetry").CentralTelemetry
     >;
     /** A building whose archive binding can be pointed at a missing bucket (test/fixtures/telemetry.ts). */
+    /** A building without the outbox (no history, no forward): test/fixtures/telemetry.ts. */
+    LOCAL_BUILDING: DurableObjectNamespace<import("../test/fixtures/telemetry").LocalBuilding>;
     OFFLINE_ARCHIVE_BUILDING: DurableObjectNamespace<
       import("../test/fixtures/telemetry").OfflineArchiveBuilding
     >;

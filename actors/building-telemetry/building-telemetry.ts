@@ -161,16 +161,23 @@ const ROLL_HOUR = `INSERT INTO hourly_aggregates (sensor_id, sensor_type, hour, 
 const MARK_ROLLED = `UPDATE minute_aggregates SET rolled_sum = sum_value, rolled_count = count
   WHERE minute >= ? AND minute < ? AND count > rolled_count`;
 
-/** The actor's config; `archiveBinding` names the R2 binding raw readings are archived to. */
-export function buildingConfig(options: { archiveBinding?: string } = {}) {
-  return defineActor({
+/**
+ * The actor's config. `archiveBinding` names the R2 binding raw readings are archived to;
+ * `central: false` leaves out the outbox to CentralTelemetry (and the history it stands on).
+ */
+export function buildingConfig(options: { archiveBinding?: string; central?: boolean } = {}) {
+  const parts = {
     schema,
     migrations,
     // Dashboards get alert frames, not presence events.
     connections: { presence: false },
+    tiering: tiering({ binding: options.archiveBinding ?? "ARCHIVE", prefix: "telemetry" }),
+  };
+  if (options.central === false) return defineActor(parts);
+  return defineActor({
+    ...parts,
     // Only the hourly rollups are captured: they are what the central actor receives (the outbox).
     history: history({ tables: ["hourly_aggregates"], retain: "7d" }),
-    tiering: tiering({ binding: options.archiveBinding ?? "ARCHIVE", prefix: "telemetry" }),
     forward: forward([
       {
         name: "central",
@@ -700,10 +707,11 @@ export class BuildingTelemetry extends SqlActor<Env, typeof schema> {
   }
 
   /** Roll up now and deliver the hourly rollups to the central actor now (`POST /admin/buildings/:b/sync`). */
-  async sync(): Promise<{ rolledUp: { hours: number; rows: number }; forward: ForwardStatus }> {
+  async sync(): Promise<{ rolledUp: { hours: number; rows: number }; forward: ForwardStatus | null }> {
     this.#assertExists();
     const rolledUp = this.rollup();
-    const [status] = await this.flushForward("central");
+    const central = (this.constructor as typeof BuildingTelemetry).config.forward !== undefined;
+    const [status] = central ? await this.flushForward("central") : [null];
     return { rolledUp, forward: status };
   }
 

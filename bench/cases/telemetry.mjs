@@ -92,8 +92,16 @@ export default [
       const lat = await alertLatencies(base, 200);
       return {
         "readings/s batched 500, BuildingTelemetry (best of 3)": await rate(base, "actor", N, 500),
+        "readings/s batched 500, BuildingTelemetry without the outbox": await rate(base, "local", N, 500),
         "readings/s batched 500, hand-written DO (best of 3)": await rate(base, "plain", N, 500),
         "readings/s single, BuildingTelemetry (best of 3)": await rate(base, "actor", SINGLES, 1),
+        "readings/s single, BuildingTelemetry, empty WAL (fresh building)": await rate(
+          base,
+          "actor-cold",
+          SINGLES,
+          1,
+        ),
+        "readings/s single, BuildingTelemetry without the outbox": await rate(base, "local", SINGLES, 1),
         "readings/s single, hand-written DO (best of 3)": await rate(base, "plain", SINGLES, 1),
         "alert latency ingest→frame p50 ms (HTTP ingest, loopback)": Number(percentile(lat, 0.5).toFixed(2)),
         "alert latency ingest→frame p99 ms": Number(percentile(lat, 0.99).toFixed(2)),
