@@ -161,57 +161,68 @@ describe("BuildingTelemetry: lifecycle on schedules", () => {
     expect(http.body).toEqual(before);
   });
 
-  it("R2 failing during the archive loses nothing: the hot tier goes on, the archive is retried after the fix", async () => {
-    // A binding name the Worker does not have: the real tiering path fails (see test/fixtures/telemetry.ts).
-    archiveBinding.current = "NO_SUCH_BUCKET";
-    const name = freshName("offline");
-    const b = env.OFFLINE_ARCHIVE_BUILDING.getByName(name) as unknown as BuildingStub;
-    const now = Date.now();
-    const { out } = aged(now);
-    await b.createRule({
-      sensorType: "temperature",
-      condition: "gt",
-      thresholdValue: 90,
-      cooldownSeconds: 0,
-    });
-    await b.ingestBatch(out);
-    const range = { start: now - 40 * DAY, end: now };
-    const before = await b.historical(range);
-    expect(before.data.reduce((n, p) => n + p.count, 0)).toBe(12);
+  it.each([
+    ["a missing binding (UNKNOWN_BUCKET before any put)", "NO_SUCH_BUCKET", "UNKNOWN_BUCKET"],
+    ["a binding that is not R2 (the put itself fails)", "NOT_R2", "R2 put of telemetry/"],
+  ])(
+    "R2 failing during the archive loses nothing, %s: the hot tier goes on, the archive is retried after the fix",
+    async (_what, binding, why) => {
+      // See test/fixtures/telemetry.ts: the real tiering path fails, nothing is mocked.
+      archiveBinding.current = binding;
+      const name = freshName("offline");
+      const b = env.OFFLINE_ARCHIVE_BUILDING.getByName(name) as unknown as BuildingStub;
+      const now = Date.now();
+      const { out } = aged(now);
+      await b.createRule({
+        sensorType: "temperature",
+        condition: "gt",
+        thresholdValue: 90,
+        cooldownSeconds: 0,
+      });
+      await b.ingestBatch(out);
+      const range = { start: now - 40 * DAY, end: now };
+      const before = await b.historical(range);
+      expect(before.data.reduce((n, p) => n + p.count, 0)).toBe(12);
 
-    const direct = await codeOf(b.lifecycle());
-    expect(direct.code).toBe("ARCHIVE_UNAVAILABLE");
-    expect(direct.message).toContain("UNKNOWN_BUCKET");
-    await lifecycleByAlarm(b);
-    await vi.waitFor(
-      async () => {
-        const task = await runInDurableObject(b, (actor: BuildingTelemetry) =>
-          actor.schedule.get("lifecycle"),
-        );
-        expect(task?.lastError).toContain("ARCHIVE_UNAVAILABLE");
-      },
-      { timeout: 5_000 },
-    );
-    // Nothing archived, nothing lost; retention of the aggregates still ran.
-    expect(await count(b, "readings")).toBe(12);
-    expect(await archivedRows(b)).toBe(0);
-    expect(await count(b, "hourly_aggregates")).toBe(3);
-    // The hot tier goes on: ingest, alerts, queries.
-    const hot = await b.ingest(reading("s-fresh", now - 500, 95));
-    expect(hot.alerts).toHaveLength(1);
-    expect((await b.historical(range)).data.reduce((n, p) => n + p.count, 0)).toBe(13);
+      const direct = await codeOf(b.lifecycle());
+      expect(direct.code).toBe("ARCHIVE_UNAVAILABLE");
+      expect(direct.message).toContain(why);
+      // The put reached the binding (KV stored the file but gave no R2 confirmation): not committed.
+      const stray = async () => (await env.NOT_R2.list({ prefix: `telemetry/${name}/` })).keys.length;
+      expect(await stray()).toBe(binding === "NOT_R2" ? 1 : 0);
+      await lifecycleByAlarm(b);
+      await vi.waitFor(
+        async () => {
+          const task = await runInDurableObject(b, (actor: BuildingTelemetry) =>
+            actor.schedule.get("lifecycle"),
+          );
+          expect(task?.lastError).toContain("ARCHIVE_UNAVAILABLE");
+        },
+        { timeout: 5_000 },
+      );
+      // Nothing archived, nothing lost; retention of the aggregates still ran.
+      expect(await count(b, "readings")).toBe(12);
+      expect(await archivedRows(b)).toBe(0);
+      expect(await count(b, "hourly_aggregates")).toBe(3);
+      // The hot tier goes on: ingest, alerts, queries.
+      const hot = await b.ingest(reading("s-fresh", now - 500, 95));
+      expect(hot.alerts).toHaveLength(1);
+      expect((await b.historical(range)).data.reduce((n, p) => n + p.count, 0)).toBe(13);
 
-    // The binding is fixed (a deploy: a new instance reads the config) and the retry archives everything.
-    archiveBinding.current = "ARCHIVE";
-    await evictDurableObject(b);
-    await lifecycleByAlarm(b);
-    await vi.waitFor(async () => expect(await archivedRows(b)).toBe(9), { timeout: 5_000 });
-    expect(await count(b, "readings")).toBe(4);
-    const after = await b.historical(range);
-    expect(after.data.reduce((n, p) => n + p.count, 0)).toBe(13);
-    const withoutNew = await b.historical({ start: range.start, end: now - 1000 });
-    expect(withoutNew).toEqual(before);
-  });
+      // The binding is fixed (a deploy: a new instance reads the config) and the retry archives everything.
+      archiveBinding.current = "ARCHIVE";
+      await evictDurableObject(b);
+      await lifecycleByAlarm(b);
+      await vi.waitFor(async () => expect(await archivedRows(b)).toBe(9), { timeout: 5_000 });
+      expect(await count(b, "readings")).toBe(4);
+      const after = await b.historical(range);
+      expect(after.data.reduce((n, p) => n + p.count, 0)).toBe(13);
+      // The unconfirmed upload was removed before the retry.
+      expect(await stray()).toBe(0);
+      const withoutNew = await b.historical({ start: range.start, end: now - 1000 });
+      expect(withoutNew).toEqual(before);
+    },
+  );
 });
 
 describe("CentralTelemetry: rollups forwarded by the buildings", () => {

@@ -17,6 +17,8 @@ declare namespace Cloudflare {
     /** A building whose archive binding can be pointed at a missing bucket (test/fixtures/telemetry.ts). */
     /** A building without the outbox (no history, no forward): test/fixtures/telemetry.ts. */
     LOCAL_BUILDING: DurableObjectNamespace<import("../test/fixtures/telemetry").LocalBuilding>;
+    /** A KV namespace where a test points a building's archive: not R2, so the put fails. */
+    NOT_R2: KVNamespace;
     OFFLINE_ARCHIVE_BUILDING: DurableObjectNamespace<
       import("../test/fixtures/telemetry").OfflineArchiveBuilding
     >;
