@@ -8,6 +8,9 @@ declare namespace Cloudflare {
     TIERED: DurableObjectNamespace<import("../test/fixtures/tiered").TieredActor>;
     INVENTORY_SKU: DurableObjectNamespace<import("../actors/inventory-sku/inventory-sku").InventorySKU>;
     ORDER: DurableObjectNamespace<import("../actors/order/order").Order>;
+    COLLABORATIVE_DOCUMENT: DurableObjectNamespace<
+      import("../actors/collaborative-document/collaborative-document").CollaborativeDocument
+    >;
     EXAMPLE_NOTES: DurableObjectNamespace<import("../examples/notes/notes").Notes>;
     SCHEDULED: DurableObjectNamespace<import("../test/fixtures/scheduled-actors").ScheduledActor>;
     LONG_LEASE: DurableObjectNamespace<import("../test/fixtures/scheduled-actors").LongLeaseActor>;
