@@ -1,16 +1,6 @@
 import { env, evictDurableObject, listDurableObjectIds, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import {
-  ask,
-  call,
-  connect,
-  docName,
-  edit,
-  ofType,
-  post,
-  replyTo,
-  serverBlocks,
-} from "./document-helpers";
+import { ask, call, connect, docName, edit, ofType, post, replyTo, serverBlocks } from "./document-helpers";
 
 const historyCount = async (doc: string) =>
   ((await (await call(`/documents/${doc}/history?limit=1000`)).json()) as { history: unknown[] }).history

@@ -102,7 +102,7 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
     const params = new URL(request.url).searchParams;
     const userId = vouched?.userId ?? params.get("userId");
     if (!userId) throw new ActorError("VALIDATION_FAILED", "userId: required");
-    const name = vouched?.name ?? params.get("userName") ?? userId;
+    const name = (vouched ? vouched.name : params.get("userName")) ?? userId;
     await this.#create(userId);
     const data: ConnectionData = vouched?.role === "admin" ? { admin: true } : {};
     return { userId, name, data: data as never };
