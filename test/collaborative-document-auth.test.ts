@@ -5,7 +5,7 @@ import { connect, docName, edit, ofType } from "./document-helpers";
 import coordinator from "./worker";
 
 /** The coordinator with auth variables set, as a fetcher for sockets. */
-const securedFetch = (request: Request) =>
+const securedFetch = async (request: Request): Promise<Response> =>
   coordinator.fetch(
     request,
     { ...env, ...SECURED } as Env,
