@@ -1,9 +1,11 @@
 // Bench Worker: each route runs `n` operations against one actor and answers when done; the
 // Node side (bench/run.mjs) times the whole request, interleaving framework and baseline.
 import { Hono } from "hono";
+import { documentRoutes } from "../actors/collaborative-document/routes";
 import { inventoryRoutes } from "../actors/inventory-sku/routes";
 import type { ForwardBatch } from "../src/forward/index";
 import { createCoordinator } from "../src/index";
+import { BenchDocument, HandDocument } from "./actors/document";
 import {
   BenchForwardSink,
   BenchForwardToActor,
@@ -24,6 +26,7 @@ import { BenchSchedules, PlainBenchSchedules } from "./actors/schedules";
 import { BenchTiered, PlainArchiver, PlainHot } from "./actors/tiering";
 
 export {
+  BenchDocument,
   BenchForwardSink,
   BenchForwardToActor,
   BenchForwardToQueue,
@@ -32,6 +35,7 @@ export {
   BenchNotes,
   BenchSchedules,
   BenchTiered,
+  HandDocument,
   HandOutbox,
   HandPeerReserve,
   HandReserve,
@@ -72,6 +76,9 @@ type BenchEnv = {
   IDIOM_RESERVE: DurableObjectNamespace<IdiomReserve>;
   HAND_PEER_RESERVE: DurableObjectNamespace<HandPeerReserve>;
   PARTY_RESERVE: DurableObjectNamespace<PartyReserve>;
+  /** BenchDocument (CollaborativeDocument) under the binding name the document routes use. */
+  COLLABORATIVE_DOCUMENT: DurableObjectNamespace<BenchDocument>;
+  HAND_DOCUMENT: DurableObjectNamespace<HandDocument>;
 };
 
 const count = (value: string | undefined) => Math.min(Math.max(Number(value) || 100, 1), 100_000);
@@ -264,7 +271,11 @@ app.post("/bench/cold/:variant", async (c) => {
 });
 
 // Inventory over HTTP: the real coordinator routes (`/inventory/...`) vs a hand-written Worker (`/plain-http/...`).
-const coordinator = createCoordinator<Env>([{ path: "/inventory", app: inventoryRoutes }]);
+// Documents: the real coordinator routes (`/documents/:doc/ws`) vs a hand-written DO (`/hand-documents/:doc/ws`).
+const coordinator = createCoordinator<Env>([
+  { path: "/inventory", app: inventoryRoutes },
+  { path: "/documents", app: documentRoutes },
+]);
 
 export default {
   /** The forward bench's queue consumer: a forward's batches to its sink, the hand outbox's to its own. */
@@ -283,7 +294,10 @@ export default {
   },
   fetch(request: Request, env: BenchEnv, ctx: ExecutionContext): Response | Promise<Response> {
     const path = new URL(request.url).pathname;
-    if (path.startsWith("/inventory/")) return coordinator.fetch(request, env as unknown as Env, ctx);
+    if (path.startsWith("/inventory/") || path.startsWith("/documents/"))
+      return coordinator.fetch(request, env as unknown as Env, ctx);
+    const hand = /^\/hand-documents\/([A-Za-z0-9._-]{1,128})\/ws$/.exec(path);
+    if (hand) return env.HAND_DOCUMENT.getByName(hand[1]).fetch(request);
     if (path.startsWith("/plain-http/")) return plainInventoryHttp(request, env.PLAIN_INVENTORY);
     return app.fetch(request, env, ctx);
   },
