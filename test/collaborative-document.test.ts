@@ -470,6 +470,23 @@ describe("CollaborativeDocument: sockets and operations", () => {
           body: JSON.stringify({ branch: "x" }),
         },
       ],
+      [`/documents/${doc}/presence`, undefined],
+      [
+        `/documents/${doc}/branch`,
+        {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ name: `${doc}-b` }),
+        },
+      ],
+      [
+        `/documents/${doc}/permissions`,
+        {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ userId: "x", role: "viewer" }),
+        },
+      ],
     ] as const) {
       const r = await call(path, init);
       expect(r.status).toBe(404);
@@ -478,6 +495,7 @@ describe("CollaborativeDocument: sockets and operations", () => {
     expect((await call(`/documents/${doc}/ws?userId=a`)).status).toBe(426);
     const ids = (await listDurableObjectIds(env.COLLABORATIVE_DOCUMENT)).map((id) => id.toString());
     expect(ids).not.toContain(env.COLLABORATIVE_DOCUMENT.idFromName(doc).toString());
+    expect(ids).not.toContain(env.COLLABORATIVE_DOCUMENT.idFromName(`${doc}-b`).toString());
     expect((await call(`/documents/${doc}/history?limit=0`)).status).toBe(400);
   });
 });
