@@ -287,7 +287,14 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
       selection: input.selection ?? null,
       lastSeen: Math.max(Date.now(), previous?.lastSeen ?? 0),
     });
-    this.#presenceTimer ??= setTimeout(() => this.#flushPresence(), PRESENCE_COALESCE_MS);
+    this.#presenceTimer ??= setTimeout(() => {
+      try {
+        this.#flushPresence();
+      } catch (err) {
+        // A timer has no caller to answer: an actor destroyed meanwhile refuses the write.
+        if (!ActorError.from(err)) console.error("presence flush failed", err);
+      }
+    }, PRESENCE_COALESCE_MS);
   }
 
   #flushPresence(): void {
