@@ -3,5 +3,6 @@
 
 export * from "./building-telemetry/index";
 export * from "./central-telemetry/index";
+export * from "./collaborative-document/index";
 export * from "./inventory-sku/index";
 export * from "./order/index";

@@ -2,9 +2,11 @@
 // Node side (bench/run.mjs) times the whole request, interleaving framework and baseline.
 import { Hono } from "hono";
 import { buildingRoutes } from "../actors/building-telemetry/routes";
+import { documentRoutes } from "../actors/collaborative-document/routes";
 import { inventoryRoutes } from "../actors/inventory-sku/routes";
 import type { ForwardBatch } from "../src/forward/index";
 import { createCoordinator } from "../src/index";
+import { BenchDocument, HandDocument } from "./actors/document";
 import {
   BenchForwardSink,
   BenchForwardToActor,
@@ -28,6 +30,7 @@ import { BenchTiered, PlainArchiver, PlainHot } from "./actors/tiering";
 export { CentralTelemetry } from "../actors/index";
 export {
   BenchBuilding,
+  BenchDocument,
   BenchForwardSink,
   BenchForwardToActor,
   BenchForwardToQueue,
@@ -37,6 +40,7 @@ export {
   BenchNotes,
   BenchSchedules,
   BenchTiered,
+  HandDocument,
   HandOutbox,
   HandPeerReserve,
   HandReserve,
@@ -82,6 +86,9 @@ type BenchEnv = {
   BUILDING_TELEMETRY: DurableObjectNamespace<BenchBuilding>;
   LOCAL_BUILDING: DurableObjectNamespace<BenchLocalBuilding>;
   PLAIN_BUILDING: DurableObjectNamespace<PlainBuilding>;
+  /** BenchDocument (CollaborativeDocument) under the binding name the document routes use. */
+  COLLABORATIVE_DOCUMENT: DurableObjectNamespace<BenchDocument>;
+  HAND_DOCUMENT: DurableObjectNamespace<HandDocument>;
 };
 
 const count = (value: string | undefined) => Math.min(Math.max(Number(value) || 100, 1), 100_000);
@@ -298,8 +305,10 @@ app.post("/bench/telemetry/:variant/:name", async (c) => {
 });
 
 // Inventory over HTTP: the real coordinator routes (`/inventory/...`) vs a hand-written Worker (`/plain-http/...`).
+// Documents: the real coordinator routes (`/documents/:doc/ws`) vs a hand-written DO (`/hand-documents/:doc/ws`).
 const coordinator = createCoordinator<Env>([
   { path: "/inventory", app: inventoryRoutes },
+  { path: "/documents", app: documentRoutes },
   { path: "/", app: buildingRoutes },
 ]);
 
@@ -320,8 +329,10 @@ export default {
   },
   fetch(request: Request, env: BenchEnv, ctx: ExecutionContext): Response | Promise<Response> {
     const path = new URL(request.url).pathname;
-    if (path.startsWith("/inventory/") || path.startsWith("/buildings/"))
+    if (["/inventory/", "/buildings/", "/documents/"].some((p) => path.startsWith(p)))
       return coordinator.fetch(request, env as unknown as Env, ctx);
+    const hand = /^\/hand-documents\/([A-Za-z0-9._-]{1,128})\/ws$/.exec(path);
+    if (hand) return env.HAND_DOCUMENT.getByName(hand[1]).fetch(request);
     if (path.startsWith("/plain-http/")) return plainInventoryHttp(request, env.PLAIN_INVENTORY);
     return app.fetch(request, env, ctx);
   },

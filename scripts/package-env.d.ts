@@ -11,6 +11,9 @@ declare namespace Cloudflare {
     CENTRAL_TELEMETRY: DurableObjectNamespace<
       import("../actors/central-telemetry/central-telemetry").CentralTelemetry
     >;
+    COLLABORATIVE_DOCUMENT: DurableObjectNamespace<
+      import("../actors/collaborative-document/collaborative-document").CollaborativeDocument
+    >;
     /** Optional bindings and secrets the coordinator and the prebuilt actors read. */
     DIRECTORY?: DurableObjectNamespace<import("../src/coordinator/directory").Directory>;
     CHECKOUT_LIMIT?: RateLimit;

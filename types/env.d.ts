@@ -22,6 +22,9 @@ declare namespace Cloudflare {
     OFFLINE_ARCHIVE_BUILDING: DurableObjectNamespace<
       import("../test/fixtures/telemetry").OfflineArchiveBuilding
     >;
+    COLLABORATIVE_DOCUMENT: DurableObjectNamespace<
+      import("../actors/collaborative-document/collaborative-document").CollaborativeDocument
+    >;
     EXAMPLE_NOTES: DurableObjectNamespace<import("../examples/notes/notes").Notes>;
     SCHEDULED: DurableObjectNamespace<import("../test/fixtures/scheduled-actors").ScheduledActor>;
     LONG_LEASE: DurableObjectNamespace<import("../test/fixtures/scheduled-actors").LongLeaseActor>;
