@@ -4,7 +4,7 @@
 // shipped against the same minimal reserve; and the first call of a fresh object (cold start).
 import { QUICK } from "../quick.mjs";
 
-const N = Number(process.env.BENCH_RESERVES ?? 20_000);
+const N = Number(process.env.BENCH_RESERVES ?? (QUICK ? 2_000 : 20_000));
 const INVENTORY_N = QUICK ? 200 : 2000;
 const COLD = QUICK ? 5 : 40;
 const ROUNDS = Number(process.env.BENCH_PEER_ROUNDS ?? 7);
