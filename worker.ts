@@ -1,6 +1,8 @@
 // The coordinator Worker: routes HTTP and WebSocket traffic to the prebuilt actors.
+import { globalAnalyticsRoutes } from "./actors/global-analytics/routes";
 import { inventoryRoutes } from "./actors/inventory-sku/routes";
 import { orderRoutes } from "./actors/order/routes";
+import { regionalAnalyticsRoutes } from "./actors/regional-analytics/routes";
 import { createCoordinator, type Mount } from "./src/coordinator/index";
 
 export * from "./actors/index";
@@ -10,6 +12,8 @@ export { Directory } from "./src/coordinator/directory";
 export const mounts: Mount<Env>[] = [
   { path: "/inventory", app: inventoryRoutes },
   { path: "/", app: orderRoutes },
+  { path: "/", app: globalAnalyticsRoutes },
+  { path: "/", app: regionalAnalyticsRoutes },
 ];
 
 export default createCoordinator<Env>(mounts);
