@@ -36,13 +36,32 @@ export function regionOf(param: string | undefined, request: Request): Region {
   throw regionNotFound(param ?? "");
 }
 
-/** The namespace a region's actor lives in: the EU jurisdiction's for `eu`. */
+let fallbackLogged = false;
+
+/**
+ * The namespace a region's actor lives in: the EU jurisdiction's for `eu`. Local workerd (wrangler
+ * dev, vitest) throws "Jurisdiction restrictions are not implemented in workerd." there: only that
+ * error falls back to the plain namespace (logged once), so a deployed Worker never silently loses
+ * residency.
+ */
 export function regionNamespace(
   ns: DurableObjectNamespace<import("./regional-analytics").RegionalAnalytics>,
   region: Region,
 ): DurableObjectNamespace<import("./regional-analytics").RegionalAnalytics> {
   const jurisdiction = (REGIONS[region] as { jurisdiction?: DurableObjectJurisdiction }).jurisdiction;
-  return jurisdiction ? ns.jurisdiction(jurisdiction) : ns;
+  if (!jurisdiction) return ns;
+  try {
+    return ns.jurisdiction(jurisdiction);
+  } catch (error) {
+    if (!/not implemented in workerd/i.test(String((error as Error)?.message))) throw error;
+    if (!fallbackLogged) {
+      fallbackLogged = true;
+      console.warn(
+        `dosql-actors: this runtime has no Durable Object jurisdictions (local workerd): region ${region} uses the plain namespace`,
+      );
+    }
+    return ns;
+  }
 }
 
 /** The stub of a region's actor, with its location hint, in its jurisdiction. */
