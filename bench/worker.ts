@@ -4,6 +4,7 @@ import { Hono } from "hono";
 import { inventoryRoutes } from "../actors/inventory-sku/routes";
 import type { ForwardBatch } from "../src/forward/index";
 import { createCoordinator } from "../src/index";
+import { BenchGlobalAnalytics, BenchRegionalAnalytics, PlainAnalytics } from "./actors/analytics";
 import {
   BenchForwardSink,
   BenchForwardToActor,
@@ -27,9 +28,11 @@ export {
   BenchForwardSink,
   BenchForwardToActor,
   BenchForwardToQueue,
+  BenchGlobalAnalytics,
   BenchInventory,
   BenchInventoryNoHistory,
   BenchNotes,
+  BenchRegionalAnalytics,
   BenchSchedules,
   BenchTiered,
   HandOutbox,
@@ -39,6 +42,7 @@ export {
   HistoryReserve,
   IdiomReserve,
   PartyReserve,
+  PlainAnalytics,
   PlainArchiver,
   PlainBenchNotes,
   PlainBenchSchedules,
@@ -72,6 +76,9 @@ type BenchEnv = {
   IDIOM_RESERVE: DurableObjectNamespace<IdiomReserve>;
   HAND_PEER_RESERVE: DurableObjectNamespace<HandPeerReserve>;
   PARTY_RESERVE: DurableObjectNamespace<PartyReserve>;
+  REGIONAL_ANALYTICS: DurableObjectNamespace<BenchRegionalAnalytics>;
+  GLOBAL_ANALYTICS: DurableObjectNamespace<BenchGlobalAnalytics>;
+  PLAIN_ANALYTICS: DurableObjectNamespace<PlainAnalytics>;
 };
 
 const count = (value: string | undefined) => Math.min(Math.max(Number(value) || 100, 1), 100_000);
@@ -185,6 +192,18 @@ app.post("/bench/reserve/:variant/:name", async (c) => {
   else if (variant === "history-off")
     await c.env.INVENTORY_SKU_NO_HISTORY.getByName(name).benchReserve(n, prefix);
   else await c.env.INVENTORY_SKU.getByName(name).benchReserve(n, prefix);
+  return c.json({ n });
+});
+
+// Analytics ingest: `n` events in one call, in batches of `batch` (1: one ingest per event).
+app.post("/bench/analytics/:variant/:name", async (c) => {
+  const n = count(c.req.query("n"));
+  const batch = Math.min(Math.max(Number(c.req.query("batch")) || 1, 1), 1000);
+  const name = c.req.param("name");
+  const prefix = crypto.randomUUID();
+  if (c.req.param("variant") === "plain")
+    await c.env.PLAIN_ANALYTICS.getByName(name).benchIngest(n, batch, prefix);
+  else await c.env.REGIONAL_ANALYTICS.getByName(name).benchIngest(n, batch, prefix);
   return c.json({ n });
 });
 
