@@ -4,7 +4,12 @@ import { Hono } from "hono";
 import { inventoryRoutes } from "../actors/inventory-sku/routes";
 import type { ForwardBatch } from "../src/forward/index";
 import { createCoordinator } from "../src/index";
-import { BenchGlobalAnalytics, BenchRegionalAnalytics, PlainAnalytics } from "./actors/analytics";
+import {
+  BenchGlobalAnalytics,
+  BenchRegionalAnalytics,
+  BenchRegionalAnalyticsBare,
+  PlainAnalytics,
+} from "./actors/analytics";
 import {
   BenchForwardSink,
   BenchForwardToActor,
@@ -33,6 +38,7 @@ export {
   BenchInventoryNoHistory,
   BenchNotes,
   BenchRegionalAnalytics,
+  BenchRegionalAnalyticsBare,
   BenchSchedules,
   BenchTiered,
   HandOutbox,
@@ -79,6 +85,7 @@ type BenchEnv = {
   REGIONAL_ANALYTICS: DurableObjectNamespace<BenchRegionalAnalytics>;
   GLOBAL_ANALYTICS: DurableObjectNamespace<BenchGlobalAnalytics>;
   PLAIN_ANALYTICS: DurableObjectNamespace<PlainAnalytics>;
+  REGIONAL_ANALYTICS_BARE: DurableObjectNamespace<BenchRegionalAnalyticsBare>;
 };
 
 const count = (value: string | undefined) => Math.min(Math.max(Number(value) || 100, 1), 100_000);

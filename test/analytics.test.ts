@@ -1,6 +1,6 @@
 // RegionalAnalytics ingest and reads: exact figures (unique sessions and users once per bucket),
 // batches, per-event validation with nothing written, salted stable hashing.
-import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { RegionalAnalytics } from "../actors/index";
 import { configuredSalt, UserHasher } from "../actors/regional-analytics/privacy";
@@ -178,13 +178,14 @@ describe("RegionalAnalytics: ingest and figures", () => {
     expect(await new UserHasher("Jefe").hash("what do ya want for nothing?")).toBe(
       "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
     );
-    const a = region(fresh("hash-a"));
+    const nameA = fresh("hash-a");
+    const a = region(nameA);
     const b = region(fresh("hash-b"));
     await a.ingest([
       event({ userId: "alice@example.com" }),
       event({ sessionId: "s2", userId: "alice@example.com" }),
     ]);
-    await evictDurableObject(a);
+    await evictDurableObject(env.REGIONAL_ANALYTICS.getByName(nameA));
     await a.ingest(event({ sessionId: "s3", userId: "alice@example.com" }));
     await b.ingest(event({ userId: "alice@example.com" }));
     const hashesA = await rows<{ user_hash: string }>(a, "SELECT user_hash FROM raw_events ORDER BY id");

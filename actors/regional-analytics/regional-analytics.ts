@@ -164,6 +164,9 @@ export class RegionalAnalytics extends SqlActor<Env, typeof schema> {
   });
 
   #hasher: Promise<UserHasher> | undefined;
+  /** Facts read once from analytics_state and kept in step with it (this object is their only writer). */
+  #startedKnown = false;
+  #floor: number | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -220,6 +223,7 @@ export class RegionalAnalytics extends SqlActor<Env, typeof schema> {
           this.#setState("started", String(now));
           this.#scheduleTasks();
         }
+
         for (const p of prepared) this.#write(p, now);
       });
     }
@@ -358,6 +362,15 @@ export class RegionalAnalytics extends SqlActor<Env, typeof schema> {
     const cutoff = dayStart(new Date(now - days * DAY_MS).toISOString().slice(0, 10));
     // Roll up first, so no event is pruned before its day's figures were computed.
     this.rollup();
+    try {
+      return this.#pruneBefore(cutoff, now);
+    } finally {
+      // Read the floor again after the commit (a rolled-back prune leaves the old one).
+      this.#floor = undefined;
+    }
+  }
+
+  #pruneBefore(cutoff: number, now: number): PruneResult {
     return this.transaction(() => {
       const rawEvents = this.run("DELETE FROM raw_events WHERE timestamp < ?", [cutoff]).changes;
       const minuteAggregates = this.run("DELETE FROM minute_aggregates WHERE minute < ?", [
@@ -421,6 +434,7 @@ export class RegionalAnalytics extends SqlActor<Env, typeof schema> {
 
   /** The hasher under the configured salt (or, in development, this actor's generated one). */
   #userHasher(): Promise<UserHasher> {
+    if (this.#hasher) return this.#hasher;
     const source = configuredSalt(this.env);
     if ("salt" in source) {
       this.#hasher ??= Promise.resolve(new UserHasher(source.salt));
@@ -447,15 +461,18 @@ export class RegionalAnalytics extends SqlActor<Env, typeof schema> {
 
   /** Whether this region has ever been written (false too when the database could not start). */
   #started(): boolean {
+    if (this.#startedKnown) return true;
     try {
-      return this.#state("started") !== undefined;
+      this.#startedKnown = this.#state("started") !== undefined;
     } catch {
       return false;
     }
+    return this.#startedKnown;
   }
 
   #prunedBefore(): number {
-    return Number(this.#state("pruned_before") ?? 0);
+    this.#floor ??= Number(this.#state("pruned_before") ?? 0);
+    return this.#floor;
   }
 
   #state(key: string): string | undefined {

@@ -1,6 +1,9 @@
 import { DurableObject } from "cloudflare:workers";
 import { GlobalAnalytics, RegionalAnalytics } from "../../actors/index";
+import * as schema from "../../actors/regional-analytics/schema";
 import init from "../../migrations/regional-analytics/0000_init.sql";
+import migrations from "../../migrations/regional-analytics/migrations.js";
+import { defineActor } from "../../src/index";
 
 export { GlobalAnalytics as BenchGlobalAnalytics };
 
@@ -29,6 +32,11 @@ export class BenchRegionalAnalytics extends RegionalAnalytics {
     }
     return n;
   }
+}
+
+/** The same without history, forward and tiering: what those parts cost on the ingest path. */
+export class BenchRegionalAnalyticsBare extends BenchRegionalAnalytics {
+  static override config = defineActor({ schema, migrations });
 }
 
 // The baseline's SQL is the actor's, statement for statement (same tables, from the same migration).

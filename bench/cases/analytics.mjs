@@ -33,6 +33,12 @@ export default [
     async extra(base) {
       return {
         "events/s RegionalAnalytics, single (best of 3)": await best(base, "actor", SINGLE, 1),
+        "events/s RegionalAnalytics without history/forward/tiering, single (best of 3)": await best(
+          base,
+          "bare",
+          SINGLE,
+          1,
+        ),
         "events/s hand-written DO, single (best of 3)": await best(base, "plain", SINGLE, 1),
       };
     },
@@ -45,6 +51,12 @@ export default [
     async extra(base) {
       return {
         "events/s RegionalAnalytics, batches of 500 (best of 3)": await best(base, "actor", BATCHED, 500),
+        "events/s RegionalAnalytics without history/forward/tiering, batches of 500 (best of 3)": await best(
+          base,
+          "bare",
+          BATCHED,
+          500,
+        ),
         "events/s hand-written DO, batches of 500 (best of 3)": await best(base, "plain", BATCHED, 500),
       };
     },
