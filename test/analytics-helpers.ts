@@ -10,7 +10,7 @@ export const fresh = (prefix: string) => `${prefix}-${Date.now()}-${seq++}`;
 
 /** A RegionalAnalytics actor under a fresh name (the coordinator's are us, eu, apac). */
 export const region = (name: string) => quietStub(env.REGIONAL_ANALYTICS.getByName(name));
-export const globalActor = () => env.GLOBAL_ANALYTICS.getByName("global");
+export const globalActor = () => quietStub(env.GLOBAL_ANALYTICS.getByName("global"));
 
 export const open = (path: string, init?: RequestInit) => exports.default.fetch(`http://c${path}`, init);
 export const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>

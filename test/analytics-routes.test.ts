@@ -73,6 +73,10 @@ describe("analytics routes", () => {
       400,
     );
     expect((await json(await open("/analytics/mars/query"))).body.error.code).toBe("REGION_NOT_FOUND");
+    expect((await json(await open("/analytics/global/metrics?from=2026-02-01&to=2026-01-01"))).status).toBe(
+      400,
+    );
+    expect((await json(await open("/analytics/global/metrics?from=yesterday"))).status).toBe(400);
     expect(
       (
         await json(

@@ -101,6 +101,57 @@ describe("RegionalAnalytics → GlobalAnalytics", () => {
     expect((await metrics()).days[0].regionsReporting).toBe(2);
   });
 
+  it("GlobalAnalytics refuses a batch that is not region rollups, whole, and reads only the five columns", async () => {
+    const g = globalActor();
+    const source = fresh("bad-batch");
+    const type = fresh("bad-type");
+    const change = (lsn: number, table: string, after: Record<string, unknown>) => ({
+      lsn,
+      tx: lsn,
+      at: Date.now(),
+      table,
+      op: "insert" as const,
+      key: { date: today(), event_type: type },
+      before: null,
+      after,
+    });
+    const good = { date: today(), event_type: type, total_events: 1, unique_sessions: 1, unique_users: 0 };
+    const batch = (changes: ReturnType<typeof change>[]) => ({
+      source,
+      forward: "global",
+      after: 0,
+      from: 1,
+      to: 2,
+      changes,
+    });
+    for (const bad of [
+      batch([change(1, "region_rollups", good), change(2, "raw_events", { user_id: "PII" })]),
+      batch([change(1, "region_rollups", good), change(2, "region_rollups", { ...good, total_events: -1 })]),
+      batch([change(1, "region_rollups", { ...good, date: "yesterday" })]),
+      { ...batch([]), source: "" },
+      "nope",
+    ]) {
+      const code = await g.applyRollups(bad as never).then(
+        () => "applied",
+        (e: { message: string }) =>
+          e.message.includes("VALIDATION_FAILED") ? "VALIDATION_FAILED" : e.message,
+      );
+      expect(code).toBe("VALIDATION_FAILED");
+    }
+    expect(await globalOf(source, type)).toEqual([]);
+    // Extra columns in a change are never read or stored.
+    await g.applyRollups(
+      batch([
+        change(1, "region_rollups", { ...good, user_hash: "PII-HASH" }),
+        change(2, "region_rollups", good),
+      ]) as never,
+    );
+    expect(await globalOf(source, type)).toEqual([
+      { date: today(), totalEvents: 1, uniqueSessions: 1, uniqueUsers: 0 },
+    ]);
+    expect(JSON.stringify(await dumpAll(g))).not.toContain("PII-HASH");
+  });
+
   it("no PII ever reaches GlobalAnalytics: every table it holds, whatever is ingested", async () => {
     const name = fresh("pii");
     const r = region(name);
