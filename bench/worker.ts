@@ -2,6 +2,7 @@
 // Node side (bench/run.mjs) times the whole request, interleaving framework and baseline.
 import { Hono } from "hono";
 import { inventoryRoutes } from "../actors/inventory-sku/routes";
+import { regionalAnalyticsRoutes } from "../actors/regional-analytics/routes";
 import type { ForwardBatch } from "../src/forward/index";
 import { createCoordinator } from "../src/index";
 import {
@@ -9,6 +10,7 @@ import {
   BenchRegionalAnalytics,
   BenchRegionalAnalyticsBare,
   PlainAnalytics,
+  plainAnalyticsHttp,
 } from "./actors/analytics";
 import {
   BenchForwardSink,
@@ -290,7 +292,10 @@ app.post("/bench/cold/:variant", async (c) => {
 });
 
 // Inventory over HTTP: the real coordinator routes (`/inventory/...`) vs a hand-written Worker (`/plain-http/...`).
-const coordinator = createCoordinator<Env>([{ path: "/inventory", app: inventoryRoutes }]);
+const coordinator = createCoordinator<Env>([
+  { path: "/inventory", app: inventoryRoutes },
+  { path: "/", app: regionalAnalyticsRoutes },
+]);
 
 export default {
   /** The forward bench's queue consumer: a forward's batches to its sink, the hand outbox's to its own. */
@@ -309,7 +314,9 @@ export default {
   },
   fetch(request: Request, env: BenchEnv, ctx: ExecutionContext): Response | Promise<Response> {
     const path = new URL(request.url).pathname;
-    if (path.startsWith("/inventory/")) return coordinator.fetch(request, env as unknown as Env, ctx);
+    if (path.startsWith("/inventory/") || path.startsWith("/analytics/"))
+      return coordinator.fetch(request, env as unknown as Env, ctx);
+    if (path.startsWith("/plain-http/analytics/")) return plainAnalyticsHttp(request, env.PLAIN_ANALYTICS);
     if (path.startsWith("/plain-http/")) return plainInventoryHttp(request, env.PLAIN_INVENTORY);
     return app.fetch(request, env, ctx);
   },

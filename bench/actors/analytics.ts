@@ -166,3 +166,25 @@ export class PlainAnalytics extends DurableObject<Env> {
     return n;
   }
 }
+
+/** The hand-written Worker side of the HTTP bench: parse, check the basics, one RPC to the DO. */
+export async function plainAnalyticsHttp(
+  request: Request,
+  ns: DurableObjectNamespace<PlainAnalytics>,
+): Promise<Response> {
+  const match = /^\/plain-http\/analytics\/([a-z]{1,16})\/ingest$/.exec(new URL(request.url).pathname);
+  if (!match || request.method !== "POST")
+    return Response.json({ error: { code: "NOT_FOUND" } }, { status: 404 });
+  let body: BenchEvent | BenchEvent[];
+  try {
+    body = await request.json();
+  } catch {
+    return Response.json({ error: { code: "INVALID_JSON" } }, { status: 400 });
+  }
+  const events = Array.isArray(body) ? body : [body];
+  try {
+    return Response.json({ accepted: await ns.getByName(match[1]).ingest(events) });
+  } catch (err) {
+    return Response.json({ error: { code: "VALIDATION_FAILED", message: String(err) } }, { status: 400 });
+  }
+}

@@ -24,6 +24,39 @@ async function best(base, variant, n, batch) {
   return Math.round((n / min) * 1000);
 }
 
+const HTTP_REQUESTS = 100;
+const LATENCY_REQUESTS = 600;
+let seq = 0;
+const percentile = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))];
+};
+
+/** `count` single-event ingests one after another on a keep-alive connection; each latency in ms. */
+async function sequentialIngests(base, side, count) {
+  const url = side === "plain" ? `${base}/plain-http/analytics/us/ingest` : `${base}/analytics/us/ingest`;
+  const run = `${side}-${Date.now()}-${seq++}`;
+  const latencies = [];
+  for (let i = 0; i < count; i++) {
+    const body = JSON.stringify({
+      sessionId: `${run}-s${i % 50}`,
+      eventType: "page_view",
+      pageUrl: `https://shop.example/p${i % 5}?ref=${i}`,
+      timestamp: Date.now(),
+      userId: `${run}-u${i % 20}`,
+      ipAddress: "198.51.100.7",
+      userAgent: "bench/1.0",
+      properties: { i },
+    });
+    const t0 = performance.now();
+    const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body });
+    await res.text();
+    if (res.status !== 200) throw new Error(`${side}: HTTP ${res.status}`);
+    latencies.push(performance.now() - t0);
+  }
+  return latencies;
+}
+
 export default [
   {
     name: `analytics ingest ×${SINGLE} single events in one call: RegionalAnalytics vs hand-written DO`,
@@ -58,6 +91,27 @@ export default [
           500,
         ),
         "events/s hand-written DO, batches of 500 (best of 3)": await best(base, "plain", BATCHED, 500),
+      };
+    },
+  },
+
+  {
+    name: `analytics ingest over HTTP, ${HTTP_REQUESTS} sequential single events: coordinator vs hand-written Worker`,
+    goal: 1.3,
+    subject: (base) => sequentialIngests(base, "actor", HTTP_REQUESTS),
+    baseline: (base) => sequentialIngests(base, "plain", HTTP_REQUESTS),
+    async extra(base) {
+      const lat = { actor: [], plain: [] };
+      for (let k = 0; k < 6; k++)
+        for (const side of k % 2 ? ["plain", "actor"] : ["actor", "plain"])
+          lat[side].push(...(await sequentialIngests(base, side, LATENCY_REQUESTS / 6)));
+      const ms = (x) => `${x.toFixed(2)} ms`;
+      const row = (side) => `${ms(percentile(lat[side], 0.5))} / ${ms(percentile(lat[side], 0.99))}`;
+      return {
+        [`coordinator p50 / p99 (${LATENCY_REQUESTS} sequential)`]: row("actor"),
+        [`hand-written p50 / p99 (${LATENCY_REQUESTS} sequential)`]: row("plain"),
+        "p50 ratio": (percentile(lat.actor, 0.5) / percentile(lat.plain, 0.5)).toFixed(2),
+        "p99 ratio": (percentile(lat.actor, 0.99) / percentile(lat.plain, 0.99)).toFixed(2),
       };
     },
   },
