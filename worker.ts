@@ -1,4 +1,6 @@
 // The coordinator Worker: routes HTTP and WebSocket traffic to the prebuilt actors.
+import { buildingRoutes } from "./actors/building-telemetry/routes";
+import { centralRoutes } from "./actors/central-telemetry/routes";
 import { globalAnalyticsRoutes } from "./actors/global-analytics/routes";
 import { inventoryRoutes } from "./actors/inventory-sku/routes";
 import { orderRoutes } from "./actors/order/routes";
@@ -12,6 +14,8 @@ export { Directory } from "./src/coordinator/directory";
 export const mounts: Mount<Env>[] = [
   { path: "/inventory", app: inventoryRoutes },
   { path: "/", app: orderRoutes },
+  { path: "/", app: buildingRoutes },
+  { path: "/", app: centralRoutes },
   { path: "/", app: globalAnalyticsRoutes },
   { path: "/", app: regionalAnalyticsRoutes },
 ];

@@ -1,6 +1,7 @@
 // Bench Worker: each route runs `n` operations against one actor and answers when done; the
 // Node side (bench/run.mjs) times the whole request, interleaving framework and baseline.
 import { Hono } from "hono";
+import { buildingRoutes } from "../actors/building-telemetry/routes";
 import { inventoryRoutes } from "../actors/inventory-sku/routes";
 import { regionalAnalyticsRoutes } from "../actors/regional-analytics/routes";
 import type { ForwardBatch } from "../src/forward/index";
@@ -29,15 +30,19 @@ import {
 import { BenchNotes, PlainBenchNotes } from "./actors/notes";
 import { HandPeerReserve, IdiomReserve, PartyReserve } from "./actors/peers";
 import { BenchSchedules, PlainBenchSchedules } from "./actors/schedules";
+import { BenchBuilding, BenchLocalBuilding, PlainBuilding } from "./actors/telemetry";
 import { BenchTiered, PlainArchiver, PlainHot } from "./actors/tiering";
 
+export { CentralTelemetry } from "../actors/index";
 export {
+  BenchBuilding,
   BenchForwardSink,
   BenchForwardToActor,
   BenchForwardToQueue,
   BenchGlobalAnalytics,
   BenchInventory,
   BenchInventoryNoHistory,
+  BenchLocalBuilding,
   BenchNotes,
   BenchRegionalAnalytics,
   BenchRegionalAnalyticsBare,
@@ -54,6 +59,7 @@ export {
   PlainArchiver,
   PlainBenchNotes,
   PlainBenchSchedules,
+  PlainBuilding,
   PlainHot,
   PlainInventory,
   PlainReserve,
@@ -88,6 +94,10 @@ type BenchEnv = {
   GLOBAL_ANALYTICS: DurableObjectNamespace<BenchGlobalAnalytics>;
   PLAIN_ANALYTICS: DurableObjectNamespace<PlainAnalytics>;
   REGIONAL_ANALYTICS_BARE: DurableObjectNamespace<BenchRegionalAnalyticsBare>;
+  /** BenchBuilding under the binding name the coordinator's building routes use. */
+  BUILDING_TELEMETRY: DurableObjectNamespace<BenchBuilding>;
+  LOCAL_BUILDING: DurableObjectNamespace<BenchLocalBuilding>;
+  PLAIN_BUILDING: DurableObjectNamespace<PlainBuilding>;
 };
 
 const count = (value: string | undefined) => Math.min(Math.max(Number(value) || 100, 1), 100_000);
@@ -291,10 +301,35 @@ app.post("/bench/cold/:variant", async (c) => {
   return c.json({ n });
 });
 
+// Telemetry: `n` readings ingested inside one call, in batches of `size` (1: single ingests), by
+// BuildingTelemetry or a hand-written DO doing the same SQL.
+app.post("/bench/telemetry/:variant/:name", async (c) => {
+  const n = count(c.req.query("n"));
+  const size = Math.min(Math.max(Number(c.req.query("size")) || 500, 1), 5000);
+  const name = c.req.param("name");
+  const variant = c.req.param("variant");
+  if (variant === "plain") {
+    const plain = c.env.PLAIN_BUILDING.getByName(name);
+    return c.json({ n: size === 1 ? await plain.benchSingles(n) : await plain.benchBatches(n, size) });
+  }
+  // variant: "actor" (after a first rollup), "actor-cold" (an empty WAL), "local" (no outbox).
+  const actor = (variant === "local" ? c.env.LOCAL_BUILDING : c.env.BUILDING_TELEMETRY).getByName(
+    name,
+  ) as unknown as {
+    benchSingles(n: number, warm: boolean): Promise<number>;
+    benchBatches(n: number, size: number, warm: boolean): Promise<number>;
+  };
+  const warm = variant !== "actor-cold";
+  return c.json({
+    n: size === 1 ? await actor.benchSingles(n, warm) : await actor.benchBatches(n, size, warm),
+  });
+});
+
 // Inventory over HTTP: the real coordinator routes (`/inventory/...`) vs a hand-written Worker (`/plain-http/...`).
 const coordinator = createCoordinator<Env>([
   { path: "/inventory", app: inventoryRoutes },
   { path: "/", app: regionalAnalyticsRoutes },
+  { path: "/", app: buildingRoutes },
 ]);
 
 export default {
@@ -314,7 +349,7 @@ export default {
   },
   fetch(request: Request, env: BenchEnv, ctx: ExecutionContext): Response | Promise<Response> {
     const path = new URL(request.url).pathname;
-    if (path.startsWith("/inventory/") || path.startsWith("/analytics/"))
+    if (path.startsWith("/inventory/") || path.startsWith("/buildings/") || path.startsWith("/analytics/"))
       return coordinator.fetch(request, env as unknown as Env, ctx);
     if (path.startsWith("/plain-http/analytics/")) return plainAnalyticsHttp(request, env.PLAIN_ANALYTICS);
     if (path.startsWith("/plain-http/")) return plainInventoryHttp(request, env.PLAIN_INVENTORY);

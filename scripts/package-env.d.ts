@@ -11,6 +11,12 @@ declare namespace Cloudflare {
     GLOBAL_ANALYTICS: DurableObjectNamespace<
       import("../actors/global-analytics/global-analytics").GlobalAnalytics
     >;
+    BUILDING_TELEMETRY: DurableObjectNamespace<
+      import("../actors/building-telemetry/building-telemetry").BuildingTelemetry
+    >;
+    CENTRAL_TELEMETRY: DurableObjectNamespace<
+      import("../actors/central-telemetry/central-telemetry").CentralTelemetry
+    >;
     /** Optional bindings and secrets the coordinator and the prebuilt actors read. */
     DIRECTORY?: DurableObjectNamespace<import("../src/coordinator/directory").Directory>;
     CHECKOUT_LIMIT?: RateLimit;

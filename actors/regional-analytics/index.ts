@@ -1,7 +1,7 @@
 // `dosql-actors/actors/regional-analytics`: the RegionalAnalytics actor alone (its routes are
 // `dosql-actors/actors/regional-analytics/routes`). Classes and types only (a Worker may `export *`).
 export {
-  type IngestResult,
+  type IngestResult as AnalyticsIngestResult,
   type PruneResult,
   RegionalAnalytics,
   type RollupResult,
