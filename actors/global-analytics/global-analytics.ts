@@ -16,9 +16,6 @@ import {
 } from "./results";
 import * as schema from "./schema";
 
-/** The name of the one GlobalAnalytics actor every region forwards to. */
-export const GLOBAL_NAME = "global";
-
 const UPSERT = `INSERT INTO regional_rollups (region, date, event_type, total_events, unique_sessions, unique_users, source_lsn, received_at)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (region, date, event_type) DO UPDATE SET total_events = excluded.total_events,
