@@ -1,10 +1,11 @@
 // The coordinator Worker: routes HTTP and WebSocket traffic to the prebuilt actors.
-
 import { buildingRoutes } from "./actors/building-telemetry/routes";
 import { centralRoutes } from "./actors/central-telemetry/routes";
 import { documentRoutes } from "./actors/collaborative-document/routes";
+import { globalAnalyticsRoutes } from "./actors/global-analytics/routes";
 import { inventoryRoutes } from "./actors/inventory-sku/routes";
 import { orderRoutes } from "./actors/order/routes";
+import { regionalAnalyticsRoutes } from "./actors/regional-analytics/routes";
 import { createCoordinator, type Mount } from "./src/coordinator/index";
 
 export * from "./actors/index";
@@ -17,6 +18,8 @@ export const mounts: Mount<Env>[] = [
   { path: "/", app: orderRoutes },
   { path: "/", app: buildingRoutes },
   { path: "/", app: centralRoutes },
+  { path: "/", app: globalAnalyticsRoutes },
+  { path: "/", app: regionalAnalyticsRoutes },
 ];
 
 export default createCoordinator<Env>(mounts);

@@ -4,8 +4,16 @@ import { Hono } from "hono";
 import { buildingRoutes } from "../actors/building-telemetry/routes";
 import { documentRoutes } from "../actors/collaborative-document/routes";
 import { inventoryRoutes } from "../actors/inventory-sku/routes";
+import { regionalAnalyticsRoutes } from "../actors/regional-analytics/routes";
 import type { ForwardBatch } from "../src/forward/index";
 import { createCoordinator } from "../src/index";
+import {
+  BenchGlobalAnalytics,
+  BenchRegionalAnalytics,
+  BenchRegionalAnalyticsBare,
+  PlainAnalytics,
+  plainAnalyticsHttp,
+} from "./actors/analytics";
 import { BenchDocument, HandDocument } from "./actors/document";
 import {
   BenchForwardSink,
@@ -34,10 +42,13 @@ export {
   BenchForwardSink,
   BenchForwardToActor,
   BenchForwardToQueue,
+  BenchGlobalAnalytics,
   BenchInventory,
   BenchInventoryNoHistory,
   BenchLocalBuilding,
   BenchNotes,
+  BenchRegionalAnalytics,
+  BenchRegionalAnalyticsBare,
   BenchSchedules,
   BenchTiered,
   HandDocument,
@@ -48,6 +59,7 @@ export {
   HistoryReserve,
   IdiomReserve,
   PartyReserve,
+  PlainAnalytics,
   PlainArchiver,
   PlainBenchNotes,
   PlainBenchSchedules,
@@ -82,6 +94,10 @@ type BenchEnv = {
   IDIOM_RESERVE: DurableObjectNamespace<IdiomReserve>;
   HAND_PEER_RESERVE: DurableObjectNamespace<HandPeerReserve>;
   PARTY_RESERVE: DurableObjectNamespace<PartyReserve>;
+  REGIONAL_ANALYTICS: DurableObjectNamespace<BenchRegionalAnalytics>;
+  GLOBAL_ANALYTICS: DurableObjectNamespace<BenchGlobalAnalytics>;
+  PLAIN_ANALYTICS: DurableObjectNamespace<PlainAnalytics>;
+  REGIONAL_ANALYTICS_BARE: DurableObjectNamespace<BenchRegionalAnalyticsBare>;
   /** BenchBuilding under the binding name the coordinator's building routes use. */
   BUILDING_TELEMETRY: DurableObjectNamespace<BenchBuilding>;
   LOCAL_BUILDING: DurableObjectNamespace<BenchLocalBuilding>;
@@ -205,6 +221,18 @@ app.post("/bench/reserve/:variant/:name", async (c) => {
   return c.json({ n });
 });
 
+// Analytics ingest: `n` events in one call, in batches of `batch` (1: one ingest per event).
+app.post("/bench/analytics/:variant/:name", async (c) => {
+  const n = count(c.req.query("n"));
+  const batch = Math.min(Math.max(Number(c.req.query("batch")) || 1, 1), 1000);
+  const name = c.req.param("name");
+  const prefix = crypto.randomUUID();
+  if (c.req.param("variant") === "plain")
+    await c.env.PLAIN_ANALYTICS.getByName(name).benchIngest(n, batch, prefix);
+  else await c.env.REGIONAL_ANALYTICS.getByName(name).benchIngest(n, batch, prefix);
+  return c.json({ n });
+});
+
 // Forward: `n` events written one transaction each, answered once the receiving actor holds them
 // all (through a forward to an actor or a queue, or a hand-written outbox doing the same).
 const forwardSides = (env: BenchEnv, variant: string, name: string) => {
@@ -309,6 +337,7 @@ app.post("/bench/telemetry/:variant/:name", async (c) => {
 const coordinator = createCoordinator<Env>([
   { path: "/inventory", app: inventoryRoutes },
   { path: "/documents", app: documentRoutes },
+  { path: "/", app: regionalAnalyticsRoutes },
   { path: "/", app: buildingRoutes },
 ]);
 
@@ -329,10 +358,11 @@ export default {
   },
   fetch(request: Request, env: BenchEnv, ctx: ExecutionContext): Response | Promise<Response> {
     const path = new URL(request.url).pathname;
-    if (["/inventory/", "/buildings/", "/documents/"].some((p) => path.startsWith(p)))
+    if (["/inventory/", "/buildings/", "/documents/", "/analytics/"].some((p) => path.startsWith(p)))
       return coordinator.fetch(request, env as unknown as Env, ctx);
     const hand = /^\/hand-documents\/([A-Za-z0-9._-]{1,128})\/ws$/.exec(path);
     if (hand) return env.HAND_DOCUMENT.getByName(hand[1]).fetch(request);
+    if (path.startsWith("/plain-http/analytics/")) return plainAnalyticsHttp(request, env.PLAIN_ANALYTICS);
     if (path.startsWith("/plain-http/")) return plainInventoryHttp(request, env.PLAIN_INVENTORY);
     return app.fetch(request, env, ctx);
   },

@@ -8,6 +8,12 @@ declare namespace Cloudflare {
     TIERED: DurableObjectNamespace<import("../test/fixtures/tiered").TieredActor>;
     INVENTORY_SKU: DurableObjectNamespace<import("../actors/inventory-sku/inventory-sku").InventorySKU>;
     ORDER: DurableObjectNamespace<import("../actors/order/order").Order>;
+    REGIONAL_ANALYTICS: DurableObjectNamespace<
+      import("../actors/regional-analytics/regional-analytics").RegionalAnalytics
+    >;
+    GLOBAL_ANALYTICS: DurableObjectNamespace<
+      import("../actors/global-analytics/global-analytics").GlobalAnalytics
+    >;
     BUILDING_TELEMETRY: DurableObjectNamespace<
       import("../actors/building-telemetry/building-telemetry").BuildingTelemetry
     >;
@@ -52,6 +58,12 @@ declare namespace Cloudflare {
     DIRECTORY: DurableObjectNamespace<import("../src/coordinator/directory").Directory>;
     /** Workers rate limiting: checkout per customer and per IP (optional). */
     CHECKOUT_LIMIT?: RateLimit;
+    /** Workers rate limiting: analytics ingest per client IP (optional). */
+    ANALYTICS_INGEST_LIMIT?: RateLimit;
+    /** The secret salt of user-id hashes (actors/regional-analytics); required once auth is configured. */
+    ANALYTICS_SALT?: string;
+    /** Days raw events are kept (default 30, at least 8). */
+    ANALYTICS_RETENTION_DAYS?: string;
     /** Auth (src/coordinator/auth.ts): with none set, development mode (everything open). */
     AUTH_JWT_SECRET?: string;
     AUTH_JWKS?: string;
