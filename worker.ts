@@ -1,6 +1,7 @@
 // The coordinator Worker: routes HTTP and WebSocket traffic to the prebuilt actors.
 import { inventoryRoutes } from "./actors/inventory-sku/routes";
 import { orderRoutes } from "./actors/order/routes";
+import { tenantRoutes } from "./actors/tenant-db/routes";
 import { createCoordinator, type Mount } from "./src/coordinator/index";
 
 export * from "./actors/index";
@@ -10,6 +11,7 @@ export { Directory } from "./src/coordinator/directory";
 export const mounts: Mount<Env>[] = [
   { path: "/inventory", app: inventoryRoutes },
   { path: "/", app: orderRoutes },
+  { path: "/tenants", app: tenantRoutes },
 ];
 
 export default createCoordinator<Env>(mounts);

@@ -2,3 +2,4 @@
 // index.ts of its own (`dosql-actors/actors/<name>`): import one from there to bundle only that one.
 export * from "./inventory-sku/index";
 export * from "./order/index";
+export * from "./tenant-db/index";

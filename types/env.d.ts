@@ -8,6 +8,7 @@ declare namespace Cloudflare {
     TIERED: DurableObjectNamespace<import("../test/fixtures/tiered").TieredActor>;
     INVENTORY_SKU: DurableObjectNamespace<import("../actors/inventory-sku/inventory-sku").InventorySKU>;
     ORDER: DurableObjectNamespace<import("../actors/order/order").Order>;
+    TENANT_DB: DurableObjectNamespace<import("../actors/tenant-db/tenant-db").TenantDB>;
     EXAMPLE_NOTES: DurableObjectNamespace<import("../examples/notes/notes").Notes>;
     SCHEDULED: DurableObjectNamespace<import("../test/fixtures/scheduled-actors").ScheduledActor>;
     LONG_LEASE: DurableObjectNamespace<import("../test/fixtures/scheduled-actors").LongLeaseActor>;
