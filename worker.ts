@@ -3,15 +3,18 @@ import { inventoryRoutes } from "./actors/inventory-sku/routes";
 import { orderRoutes } from "./actors/order/routes";
 import { tenantRoutes } from "./actors/tenant-db/routes";
 import { createCoordinator, type Mount } from "./src/coordinator/index";
+import { createFleetRoutes } from "./src/fleet/routes";
 
 export * from "./actors/index";
 export { Directory } from "./src/coordinator/directory";
+export { FleetRegistry } from "./src/fleet/registry";
 
 /** Each prebuilt actor's routes, mounted by the coordinator (and reused by the test Worker). */
 export const mounts: Mount<Env>[] = [
   { path: "/inventory", app: inventoryRoutes },
   { path: "/", app: orderRoutes },
   { path: "/tenants", app: tenantRoutes },
+  { path: "/admin/fleet", app: createFleetRoutes<Env>() },
 ];
 
 export default createCoordinator<Env>(mounts);

@@ -34,6 +34,9 @@ declare namespace Cloudflare {
     NO_RPC_ACTOR: DurableObjectNamespace<import("../test/fixtures/rpc-actor").NoRpcActor>;
     /** Names of actors ever written, so lookups of unknown ones create nothing (src/coordinator/directory.ts). */
     DIRECTORY: DurableObjectNamespace<import("../src/coordinator/directory").Directory>;
+    /** The fleet registries, one object per actor kind (src/fleet). */
+    FLEET: DurableObjectNamespace<import("../src/fleet/registry").FleetRegistry>;
+    FLEET_TENANT: DurableObjectNamespace<import("../test/fixtures/fleet-tenant").FleetTenant>;
     /** Workers rate limiting: checkout per customer and per IP (optional). */
     CHECKOUT_LIMIT?: RateLimit;
     /** Auth (src/coordinator/auth.ts): with none set, development mode (everything open). */

@@ -3,6 +3,7 @@ import { registerName } from "../../src/coordinator/directory";
 import { parseInput } from "../../src/coordinator/validate";
 import { type ActorConfig, defineActor } from "../../src/define-actor";
 import { ActorError } from "../../src/errors";
+import { fleet } from "../../src/fleet/part";
 import { rpc } from "../../src/rpc/index";
 import { SqlActor } from "../../src/sql-actor";
 import { constraintError, emailTaken, notFound, unknownReference } from "./errors";
@@ -114,6 +115,7 @@ export class TenantDB extends SqlActor<Env, typeof schema> {
         deleteTask: "user",
       },
     }),
+    fleet: fleet("tenants"),
   });
 
   // ---- users ----
