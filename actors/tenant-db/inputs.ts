@@ -79,3 +79,7 @@ export const updateTaskInput = z.object({
   due_date: z.optional(dueDate),
 });
 export type UpdateTaskInput = z.input<typeof updateTaskInput>;
+
+/** A backup's `backup.json` key, as `listBackups` or `backup` answers it. */
+export const restoreInput = z.object({ key: z.string().check(z.minLength(1), z.maxLength(1024)) });
+export type RestoreInput = z.input<typeof restoreInput>;

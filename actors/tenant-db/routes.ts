@@ -15,6 +15,7 @@ import {
   listProjectsInput,
   listTasksInput,
   recordId,
+  restoreInput,
   updateProjectInput,
   updateTaskInput,
   updateUserInput,
@@ -103,6 +104,15 @@ export function createTenantRoutes(tenancy: TenancyOptions = { from: "path" }): 
   routes.delete(`${base}/tasks/:id`, user, async (c) => {
     const id = idParam(c);
     return c.json(await (await known(c)).deleteTask({ id }));
+  });
+
+  // Backups (admin): now, list, restore from one of the tenant's own.
+  const admin = allow("admin", { tenant: tenancy });
+  routes.post(`${base}/backups`, admin, async (c) => c.json(await (await known(c)).backup(), 201));
+  routes.get(`${base}/backups`, admin, async (c) => c.json(await (await known(c)).listBackups()));
+  routes.post(`${base}/restore`, admin, async (c) => {
+    const input = await readJson(c, restoreInput);
+    return c.json(await (await known(c)).restoreBackup(input));
   });
 
   /**

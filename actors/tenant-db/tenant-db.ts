@@ -6,6 +6,8 @@ import { ActorError } from "../../src/errors";
 import { fleet } from "../../src/fleet/part";
 import { rpc } from "../../src/rpc/index";
 import { SqlActor } from "../../src/sql-actor";
+import type { BackupResult, RestoreResult } from "../../src/tiering/backup";
+import { tiering } from "../../src/tiering/index";
 import { constraintError, emailTaken, notFound, unknownReference } from "./errors";
 import {
   type CreateProjectInput,
@@ -20,6 +22,8 @@ import {
   type ListTasksInput,
   listProjectsInput,
   listTasksInput,
+  type RestoreInput,
+  restoreInput,
   type UpdateProjectInput,
   type UpdateTaskInput,
   type UpdateUserInput,
@@ -74,6 +78,9 @@ export interface TaskSummary extends Task {
   project_name: string;
 }
 
+/** Backups kept per tenant (older ones are deleted after each new one). */
+export const BACKUPS_KEPT = 7;
+
 const USER = "SELECT id, email, name, role, created_at, updated_at FROM users WHERE id = ?";
 const PROJECT =
   "SELECT id, name, description, owner_id, status, created_at, updated_at FROM projects WHERE id = ?";
@@ -116,6 +123,9 @@ export class TenantDB extends SqlActor<Env, typeof schema> {
       },
     }),
     fleet: fleet("tenants"),
+    // The tenant's data in R2 under its own name (Use Case 1): `<tenant>/backups/<id>/…` (a backup
+    // every day at 03:00 UTC, the newest 7 kept) and `<tenant>/archive/<table>/…` for archives.
+    tiering: tiering({ keys: "actor-first", backup: { every: "0 3 * * *", keep: BACKUPS_KEPT } }),
   });
 
   // ---- users ----
@@ -293,6 +303,32 @@ export class TenantDB extends SqlActor<Env, typeof schema> {
       this.database.query("DELETE FROM tasks WHERE id = ?", [id]);
       return { deleted: true as const, id };
     });
+  }
+
+  // ---- backups (R2, under the tenant's own prefix) ----
+
+  /** Snapshot the tenant's database to `<tenant>/backups/<id>/` now (the schedule does it daily). */
+  backup(): Promise<BackupResult> {
+    return this.tiering.backup({ keep: BACKUPS_KEPT });
+  }
+
+  listBackups(): { backups: ReturnType<TenantDB["tiering"]["backups"]> } {
+    return { backups: this.tiering.backups() };
+  }
+
+  /**
+   * Replace the tenant's data with one of its own backups (an admin method: the routes allow it to
+   * the admin token only). A key outside `<tenant>/backups/` is refused: a tenant is never
+   * restored from another tenant's data.
+   */
+  restoreBackup(input: RestoreInput): Promise<RestoreResult> {
+    const { key } = parseInput(restoreInput, input);
+    if (!key.startsWith(`${this.name}/backups/`) || !key.endsWith("/backup.json"))
+      throw new ActorError(
+        "VALIDATION_FAILED",
+        `key: must be one of this tenant's backups (${this.name}/backups/…/backup.json)`,
+      );
+    return this.tiering.restoreFromBackup(key);
   }
 
   // ---- helpers ----
