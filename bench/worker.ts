@@ -2,6 +2,7 @@
 // Node side (bench/run.mjs) times the whole request, interleaving framework and baseline.
 import { Hono } from "hono";
 import { inventoryRoutes } from "../actors/inventory-sku/routes";
+import { tenantRoutes } from "../actors/tenant-db/routes";
 import type { ForwardBatch } from "../src/forward/index";
 import { createCoordinator } from "../src/index";
 import {
@@ -21,6 +22,7 @@ import {
 import { BenchNotes, PlainBenchNotes } from "./actors/notes";
 import { HandPeerReserve, IdiomReserve, PartyReserve } from "./actors/peers";
 import { BenchSchedules, PlainBenchSchedules } from "./actors/schedules";
+import { BenchTenant, PlainTenant, plainTenantHttp } from "./actors/tenant";
 import { BenchTiered, PlainArchiver, PlainHot } from "./actors/tiering";
 
 export {
@@ -31,6 +33,7 @@ export {
   BenchInventoryNoHistory,
   BenchNotes,
   BenchSchedules,
+  BenchTenant,
   BenchTiered,
   HandOutbox,
   HandPeerReserve,
@@ -45,6 +48,7 @@ export {
   PlainHot,
   PlainInventory,
   PlainReserve,
+  PlainTenant,
 };
 
 type BenchEnv = {
@@ -72,7 +76,14 @@ type BenchEnv = {
   IDIOM_RESERVE: DurableObjectNamespace<IdiomReserve>;
   HAND_PEER_RESERVE: DurableObjectNamespace<HandPeerReserve>;
   PARTY_RESERVE: DurableObjectNamespace<PartyReserve>;
+  /** BenchTenant under the binding name the coordinator's tenant routes use. */
+  TENANT_DB: DurableObjectNamespace<BenchTenant>;
+  PLAIN_TENANT: DurableObjectNamespace<PlainTenant>;
 };
+
+/** The secret of the tenant bench's tokens (bench/cases/tenant.mjs signs with the same). */
+export const TENANT_BENCH_SECRET = "tenant-bench-secret-0123456789abcdef";
+const tenantSecret = new TextEncoder().encode(TENANT_BENCH_SECRET);
 
 const count = (value: string | undefined) => Math.min(Math.max(Number(value) || 100, 1), 100_000);
 
@@ -188,6 +199,21 @@ app.post("/bench/reserve/:variant/:name", async (c) => {
   return c.json({ n });
 });
 
+// Tenant point reads and writes, `n` in one call: TenantDB vs a hand-written DO with the same SQL.
+app.post("/bench/tenant/:variant/:op/:name", async (c) => {
+  const n = count(c.req.query("n"));
+  const name = c.req.param("name");
+  const write = c.req.param("op") === "write";
+  if (c.req.param("variant") === "plain") {
+    const side = c.env.PLAIN_TENANT.getByName(name);
+    const id = await side.benchSeed();
+    return c.json({ n, done: write ? await side.benchWrites(n, id) : await side.benchReads(n, id) });
+  }
+  const side = c.env.TENANT_DB.getByName(name);
+  const id = await side.benchSeed();
+  return c.json({ n, done: write ? await side.benchWrites(n, id) : await side.benchReads(n, id) });
+});
+
 // Forward: `n` events written one transaction each, answered once the receiving actor holds them
 // all (through a forward to an actor or a queue, or a hand-written outbox doing the same).
 const forwardSides = (env: BenchEnv, variant: string, name: string) => {
@@ -265,6 +291,8 @@ app.post("/bench/cold/:variant", async (c) => {
 
 // Inventory over HTTP: the real coordinator routes (`/inventory/...`) vs a hand-written Worker (`/plain-http/...`).
 const coordinator = createCoordinator<Env>([{ path: "/inventory", app: inventoryRoutes }]);
+// Tenants over HTTP with JWT verification on (the bench's own secret), vs a hand-written Worker doing the same check.
+const tenantCoordinator = createCoordinator<Env>([{ path: "/tenants", app: tenantRoutes }]);
 
 export default {
   /** The forward bench's queue consumer: a forward's batches to its sink, the hand outbox's to its own. */
@@ -285,6 +313,9 @@ export default {
     const path = new URL(request.url).pathname;
     if (path.startsWith("/inventory/")) return coordinator.fetch(request, env as unknown as Env, ctx);
     if (path.startsWith("/plain-http/")) return plainInventoryHttp(request, env.PLAIN_INVENTORY);
+    if (path.startsWith("/plain-tenants/")) return plainTenantHttp(request, env.PLAIN_TENANT, tenantSecret);
+    if (path.startsWith("/tenants/"))
+      return tenantCoordinator.fetch(request, { ...env, AUTH_JWT_SECRET: TENANT_BENCH_SECRET }, ctx);
     return app.fetch(request, env, ctx);
   },
 };
