@@ -52,7 +52,6 @@ export default [
   {
     name: `tenant point read (getTask) ×${N} in one call: TenantDB vs hand-written DO`,
     goal: 1 / 0.95,
-    rounds: 20,
     subject: inActor("actor", "read"),
     baseline: inActor("plain", "read"),
     async extra(base) {
@@ -74,14 +73,12 @@ export default [
   {
     name: `tenant point write (updateTask) ×${N} in one call: TenantDB vs hand-written DO`,
     goal: 1 / 0.95,
-    rounds: 20,
     subject: inActor("actor", "write"),
     baseline: inActor("plain", "write"),
   },
   {
     name: `tenant GET /tenants/:t/tasks/:id with JWT, ${HTTP_REQUESTS} sequential: coordinator vs hand-written Worker`,
     goal: 1.2,
-    rounds: 20,
     async setup(base) {
       await post(base, `/bench/tenant/actor/read/${TENANT}?n=1`);
       await post(base, `/bench/tenant/plain/read/${TENANT}?n=1`);
