@@ -3,6 +3,7 @@
 import { Hono } from "hono";
 import { inventoryRoutes } from "../actors/inventory-sku/routes";
 import { tenantRoutes } from "../actors/tenant-db/routes";
+import { FleetRegistry } from "../src/fleet/index";
 import type { ForwardBatch } from "../src/forward/index";
 import { createCoordinator } from "../src/index";
 import {
@@ -35,6 +36,7 @@ export {
   BenchSchedules,
   BenchTenant,
   BenchTiered,
+  FleetRegistry,
   HandOutbox,
   HandPeerReserve,
   HandReserve,
@@ -79,10 +81,12 @@ type BenchEnv = {
   /** BenchTenant under the binding name the coordinator's tenant routes use. */
   TENANT_DB: DurableObjectNamespace<BenchTenant>;
   PLAIN_TENANT: DurableObjectNamespace<PlainTenant>;
+  /** The fleet registries: BenchTenant (TenantDB's config) reports to "tenants". */
+  FLEET: DurableObjectNamespace<FleetRegistry>;
 };
 
 /** The secret of the tenant bench's tokens (bench/cases/tenant.mjs signs with the same). */
-export const TENANT_BENCH_SECRET = "tenant-bench-secret-0123456789abcdef";
+const TENANT_BENCH_SECRET = "tenant-bench-secret-0123456789abcdef";
 const tenantSecret = new TextEncoder().encode(TENANT_BENCH_SECRET);
 
 const count = (value: string | undefined) => Math.min(Math.max(Number(value) || 100, 1), 100_000);
@@ -212,6 +216,38 @@ app.post("/bench/tenant/:variant/:op/:name", async (c) => {
   const side = c.env.TENANT_DB.getByName(name);
   const id = await side.benchSeed();
   return c.json({ n, done: write ? await side.benchWrites(n, id) : await side.benchReads(n, id) });
+});
+
+// Fleet: seed tenants `from`..`from + n - 1` (each reports itself to the registry), count them,
+// and run migrateAll over every registered tenant, batch after batch, at a given concurrency.
+app.post("/bench/fleet/seed", async (c) => {
+  const n = count(c.req.query("n"));
+  const from = Number(c.req.query("from")) || 0;
+  const names = Array.from({ length: n }, (_, i) => `fleet-bench-${from + i}`);
+  for (let i = 0; i < names.length; i += 50)
+    await Promise.all(names.slice(i, i + 50).map((name) => c.env.TENANT_DB.getByName(name).benchSeed()));
+  return c.json({ n });
+});
+app.get("/bench/fleet/total", async (c) =>
+  c.json({ total: (await c.env.FLEET.getByName("tenants").list({ limit: 1 })).total }),
+);
+app.post("/bench/fleet/migrate", async (c) => {
+  const concurrency = Math.min(Math.max(Number(c.req.query("concurrency")) || 10, 1), 50);
+  const registry = c.env.FLEET.getByName("tenants");
+  let cursor: string | null = null;
+  let processed = 0;
+  let errors = 0;
+  do {
+    const step: { processed: number; errors: unknown[]; cursor: string | null } = await registry.migrateAll({
+      cursor,
+      limit: 500,
+      concurrency,
+    });
+    processed += step.processed;
+    errors += step.errors.length;
+    cursor = step.cursor;
+  } while (cursor !== null);
+  return c.json({ processed, errors });
 });
 
 // Forward: `n` events written one transaction each, answered once the receiving actor holds them

@@ -16,8 +16,9 @@ const post = (base, path) =>
     return text;
   });
 
-const inActor = (variant, op) => (base, round) =>
-  post(base, `/bench/tenant/${variant}/${op}/tenant-${op}-${variant}-${round % 4}?n=${N}`);
+// One actor per side, warmed by the runner before the first round.
+const inActor = (variant, op) => (base) =>
+  post(base, `/bench/tenant/${variant}/${op}/tenant-${op}-${variant}?n=${N}`);
 
 let token;
 const tokenFor = async () =>
@@ -48,7 +49,7 @@ const percentile = (xs, p) => {
   return s[Math.min(s.length - 1, Math.floor(p * s.length))];
 };
 
-export default [
+const cases = [
   {
     name: `tenant point read (getTask) ×${N} in one call: TenantDB vs hand-written DO`,
     goal: 1 / 0.95,
@@ -101,3 +102,40 @@ export default [
     },
   },
 ];
+
+const FLEET = 1000;
+const migrate = (concurrency) => async (base) => {
+  const res = await fetch(`${base}/bench/fleet/migrate?concurrency=${concurrency}`, { method: "POST" });
+  const body = await res.json();
+  if (!res.ok || body.errors > 0 || body.processed < FLEET)
+    throw new Error(`migrate: ${JSON.stringify(body)}`);
+};
+
+cases.push({
+  name: `fleet migrateAll over ${FLEET} tenants (each woken through the registry, already at the newest version): concurrency 50 vs 10`,
+  async setup(base) {
+    for (let from = 0; from < FLEET; from += 250) await post(base, `/bench/fleet/seed?n=250&from=${from}`);
+    const end = Date.now() + 120_000;
+    for (;;) {
+      const { total } = await (await fetch(`${base}/bench/fleet/total`)).json();
+      if (total >= FLEET) break;
+      if (Date.now() > end) throw new Error(`fleet: only ${total} tenants reported`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  },
+  subject: migrate(50),
+  baseline: migrate(10),
+  async extra(base) {
+    const seconds = async (concurrency) => {
+      const t0 = performance.now();
+      await migrate(concurrency)(base);
+      return `${((performance.now() - t0) / 1000).toFixed(2)} s`;
+    };
+    return {
+      [`migrateAll ${FLEET} tenants, concurrency 10`]: await seconds(10),
+      [`migrateAll ${FLEET} tenants, concurrency 50`]: await seconds(50),
+    };
+  },
+});
+
+export default cases;
