@@ -82,7 +82,8 @@ export class FleetMember {
       applied: this.#applied,
     };
     this.#applied = 0;
-    this.#mark(info.version);
+    // Only a change is written: a write holds the answer until it is durable (the output gate).
+    if (this.#stale()) this.#mark(info.version);
     return info;
   }
 
