@@ -1,4 +1,7 @@
 // The coordinator Worker: routes HTTP and WebSocket traffic to the prebuilt actors.
+
+import { buildingRoutes } from "./actors/building-telemetry/routes";
+import { centralRoutes } from "./actors/central-telemetry/routes";
 import { inventoryRoutes } from "./actors/inventory-sku/routes";
 import { orderRoutes } from "./actors/order/routes";
 import { tenantRoutes } from "./actors/tenant-db/routes";
@@ -15,6 +18,8 @@ export const mounts: Mount<Env>[] = [
   { path: "/", app: orderRoutes },
   { path: "/tenants", app: tenantRoutes },
   { path: "/admin/fleet", app: createFleetRoutes<Env>() },
+  { path: "/", app: buildingRoutes },
+  { path: "/", app: centralRoutes },
 ];
 
 export default createCoordinator<Env>(mounts);
