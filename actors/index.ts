@@ -7,3 +7,4 @@ export * from "./global-analytics/index";
 export * from "./inventory-sku/index";
 export * from "./order/index";
 export * from "./regional-analytics/index";
+export * from "./tenant-db/index";

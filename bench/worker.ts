@@ -5,6 +5,8 @@ import { buildingRoutes } from "../actors/building-telemetry/routes";
 import { documentRoutes } from "../actors/collaborative-document/routes";
 import { inventoryRoutes } from "../actors/inventory-sku/routes";
 import { regionalAnalyticsRoutes } from "../actors/regional-analytics/routes";
+import { tenantRoutes } from "../actors/tenant-db/routes";
+import { FleetRegistry } from "../src/fleet/index";
 import type { ForwardBatch } from "../src/forward/index";
 import { createCoordinator } from "../src/index";
 import {
@@ -33,6 +35,7 @@ import { BenchNotes, PlainBenchNotes } from "./actors/notes";
 import { HandPeerReserve, IdiomReserve, PartyReserve } from "./actors/peers";
 import { BenchSchedules, PlainBenchSchedules } from "./actors/schedules";
 import { BenchBuilding, BenchLocalBuilding, PlainBuilding } from "./actors/telemetry";
+import { BenchTenant, PlainTenant, plainTenantHttp } from "./actors/tenant";
 import { BenchTiered, PlainArchiver, PlainHot } from "./actors/tiering";
 
 export { CentralTelemetry } from "../actors/index";
@@ -50,7 +53,9 @@ export {
   BenchRegionalAnalytics,
   BenchRegionalAnalyticsBare,
   BenchSchedules,
+  BenchTenant,
   BenchTiered,
+  FleetRegistry,
   HandDocument,
   HandOutbox,
   HandPeerReserve,
@@ -67,6 +72,7 @@ export {
   PlainHot,
   PlainInventory,
   PlainReserve,
+  PlainTenant,
 };
 
 type BenchEnv = {
@@ -98,6 +104,11 @@ type BenchEnv = {
   GLOBAL_ANALYTICS: DurableObjectNamespace<BenchGlobalAnalytics>;
   PLAIN_ANALYTICS: DurableObjectNamespace<PlainAnalytics>;
   REGIONAL_ANALYTICS_BARE: DurableObjectNamespace<BenchRegionalAnalyticsBare>;
+  /** BenchTenant under the binding name the coordinator's tenant routes use. */
+  TENANT_DB: DurableObjectNamespace<BenchTenant>;
+  PLAIN_TENANT: DurableObjectNamespace<PlainTenant>;
+  /** The fleet registries: BenchTenant (TenantDB's config) reports to "tenants". */
+  FLEET: DurableObjectNamespace<FleetRegistry>;
   /** BenchBuilding under the binding name the coordinator's building routes use. */
   BUILDING_TELEMETRY: DurableObjectNamespace<BenchBuilding>;
   LOCAL_BUILDING: DurableObjectNamespace<BenchLocalBuilding>;
@@ -106,6 +117,10 @@ type BenchEnv = {
   COLLABORATIVE_DOCUMENT: DurableObjectNamespace<BenchDocument>;
   HAND_DOCUMENT: DurableObjectNamespace<HandDocument>;
 };
+
+/** The secret of the tenant bench's tokens (bench/cases/tenant.mjs signs with the same). */
+const TENANT_BENCH_SECRET = "tenant-bench-secret-0123456789abcdef";
+const tenantSecret = new TextEncoder().encode(TENANT_BENCH_SECRET);
 
 const count = (value: string | undefined) => Math.min(Math.max(Number(value) || 100, 1), 100_000);
 
@@ -233,6 +248,53 @@ app.post("/bench/analytics/:variant/:name", async (c) => {
   return c.json({ n });
 });
 
+// Tenant point reads and writes, `n` in one call: TenantDB vs a hand-written DO with the same SQL.
+app.post("/bench/tenant/:variant/:op/:name", async (c) => {
+  const n = count(c.req.query("n"));
+  const name = c.req.param("name");
+  const write = c.req.param("op") === "write";
+  if (c.req.param("variant") === "plain") {
+    const side = c.env.PLAIN_TENANT.getByName(name);
+    const id = await side.benchSeed();
+    return c.json({ n, done: write ? await side.benchWrites(n, id) : await side.benchReads(n, id) });
+  }
+  const side = c.env.TENANT_DB.getByName(name);
+  const id = await side.benchSeed();
+  return c.json({ n, done: write ? await side.benchWrites(n, id) : await side.benchReads(n, id) });
+});
+
+// Fleet: seed tenants `from`..`from + n - 1` (each reports itself to the registry), count them,
+// and run migrateAll over every registered tenant, batch after batch, at a given concurrency.
+app.post("/bench/fleet/seed", async (c) => {
+  const n = count(c.req.query("n"));
+  const from = Number(c.req.query("from")) || 0;
+  const names = Array.from({ length: n }, (_, i) => `fleet-bench-${from + i}`);
+  for (let i = 0; i < names.length; i += 50)
+    await Promise.all(names.slice(i, i + 50).map((name) => c.env.TENANT_DB.getByName(name).benchSeed()));
+  return c.json({ n });
+});
+app.get("/bench/fleet/total", async (c) =>
+  c.json({ total: (await c.env.FLEET.getByName("tenants").list({ limit: 1 })).total }),
+);
+app.post("/bench/fleet/migrate", async (c) => {
+  const concurrency = Math.min(Math.max(Number(c.req.query("concurrency")) || 10, 1), 50);
+  const registry = c.env.FLEET.getByName("tenants");
+  let cursor: string | null = null;
+  let processed = 0;
+  let errors = 0;
+  do {
+    const step: { processed: number; errors: unknown[]; cursor: string | null } = await registry.migrateAll({
+      cursor,
+      limit: 500,
+      concurrency,
+    });
+    processed += step.processed;
+    errors += step.errors.length;
+    cursor = step.cursor;
+  } while (cursor !== null);
+  return c.json({ processed, errors });
+});
+
 // Forward: `n` events written one transaction each, answered once the receiving actor holds them
 // all (through a forward to an actor or a queue, or a hand-written outbox doing the same).
 const forwardSides = (env: BenchEnv, variant: string, name: string) => {
@@ -340,6 +402,8 @@ const coordinator = createCoordinator<Env>([
   { path: "/", app: regionalAnalyticsRoutes },
   { path: "/", app: buildingRoutes },
 ]);
+// Tenants over HTTP with JWT verification on (the bench's own secret), vs a hand-written Worker doing the same check.
+const tenantCoordinator = createCoordinator<Env>([{ path: "/tenants", app: tenantRoutes }]);
 
 export default {
   /** The forward bench's queue consumer: a forward's batches to its sink, the hand outbox's to its own. */
@@ -364,6 +428,9 @@ export default {
     if (hand) return env.HAND_DOCUMENT.getByName(hand[1]).fetch(request);
     if (path.startsWith("/plain-http/analytics/")) return plainAnalyticsHttp(request, env.PLAIN_ANALYTICS);
     if (path.startsWith("/plain-http/")) return plainInventoryHttp(request, env.PLAIN_INVENTORY);
+    if (path.startsWith("/plain-tenants/")) return plainTenantHttp(request, env.PLAIN_TENANT, tenantSecret);
+    if (path.startsWith("/tenants/"))
+      return tenantCoordinator.fetch(request, { ...env, AUTH_JWT_SECRET: TENANT_BENCH_SECRET }, ctx);
     return app.fetch(request, env, ctx);
   },
 };

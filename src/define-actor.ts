@@ -1,5 +1,6 @@
 import type { BroadcastConfig } from "./broadcast";
 import { ActorError } from "./errors";
+import type { FleetPart } from "./fleet/part";
 import type { ForwardPart } from "./forward/part";
 import type { History } from "./history/history";
 import type { MigrationBundle } from "./migrations";
@@ -33,6 +34,8 @@ export interface ActorConfig<TSchema extends Record<string, unknown> = Record<st
   rpc?: RpcPart;
   /** The outbox: `forward([...])` from "dosql-actors/forward" (needs `history`). */
   forward?: ForwardPart;
+  /** Join the registry of this actor kind: `fleet("tenants")` from "dosql-actors/fleet". */
+  fleet?: FleetPart;
 }
 
 /** The part keys, in the order SqlActor creates and calls them. */
@@ -73,6 +76,11 @@ export function defineActor<TSchema extends Record<string, unknown>, TConfig ext
       "INVALID_CONFIG",
       'forward needs forward([...]) from "dosql-actors/forward" and history',
     );
+  if (
+    config.fleet !== undefined &&
+    (config.fleet?.kind !== "fleet" || typeof config.fleet.create !== "function")
+  )
+    throw new ActorError("INVALID_CONFIG", 'fleet must be made by fleet("<kind>") from "dosql-actors/fleet"');
   return Object.freeze(config);
 }
 

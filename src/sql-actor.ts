@@ -13,6 +13,9 @@ import { errorFrame } from "./broadcast/protocol";
 import { Database, type RunResult, type SqlParams, type TransactionOptions } from "./database";
 import { type ActorConfig, defineActor, PART_KEYS } from "./define-actor";
 import { ActorError } from "./errors";
+import type { FleetMember } from "./fleet/part";
+import type { ReadOnlyResult } from "./fleet/read-only";
+import type { MemberInfo } from "./fleet/types";
 import type { Forwarding } from "./forward/forwarding";
 import type { ForwardStatus } from "./forward/types";
 import type { History } from "./history/history";
@@ -68,6 +71,8 @@ export class SqlActor<
   #forward: Forwarding | undefined;
   /** Socket RPC and live queries, when `defineActor({ rpc })` offers methods (src/rpc). */
   #rpc: RpcServer | undefined;
+  /** The fleet registry's member, when `defineActor({ fleet })` joins one (src/fleet). */
+  #fleet: FleetMember | undefined;
   /** How each distinct SQL text runs (src/query-route.ts). */
   readonly #routes: RouteCache;
   /** First state of each WebSocket being accepted, from `identify()`, until `onConnect`. */
@@ -119,6 +124,14 @@ export class SqlActor<
       },
       canListen: (connection, table) => this.canSubscribe(connection, `changes:${table}`),
     });
+    this.#fleet = config.fleet?.create({
+      ctx,
+      env,
+      className: actorClass.name,
+      name: () => this.name,
+      schemaVersion: () => this.#migrations.version,
+      databaseBytes: () => this.#database.size,
+    });
     this.#routes = new RouteCache();
     // Nothing is delivered to the object (request, RPC, alarm) before this finishes.
     void ctx.blockConcurrencyWhile(async () => {
@@ -147,6 +160,8 @@ export class SqlActor<
       } catch (err) {
         this.#unavailable ??= ActorError.from(err) ?? new ActorError("INVALID_CONFIG", String(err));
       }
+      // Tell the fleet registry in the background (never awaited by a call).
+      if (this.#unavailable === undefined) this.#fleet?.woke(this.#migrations.applied.length);
     });
   }
 
@@ -348,6 +363,23 @@ export class SqlActor<
   /** The scheduled delivery of a forward; not for application use. */
   _forwardDeliver(task: { name: string }): Promise<void> {
     return this.#forwarding().deliver(task?.name);
+  }
+
+  /** The fleet registry's wake-up call (migrateAll): not for application use. */
+  _fleetInfo(): MemberInfo {
+    return this.#fleetMember().info();
+  }
+
+  /** The fleet registry's read-only query (queryAll): not for application use. */
+  _fleetQuery(sql: string, params: unknown[], rows: number): ReadOnlyResult {
+    return this.#fleetMember().query(sql, params, rows);
+  }
+
+  #fleetMember(): FleetMember {
+    this.assertReady();
+    if (!this.#fleet)
+      throw new ActorError("FLEET_DISABLED", "this actor is in no fleet (defineActor({ fleet }))");
+    return this.#fleet;
   }
 
   #forwarding(): Forwarding {

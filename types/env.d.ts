@@ -14,6 +14,7 @@ declare namespace Cloudflare {
     GLOBAL_ANALYTICS: DurableObjectNamespace<
       import("../actors/global-analytics/global-analytics").GlobalAnalytics
     >;
+    TENANT_DB: DurableObjectNamespace<import("../actors/tenant-db/tenant-db").TenantDB>;
     BUILDING_TELEMETRY: DurableObjectNamespace<
       import("../actors/building-telemetry/building-telemetry").BuildingTelemetry
     >;
@@ -56,6 +57,9 @@ declare namespace Cloudflare {
     NO_RPC_ACTOR: DurableObjectNamespace<import("../test/fixtures/rpc-actor").NoRpcActor>;
     /** Names of actors ever written, so lookups of unknown ones create nothing (src/coordinator/directory.ts). */
     DIRECTORY: DurableObjectNamespace<import("../src/coordinator/directory").Directory>;
+    /** The fleet registries, one object per actor kind (src/fleet). */
+    FLEET: DurableObjectNamespace<import("../src/fleet/registry").FleetRegistry>;
+    FLEET_TENANT: DurableObjectNamespace<import("../test/fixtures/fleet-tenant").FleetTenant>;
     /** Workers rate limiting: checkout per customer and per IP (optional). */
     CHECKOUT_LIMIT?: RateLimit;
     /** Workers rate limiting: analytics ingest per client IP (optional). */

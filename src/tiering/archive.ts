@@ -122,7 +122,12 @@ export async function runArchive(ctx: TieringContext, spec: ResolvedArchive): Pr
   );
   const store = ctx.store();
   const columns = tableColumns(ctx.sql, spec.table);
-  const root = `${spec.prefix}/${keySegment(ctx.actorName)}/${keySegment(spec.table)}`;
+  const actor = keySegment(ctx.actorName);
+  const table = keySegment(spec.table);
+  const root =
+    ctx.config.keys === "actor-first"
+      ? `${actor}/${spec.prefix}/${table}`
+      : `${spec.prefix}/${actor}/${table}`;
   const result: ArchiveResult = { done: false, rows: 0, files: 0, keys: [] };
   for (;;) {
     await removeUncommitted(ctx, jobId);

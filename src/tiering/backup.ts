@@ -167,7 +167,11 @@ function snapshot(ctx: TieringContext, keep: number | undefined): BackupState {
   const createdAt = Date.now();
   // Sortable by time; the random tail keeps two backups in the same millisecond apart.
   const id = `${new Date(createdAt).toISOString().replace(/[-:.]/g, "")}-${crypto.randomUUID().slice(0, 8)}`;
-  const root = `${ctx.config.prefix}/${keySegment(ctx.actorName)}/_backups/${id}`;
+  const actor = keySegment(ctx.actorName);
+  const root =
+    ctx.config.keys === "actor-first"
+      ? `${actor}/backups/${id}`
+      : `${ctx.config.prefix}/${actor}/_backups/${id}`;
   return ctx.storage.transactionSync(() => {
     const tables = backedUpTables(sql);
     const names = new Set(tables.map((t) => t.name));
