@@ -273,4 +273,21 @@ describe("who may call what (AUTH_JWT_SECRET and ADMIN_TOKEN set)", () => {
     const judy = await userToken(fresh("judy"));
     expect((await call("POST", "/checkout", { token: judy, body: {} })).status).toBe(400);
   });
+
+  it("checkout is rate limited per client IP too: many customers from one address share its limit", async () => {
+    // A documentation address (2001:db8::/32) of this run only, so reruns within 10 s do not share it.
+    const ip = `2001:db8::${(Date.now() % 0xffff).toString(16)}:${seq++}`;
+    const from = (address: string) => ({ "cf-connecting-ip": address });
+    const statuses: number[] = [];
+    for (let i = 0; i < 21; i++) {
+      const token = await userToken(fresh(`crowd${i}`));
+      statuses.push((await call("POST", "/checkout", { token, body: {}, headers: from(ip) })).status);
+    }
+    expect(statuses.slice(0, 20).every((s) => s === 400)).toBe(true);
+    expect(statuses[20]).toBe(429);
+    // The same kind of caller from another address is not limited by that count.
+    const other = await userToken(fresh("elsewhere"));
+    const res = await call("POST", "/checkout", { token: other, body: {}, headers: from(`${ip}:1`) });
+    expect(res.status).toBe(400);
+  });
 });
