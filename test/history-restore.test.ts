@@ -245,13 +245,21 @@ describe("integers beyond 2^53 as keys", () => {
 
   it("merge carries a branch's changes to them, exactly", async () => {
     const main = freshHistory("bigmerge");
-    await inside(main, (actor) =>
-      actor.run(`INSERT INTO items (id, name, qty) VALUES (1, 'one', 1), ${BIG}`),
-    );
+    await inside(main, (actor) => {
+      actor.run(`INSERT INTO items (id, name, qty) VALUES (1, 'one', 1), (5, 'five', 5)`);
+      actor.run("UPDATE items SET data = iif(id = 1, 5, 2.5) WHERE id IN (1, -9223372036854775807)");
+    });
     const name = `bigmerge-branch-${Date.now()}`;
     await main.branch(name);
     const branch = env.HISTORY.getByName(name);
     expect(await inside(branch, rows)).toEqual(bigRows(1)); // the seed carried them exactly
+    // and the other values with their types: an INTEGER and a REAL in an untyped (BLOB) column.
+    expect(await inside(branch, (a) => a.query("SELECT typeof(data) AS t FROM items ORDER BY id"))).toEqual([
+      { t: "real" },
+      { t: "integer" },
+      { t: "null" },
+      { t: "null" },
+    ]);
     await inside(branch, (actor) => actor.run("UPDATE items SET qty = qty * 100 WHERE id <> 1"));
     const merged = await main.merge(name);
     expect(merged).toMatchObject({ merged: true, conflicts: [] });
