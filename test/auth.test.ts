@@ -86,6 +86,16 @@ async function snapshot(sku: string, orderId: string) {
   };
 }
 
+/**
+ * Local workerd counts rate limits in windows aligned to the wall clock (miniflare's
+ * RateLimiterObject: epoch = now / period). A test counting to the limit must not straddle two
+ * windows, or neither reaches it: start it early in a window.
+ */
+async function freshWindow(periodMs = 10_000, needMs = 6_000): Promise<void> {
+  const left = periodMs - (Date.now() % periodMs);
+  if (left < needMs) await new Promise((r) => setTimeout(r, left + 50));
+}
+
 describe("who may call what (AUTH_JWT_SECRET and ADMIN_TOKEN set)", () => {
   it("every route refuses what it must, writes nothing on refusal, and serves the right token", async () => {
     const sku = fresh("auth-sku");
@@ -259,6 +269,7 @@ describe("who may call what (AUTH_JWT_SECRET and ADMIN_TOKEN set)", () => {
   });
 
   it("checkout is rate limited per customer (Workers rate-limiting binding, emulated locally)", async () => {
+    await freshWindow();
     const ivan = await userToken(fresh("ivan"));
     const statuses: number[] = [];
     for (let i = 0; i < 22; i++)
@@ -278,6 +289,7 @@ describe("who may call what (AUTH_JWT_SECRET and ADMIN_TOKEN set)", () => {
     // A documentation address (2001:db8::/32) of this run only, so reruns within 10 s do not share it.
     const ip = `2001:db8::${(Date.now() % 0xffff).toString(16)}:${seq++}`;
     const from = (address: string) => ({ "cf-connecting-ip": address });
+    await freshWindow();
     const statuses: number[] = [];
     for (let i = 0; i < 21; i++) {
       const token = await userToken(fresh(`crowd${i}`));

@@ -246,7 +246,7 @@ describe("integers beyond 2^53 as keys", () => {
   it("merge carries a branch's changes to them, exactly", async () => {
     const main = freshHistory("bigmerge");
     await inside(main, (actor) => {
-      actor.run(`INSERT INTO items (id, name, qty) VALUES (1, 'one', 1), (5, 'five', 5)`);
+      actor.run(`INSERT INTO items (id, name, qty) VALUES (1, 'one', 1), ${BIG}`);
       actor.run("UPDATE items SET data = iif(id = 1, 5, 2.5) WHERE id IN (1, -9223372036854775807)");
     });
     const name = `bigmerge-branch-${Date.now()}`;
