@@ -199,9 +199,12 @@ function snapshot(ctx: TieringContext, keep: number | undefined): BackupState {
       sql.exec("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").toArray().length > 0;
     const sequences = hasSequences
       ? sql
-          .exec<{ name: string; seq: number }>("SELECT name, seq FROM sqlite_sequence")
+          .exec<{ name: string; seq: number; digits: string }>(
+            "SELECT name, seq, CAST(seq AS TEXT) AS digits FROM sqlite_sequence",
+          )
           .toArray()
           .filter((s) => names.has(s.name))
+          .map((s) => ({ name: s.name, seq: Number.isSafeInteger(s.seq) ? s.seq : s.digits }))
       : [];
     const state: BackupState = {
       bucket: ctx.store().binding,
@@ -404,7 +407,7 @@ function swapIn(
     for (const s of manifest.sequences) {
       if (keeps(s.name)) continue;
       sql.exec("DELETE FROM sqlite_sequence WHERE name = ?", s.name);
-      sql.exec("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", s.name, s.seq);
+      sql.exec("INSERT INTO sqlite_sequence (name, seq) VALUES (?, CAST(? AS INTEGER))", s.name, s.seq);
     }
   }
   for (const o of objects) if (o.type !== "table") sql.exec(oneCreate(o));
