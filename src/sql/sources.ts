@@ -310,3 +310,13 @@ function comparable(v: unknown): number | string | undefined {
   if (v instanceof Date) return v.getTime();
   return undefined;
 }
+
+/** `*` matches any run of characters, `/` included: `<prefix>/*.parquet` is every file under it. */
+export function globPattern(path: string): RegExp {
+  return new RegExp(
+    `^${path
+      .split("*")
+      .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+      .join(".*")}$`,
+  );
+}
