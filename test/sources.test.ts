@@ -1,4 +1,4 @@
-import { env } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   CATEGORIES,
@@ -123,5 +123,35 @@ describe("virtual tables", () => {
     expect(await errorOf(stub, `SELECT * FROM 'r2://ARCHIVE/${PREFIX}/missing.csv'`)).toBe("SOURCE_NO_MATCH");
     expect(await errorOf(stub, `SELECT * FROM 'r2://NOT_BOUND/x.csv'`)).toBe("UNKNOWN_BINDING");
     expect(await errorOf(stub, `SELECT * FROM 'r2://OTHER/x.csv'`)).toBe("SOURCE_NOT_ALLOWED");
+  });
+});
+
+describe("virtual tables with tiering on the same actor", () => {
+  it("tiering reads its archive's *.parquet, sources the rest, in one statement", async () => {
+    const { stub } = freshSourced("q-tiered", {}, true);
+    await stub.seed("categories", CATEGORIES);
+    // A Parquet file tiering did not write: listed and read by tiering (r2 *.parquet is its claim).
+    const byTiering = await sql<{ n: number }>(
+      stub,
+      `SELECT count(*) AS n FROM ${refOf("parquet", "r2")} WHERE qty = ?`,
+      [2],
+    );
+    expect(byTiering).toEqual([{ n: ITEMS.filter((it) => it.qty === 2).length }]);
+    const [plan] = await runInDurableObject(stub, (a) =>
+      a.tiering.explain(`SELECT count(*) FROM ${refOf("parquet", "r2")}`),
+    );
+    expect(plan).toMatchObject({ via: "listing", files: 1, rows: ITEMS.length });
+    // CSV from R2 and NDJSON over HTTP (sources) with the same Parquet (tiering), joined to a hot table.
+    const rows = await sql<{ label: string; n: number }>(
+      stub,
+      `SELECT c.label, count(*) AS n FROM ${refOf("csv", "r2")} a JOIN ${refOf("ndjson", "http")} b ON b.id = a.id JOIN ${refOf("parquet", "r2")} p ON p.id = a.id JOIN categories c ON c.name = p.category WHERE a.price > ? GROUP BY c.label ORDER BY c.label`,
+      [7],
+    );
+    const expected = CATEGORIES.map((c) => ({
+      label: c.label,
+      n: ITEMS.filter((it) => it.price > 7 && it.category === c.name).length,
+    })).sort((x, y) => (x.label < y.label ? -1 : 1));
+    expect(rows).toEqual(expected);
+    expect(await stub.scratchTables()).toEqual([]);
   });
 });
