@@ -81,6 +81,43 @@ describe("sources: malformed files and bounds", () => {
     expect(await stub.scratchTables()).toEqual([]);
   });
 
+  it("writes only rows a top-level AND condition can keep: maxRows counts those, answers stay exact", async () => {
+    const { stub } = freshSourced("err-prune", { maxRows: 100, chunkRows: 64 });
+    await putPeer(
+      "err/mixed.ndjson",
+      ['{"v":1}', '{"v":"5"}', '{"v":5}', '{"v":null}', '{"w":5}', '{"v":"é"}'].join("\n"),
+      "",
+    );
+    for (const format of ["ndjson", "csv"]) {
+      const one = `'${PEER}/files/err/items.${format === "csv" ? "csv" : "ndjson"}'`;
+      if (format === "csv")
+        await putPeer("err/items.csv", (await import("./sources-helpers")).toCsv(makeItems(600)), "text/csv");
+      expect(await errorOf(stub, `SELECT count(*) FROM ${one}`), format).toBe("QUERY_TOO_LARGE");
+      expect(
+        await sql(stub, `SELECT count(*) AS n, sum(id) AS s FROM ${one} WHERE id <= ? AND qty >= 0`, [50]),
+        format,
+      ).toEqual([{ n: 50, s: 1275 }]);
+      expect(
+        await sql(
+          stub,
+          `SELECT count(*) AS n FROM ${one} x WHERE x.category = 'toys' AND x.id BETWEEN 1 AND 200`,
+        ),
+        format,
+      ).toEqual([{ n: 50 }]);
+      // An OR widens: nothing may be skipped (and here that is past maxRows).
+      expect(await errorOf(stub, `SELECT count(*) FROM ${one} WHERE id <= 50 OR qty = 1`), format).toBe(
+        "QUERY_TOO_LARGE",
+      );
+    }
+    // Mixed types: only what SQLite would also drop is skipped.
+    const mixed = `'${PEER}/files/err/mixed.ndjson'`;
+    expect(await sql(stub, `SELECT typeof(v) AS t FROM ${mixed} WHERE v = 5 ORDER BY t`)).toEqual([
+      { t: "integer" },
+    ]);
+    expect(await sql(stub, `SELECT count(*) AS n FROM ${mixed} WHERE v > 'a'`)).toEqual([{ n: 1 }]);
+    expect(await sql(stub, `SELECT count(*) AS n FROM ${mixed} WHERE v >= 1`)).toEqual([{ n: 4 }]);
+  });
+
   it("answers bad references and configs with typed errors", async () => {
     const { stub } = freshSourced("err-ref");
     expect(await errorOf(stub, `SELECT * FROM '${PEER}/files/x.json#sheet=1'`)).toBe("INVALID_SOURCE");

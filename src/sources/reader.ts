@@ -1,7 +1,7 @@
 import { quoteIdent } from "../database";
 import type { QueryRun, ScratchSource, SourceReader } from "../sql/scratch";
 import { ScratchTable } from "../sql/scratch";
-import type { SourceRef } from "../sql/sources";
+import type { ColumnFilter, SourceRef } from "../sql/sources";
 import { type SourceBody, wholeBody } from "./body";
 import type { SourceCache } from "./cache";
 import type { ResolvedSources } from "./config";
@@ -61,6 +61,7 @@ function openSource(options: ReaderOptions, ref: SourceRef, run: QueryRun): Scra
                 table,
                 run,
                 deadline,
+                ref.filters,
               );
           }
         } else {
@@ -72,7 +73,7 @@ function openSource(options: ReaderOptions, ref: SourceRef, run: QueryRun): Scra
               bytes.byteOffset + bytes.byteLength,
             ) as ArrayBuffer;
             await deadline.race(loadParquet(spec.label, file, table, ref.filters, run, config.maxRows));
-          } else await loadText(options, spec, format, body, table, run, deadline);
+          } else await loadText(options, spec, format, body, table, run, deadline, ref.filters);
         }
       } finally {
         deadline.clear();
@@ -92,9 +93,10 @@ async function loadText(
   table: ScratchTable,
   run: QueryRun,
   deadline: Deadline,
+  filters: ColumnFilter[],
 ): Promise<void> {
   const { config } = options;
-  const sink = new RowSink(table, run, config.maxRows, config.chunkRows, body.label, spec.columns);
+  const sink = new RowSink(table, run, config.maxRows, config.chunkRows, body.label, spec.columns, filters);
   if (format === "csv") await loadCsv(body, sink, config.maxBytes, deadline);
   else if (format === "ndjson") await loadNdjson(body, sink, config.maxBytes, deadline);
   else await loadJson(body, sink, Math.min(config.maxJsonBytes, config.maxBytes), spec.path, deadline);

@@ -1,6 +1,8 @@
 import { ActorError } from "../errors";
+import { affinityOf } from "../sql/affinity";
 import type { BulkInserter } from "../sql/bulk-insert";
 import type { QueryRun, ScratchColumn, ScratchTable } from "../sql/scratch";
+import type { ColumnFilter } from "../sql/sources";
 import { badFormat } from "./errors";
 
 /** DO SQLite allows 100 columns per table. */
@@ -29,6 +31,7 @@ export class RowSink {
     private readonly chunkRows: number,
     readonly label: string,
     declared: { name: string; type: string }[] = [],
+    private readonly filters: readonly ColumnFilter[] = [],
   ) {
     this.#declared = new Map(declared.map((c) => [c.name.toLowerCase(), c.type]));
     this.#declaredColumns = declared;
@@ -47,16 +50,6 @@ export class RowSink {
   }
 
   #add(row: unknown, line: number): void {
-    this.run.rows++;
-    if (this.run.rows > this.maxRows)
-      throw new ActorError(
-        "QUERY_TOO_LARGE",
-        `the query would load more than ${this.maxRows} rows from its sources`,
-        {
-          maxRows: this.maxRows,
-          source: this.label,
-        },
-      );
     this.#pending.push({ row, line });
     if (this.#pending.length >= this.chunkRows) this.flush();
   }
@@ -70,17 +63,57 @@ export class RowSink {
     this.table.ensure(this.#columns);
     this.#inserter ??= this.table.inserter(this.#columns);
     const width = this.#columns.length;
+    const tests = this.#tests();
     for (const { row } of pending) {
-      if (Array.isArray(row)) {
-        this.#inserter.addRow(this.header ? this.#typed(row) : row);
-        continue;
+      let values: unknown[];
+      if (Array.isArray(row)) values = this.header ? this.#typed(row) : row;
+      else {
+        values = new Array(width).fill(null);
+        for (const [k, v] of Object.entries(row as Record<string, unknown>))
+          values[this.#index.get(k.toLowerCase())!] = v;
       }
-      const values = new Array(width).fill(null);
-      for (const [k, v] of Object.entries(row as Record<string, unknown>))
-        values[this.#index.get(k.toLowerCase())!] = v;
+      if (tests.length && !tests.every((t) => t(values))) continue;
+      if (++this.run.rows > this.maxRows)
+        throw new ActorError(
+          "QUERY_TOO_LARGE",
+          `the query would load more than ${this.maxRows} rows from its sources`,
+          {
+            maxRows: this.maxRows,
+            source: this.label,
+          },
+        );
       this.#inserter.addRow(values);
     }
     this.#inserter.flush();
+  }
+
+  /**
+   * Rows that certainly fail a top-level `AND` condition of the WHERE clause on this source are
+   * not written (SQLite still evaluates the whole WHERE on what is). Only where the answer is
+   * SQLite's: a NULL never compares true; a number against a number unless the column has TEXT
+   * affinity (then SQLite compares text); a string against a string in a TEXT or untyped column,
+   * for a range only when both are ASCII (JavaScript compares UTF-16 units, SQLite UTF-8 bytes).
+   * Anything else is kept.
+   */
+  #tests(): ((values: unknown[]) => boolean)[] {
+    const tests: ((values: unknown[]) => boolean)[] = [];
+    for (const f of this.filters) {
+      const i = this.#index.get(f.column.toLowerCase());
+      if (i === undefined) continue;
+      const affinity = affinityOf(this.#columns[i].type);
+      const want = f.value;
+      const cmp = COMPARE[f.op];
+      tests.push((values) => {
+        const v = values[i];
+        if (v === null || v === undefined) return false;
+        if (typeof v === "number" && typeof want === "number")
+          return affinity === "TEXT" || Number.isNaN(v) ? true : cmp(v, want);
+        if (typeof v === "string" && typeof want === "string" && (affinity === "TEXT" || affinity === "BLOB"))
+          return f.op === "=" || (ASCII.test(v) && ASCII.test(want)) ? cmp(v, want) : true;
+        return true;
+      });
+    }
+    return tests;
   }
 
   /** Close: write what is held; make sure the table has the declared (or header) columns even with no row. */
@@ -167,6 +200,15 @@ export class RowSink {
   }
 }
 
+const COMPARE: Record<ColumnFilter["op"], (a: number | string, b: number | string) => boolean> = {
+  "=": (a, b) => a === b,
+  "<": (a, b) => a < b,
+  "<=": (a, b) => a <= b,
+  ">": (a, b) => a > b,
+  ">=": (a, b) => a >= b,
+};
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range on purpose
+const ASCII = /^[\u0000-\u007f]*$/;
 const NUMERIC_TYPES = new Set(["INTEGER", "INT", "REAL", "FLOAT", "DOUBLE", "NUMERIC"]);
 const NUMBER = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/;
 const INTEGER = /^-?(0|[1-9]\d{0,14})$/;
