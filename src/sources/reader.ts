@@ -49,9 +49,7 @@ function openSource(options: ReaderOptions, ref: SourceRef, run: QueryRun): Scra
           for (const file of await r2Files(spec, bucket, config, deadline)) {
             if (spec.format === "parquet") {
               const opened = await r2Parquet(spec, bucket, file, config, deadline);
-              await deadline.race(
-                loadParquet(opened.label, opened.file, table, ref.filters, run, config.maxRows),
-              );
+              await loadParquet(opened.label, opened.file, table, ref.filters, run, config.maxRows, deadline);
             } else
               await loadText(
                 options,
@@ -72,7 +70,7 @@ function openSource(options: ReaderOptions, ref: SourceRef, run: QueryRun): Scra
               bytes.byteOffset,
               bytes.byteOffset + bytes.byteLength,
             ) as ArrayBuffer;
-            await deadline.race(loadParquet(spec.label, file, table, ref.filters, run, config.maxRows));
+            await loadParquet(spec.label, file, table, ref.filters, run, config.maxRows, deadline);
           } else await loadText(options, spec, format, body, table, run, deadline, ref.filters);
         }
       } finally {

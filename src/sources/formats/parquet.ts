@@ -3,6 +3,7 @@ import type { QueryRun, ScratchTable } from "../../sql/scratch";
 import type { ColumnFilter } from "../../sql/sources";
 import { readRange, scanFile } from "../../tiering/parquet-read";
 import type { AsyncBuffer } from "../../tiering/r2-store";
+import type { Deadline } from "../deadline";
 import { badFormat, reasonOf } from "../errors";
 
 /** One row group is decoded whole: at most this many (uncompressed) bytes. */
@@ -19,10 +20,11 @@ export async function loadParquet(
   filters: ColumnFilter[],
   run: QueryRun,
   maxRows: number,
+  deadline: Deadline,
 ): Promise<void> {
   let scan: Awaited<ReturnType<typeof scanFile>>;
   try {
-    scan = await scanFile(file, filters);
+    scan = await deadline.race(scanFile(file, filters));
   } catch (err) {
     throw malformed(label, err);
   }
@@ -47,10 +49,11 @@ export async function loadParquet(
   for (const range of scan.scan.ranges) {
     let columns: ArrayLike<unknown>[];
     try {
-      columns = await readRange(scan, range.rowStart, range.rowEnd);
+      columns = await deadline.race(readRange(scan, range.rowStart, range.rowEnd));
     } catch (err) {
       throw malformed(label, err);
     }
+    if (deadline.expired) throw deadline.error();
     inserter.addColumns(columns);
     inserter.flush();
   }
