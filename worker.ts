@@ -1,4 +1,7 @@
 // The coordinator Worker: routes HTTP and WebSocket traffic to the prebuilt actors.
+
+import { buildingRoutes } from "./actors/building-telemetry/routes";
+import { centralRoutes } from "./actors/central-telemetry/routes";
 import { inventoryRoutes } from "./actors/inventory-sku/routes";
 import { orderRoutes } from "./actors/order/routes";
 import { createCoordinator, type Mount } from "./src/coordinator/index";
@@ -10,6 +13,8 @@ export { Directory } from "./src/coordinator/directory";
 export const mounts: Mount<Env>[] = [
   { path: "/inventory", app: inventoryRoutes },
   { path: "/", app: orderRoutes },
+  { path: "/", app: buildingRoutes },
+  { path: "/", app: centralRoutes },
 ];
 
 export default createCoordinator<Env>(mounts);
