@@ -34,6 +34,7 @@ import {
 import { BenchNotes, PlainBenchNotes } from "./actors/notes";
 import { HandPeerReserve, IdiomReserve, PartyReserve } from "./actors/peers";
 import { BenchSchedules, PlainBenchSchedules } from "./actors/schedules";
+import { BenchSourced, PlainSourcesHot } from "./actors/sources";
 import { BenchBuilding, BenchLocalBuilding, PlainBuilding } from "./actors/telemetry";
 import { BenchTenant, PlainTenant, plainTenantHttp } from "./actors/tenant";
 import { BenchTiered, PlainArchiver, PlainHot } from "./actors/tiering";
@@ -53,6 +54,7 @@ export {
   BenchRegionalAnalytics,
   BenchRegionalAnalyticsBare,
   BenchSchedules,
+  BenchSourced,
   BenchTenant,
   BenchTiered,
   FleetRegistry,
@@ -72,6 +74,7 @@ export {
   PlainHot,
   PlainInventory,
   PlainReserve,
+  PlainSourcesHot,
   PlainTenant,
 };
 
@@ -82,6 +85,8 @@ type BenchEnv = {
   BENCH_SCHEDULES: DurableObjectNamespace<BenchSchedules>;
   PLAIN_BENCH_SCHEDULES: DurableObjectNamespace<PlainBenchSchedules>;
   BENCH_TIERED: DurableObjectNamespace<BenchTiered>;
+  BENCH_SOURCED: DurableObjectNamespace<BenchSourced>;
+  PLAIN_SOURCES_HOT: DurableObjectNamespace<PlainSourcesHot>;
   PLAIN_ARCHIVER: DurableObjectNamespace<PlainArchiver>;
   PLAIN_HOT: DurableObjectNamespace<PlainHot>;
   HISTORY_RESERVE: DurableObjectNamespace<HistoryReserve>;
@@ -199,6 +204,37 @@ app.post("/bench/tiering/group-by/:side/:name", async (c) => {
       : await c.env.BENCH_TIERED.getByName(name).cold(sql)
   ) as unknown[];
   return c.json({ groups: rows.length, rows });
+});
+
+// Sources: files the bench writes in Node are uploaded here (streamed to R2), then read back with
+// `FROM 'r2://ARCHIVE/bench-sources/…'` (framework) or the same SQL over the same rows in a table.
+app.put("/bench/sources/upload", async (c) => {
+  const key = c.req.query("key") ?? "";
+  const length = Number(c.req.header("content-length"));
+  if (!/^bench-sources\/[\w.-]+$/.test(key) || !(length > 0) || !c.req.raw.body)
+    return c.json({ error: "bad upload" }, 400);
+  const fixed = new FixedLengthStream(length);
+  const [object] = await Promise.all([
+    c.env.ARCHIVE.put(key, fixed.readable),
+    c.req.raw.body.pipeTo(fixed.writable),
+  ]);
+  return c.json({ key, size: object?.size });
+});
+app.post("/bench/sources/seed/:name", async (c) => {
+  const n = Math.min(Math.max(Number(c.req.query("n")) || 1000, 1), 5_000_000);
+  return c.json({ rows: await c.env.PLAIN_SOURCES_HOT.getByName(c.req.param("name")).seed(n) });
+});
+app.post("/bench/sources/scan/:side/:file", async (c) => {
+  const file = c.req.param("file");
+  if (!/^[\w.-]+$/.test(file)) return c.json({ error: "bad file" }, 400);
+  const where = c.req.query("where") === "selective" ? "WHERE id <= 1000 AND qty >= 0" : "";
+  const from = c.req.param("side") === "hot" ? "items" : `'r2://ARCHIVE/bench-sources/${file}'`;
+  const sql = `SELECT category, count(*) AS n, sum(price) AS s, max(day) AS d FROM ${from} ${where} GROUP BY category ORDER BY category`;
+  const rows =
+    c.req.param("side") === "hot"
+      ? await c.env.PLAIN_SOURCES_HOT.getByName(file).query(sql)
+      : await c.env.BENCH_SOURCED.getByName(`scan-${file}`).scan(sql);
+  return c.json({ rows });
 });
 
 // History: `n` reserve transactions inside one call, with history on, off, and hand-written.

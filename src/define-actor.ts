@@ -7,6 +7,7 @@ import type { MigrationBundle } from "./migrations";
 import { type ActorPart, isPart, type PartKey } from "./part";
 import type { RpcPart } from "./rpc/index";
 import { checkScheduleConfig, type ScheduleConfig } from "./schedule";
+import type { Sources } from "./sources/part";
 import type { Tiering } from "./tiering/tiering";
 
 /**
@@ -28,6 +29,8 @@ export interface ActorConfig<TSchema extends Record<string, unknown> = Record<st
   connections?: Omit<BroadcastConfig, "messages">;
   /** R2 tiering: `tiering({ binding, prefix, archive, backup, … })` from "dosql-actors/tiering". */
   tiering?: ActorPart<Tiering>;
+  /** Virtual tables over URLs and R2 files: `sources({ allow, buckets, … })` from "dosql-actors/sources". */
+  sources?: ActorPart<Sources>;
   /** Change capture, time travel, restore, branch/merge: `history({ tables, … })` from "dosql-actors/history". */
   history?: ActorPart<History>;
   /** Methods and live queries offered to sockets, by role: `rpc({ methods, live })` from `dosql-actors/rpc`. */
@@ -39,7 +42,7 @@ export interface ActorConfig<TSchema extends Record<string, unknown> = Record<st
 }
 
 /** The part keys, in the order SqlActor creates and calls them. */
-export const PART_KEYS: readonly PartKey[] = ["history", "tiering"];
+export const PART_KEYS: readonly PartKey[] = ["history", "tiering", "sources"];
 
 export function defineActor<TSchema extends Record<string, unknown>, TConfig extends ActorConfig<TSchema>>(
   config: TConfig & ActorConfig<TSchema>,

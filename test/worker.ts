@@ -16,6 +16,7 @@ export { HistoryFkActor } from "./fixtures/history-fk";
 export { MigratingActor, MigratingHistoryActor } from "./fixtures/migration-actors";
 export { NoRpcActor, RpcActor } from "./fixtures/rpc-actor";
 export { EveryWakeActor, LongLeaseActor, ScheduledActor } from "./fixtures/scheduled-actors";
+export { SourcedActor } from "./fixtures/sources-actors";
 export { LocalBuilding, OfflineArchiveBuilding } from "./fixtures/telemetry";
 export { TieredActor } from "./fixtures/tiered";
 

@@ -6,6 +6,7 @@ declare namespace Cloudflare {
     FIXTURE: DurableObjectNamespace<import("../test/fixtures/actors").FixtureActor>;
     PLAIN_NOTES: DurableObjectNamespace<import("../test/fixtures/actors").PlainNotes>;
     TIERED: DurableObjectNamespace<import("../test/fixtures/tiered").TieredActor>;
+    SOURCED: DurableObjectNamespace<import("../test/fixtures/sources-actors").SourcedActor>;
     INVENTORY_SKU: DurableObjectNamespace<import("../actors/inventory-sku/inventory-sku").InventorySKU>;
     ORDER: DurableObjectNamespace<import("../actors/order/order").Order>;
     REGIONAL_ANALYTICS: DurableObjectNamespace<

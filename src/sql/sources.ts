@@ -315,3 +315,12 @@ function comparable(v: unknown): number | string | undefined {
 }
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+/** `*` matches any run of characters, `/` included: `<prefix>/*.parquet` is every file under it. */
+export function globPattern(path: string): RegExp {
+  return new RegExp(
+    `^${path
+      .split("*")
+      .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+      .join(".*")}$`,
+  );
+}

@@ -1,11 +1,11 @@
 import { quoteIdent } from "../database";
 import { ActorError, badInput } from "../errors";
 import { TRIGGER_PREFIX } from "../history/store";
+import { BulkInserter } from "../sql/bulk-insert";
 import { listTables, type TableEntry } from "../sql/tables";
 import { isKeyword, significant, tokenize } from "../sql/tokens";
 import { addRow } from "./archive";
 import { type BackupManifest, parseBackupManifest } from "./backup-format";
-import { BulkInserter } from "./bulk-insert";
 import { columnList, keySegment, type TieringContext, tableColumns } from "./context";
 import { readRange, scanFile } from "./parquet-read";
 import { type ColumnDecl, encodeParquet, rowSelect } from "./parquet-write";
