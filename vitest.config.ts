@@ -25,7 +25,27 @@ const sqlAsText: Plugin = {
 
 export default defineConfig({
   resolve: { alias: sourceAliases },
-  plugins: [sqlAsText, cloudflareTest({ wrangler: { configPath: "./test/wrangler.jsonc" } })],
+  plugins: [
+    sqlAsText,
+    cloudflareTest({
+      wrangler: { configPath: "./test/wrangler.jsonc" },
+      miniflare: {
+        // A second Worker, a real HTTP peer for the sources tests (test/peer/source-peer.mjs). The
+        // test Worker's global fetch (its Durable Objects' included) goes to it: `outboundService`
+        // is Miniflare's "where does fetch() to the internet go", so `fetch("http://peer.test/…")`
+        // arrives at the peer's fetch handler as a real request. Service bindings (SELF) are apart.
+        workers: [
+          {
+            name: "source-peer",
+            modules: true,
+            scriptPath: "./test/peer/source-peer.mjs",
+            compatibilityDate: "2026-08-22",
+          },
+        ],
+        outboundService: "source-peer",
+      },
+    }),
+  ],
   test: {
     // CI asks for JSON results too, to print its own "N passed, N failed" line.
     reporters: process.env.VITEST_JSON_OUT ? ["default", "json"] : ["default"],

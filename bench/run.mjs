@@ -1,4 +1,4 @@
-// `npm run bench [filter]`: starts the bench Worker under `wrangler dev` on loopback (local tracing
+// `npm run bench [filter]` (a case file's name, or part of a case's name): starts the bench Worker under `wrangler dev` on loopback (local tracing
 // off: X_LOCAL_OBSERVABILITY=false), runs every case in bench/cases/*.mjs, and prints ratios of the
 // framework (subject) to a hand-written baseline measured in the same run, interleaved round by round.
 import { spawn } from "node:child_process";
@@ -143,8 +143,14 @@ const files = readdirSync(join(root, "bench/cases"))
   .sort();
 const cases = [];
 for (const f of files)
-  for (const c of (await import(pathToFileURL(join(root, "bench/cases", f)))).default) cases.push(c);
-const selected = cases.filter((c) => c.name.includes(filter));
+  for (const c of (await import(pathToFileURL(join(root, "bench/cases", f)))).default)
+    cases.push({ ...c, file: f.slice(0, -".mjs".length) });
+// The filter names a case file (`npm run bench rpc` runs bench/cases/rpc.mjs) or part of a case's name.
+const selected = cases.filter((c) => c.file === filter || c.name.includes(filter));
+if (selected.length === 0) {
+  console.error(`no bench case matches "${filter}" (case files: ${files.join(", ")})`);
+  process.exit(1);
+}
 
 console.log(
   `DoSQL Actors bench: wrangler dev on 127.0.0.1, X_LOCAL_OBSERVABILITY=false, ${ROUNDS} rounds per case, ${new Date().toISOString()}`,

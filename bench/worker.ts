@@ -4,8 +4,18 @@ import { Hono } from "hono";
 import { buildingRoutes } from "../actors/building-telemetry/routes";
 import { documentRoutes } from "../actors/collaborative-document/routes";
 import { inventoryRoutes } from "../actors/inventory-sku/routes";
+import { regionalAnalyticsRoutes } from "../actors/regional-analytics/routes";
+import { tenantRoutes } from "../actors/tenant-db/routes";
+import { FleetRegistry } from "../src/fleet/index";
 import type { ForwardBatch } from "../src/forward/index";
 import { createCoordinator } from "../src/index";
+import {
+  BenchGlobalAnalytics,
+  BenchRegionalAnalytics,
+  BenchRegionalAnalyticsBare,
+  PlainAnalytics,
+  plainAnalyticsHttp,
+} from "./actors/analytics";
 import { BenchDocument, HandDocument } from "./actors/document";
 import {
   BenchForwardSink,
@@ -24,7 +34,9 @@ import {
 import { BenchNotes, PlainBenchNotes } from "./actors/notes";
 import { HandPeerReserve, IdiomReserve, PartyReserve } from "./actors/peers";
 import { BenchSchedules, PlainBenchSchedules } from "./actors/schedules";
+import { BenchSourced, PlainSourcesHot } from "./actors/sources";
 import { BenchBuilding, BenchLocalBuilding, PlainBuilding } from "./actors/telemetry";
+import { BenchTenant, PlainTenant, plainTenantHttp } from "./actors/tenant";
 import { BenchTiered, PlainArchiver, PlainHot } from "./actors/tiering";
 
 export { CentralTelemetry } from "../actors/index";
@@ -34,12 +46,18 @@ export {
   BenchForwardSink,
   BenchForwardToActor,
   BenchForwardToQueue,
+  BenchGlobalAnalytics,
   BenchInventory,
   BenchInventoryNoHistory,
   BenchLocalBuilding,
   BenchNotes,
+  BenchRegionalAnalytics,
+  BenchRegionalAnalyticsBare,
   BenchSchedules,
+  BenchSourced,
+  BenchTenant,
   BenchTiered,
+  FleetRegistry,
   HandDocument,
   HandOutbox,
   HandPeerReserve,
@@ -48,6 +66,7 @@ export {
   HistoryReserve,
   IdiomReserve,
   PartyReserve,
+  PlainAnalytics,
   PlainArchiver,
   PlainBenchNotes,
   PlainBenchSchedules,
@@ -55,6 +74,8 @@ export {
   PlainHot,
   PlainInventory,
   PlainReserve,
+  PlainSourcesHot,
+  PlainTenant,
 };
 
 type BenchEnv = {
@@ -64,6 +85,8 @@ type BenchEnv = {
   BENCH_SCHEDULES: DurableObjectNamespace<BenchSchedules>;
   PLAIN_BENCH_SCHEDULES: DurableObjectNamespace<PlainBenchSchedules>;
   BENCH_TIERED: DurableObjectNamespace<BenchTiered>;
+  BENCH_SOURCED: DurableObjectNamespace<BenchSourced>;
+  PLAIN_SOURCES_HOT: DurableObjectNamespace<PlainSourcesHot>;
   PLAIN_ARCHIVER: DurableObjectNamespace<PlainArchiver>;
   PLAIN_HOT: DurableObjectNamespace<PlainHot>;
   HISTORY_RESERVE: DurableObjectNamespace<HistoryReserve>;
@@ -82,6 +105,15 @@ type BenchEnv = {
   IDIOM_RESERVE: DurableObjectNamespace<IdiomReserve>;
   HAND_PEER_RESERVE: DurableObjectNamespace<HandPeerReserve>;
   PARTY_RESERVE: DurableObjectNamespace<PartyReserve>;
+  REGIONAL_ANALYTICS: DurableObjectNamespace<BenchRegionalAnalytics>;
+  GLOBAL_ANALYTICS: DurableObjectNamespace<BenchGlobalAnalytics>;
+  PLAIN_ANALYTICS: DurableObjectNamespace<PlainAnalytics>;
+  REGIONAL_ANALYTICS_BARE: DurableObjectNamespace<BenchRegionalAnalyticsBare>;
+  /** BenchTenant under the binding name the coordinator's tenant routes use. */
+  TENANT_DB: DurableObjectNamespace<BenchTenant>;
+  PLAIN_TENANT: DurableObjectNamespace<PlainTenant>;
+  /** The fleet registries: BenchTenant (TenantDB's config) reports to "tenants". */
+  FLEET: DurableObjectNamespace<FleetRegistry>;
   /** BenchBuilding under the binding name the coordinator's building routes use. */
   BUILDING_TELEMETRY: DurableObjectNamespace<BenchBuilding>;
   LOCAL_BUILDING: DurableObjectNamespace<BenchLocalBuilding>;
@@ -90,6 +122,10 @@ type BenchEnv = {
   COLLABORATIVE_DOCUMENT: DurableObjectNamespace<BenchDocument>;
   HAND_DOCUMENT: DurableObjectNamespace<HandDocument>;
 };
+
+/** The secret of the tenant bench's tokens (bench/cases/tenant.mjs signs with the same). */
+const TENANT_BENCH_SECRET = "tenant-bench-secret-0123456789abcdef";
+const tenantSecret = new TextEncoder().encode(TENANT_BENCH_SECRET);
 
 const count = (value: string | undefined) => Math.min(Math.max(Number(value) || 100, 1), 100_000);
 
@@ -170,6 +206,37 @@ app.post("/bench/tiering/group-by/:side/:name", async (c) => {
   return c.json({ groups: rows.length, rows });
 });
 
+// Sources: files the bench writes in Node are uploaded here (streamed to R2), then read back with
+// `FROM 'r2://ARCHIVE/bench-sources/…'` (framework) or the same SQL over the same rows in a table.
+app.put("/bench/sources/upload", async (c) => {
+  const key = c.req.query("key") ?? "";
+  const length = Number(c.req.header("content-length"));
+  if (!/^bench-sources\/[\w.-]+$/.test(key) || !(length > 0) || !c.req.raw.body)
+    return c.json({ error: "bad upload" }, 400);
+  const fixed = new FixedLengthStream(length);
+  const [object] = await Promise.all([
+    c.env.ARCHIVE.put(key, fixed.readable),
+    c.req.raw.body.pipeTo(fixed.writable),
+  ]);
+  return c.json({ key, size: object?.size });
+});
+app.post("/bench/sources/seed/:name", async (c) => {
+  const n = Math.min(Math.max(Number(c.req.query("n")) || 1000, 1), 5_000_000);
+  return c.json({ rows: await c.env.PLAIN_SOURCES_HOT.getByName(c.req.param("name")).seed(n) });
+});
+app.post("/bench/sources/scan/:side/:file", async (c) => {
+  const file = c.req.param("file");
+  if (!/^[\w.-]+$/.test(file)) return c.json({ error: "bad file" }, 400);
+  const where = c.req.query("where") === "selective" ? "WHERE id <= 1000 AND qty >= 0" : "";
+  const from = c.req.param("side") === "hot" ? "items" : `'r2://ARCHIVE/bench-sources/${file}'`;
+  const sql = `SELECT category, count(*) AS n, sum(price) AS s, max(day) AS d FROM ${from} ${where} GROUP BY category ORDER BY category`;
+  const rows =
+    c.req.param("side") === "hot"
+      ? await c.env.PLAIN_SOURCES_HOT.getByName(file).query(sql)
+      : await c.env.BENCH_SOURCED.getByName(`scan-${file}`).scan(sql);
+  return c.json({ rows });
+});
+
 // History: `n` reserve transactions inside one call, with history on, off, and hand-written.
 app.post("/bench/history-write/:variant/:name", async (c) => {
   const n = count(c.req.query("n"));
@@ -203,6 +270,65 @@ app.post("/bench/reserve/:variant/:name", async (c) => {
     await c.env.INVENTORY_SKU_NO_HISTORY.getByName(name).benchReserve(n, prefix);
   else await c.env.INVENTORY_SKU.getByName(name).benchReserve(n, prefix);
   return c.json({ n });
+});
+
+// Analytics ingest: `n` events in one call, in batches of `batch` (1: one ingest per event).
+app.post("/bench/analytics/:variant/:name", async (c) => {
+  const n = count(c.req.query("n"));
+  const batch = Math.min(Math.max(Number(c.req.query("batch")) || 1, 1), 1000);
+  const name = c.req.param("name");
+  const prefix = crypto.randomUUID();
+  if (c.req.param("variant") === "plain")
+    await c.env.PLAIN_ANALYTICS.getByName(name).benchIngest(n, batch, prefix);
+  else await c.env.REGIONAL_ANALYTICS.getByName(name).benchIngest(n, batch, prefix);
+  return c.json({ n });
+});
+
+// Tenant point reads and writes, `n` in one call: TenantDB vs a hand-written DO with the same SQL.
+app.post("/bench/tenant/:variant/:op/:name", async (c) => {
+  const n = count(c.req.query("n"));
+  const name = c.req.param("name");
+  const write = c.req.param("op") === "write";
+  if (c.req.param("variant") === "plain") {
+    const side = c.env.PLAIN_TENANT.getByName(name);
+    const id = await side.benchSeed();
+    return c.json({ n, done: write ? await side.benchWrites(n, id) : await side.benchReads(n, id) });
+  }
+  const side = c.env.TENANT_DB.getByName(name);
+  const id = await side.benchSeed();
+  return c.json({ n, done: write ? await side.benchWrites(n, id) : await side.benchReads(n, id) });
+});
+
+// Fleet: seed tenants `from`..`from + n - 1` (each reports itself to the registry), count them,
+// and run migrateAll over every registered tenant, batch after batch, at a given concurrency.
+app.post("/bench/fleet/seed", async (c) => {
+  const n = count(c.req.query("n"));
+  const from = Number(c.req.query("from")) || 0;
+  const names = Array.from({ length: n }, (_, i) => `fleet-bench-${from + i}`);
+  for (let i = 0; i < names.length; i += 50)
+    await Promise.all(names.slice(i, i + 50).map((name) => c.env.TENANT_DB.getByName(name).benchSeed()));
+  return c.json({ n });
+});
+app.get("/bench/fleet/total", async (c) =>
+  c.json({ total: (await c.env.FLEET.getByName("tenants").list({ limit: 1 })).total }),
+);
+app.post("/bench/fleet/migrate", async (c) => {
+  const concurrency = Math.min(Math.max(Number(c.req.query("concurrency")) || 10, 1), 50);
+  const registry = c.env.FLEET.getByName("tenants");
+  let cursor: string | null = null;
+  let processed = 0;
+  let errors = 0;
+  do {
+    const step: { processed: number; errors: unknown[]; cursor: string | null } = await registry.migrateAll({
+      cursor,
+      limit: 500,
+      concurrency,
+    });
+    processed += step.processed;
+    errors += step.errors.length;
+    cursor = step.cursor;
+  } while (cursor !== null);
+  return c.json({ processed, errors });
 });
 
 // Forward: `n` events written one transaction each, answered once the receiving actor holds them
@@ -309,8 +435,11 @@ app.post("/bench/telemetry/:variant/:name", async (c) => {
 const coordinator = createCoordinator<Env>([
   { path: "/inventory", app: inventoryRoutes },
   { path: "/documents", app: documentRoutes },
+  { path: "/", app: regionalAnalyticsRoutes },
   { path: "/", app: buildingRoutes },
 ]);
+// Tenants over HTTP with JWT verification on (the bench's own secret), vs a hand-written Worker doing the same check.
+const tenantCoordinator = createCoordinator<Env>([{ path: "/tenants", app: tenantRoutes }]);
 
 export default {
   /** The forward bench's queue consumer: a forward's batches to its sink, the hand outbox's to its own. */
@@ -329,11 +458,15 @@ export default {
   },
   fetch(request: Request, env: BenchEnv, ctx: ExecutionContext): Response | Promise<Response> {
     const path = new URL(request.url).pathname;
-    if (["/inventory/", "/buildings/", "/documents/"].some((p) => path.startsWith(p)))
+    if (["/inventory/", "/buildings/", "/documents/", "/analytics/"].some((p) => path.startsWith(p)))
       return coordinator.fetch(request, env as unknown as Env, ctx);
     const hand = /^\/hand-documents\/([A-Za-z0-9._-]{1,128})\/ws$/.exec(path);
     if (hand) return env.HAND_DOCUMENT.getByName(hand[1]).fetch(request);
+    if (path.startsWith("/plain-http/analytics/")) return plainAnalyticsHttp(request, env.PLAIN_ANALYTICS);
     if (path.startsWith("/plain-http/")) return plainInventoryHttp(request, env.PLAIN_INVENTORY);
+    if (path.startsWith("/plain-tenants/")) return plainTenantHttp(request, env.PLAIN_TENANT, tenantSecret);
+    if (path.startsWith("/tenants/"))
+      return tenantCoordinator.fetch(request, { ...env, AUTH_JWT_SECRET: TENANT_BENCH_SECRET }, ctx);
     return app.fetch(request, env, ctx);
   },
 };

@@ -5,6 +5,12 @@ declare namespace Cloudflare {
     ARCHIVE: R2Bucket;
     INVENTORY_SKU: DurableObjectNamespace<import("../actors/inventory-sku/inventory-sku").InventorySKU>;
     ORDER: DurableObjectNamespace<import("../actors/order/order").Order>;
+    REGIONAL_ANALYTICS: DurableObjectNamespace<
+      import("../actors/regional-analytics/regional-analytics").RegionalAnalytics
+    >;
+    GLOBAL_ANALYTICS: DurableObjectNamespace<
+      import("../actors/global-analytics/global-analytics").GlobalAnalytics
+    >;
     BUILDING_TELEMETRY: DurableObjectNamespace<
       import("../actors/building-telemetry/building-telemetry").BuildingTelemetry
     >;
@@ -17,6 +23,9 @@ declare namespace Cloudflare {
     /** Optional bindings and secrets the coordinator and the prebuilt actors read. */
     DIRECTORY?: DurableObjectNamespace<import("../src/coordinator/directory").Directory>;
     CHECKOUT_LIMIT?: RateLimit;
+    ANALYTICS_INGEST_LIMIT?: RateLimit;
+    ANALYTICS_SALT?: string;
+    ANALYTICS_RETENTION_DAYS?: string;
     AUTH_JWT_SECRET?: string;
     AUTH_JWKS?: string;
     ADMIN_TOKEN?: string;

@@ -34,6 +34,12 @@ export const TARGETS = [
     classes: ["Archived"],
   },
   {
+    name: "sources",
+    label: "one SqlActor with sources (bench/size/sources.ts)",
+    main: "bench/size/sources.ts",
+    classes: ["Sourced"],
+  },
+  {
     name: "coordinator",
     label: "the coordinator, every prebuilt actor (wrangler.jsonc)",
     config: "wrangler.jsonc",

@@ -1,11 +1,13 @@
 import type { BroadcastConfig } from "./broadcast";
 import { ActorError } from "./errors";
+import type { FleetPart } from "./fleet/part";
 import type { ForwardPart } from "./forward/part";
 import type { History } from "./history/history";
 import type { MigrationBundle } from "./migrations";
 import { type ActorPart, isPart, type PartKey } from "./part";
 import type { RpcPart } from "./rpc/index";
 import { checkScheduleConfig, type ScheduleConfig } from "./schedule";
+import type { Sources } from "./sources/part";
 import type { Tiering } from "./tiering/tiering";
 
 /**
@@ -27,16 +29,20 @@ export interface ActorConfig<TSchema extends Record<string, unknown> = Record<st
   connections?: Omit<BroadcastConfig, "messages">;
   /** R2 tiering: `tiering({ binding, prefix, archive, backup, … })` from "dosql-actors/tiering". */
   tiering?: ActorPart<Tiering>;
+  /** Virtual tables over URLs and R2 files: `sources({ allow, buckets, … })` from "dosql-actors/sources". */
+  sources?: ActorPart<Sources>;
   /** Change capture, time travel, restore, branch/merge: `history({ tables, … })` from "dosql-actors/history". */
   history?: ActorPart<History>;
   /** Methods and live queries offered to sockets, by role: `rpc({ methods, live })` from `dosql-actors/rpc`. */
   rpc?: RpcPart;
   /** The outbox: `forward([...])` from "dosql-actors/forward" (needs `history`). */
   forward?: ForwardPart;
+  /** Join the registry of this actor kind: `fleet("tenants")` from "dosql-actors/fleet". */
+  fleet?: FleetPart;
 }
 
 /** The part keys, in the order SqlActor creates and calls them. */
-export const PART_KEYS: readonly PartKey[] = ["history", "tiering"];
+export const PART_KEYS: readonly PartKey[] = ["history", "tiering", "sources"];
 
 export function defineActor<TSchema extends Record<string, unknown>, TConfig extends ActorConfig<TSchema>>(
   config: TConfig & ActorConfig<TSchema>,
@@ -73,6 +79,11 @@ export function defineActor<TSchema extends Record<string, unknown>, TConfig ext
       "INVALID_CONFIG",
       'forward needs forward([...]) from "dosql-actors/forward" and history',
     );
+  if (
+    config.fleet !== undefined &&
+    (config.fleet?.kind !== "fleet" || typeof config.fleet.create !== "function")
+  )
+    throw new ActorError("INVALID_CONFIG", 'fleet must be made by fleet("<kind>") from "dosql-actors/fleet"');
   return Object.freeze(config);
 }
 

@@ -1,5 +1,6 @@
 import type { TransactionOptions, WriteHooks } from "./database";
 import type { MigrationObserver } from "./migrations/apply-one";
+import type { SourceReader } from "./sql/scratch";
 import type { RestoreHooks } from "./tiering/backup";
 
 /**
@@ -30,7 +31,8 @@ import type { RestoreHooks } from "./tiering/backup";
  *    - `start()`: after the scheduler re-armed its alarm: declare the part's schedules. A throw
  *      makes every call answer INVALID_CONFIG.
  *    - `query(sql, params)`: statements routed to the part (src/query-route.ts decides once per
- *      distinct SQL text): `FOR SYSTEM_TIME` goes to `history`, an `'r2://…'` source to `tiering`.
+ *      distinct SQL text): `FOR SYSTEM_TIME` goes to `history`; `'r2://…'` / `'https://…'` sources to the first
+ *      part with a `reader` (tiering, then sources), which runs them over every part's readers.
  *    - `alarm()`: after the scheduler ran its due tasks, on every alarm.
  *    - `stats()`: reported under the part's key in `stats()`.
  *    - `api`: the object behind `this.<key>` (`this.history`, `this.tiering`).
@@ -38,7 +40,7 @@ import type { RestoreHooks } from "./tiering/backup";
 export const PART: unique symbol = Symbol.for("dosql-actors.part");
 
 /** The keys of `defineActor` that hold parts (one per part; more later: forward, sources, rpc). */
-export type PartKey = "history" | "tiering";
+export type PartKey = "history" | "tiering" | "sources";
 
 export interface ActorPart<TApi = unknown> {
   readonly [PART]: PartKey;
@@ -53,6 +55,12 @@ export interface PartInstance<TApi = unknown> {
   restoreHooks?(): RestoreHooks | undefined;
   start?(): void;
   query?(sql: string, params: readonly unknown[]): unknown[] | Promise<unknown[]>;
+  /**
+   * The `'<scheme>://…'` references this part reads (tiering: its R2 archive; sources: URLs and R2
+   * files). A statement reading any is run by the first part (in PART_KEYS order) with a reader,
+   * over every part's readers (`host.readers()`), through src/sql/scratch.ts.
+   */
+  readonly reader?: SourceReader;
   alarm?(): void | Promise<void>;
   stats?(): unknown;
 }
@@ -82,6 +90,8 @@ export interface PartHost {
   /** WebSocket topics someone listens to, and a way to send to one. */
   topics(): string[];
   send(message: unknown, topic: string): void;
+  /** Every configured part's reader, in PART_KEYS order. */
+  readers(): SourceReader[];
   /** After a commit that history recorded, LSNs `from`..`last` (socket RPC's live queries). */
   committed(from: number, last: number): void;
 }

@@ -12,10 +12,13 @@ export const Route = {
   Write: 1,
   /** A real `FOR SYSTEM_TIME` clause: history rewrites it. */
   TimeTravel: 2,
-  /** An `'r2://…'` source in FROM/JOIN position (or a FROM list): a cold query (tiering). */
+  /** An `'r2://…'` / `'https://…'` / `'http://…'` source in FROM/JOIN position (or a FROM list): tiering, sources. */
   Cold: 3,
 } as const;
 export type Route = (typeof Route)[keyof typeof Route];
+
+/** The schemes parts read (tiering: r2 archives; sources: r2 files and URLs). */
+export const SOURCE_SCHEMES: readonly string[] = ["r2", "https", "http"];
 
 const WRITE = /^\s*(?:insert|update|delete|replace)\b/i;
 const RETURNING = /returning/i;
@@ -28,7 +31,7 @@ const RETURNING = /returning/i;
 export function routeOf(sql: string): Route {
   const uses = sqlExtensions(sql);
   if (uses.systemTime) return Route.TimeTravel;
-  if (uses.schemes.includes("r2")) return Route.Cold;
+  if (uses.schemes.some((s) => SOURCE_SCHEMES.includes(s))) return Route.Cold;
   // One statement (nothing after a `;` but space) that writes and returns nothing.
   const semi = sql.indexOf(";");
   if (WRITE.test(sql) && !RETURNING.test(sql) && (semi < 0 || sql.slice(semi + 1).trim() === ""))

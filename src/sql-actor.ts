@@ -13,6 +13,9 @@ import { errorFrame } from "./broadcast/protocol";
 import { Database, type RunResult, type SqlParams, type TransactionOptions } from "./database";
 import { type ActorConfig, defineActor, PART_KEYS } from "./define-actor";
 import { ActorError } from "./errors";
+import type { FleetMember } from "./fleet/part";
+import type { ReadOnlyResult } from "./fleet/read-only";
+import type { MemberInfo } from "./fleet/types";
 import type { Forwarding } from "./forward/forwarding";
 import type { ForwardStatus } from "./forward/types";
 import type { History } from "./history/history";
@@ -22,11 +25,12 @@ import type { PruneResult } from "./history/retention";
 import type { BranchResult, MergeResult, RestoreResult, WriteResult } from "./history/types";
 import { applyMigrations, type MigrationObserver, type MigrationReport } from "./migrations";
 import type { PartHost, PartInstance, PartKey } from "./part";
-import { Route, RouteCache } from "./query-route";
+import { Route, RouteCache, SOURCE_SCHEMES } from "./query-route";
 import { callQuietly, type QuietResult } from "./quiet";
 import { ENTRY_POINTS, guardPublicMethods } from "./ready-guard";
 import type { RpcServer } from "./rpc/index";
 import { Scheduler } from "./schedule";
+import { sqlExtensions } from "./sql/extensions";
 import { type ActorStats, tableStats } from "./stats";
 import type { TieringPart } from "./tiering/part";
 import type { TieringTask } from "./tiering/schedules";
@@ -68,6 +72,8 @@ export class SqlActor<
   #forward: Forwarding | undefined;
   /** Socket RPC and live queries, when `defineActor({ rpc })` offers methods (src/rpc). */
   #rpc: RpcServer | undefined;
+  /** The fleet registry's member, when `defineActor({ fleet })` joins one (src/fleet). */
+  #fleet: FleetMember | undefined;
   /** How each distinct SQL text runs (src/query-route.ts). */
   readonly #routes: RouteCache;
   /** First state of each WebSocket being accepted, from `identify()`, until `onConnect`. */
@@ -119,6 +125,14 @@ export class SqlActor<
       },
       canListen: (connection, table) => this.canSubscribe(connection, `changes:${table}`),
     });
+    this.#fleet = config.fleet?.create({
+      ctx,
+      env,
+      className: actorClass.name,
+      name: () => this.name,
+      schemaVersion: () => this.#migrations.version,
+      databaseBytes: () => this.#database.size,
+    });
     this.#routes = new RouteCache();
     // Nothing is delivered to the object (request, RPC, alarm) before this finishes.
     void ctx.blockConcurrencyWhile(async () => {
@@ -147,6 +161,8 @@ export class SqlActor<
       } catch (err) {
         this.#unavailable ??= ActorError.from(err) ?? new ActorError("INVALID_CONFIG", String(err));
       }
+      // Tell the fleet registry in the background (never awaited by a call).
+      if (this.#unavailable === undefined) this.#fleet?.woke(this.#migrations.applied.length);
     });
   }
 
@@ -192,6 +208,7 @@ export class SqlActor<
         this.connections.broadcast(message, { topic });
       },
       committed: (from, last) => this.#rpc?.committed(from, last),
+      readers: () => this.#parts.flatMap(({ part }) => (part.reader ? [part.reader] : [])),
     };
     for (const key of PART_KEYS) {
       const factory = config[key];
@@ -234,12 +251,13 @@ export class SqlActor<
   }
 
   /**
-   * Run a statement and return its rows. SQL reading an `'r2://…'` source (archived Parquet) is a
-   * cold query and answers a Promise: give it as a literal (typed) or use `this.tiering.query`.
+   * Run a statement and return its rows. SQL reading an `'r2://…'` source (archived Parquet, or an
+   * R2 file with the sources part) or an `'https://…'` one (sources) answers a Promise: give it as
+   * a literal (typed) or use `this.tiering.query`.
    * Whether a text needs more than `sql.exec` is decided once per distinct text (src/query-route.ts).
    */
   query<T = Record<string, SqlStorageValue>>(
-    sql: `${string}'r2://${string}`,
+    sql: `${string}'${"r2" | "https" | "http"}://${string}`,
     params?: SqlParams,
   ): Promise<T[]>;
   query<T = Record<string, SqlStorageValue>>(sql: string, params?: SqlParams): T[];
@@ -257,14 +275,22 @@ export class SqlActor<
     return this.#database.run(sql, params, !written);
   }
 
-  /** A statement that needs a part: time travel (history) or a cold query (tiering). */
+  /**
+   * A statement that needs a part: time travel (history), or `'scheme://…'` sources: run by the
+   * first part with a reader (tiering, then sources) over every part's readers.
+   */
   #routed(route: Route, sql: string, params: SqlParams): unknown[] | Promise<unknown[]> {
     if (route === Route.TimeTravel) {
       if (!this.#history) throw partDisabled("history");
       return this.#history.query(sql, params);
     }
-    if (!this.#tiering) throw partDisabled("tiering");
-    return this.#tiering.query(sql, params);
+    const readers = this.#parts.filter(({ part }) => part.reader);
+    for (const scheme of sqlExtensions(sql).schemes) {
+      if (!SOURCE_SCHEMES.includes(scheme)) continue;
+      if (!readers.some(({ part }) => part.reader!.schemes.includes(scheme)))
+        throw partDisabled(scheme === "r2" ? "tiering" : "sources");
+    }
+    return readers[0].part.query!(sql, params);
   }
 
   /** Atomic; with history on, every change inside shares one transaction id and `options.actor`. */
@@ -348,6 +374,23 @@ export class SqlActor<
   /** The scheduled delivery of a forward; not for application use. */
   _forwardDeliver(task: { name: string }): Promise<void> {
     return this.#forwarding().deliver(task?.name);
+  }
+
+  /** The fleet registry's wake-up call (migrateAll): not for application use. */
+  _fleetInfo(): MemberInfo {
+    return this.#fleetMember().info();
+  }
+
+  /** The fleet registry's read-only query (queryAll): not for application use. */
+  _fleetQuery(sql: string, params: unknown[], rows: number): ReadOnlyResult {
+    return this.#fleetMember().query(sql, params, rows);
+  }
+
+  #fleetMember(): FleetMember {
+    this.assertReady();
+    if (!this.#fleet)
+      throw new ActorError("FLEET_DISABLED", "this actor is in no fleet (defineActor({ fleet }))");
+    return this.#fleet;
   }
 
   #forwarding(): Forwarding {
@@ -528,7 +571,7 @@ export class SqlActor<
   }
 }
 
-/** HISTORY_DISABLED / TIERING_DISABLED: the part is not in this actor's config. */
+/** HISTORY_DISABLED / TIERING_DISABLED / SOURCES_DISABLED: the part is not in this actor's config. */
 function partDisabled(key: PartKey): ActorError {
   return new ActorError(
     `${key.toUpperCase()}_DISABLED`,

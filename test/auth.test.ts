@@ -86,6 +86,16 @@ async function snapshot(sku: string, orderId: string) {
   };
 }
 
+/**
+ * Local workerd counts rate limits in windows aligned to the wall clock (miniflare's
+ * RateLimiterObject: epoch = now / period). A test counting to the limit must not straddle two
+ * windows, or neither reaches it: start it early in a window.
+ */
+async function freshWindow(periodMs = 10_000, needMs = 6_000): Promise<void> {
+  const left = periodMs - (Date.now() % periodMs);
+  if (left < needMs) await new Promise((r) => setTimeout(r, left + 50));
+}
+
 describe("who may call what (AUTH_JWT_SECRET and ADMIN_TOKEN set)", () => {
   it("every route refuses what it must, writes nothing on refusal, and serves the right token", async () => {
     const sku = fresh("auth-sku");
@@ -259,6 +269,7 @@ describe("who may call what (AUTH_JWT_SECRET and ADMIN_TOKEN set)", () => {
   });
 
   it("checkout is rate limited per customer (Workers rate-limiting binding, emulated locally)", async () => {
+    await freshWindow();
     const ivan = await userToken(fresh("ivan"));
     const statuses: number[] = [];
     for (let i = 0; i < 22; i++)
@@ -272,5 +283,23 @@ describe("who may call what (AUTH_JWT_SECRET and ADMIN_TOKEN set)", () => {
     // Another customer is not limited by ivan's count.
     const judy = await userToken(fresh("judy"));
     expect((await call("POST", "/checkout", { token: judy, body: {} })).status).toBe(400);
+  });
+
+  it("checkout is rate limited per client IP too: many customers from one address share its limit", async () => {
+    // A documentation address (2001:db8::/32) of this run only, so reruns within 10 s do not share it.
+    const ip = `2001:db8::${(Date.now() % 0xffff).toString(16)}:${seq++}`;
+    const from = (address: string) => ({ "cf-connecting-ip": address });
+    await freshWindow();
+    const statuses: number[] = [];
+    for (let i = 0; i < 21; i++) {
+      const token = await userToken(fresh(`crowd${i}`));
+      statuses.push((await call("POST", "/checkout", { token, body: {}, headers: from(ip) })).status);
+    }
+    expect(statuses.slice(0, 20).every((s) => s === 400)).toBe(true);
+    expect(statuses[20]).toBe(429);
+    // The same kind of caller from another address is not limited by that count.
+    const other = await userToken(fresh("elsewhere"));
+    const res = await call("POST", "/checkout", { token: other, body: {}, headers: from(`${ip}:1`) });
+    expect(res.status).toBe(400);
   });
 });

@@ -1,3 +1,4 @@
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { codeOf, freshHistory, inside, pointInTime } from "./history-helpers";
 
@@ -204,5 +205,64 @@ describe("undo", () => {
       "TX_NOT_FOUND",
       "TX_NOT_FOUND",
     ]);
+  });
+});
+
+describe("integers beyond 2^53 as keys", () => {
+  // SQL literals: no JavaScript number holds these keys; each rounds to a neighbour as a number.
+  const BIG = "(9007199254740993, 'a', 2), (-9223372036854775807, 'b', 3), (9223372036854775807, 'c', 4)";
+  const rows = (actor: { query(sql: string): unknown[] }) =>
+    actor.query("SELECT CAST(id AS TEXT) AS id, qty FROM items ORDER BY id");
+  const bigRows = (factor: number) => [
+    { id: "-9223372036854775807", qty: 3 * factor },
+    { id: "1", qty: 1 },
+    { id: "9007199254740993", qty: 2 * factor },
+    { id: "9223372036854775807", qty: 4 * factor },
+  ];
+
+  it("undo and restoreTo reach rows keyed by them, exactly", async () => {
+    const stub = freshHistory("bigkey");
+    await inside(stub, (actor) => actor.run("INSERT INTO items (id, name, qty) VALUES (1, 'one', 1)"));
+    const t0 = await pointInTime(stub);
+    const tx = await inside(stub, (actor) => {
+      actor.run(`INSERT INTO items (id, name, qty) VALUES ${BIG}`);
+      return actor.history.changes().changes.at(-1)!.tx;
+    });
+    expect(await inside(stub, rows)).toEqual(bigRows(1));
+    const undone = await stub.undo(tx);
+    expect(undone.changes).toBe(3);
+    expect(await inside(stub, rows)).toEqual([{ id: "1", qty: 1 }]);
+    await stub.undo(undone.tx!);
+    expect(await inside(stub, rows)).toEqual(bigRows(1));
+    const t1 = await pointInTime(stub);
+    await inside(stub, (actor) => actor.run("UPDATE items SET qty = qty * 100 WHERE id <> 1"));
+    expect(await inside(stub, rows)).toEqual(bigRows(100));
+    await stub.restoreTo(t1);
+    expect(await inside(stub, rows)).toEqual(bigRows(1));
+    await stub.restoreTo(t0);
+    expect(await inside(stub, rows)).toEqual([{ id: "1", qty: 1 }]);
+  });
+
+  it("merge carries a branch's changes to them, exactly", async () => {
+    const main = freshHistory("bigmerge");
+    await inside(main, (actor) => {
+      actor.run(`INSERT INTO items (id, name, qty) VALUES (1, 'one', 1), ${BIG}`);
+      actor.run("UPDATE items SET data = iif(id = 1, 5, 2.5) WHERE id IN (1, -9223372036854775807)");
+    });
+    const name = `bigmerge-branch-${Date.now()}`;
+    await main.branch(name);
+    const branch = env.HISTORY.getByName(name);
+    expect(await inside(branch, rows)).toEqual(bigRows(1)); // the seed carried them exactly
+    // and the other values with their types: an INTEGER and a REAL in an untyped (BLOB) column.
+    expect(await inside(branch, (a) => a.query("SELECT typeof(data) AS t FROM items ORDER BY id"))).toEqual([
+      { t: "real" },
+      { t: "integer" },
+      { t: "null" },
+      { t: "null" },
+    ]);
+    await inside(branch, (actor) => actor.run("UPDATE items SET qty = qty * 100 WHERE id <> 1"));
+    const merged = await main.merge(name);
+    expect(merged).toMatchObject({ merged: true, conflicts: [] });
+    expect(await inside(main, rows)).toEqual(bigRows(100));
   });
 });

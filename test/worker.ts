@@ -9,12 +9,14 @@ export * from "../worker";
 export { FixtureActor, PlainNotes } from "./fixtures/actors";
 export { BackedUpInventory } from "./fixtures/backed-up-inventory";
 export { ChatRoom, QuietRoom } from "./fixtures/chat-room";
+export { FleetTenant } from "./fixtures/fleet-tenant";
 export { BadForward, ForwardSink, ForwardSource } from "./fixtures/forward-actors";
 export { HistoryActor, ListedHistoryActor, NoHistoryActor } from "./fixtures/history-actors";
 export { HistoryFkActor } from "./fixtures/history-fk";
 export { MigratingActor, MigratingHistoryActor } from "./fixtures/migration-actors";
 export { NoRpcActor, RpcActor } from "./fixtures/rpc-actor";
 export { EveryWakeActor, LongLeaseActor, ScheduledActor } from "./fixtures/scheduled-actors";
+export { SourcedActor } from "./fixtures/sources-actors";
 export { LocalBuilding, OfflineArchiveBuilding } from "./fixtures/telemetry";
 export { TieredActor } from "./fixtures/tiered";
 

@@ -6,8 +6,16 @@ declare namespace Cloudflare {
     FIXTURE: DurableObjectNamespace<import("../test/fixtures/actors").FixtureActor>;
     PLAIN_NOTES: DurableObjectNamespace<import("../test/fixtures/actors").PlainNotes>;
     TIERED: DurableObjectNamespace<import("../test/fixtures/tiered").TieredActor>;
+    SOURCED: DurableObjectNamespace<import("../test/fixtures/sources-actors").SourcedActor>;
     INVENTORY_SKU: DurableObjectNamespace<import("../actors/inventory-sku/inventory-sku").InventorySKU>;
     ORDER: DurableObjectNamespace<import("../actors/order/order").Order>;
+    REGIONAL_ANALYTICS: DurableObjectNamespace<
+      import("../actors/regional-analytics/regional-analytics").RegionalAnalytics
+    >;
+    GLOBAL_ANALYTICS: DurableObjectNamespace<
+      import("../actors/global-analytics/global-analytics").GlobalAnalytics
+    >;
+    TENANT_DB: DurableObjectNamespace<import("../actors/tenant-db/tenant-db").TenantDB>;
     BUILDING_TELEMETRY: DurableObjectNamespace<
       import("../actors/building-telemetry/building-telemetry").BuildingTelemetry
     >;
@@ -50,8 +58,17 @@ declare namespace Cloudflare {
     NO_RPC_ACTOR: DurableObjectNamespace<import("../test/fixtures/rpc-actor").NoRpcActor>;
     /** Names of actors ever written, so lookups of unknown ones create nothing (src/coordinator/directory.ts). */
     DIRECTORY: DurableObjectNamespace<import("../src/coordinator/directory").Directory>;
+    /** The fleet registries, one object per actor kind (src/fleet). */
+    FLEET: DurableObjectNamespace<import("../src/fleet/registry").FleetRegistry>;
+    FLEET_TENANT: DurableObjectNamespace<import("../test/fixtures/fleet-tenant").FleetTenant>;
     /** Workers rate limiting: checkout per customer and per IP (optional). */
     CHECKOUT_LIMIT?: RateLimit;
+    /** Workers rate limiting: analytics ingest per client IP (optional). */
+    ANALYTICS_INGEST_LIMIT?: RateLimit;
+    /** The secret salt of user-id hashes (actors/regional-analytics); required once auth is configured. */
+    ANALYTICS_SALT?: string;
+    /** Days raw events are kept (default 30, at least 8). */
+    ANALYTICS_RETENTION_DAYS?: string;
     /** Auth (src/coordinator/auth.ts): with none set, development mode (everything open). */
     AUTH_JWT_SECRET?: string;
     AUTH_JWKS?: string;

@@ -3,6 +3,7 @@ import { registerName } from "../../src/coordinator/directory";
 import { parseInput } from "../../src/coordinator/validate";
 import { type ActorConfig, defineActor } from "../../src/define-actor";
 import { ActorError } from "../../src/errors";
+import { fleet } from "../../src/fleet/part";
 import { history } from "../../src/history/index";
 import { rpc } from "../../src/rpc/index";
 import { SqlActor } from "../../src/sql-actor";
@@ -140,6 +141,7 @@ export class InventorySKU extends SqlActor<Env, typeof schema> {
       },
       live: { role: "public" },
     }),
+    fleet: fleet("inventory"),
   });
 
   constructor(ctx: DurableObjectState, env: Env) {

@@ -4,6 +4,7 @@ import { knownNames, registerName } from "../../src/coordinator/directory";
 import { parseInput } from "../../src/coordinator/validate";
 import { defineActor } from "../../src/define-actor";
 import { ActorError } from "../../src/errors";
+import { fleet } from "../../src/fleet/part";
 import { SqlActor } from "../../src/sql-actor";
 import type { Details, InventorySKU } from "../inventory-sku/inventory-sku";
 import { invalidTransition, orderNotFound, reservationConfirmed } from "./errors";
@@ -83,7 +84,7 @@ const RESERVATION_KEY = "order:reservation-key";
  * admin), so the SKUs and the order cannot disagree.
  */
 export class Order extends SqlActor<Env, typeof schema> {
-  static override config = defineActor({ schema, migrations });
+  static override config = defineActor({ schema, migrations, fleet: fleet("orders") });
   #tail: Promise<unknown> = Promise.resolve();
 
   /** Create the order and reserve its stock. Idempotent per order id: a repeat answers the same. */

@@ -14,7 +14,7 @@ const post = async (base, path) => {
   return JSON.parse(text);
 };
 
-const median = (xs) => {
+export const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[s.length >> 1] : Number.NaN;
 };
@@ -49,7 +49,7 @@ const rssMb = (pids) =>
   }, 0);
 
 /** Run `fn` while sampling workerd's resident memory every 5 ms. */
-async function withMemory(fn) {
+export async function withMemory(fn) {
   const pids = workerdPids();
   const before = rssMb(pids);
   let peak = before;

@@ -284,11 +284,12 @@ export function connect<T>(url: string | URL, options: ConnectOptions = {}): Act
       return () => listeners[event].delete(listener);
     },
     $close() {
-      socket.close();
-      status = "closed";
+      // Calls first: the socket reports its close at once, and these were not lost but abandoned.
       queue.length = 0;
       for (const call of calls.values()) call.reject(new RpcError("CLOSED", "the client was closed"));
       calls.clear();
+      socket.close();
+      status = "closed";
     },
   };
 

@@ -1,7 +1,10 @@
+import ReconnectingWebSocket from "partysocket/ws";
+
 /**
- * A WebSocket that reconnects with exponential backoff and jitter until closed for good. Kept
- * small on purpose (the whole client stays well under 10 KiB gzip): it only reconnects and
- * reports; calls, queueing and live queries live in connect().
+ * The connection under connect(): partysocket's reconnecting WebSocket (`partysocket/ws`, the
+ * generic one, not PartySocket's party/room URLs), which reconnects with exponential backoff until
+ * closed for good. This wrapper only adapts it: calls, their bounded queue and live queries live in
+ * connect(), so partysocket's own send buffer is off.
  */
 export interface SocketEvents {
   open(): void;
@@ -10,23 +13,37 @@ export interface SocketEvents {
 }
 
 export class ReconnectingSocket {
-  #ws: WebSocket | undefined;
-  #attempt = 0;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #ws: ReconnectingWebSocket;
   #closed = false;
 
   constructor(
-    readonly url: string,
-    readonly events: SocketEvents,
-    readonly Ctor: new (url: string) => WebSocket,
-    readonly minDelayMs: number,
-    readonly maxDelayMs: number,
+    url: string,
+    events: SocketEvents,
+    Ctor: new (url: string) => WebSocket,
+    minDelayMs: number,
+    maxDelayMs: number,
   ) {
-    this.#open();
+    this.#ws = new ReconnectingWebSocket(url, undefined, {
+      WebSocket: Ctor,
+      // Read by partysocket before every wait: ±20% jitter, so clients dropped together (a server
+      // restart) do not all come back in the same instant.
+      get minReconnectionDelay() {
+        return minDelayMs * (0.8 + Math.random() * 0.4);
+      },
+      maxReconnectionDelay: maxDelayMs,
+      reconnectionDelayGrowFactor: 2,
+      maxEnqueuedMessages: 0,
+    });
+    this.#ws.addEventListener("open", () => events.open());
+    this.#ws.addEventListener("message", (event) => {
+      if (typeof event.data === "string") events.message(event.data);
+    });
+    // partysocket reports a refused connection (Node's WebSocket fires only "error") as a close too.
+    this.#ws.addEventListener("close", () => events.close());
   }
 
   get open(): boolean {
-    return this.#ws?.readyState === 1;
+    return this.#ws.readyState === 1;
   }
 
   get closed(): boolean {
@@ -35,49 +52,12 @@ export class ReconnectingSocket {
 
   send(text: string): boolean {
     if (!this.open) return false;
-    this.#ws!.send(text);
+    this.#ws.send(text);
     return true;
   }
 
   close(): void {
     this.#closed = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#ws?.close(1000, "closed by the client");
-  }
-
-  #open(): void {
-    let ws: WebSocket;
-    try {
-      ws = new this.Ctor(this.url);
-    } catch {
-      this.#retry();
-      return;
-    }
-    this.#ws = ws;
-    ws.addEventListener("open", () => {
-      this.#attempt = 0;
-      this.events.open();
-    });
-    ws.addEventListener("message", (event) => {
-      if (typeof event.data === "string") this.events.message(event.data);
-    });
-    // Node's WebSocket reports a refused connection with "error" and no "close": either one ends it.
-    const lost = () => {
-      if (this.#ws !== ws) return;
-      this.#ws = undefined;
-      try {
-        ws.close();
-      } catch {}
-      this.events.close();
-      this.#retry();
-    };
-    ws.addEventListener("close", lost);
-    ws.addEventListener("error", lost);
-  }
-
-  #retry(): void {
-    if (this.#closed) return;
-    const base = Math.min(this.maxDelayMs, this.minDelayMs * 2 ** this.#attempt++);
-    this.#timer = setTimeout(() => this.#open(), base * (0.8 + Math.random() * 0.4));
+    this.#ws.close(1000, "closed by the client");
   }
 }

@@ -1,10 +1,13 @@
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import { ActorError } from "../errors";
 import { type AuthEnv, authConfig, authenticate, bearerToken, type Caller, type Role } from "./auth";
+import { type TenancyOptions, tenantOf } from "./tenancy";
 
 declare module "hono" {
   interface ContextVariableMap {
     caller: Caller;
+    /** The tenant a route declared with `allow(role, { tenant })` was routed to. */
+    tenant: string;
   }
 }
 
@@ -15,11 +18,15 @@ type RoleMiddleware = MiddlewareHandler & { [ROLE]: Role };
  * The role a route needs, as its first handler: `routes.get("/x", allow("user"), handler)`.
  * It authenticates before the handler (so before any actor is reached) and puts the caller in
  * `c.var.caller`. The coordinator refuses to mount a route that declares no role.
+ * With `{ tenant }` the route belongs to a tenant (found in the path, subdomain or header, see
+ * src/coordinator/tenancy.ts; `c.var.tenant`), and a user token must be that tenant's.
  */
-export function allow(role: Role): MiddlewareHandler {
+export function allow(role: Role, options: { tenant?: TenancyOptions } = {}): MiddlewareHandler {
   const middleware = (async (c, next) => {
     const env = (c.env ?? {}) as AuthEnv;
-    c.set("caller", await authenticate(bearerToken(c.req.raw), env, role));
+    const tenant = options.tenant ? tenantOf(c, options.tenant) : undefined;
+    c.set("caller", await authenticate(bearerToken(c.req.raw), env, role, { tenant }));
+    if (tenant !== undefined) c.set("tenant", tenant);
     await next();
   }) as RoleMiddleware;
   middleware[ROLE] = role;

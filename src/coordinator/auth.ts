@@ -84,12 +84,24 @@ export function allows(caller: Caller, role: Role): boolean {
   return role === "user" && caller.role === "user";
 }
 
+/** What a call is scoped to: `tenant`, the tenant routed to (path, subdomain or header). */
+export interface AuthScope {
+  tenant?: string;
+}
+
 /**
  * Verify `token` (the bearer value, or undefined) for a call that needs `role`, and return the
  * caller. Throws 401 `UNAUTHORIZED` (no/bad token), 403 `FORBIDDEN` (a valid user token on an
- * admin call) or 404 `NOT_FOUND` (an admin call while no `ADMIN_TOKEN` is set).
+ * admin call) or 404 `NOT_FOUND` (an admin call while no `ADMIN_TOKEN` is set). With
+ * `scope.tenant`, a user token must carry a `tenant` claim equal to it: none → 401, another
+ * tenant's → 403 (the admin token and development mode reach every tenant).
  */
-export async function authenticate(token: string | undefined, env: AuthEnv, role: Role): Promise<Caller> {
+export async function authenticate(
+  token: string | undefined,
+  env: AuthEnv,
+  role: Role,
+  scope: AuthScope = {},
+): Promise<Caller> {
   const config = authConfig(env);
   if (config.dev) return { role: "admin", dev: true };
   if (role === "public") return { role: "public" };
@@ -99,7 +111,15 @@ export async function authenticate(token: string | undefined, env: AuthEnv, role
   if (!token) throw unauthorized("a bearer token is required");
   const user = await verifyUser(token, config);
   if (role === "admin") throw new ActorError("FORBIDDEN", "this route needs the admin token");
+  if (scope.tenant !== undefined) checkTenant(user, scope.tenant);
   return user;
+}
+
+/** A tenant's routes take only that tenant's tokens. */
+function checkTenant(user: Caller & { role: "user" }, tenant: string): void {
+  if (user.tenant === undefined)
+    throw unauthorized("the token names no tenant (a `tenant` claim is required)");
+  if (user.tenant !== tenant) throw new ActorError("FORBIDDEN", "this token is for another tenant");
 }
 
 /** The bearer token of a request; on a WebSocket upgrade `?token=` is accepted too (browsers cannot set headers). */

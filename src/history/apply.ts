@@ -1,13 +1,22 @@
 import { quoteIdent } from "../database";
 import { ActorError } from "../errors";
-import { decodeValue, keyMatch, keyObject, parseImage, type Row } from "./codec";
+import {
+  decodeValue,
+  keyMatch,
+  keyObject,
+  parseImage,
+  type Row,
+  type WalKey,
+  walKey,
+  walKeyColumns,
+} from "./codec";
 import { lastLsn, WAL } from "./store";
 import { parentsFirst, type TableInfo } from "./tables";
 
 /** Put one row into a given state: `image` is the whole row as a JSON image, or null for "absent". */
 export interface RowTarget {
   table: TableInfo;
-  key: SqlStorageValue;
+  key: WalKey;
   image: string | null;
 }
 
@@ -103,16 +112,21 @@ function sideEffects(
     tbl: string;
     op: "I" | "U" | "D";
     pk: SqlStorageValue;
+    pk_digits: string | null;
     before: string | null;
     after: string | null;
-  }>(`SELECT lsn, tbl, op, pk, before, after FROM ${WAL} WHERE lsn > ? ORDER BY lsn`, after)) {
-    if (own.has(keyId(r.tbl, r.pk))) continue;
+  }>(
+    `SELECT lsn, tbl, op, ${walKeyColumns()}, before, after FROM ${WAL} WHERE lsn > ? ORDER BY lsn`,
+    after,
+  )) {
+    const pk = walKey(r);
+    if (own.has(keyId(r.tbl, pk))) continue;
     const info = byName.get(r.tbl);
     const before = parseImage(r.before);
     const changes = parseImage(r.after);
     out.push({
       table: r.tbl,
-      key: info ? keyObject(info, r.pk) : { key: r.pk instanceof ArrayBuffer ? new Uint8Array(r.pk) : r.pk },
+      key: info ? keyObject(info, pk) : { key: r.pk instanceof ArrayBuffer ? new Uint8Array(r.pk) : r.pk },
       op: OPS[r.op],
       lsn: r.lsn,
       before,
@@ -123,13 +137,13 @@ function sideEffects(
 }
 
 /** A (table, WAL key) pair as one comparable string. */
-export function keyId(table: string, pk: SqlStorageValue): string {
+export function keyId(table: string, pk: WalKey): string {
   const value =
     pk instanceof ArrayBuffer ? `b:${[...new Uint8Array(pk)].join(",")}` : `${typeof pk}:${String(pk)}`;
   return `${table}\u0000${value}`;
 }
 
-function upsert(sql: SqlStorage, table: TableInfo, key: SqlStorageValue, image: string): number {
+function upsert(sql: SqlStorage, table: TableInfo, key: WalKey, image: string): number {
   const present = new Set(Object.keys(JSON.parse(image) as object));
   const cols = table.columns.filter((c) => present.has(c.name));
   if (!table.pk.every((k) => present.has(k)))
@@ -150,7 +164,7 @@ function upsert(sql: SqlStorage, table: TableInfo, key: SqlStorageValue, image: 
   return Number(sql.exec("SELECT changes() AS n").one().n);
 }
 
-function remove(sql: SqlStorage, table: TableInfo, key: SqlStorageValue): number {
+function remove(sql: SqlStorage, table: TableInfo, key: WalKey): number {
   const match = keyMatch(table);
   sql.exec(`DELETE FROM ${quoteIdent(table.name)} WHERE ${match.sql}`, ...match.bind(key));
   return Number(sql.exec("SELECT changes() AS n").one().n);

@@ -1,5 +1,6 @@
 import { quoteIdent } from "../database";
 import { ActorError } from "../errors";
+import { decodeValue, rowImage } from "./codec";
 import { lastLsn } from "./store";
 import { describeTable, parentsFirst, type TableInfo, userTableNames } from "./tables";
 
@@ -7,7 +8,9 @@ import { describeTable, parentsFirst, type TableInfo, userTableNames } from "./t
  * branch(name): this actor's rows are copied into a fresh actor of the same class. The snapshot is
  * read in one synchronous pass (consistent), sent in chunks over RPC, held by the branch in memory
  * and written there in one transaction at the end, with history capture off (the branch's history
- * starts at the fork).
+ * starts at the fork). Rows travel as the WAL's JSON images, built and read in SQL, so every value
+ * arrives exactly: `sql.exec` would hand integers beyond 2^53 over rounded, and binds every number
+ * as a REAL (an INTEGER in an untyped column would come back a REAL).
  */
 export interface SeedBegin {
   phase: "begin";
@@ -20,7 +23,8 @@ export interface SeedBegin {
 export interface SeedRows {
   phase: "rows";
   table: string;
-  rows: SqlStorageValue[][];
+  /** One JSON image per row (src/history/codec.ts). */
+  rows: string[];
 }
 export interface SeedEnd {
   phase: "end";
@@ -31,6 +35,7 @@ export type SeedMessage = SeedBegin | SeedRows | SeedEnd;
 /** A snapshot larger than this is refused (it is held in memory on both sides). */
 export const MAX_BRANCH_BYTES = 64 * 1024 * 1024;
 const CHUNK_BYTES = 4 * 1024 * 1024;
+const SEED_BATCH_CHARS = 1_000_000;
 
 export const BRANCH_NAME = /^[A-Za-z0-9._-]{1,128}$/;
 
@@ -58,12 +63,13 @@ export function takeSnapshot(
   const chunks: SeedRows[] = [];
   let count = 0;
   for (const t of tables) {
-    const cols = t.columns.map((c) => quoteIdent(c.name)).join(", ");
-    let rows: SqlStorageValue[][] = [];
+    let rows: string[] = [];
     let bytes = 0;
-    for (const row of sql.exec(`SELECT ${cols} FROM ${quoteIdent(t.name)}`).raw()) {
-      rows.push(row);
-      bytes += estimate(row);
+    for (const [image] of sql
+      .exec<{ img: string }>(`SELECT ${rowImage("", t.columns)} AS img FROM ${quoteIdent(t.name)}`)
+      .raw()) {
+      rows.push(image as string);
+      bytes += 16 + (image as string).length * 2;
       count++;
       if (bytes >= CHUNK_BYTES || rows.length >= 20_000) {
         chunks.push({ phase: "rows", table: t.name, rows });
@@ -84,22 +90,17 @@ export function takeSnapshot(
   return { begin, chunks, rows: count };
 }
 
-function estimate(row: SqlStorageValue[]): number {
-  let n = 16;
-  for (const v of row)
-    n += typeof v === "string" ? v.length * 2 : v instanceof ArrayBuffer ? v.byteLength : 8;
-  return n;
-}
-
 /** The branch side: rows received so far, written at "end". Lost if the branch is evicted meanwhile. */
 export class SeedBuffer {
-  readonly rows = new Map<string, SqlStorageValue[][]>();
+  readonly rows = new Map<string, string[]>();
   count = 0;
   constructor(readonly begin: SeedBegin) {}
 
   add(chunk: SeedRows): void {
     if (!this.begin.tables.some((t) => t.name === chunk.table) || !Array.isArray(chunk.rows))
       throw new ActorError("VALIDATION_FAILED", "seed rows for a table not in the snapshot");
+    if (!chunk.rows.every((r) => typeof r === "string"))
+      throw new ActorError("VALIDATION_FAILED", "seed rows must be row images");
     const list = this.rows.get(chunk.table) ?? [];
     for (const r of chunk.rows) list.push(r);
     this.rows.set(chunk.table, list);
@@ -136,15 +137,17 @@ export function writeSeed(sql: SqlStorage, buffer: SeedBuffer): number {
     for (const info of parentsFirst([...described.values()])) {
       const rows = buffer.rows.get(info.name) ?? [];
       const cols = info.columns.map((c) => quoteIdent(c.name)).join(", ");
-      const per = Math.max(1, Math.floor(100 / info.columns.length));
-      const tuple = `(${info.columns.map(() => "?").join(", ")})`;
-      for (let i = 0; i < rows.length; i += per) {
-        const batch = rows.slice(i, i + per);
-        sql.exec(
-          `INSERT INTO ${quoteIdent(info.name)} (${cols}) VALUES ${batch.map(() => tuple).join(", ")}`,
-          ...batch.flat(),
-        );
-        written += batch.length;
+      const values = info.columns.map((c) => decodeValue("value", c)).join(", ");
+      const insert = `INSERT INTO ${quoteIdent(info.name)} (${cols}) SELECT ${values} FROM json_each(?)`;
+      // A JSON array of images per statement, under DO's 2 MB cap on a bound string.
+      for (let i = 0; i < rows.length; ) {
+        let chars = 0;
+        let end = i;
+        while (end < rows.length && (end === i || chars + rows[end].length < SEED_BATCH_CHARS))
+          chars += rows[end++].length + 1;
+        sql.exec(insert, `[${rows.slice(i, end).join(",")}]`);
+        written += end - i;
+        i = end;
       }
     }
     const bad = sql.exec("SELECT 1 FROM pragma_foreign_key_check LIMIT 1").toArray();

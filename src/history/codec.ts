@@ -53,12 +53,37 @@ export function decodeValue(image: string, col: ColumnInfo): string {
   return `CASE WHEN json_type(${image}, ${path(col.name)}) = 'object' THEN unhex(json_extract(${image}, ${path(col.name, '."$b"')})) ELSE ${plain} END`;
 }
 
-/** `"a" = ? AND "b" = ?`-style match of a WAL key; returns the SQL and how to bind one key value. */
+/**
+ * A WAL key as JavaScript holds it exactly. The WAL keeps a one-column key as the value itself, and
+ * `sql.exec` hands an integer beyond 2^53 over as a number that rounds it (to a neighbouring key):
+ * readers select `walKeyColumns()` and take `walKey(row)`, a bigint for those.
+ */
+export type WalKey = SqlStorageValue | bigint;
+
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+/** `pk, <digits of pk when it is an integer beyond 2^53, else NULL> AS pk_digits`. */
+export function walKeyColumns(column = "pk"): string {
+  return `${column} AS pk, CASE WHEN typeof(${column}) = 'integer' AND ${column} NOT BETWEEN -${MAX_SAFE} AND ${MAX_SAFE} THEN CAST(${column} AS TEXT) END AS pk_digits`;
+}
+
+export function walKey(row: { pk: SqlStorageValue; pk_digits?: string | null }): WalKey {
+  return typeof row.pk_digits === "string" ? BigInt(row.pk_digits) : row.pk;
+}
+
+/**
+ * `"a" = ? AND "b" = ?`-style match of a WAL key; returns the SQL and how to bind one key value.
+ * A bigint key (see `WalKey`) is bound as its digits and cast back to the INTEGER it was.
+ */
 export function keyMatch(
   table: TableInfo,
   alias = "",
-): { sql: string; bind: (key: SqlStorageValue) => SqlStorageValue[] } {
-  if (table.pk.length === 1) return { sql: `${ref(alias, table.pk[0])} = ?`, bind: (key) => [key] };
+): { sql: string; bind: (key: WalKey) => SqlStorageValue[] } {
+  if (table.pk.length === 1)
+    return {
+      sql: `${ref(alias, table.pk[0])} = CASE WHEN ? THEN CAST(? AS INTEGER) ELSE ? END`,
+      bind: (key) => (typeof key === "bigint" ? [1, key.toString(), null] : [0, null, key]),
+    };
   const byName = new Map(table.columns.map((c) => [c.name, c]));
   const sql = table.pk
     .map((name, i) => {
@@ -71,7 +96,7 @@ export function keyMatch(
     })
     .join(" AND ");
   const perKey = table.pk.map((name) => (byName.get(name)!.blobable ? 3 : 1)).reduce((a, b) => a + b, 0);
-  return { sql, bind: (key) => Array.from({ length: perKey }, () => key) };
+  return { sql, bind: (key) => Array.from({ length: perKey }, () => key as SqlStorageValue) };
 }
 
 /** A bound value converted the way the column's affinity converts stored values. */
@@ -121,8 +146,13 @@ function decodeJsonValue(v: unknown): RowValue {
   return v as RowValue;
 }
 
-/** A WAL key (raw value or JSON array) as `{ column: value }`. */
-export function keyObject(table: TableInfo, key: SqlStorageValue): Row {
+/**
+ * A WAL key (raw value or JSON array) as `{ column: value }`. Like every value history hands to
+ * JavaScript, an integer beyond 2^53 is a number there (rounded): this is for reading, not for
+ * finding the row again (that takes the `WalKey`).
+ */
+export function keyObject(table: TableInfo, key: WalKey): Row {
+  if (typeof key === "bigint") return { [table.pk[0]]: Number(key) };
   if (table.pk.length === 1) return { [table.pk[0]]: key instanceof ArrayBuffer ? new Uint8Array(key) : key };
   const parts = JSON.parse(String(key)) as unknown[];
   return Object.fromEntries(table.pk.map((name, i) => [name, decodeJsonValue(parts[i])]));

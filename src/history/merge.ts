@@ -1,7 +1,16 @@
 import { quoteIdent } from "../database";
 import { ActorError } from "../errors";
 import type { RowTarget } from "./apply";
-import { keyMatch, keyObject, parseImage, type Row, rowImage } from "./codec";
+import {
+  keyMatch,
+  keyObject,
+  parseImage,
+  type Row,
+  rowImage,
+  type WalKey,
+  walKey,
+  walKeyColumns,
+} from "./codec";
 import { floorLsn, lastLsn, WAL } from "./store";
 import type { TableInfo } from "./tables";
 
@@ -16,7 +25,8 @@ export type ConflictPolicy = "fail" | "ours" | "theirs";
 
 export interface MergeSourceRow {
   table: string;
-  key: SqlStorageValue;
+  /** A bigint for an integer key beyond 2^53 (DO RPC carries bigints exactly). */
+  key: WalKey;
   base: string | null;
   theirs: string | null;
 }
@@ -42,7 +52,7 @@ export interface MergeConflict {
 export const MAX_MERGE_ROWS = 50_000;
 
 /** The current row of `key` as a JSON image (same encoding as the WAL), or null. */
-export function currentImage(sql: SqlStorage, table: TableInfo, key: SqlStorageValue): string | null {
+export function currentImage(sql: SqlStorage, table: TableInfo, key: WalKey): string | null {
   const match = keyMatch(table);
   const row = sql
     .exec<{ img: string }>(
@@ -69,8 +79,8 @@ export function mergeSource(
   const rows: MergeSourceRow[] = [];
   for (const table of captured.values()) {
     const changed = sql
-      .exec<{ pk: SqlStorageValue; before: string | null }>(
-        `SELECT pk, before, min(lsn) FROM ${WAL} WHERE lsn BETWEEN ? AND ? AND +tbl = ? GROUP BY pk`,
+      .exec<{ pk: SqlStorageValue; pk_digits: string | null; before: string | null }>(
+        `SELECT ${walKeyColumns()}, before, min(lsn) FROM ${WAL} WHERE lsn BETWEEN ? AND ? AND +tbl = ? GROUP BY pk`,
         fromLsn,
         upTo,
         table.name,
@@ -78,8 +88,10 @@ export function mergeSource(
       .toArray();
     if (rows.length + changed.length > MAX_MERGE_ROWS)
       throw new ActorError("MERGE_TOO_LARGE", `a merge carries at most ${MAX_MERGE_ROWS} changed rows`);
-    for (const c of changed)
-      rows.push({ table: table.name, key: c.pk, base: c.before, theirs: currentImage(sql, table, c.pk) });
+    for (const c of changed) {
+      const key = walKey(c);
+      rows.push({ table: table.name, key, base: c.before, theirs: currentImage(sql, table, key) });
+    }
   }
   return { upTo, rows };
 }

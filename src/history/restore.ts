@@ -1,6 +1,6 @@
 import { ActorError } from "../errors";
 import { applyTargets, keyId, type RowTarget } from "./apply";
-import { keyObject, type Row } from "./codec";
+import { keyObject, type Row, type WalKey, walKey, walKeyColumns } from "./codec";
 import { floorLsn, lastLsn, WAL } from "./store";
 import type { TableInfo } from "./tables";
 import { assertCovered, lsnAfter } from "./time";
@@ -12,13 +12,13 @@ export function restoreTargets(sql: SqlStorage, tables: readonly TableInfo[], ti
   const targets: RowTarget[] = [];
   for (const table of tables) {
     const rows = sql
-      .exec<{ pk: SqlStorageValue; before: string | null }>(
-        `SELECT pk, before, min(lsn) FROM ${WAL} WHERE lsn >= ? AND +tbl = ? GROUP BY pk`,
+      .exec<{ pk: SqlStorageValue; pk_digits: string | null; before: string | null }>(
+        `SELECT ${walKeyColumns()}, before, min(lsn) FROM ${WAL} WHERE lsn >= ? AND +tbl = ? GROUP BY pk`,
         from,
         table.name,
       )
       .toArray();
-    for (const r of rows) targets.push({ table, key: r.pk, image: r.before });
+    for (const r of rows) targets.push({ table, key: walKey(r), image: r.before });
   }
   return targets;
 }
@@ -53,14 +53,14 @@ export function undoTargets(
     .toArray()[0];
   const end = next ? next.lsn - 1 : lastLsn(sql);
   const rows = sql
-    .exec<{ tbl: string; pk: SqlStorageValue; before: string | null }>(
-      `SELECT tbl, pk, before, min(lsn) AS first FROM ${WAL} WHERE lsn BETWEEN ? AND ? GROUP BY tbl, pk ORDER BY first`,
+    .exec<{ tbl: string; pk: SqlStorageValue; pk_digits: string | null; before: string | null }>(
+      `SELECT tbl, ${walKeyColumns()}, before, min(lsn) AS first FROM ${WAL} WHERE lsn BETWEEN ? AND ? GROUP BY tbl, pk ORDER BY first`,
       txId,
       end,
     )
     .toArray();
   const targets: RowTarget[] = [];
-  const keys = new Map<string, { table: TableInfo; pk: SqlStorageValue }>();
+  const keys = new Map<string, { table: TableInfo; pk: WalKey }>();
   for (const r of rows) {
     const table = tables.get(r.tbl);
     if (!table)
@@ -71,16 +71,17 @@ export function undoTargets(
           table: r.tbl,
         },
       );
-    targets.push({ table, key: r.pk, image: r.before });
-    keys.set(keyId(r.tbl, r.pk), { table, pk: r.pk });
+    const pk = walKey(r);
+    targets.push({ table, key: pk, image: r.before });
+    keys.set(keyId(r.tbl, pk), { table, pk });
   }
   // Later changes to the same rows: one pass over what came after (no key index needed).
   const conflicts: UndoConflict[] = [];
-  for (const later of sql.exec<{ tbl: string; pk: SqlStorageValue; lsn: number }>(
-    `SELECT tbl, pk, lsn FROM ${WAL} WHERE lsn > ? ORDER BY lsn`,
+  for (const later of sql.exec<{ tbl: string; pk: SqlStorageValue; pk_digits: string | null; lsn: number }>(
+    `SELECT tbl, ${walKeyColumns()}, lsn FROM ${WAL} WHERE lsn > ? ORDER BY lsn`,
     end,
   )) {
-    const id = keyId(later.tbl, later.pk);
+    const id = keyId(later.tbl, walKey(later));
     const hit = keys.get(id);
     if (!hit) continue;
     conflicts.push({ table: later.tbl, key: keyObject(hit.table, hit.pk), lsn: later.lsn });

@@ -64,26 +64,3 @@ export function vouchedCaller(request: Request): VouchedCaller | undefined {
     return undefined;
   }
 }
-
-/**
- * The caller of a socket opened through the coordinator, until its auth module (DESIGN.md §4
- * "Who may call what") vouches for sockets itself: development mode (neither `AUTH_JWT_SECRET`,
- * `AUTH_JWKS` nor `ADMIN_TOKEN` set) opens everything, as the HTTP routes do; `?token=` equal to
- * `ADMIN_TOKEN` is admin; anyone else is public. User tokens (JWT) are the auth module's to verify.
- */
-export function coordinatorCaller(env: object, request: Request): VouchedCaller {
-  const vars = env as Record<string, unknown>;
-  const admin =
-    typeof vars.ADMIN_TOKEN === "string" && vars.ADMIN_TOKEN.length > 0 ? vars.ADMIN_TOKEN : undefined;
-  if (!admin && !vars.AUTH_JWT_SECRET && !vars.AUTH_JWKS) return { role: "admin" };
-  const token = new URL(request.url).searchParams.get("token");
-  return { role: admin !== undefined && token !== null && sameText(token, admin) ? "admin" : "public" };
-}
-
-/** Compare without stopping at the first difference (no timing hint about the secret). */
-function sameText(a: string, b: string): boolean {
-  let diff = a.length ^ b.length;
-  for (let i = 0; i < Math.max(a.length, b.length); i++)
-    diff |= (a.charCodeAt(i) | 0) ^ (b.charCodeAt(i) | 0);
-  return diff === 0;
-}

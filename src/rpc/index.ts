@@ -5,7 +5,6 @@ export {
   CALLER_HEADER,
   type Caller,
   caller,
-  coordinatorCaller,
   type VouchedCaller,
   vouchedCaller,
   withCaller,

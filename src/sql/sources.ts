@@ -291,7 +291,10 @@ function valueAt(
   if (!t) return undefined;
   if (t.kind === "number") {
     const n = Number(t.text) * sign;
-    return Number.isFinite(n) ? { value: n, length } : undefined;
+    // An integer literal beyond 2^53 is exact in SQLite but rounds here: comparing the rounded
+    // value could prune the very row it names, so such a filter prunes nothing.
+    const integer = !/[.eE]/.test(t.text) || /^0x/i.test(t.text);
+    return Number.isFinite(n) && (!integer || Number.isSafeInteger(n)) ? { value: n, length } : undefined;
   }
   if (t.kind === "string") return { value: t.value!, length };
   if (t.kind === "param") {
@@ -304,9 +307,20 @@ function valueAt(
 /** A bound parameter as SQLite will compare it, or undefined when pruning should not use it. */
 function comparable(v: unknown): number | string | undefined {
   if (typeof v === "number") return Number.isFinite(v) ? v : undefined;
-  if (typeof v === "bigint") return Number(v);
+  if (typeof v === "bigint") return v >= -MAX_SAFE && v <= MAX_SAFE ? Number(v) : undefined; // see valueAt
   if (typeof v === "string") return v;
   if (typeof v === "boolean") return v ? 1 : 0;
   if (v instanceof Date) return v.getTime();
   return undefined;
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+/** `*` matches any run of characters, `/` included: `<prefix>/*.parquet` is every file under it. */
+export function globPattern(path: string): RegExp {
+  return new RegExp(
+    `^${path
+      .split("*")
+      .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+      .join(".*")}$`,
+  );
 }

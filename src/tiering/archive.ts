@@ -4,7 +4,6 @@ import { listTables } from "../sql/tables";
 import type { ArchiveSpec } from "./config";
 import { PREFIX_PATTERN } from "./config";
 import {
-  columnList,
   equalValues,
   keySegment,
   notFound,
@@ -99,7 +98,10 @@ interface Chunk {
   partition: string;
   lo: number;
   hi: number;
-  /** Rows as read: `[rowid, ...columns]`. */
+  /**
+   * Rows as `[rowid, ...rowSelect]`, the rowid as its digits: a rowid beyond 2^53 would round as a
+   * JavaScript number, and the bounds of the delete would then miss the chunk's first or last row.
+   */
   rows: unknown[][];
 }
 
@@ -122,7 +124,12 @@ export async function runArchive(ctx: TieringContext, spec: ResolvedArchive): Pr
   );
   const store = ctx.store();
   const columns = tableColumns(ctx.sql, spec.table);
-  const root = `${spec.prefix}/${keySegment(ctx.actorName)}/${keySegment(spec.table)}`;
+  const actor = keySegment(ctx.actorName);
+  const table = keySegment(spec.table);
+  const root =
+    ctx.config.keys === "actor-first"
+      ? `${actor}/${spec.prefix}/${table}`
+      : `${spec.prefix}/${actor}/${table}`;
   const result: ArchiveResult = { done: false, rows: 0, files: 0, keys: [] };
   for (;;) {
     await removeUncommitted(ctx, jobId);
@@ -139,7 +146,7 @@ export async function runArchive(ctx: TieringContext, spec: ResolvedArchive): Pr
       { "dosql.table": spec.table, "dosql.timeColumn": spec.timeColumn },
     );
     const first = chunk.rows[0];
-    const key = `${root}/${chunk.partition}/${rowidLabel(first[0] as number)}-${await contentTag(bytes)}.parquet`;
+    const key = `${root}/${chunk.partition}/${rowidLabel(first[0] as string)}-${await contentTag(bytes)}.parquet`;
     setPendingKeys(ctx.sql, jobId, [...pendingKeys(ctx.sql, jobId), { bucket: store.binding, key }]);
     await store.put(key, bytes);
     if (
@@ -184,7 +191,7 @@ function selectChunk(ctx: TieringContext, spec: ResolvedArchive, columns: TableC
   let bytes = 0;
   const cursor = ctx.sql
     .exec(
-      `SELECT rowid, ${rowSelect(columns).list} FROM ${t} WHERE ${tc} >= ? AND ${tc} < ? ORDER BY ${tc}, rowid LIMIT ?`,
+      `SELECT ${ROWID_TEXT}, ${rowSelect(columns).list} FROM ${t} WHERE ${tc} >= ? AND ${tc} < ? ORDER BY ${tc}, rowid LIMIT ?`,
       lo,
       hi,
       ctx.config.chunkRows,
@@ -216,13 +223,14 @@ function commitChunk(
     const now = Array.from(
       ctx.sql
         .exec(
-          `SELECT rowid, ${columnList(columns)} FROM ${t} WHERE ${where} ORDER BY ${tc}, rowid`,
+          `SELECT ${ROWID_TEXT}, ${rowSelect(columns).list} FROM ${t} WHERE ${where} ORDER BY ${tc}, rowid`,
           ...bounds,
         )
         .raw(),
     );
     // Rows written, updated or deleted while the put was in flight: the file is stale. Leave the
-    // rows; the key stays pending and is removed before the next attempt.
+    // rows; the key stays pending and is removed before the next attempt. (Compared with the
+    // digits of big integers, so a change JavaScript numbers would round away is seen too.)
     if (
       now.length !== chunk.rows.length ||
       !now.every((row, i) => row.every((v, j) => equalValues(v, chunk.rows[i][j])))
@@ -241,7 +249,7 @@ function commitChunk(
       last[timeAt] as number,
       chunk.rows.length,
       file.size,
-      first[0] as number,
+      first[0] as string,
       Date.now(),
     );
     ctx.sql.exec(`DELETE FROM ${t} WHERE ${where}`, ...bounds);
@@ -268,7 +276,9 @@ export function addRow(rows: unknown[][], row: unknown[]): number {
   return bytes;
 }
 
-/** Zero-padded so keys sort by first rowid. */
-function rowidLabel(rowid: number): string {
-  return rowid < 0 ? `n${String(-rowid).padStart(19, "0")}` : String(rowid).padStart(19, "0");
+/** The rowid's digits, zero-padded so keys sort by first rowid. */
+function rowidLabel(rowid: string): string {
+  return rowid.startsWith("-") ? `n${rowid.slice(1).padStart(19, "0")}` : rowid.padStart(19, "0");
 }
+
+const ROWID_TEXT = "CAST(rowid AS TEXT)";

@@ -22,7 +22,8 @@ export interface BackupManifest {
     rows: number;
     parts: { key: string; rows: number; size: number }[];
   }[];
-  sequences: { name: string; seq: number }[];
+  /** AUTOINCREMENT counters; a counter beyond 2^53 as its digits (a JSON number would round it). */
+  sequences: { name: string; seq: number | string }[];
 }
 
 type Check = (v: unknown) => boolean;
@@ -59,7 +60,9 @@ const isManifest = shape({
       parts: list(shape({ key: str, rows: num, size: num })),
     }),
   ),
-  sequences: list(shape({ name: str, seq: num })),
+  sequences: list(
+    shape({ name: str, seq: (v) => num(v) || (typeof v === "string" && /^-?\d{1,19}$/.test(v)) }),
+  ),
 });
 
 export function parseBackupManifest(text: string, key: string): BackupManifest {

@@ -1,11 +1,11 @@
 import { quoteIdent } from "../database";
 import { ActorError, badInput } from "../errors";
 import { TRIGGER_PREFIX } from "../history/store";
+import { BulkInserter } from "../sql/bulk-insert";
 import { listTables, type TableEntry } from "../sql/tables";
 import { isKeyword, significant, tokenize } from "../sql/tokens";
 import { addRow } from "./archive";
 import { type BackupManifest, parseBackupManifest } from "./backup-format";
-import { BulkInserter } from "./bulk-insert";
 import { columnList, keySegment, type TieringContext, tableColumns } from "./context";
 import { readRange, scanFile } from "./parquet-read";
 import { type ColumnDecl, encodeParquet, rowSelect } from "./parquet-write";
@@ -167,7 +167,11 @@ function snapshot(ctx: TieringContext, keep: number | undefined): BackupState {
   const createdAt = Date.now();
   // Sortable by time; the random tail keeps two backups in the same millisecond apart.
   const id = `${new Date(createdAt).toISOString().replace(/[-:.]/g, "")}-${crypto.randomUUID().slice(0, 8)}`;
-  const root = `${ctx.config.prefix}/${keySegment(ctx.actorName)}/_backups/${id}`;
+  const actor = keySegment(ctx.actorName);
+  const root =
+    ctx.config.keys === "actor-first"
+      ? `${actor}/backups/${id}`
+      : `${ctx.config.prefix}/${actor}/_backups/${id}`;
   return ctx.storage.transactionSync(() => {
     const tables = backedUpTables(sql);
     const names = new Set(tables.map((t) => t.name));
@@ -195,9 +199,12 @@ function snapshot(ctx: TieringContext, keep: number | undefined): BackupState {
       sql.exec("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").toArray().length > 0;
     const sequences = hasSequences
       ? sql
-          .exec<{ name: string; seq: number }>("SELECT name, seq FROM sqlite_sequence")
+          .exec<{ name: string; seq: number; digits: string }>(
+            "SELECT name, seq, CAST(seq AS TEXT) AS digits FROM sqlite_sequence",
+          )
           .toArray()
           .filter((s) => names.has(s.name))
+          .map((s) => ({ name: s.name, seq: Number.isSafeInteger(s.seq) ? s.seq : s.digits }))
       : [];
     const state: BackupState = {
       bucket: ctx.store().binding,
@@ -400,7 +407,7 @@ function swapIn(
     for (const s of manifest.sequences) {
       if (keeps(s.name)) continue;
       sql.exec("DELETE FROM sqlite_sequence WHERE name = ?", s.name);
-      sql.exec("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", s.name, s.seq);
+      sql.exec("INSERT INTO sqlite_sequence (name, seq) VALUES (?, CAST(? AS INTEGER))", s.name, s.seq);
     }
   }
   for (const o of objects) if (o.type !== "table") sql.exec(oneCreate(o));

@@ -1,13 +1,18 @@
 import { quoteIdent } from "../database";
 import { ActorError, badInput } from "../errors";
-import { affinityOf } from "../sql/affinity";
-import { COLLATIONS, type Collation } from "../sql/collations";
-import { type ColumnFilter, findSources, type SourceRef } from "../sql/sources";
-import { splice } from "../sql/tokens";
-import { BulkInserter } from "./bulk-insert";
+import {
+  dropScratchLeftovers,
+  type QueryRun,
+  readerFor,
+  runOverScratch,
+  type ScratchSource,
+  ScratchTable,
+  type SourceReader,
+} from "../sql/scratch";
+import { type ColumnFilter, findSources, globPattern, type SourceRef } from "../sql/sources";
 import { columnList, notFound, type TieringContext, tableColumns } from "./context";
 import { type FileScan, readRange, scanFile } from "./parquet-read";
-import { MANIFEST, SCRATCH_PREFIX } from "./tables";
+import { MANIFEST } from "./tables";
 
 ActorError.defineStatus("INVALID_R2_REFERENCE", 400);
 ActorError.defineStatus("UNKNOWN_BUCKET", 400);
@@ -43,46 +48,72 @@ interface Source {
   schemaFile?: FileRef;
   /** Columns the scratch table must have even with no file (a hot table's, for unionQuery). */
   baseColumns?: { name: string; type: string }[];
-  scratch: string;
-  columns: Map<string, string>;
+  table: ScratchTable;
 }
 
-let scratchSeq = 0;
+/** Rows loaded so far by one cold query, over all its archive sources. */
+interface Budget {
+  total: number;
+}
+
+/** `r2://<bucket>/<path>.parquet` with `*` wildcards: what the archive reads (other readers take the rest). */
+export function isArchiveRef(ref: SourceRef): boolean {
+  return ref.scheme === "r2" && /\.parquet$/i.test(ref.ref);
+}
 
 /**
  * Run SQL that reads `'r2://…'` sources (and, for unionQuery, a hot table plus its archive).
  *
- * Evaluation: each source is loaded into a scratch table of the actor's own SQLite and the SQL runs
- * there unchanged, so filters, GROUP BY, window functions and joins with hot tables behave exactly
- * as on hot rows. Not `CREATE TEMP TABLE` (DO SQLite refuses it) and not one transaction around the
- * load (R2 reads are async and `transactionSync` cannot span an await): row groups are streamed in
- * one at a time, each insert its own write, and the scratch tables are dropped in the same
- * synchronous step that runs the query (leftovers of a crashed isolate are dropped on next wake).
- * Not JavaScript evaluation either: it would need a second SQL engine and could not join hot tables.
+ * Evaluation (src/sql/scratch.ts): each source is loaded into a scratch table of the actor's own
+ * SQLite and the SQL runs there unchanged, so filters, GROUP BY, window functions and joins with
+ * hot tables behave exactly as on hot rows. Row groups are streamed in one at a time. References
+ * other readers claim (`readers`: the sources part's URLs and R2 files) load through the same path.
+ * Not JavaScript evaluation: it would need a second SQL engine and could not join hot tables.
  */
 export async function coldQuery<T>(
   ctx: TieringContext,
   sql: string,
   params: readonly unknown[],
   union?: string,
+  readers: readonly SourceReader[] = [],
 ): Promise<T[]> {
-  const sources = await resolveSources(ctx, sql, params, union);
-  try {
-    let total = 0;
-    for (const source of sources) total = await load(ctx, source, source.files, total);
-    // Files committed while we were loading (an archive step ran): load them too, until none is
-    // new. The check and the query then run with no await between them, so every row is read
-    // exactly once: hot, or in a file we loaded.
-    for (;;) {
-      const late = sources.map((s) => (s.recheck ? s.recheck(s.maxId) : []));
-      if (late.every((f) => f.length === 0)) break;
-      for (let i = 0; i < sources.length; i++) total = await load(ctx, sources[i], late[i], total);
-    }
-    for (const s of sources) ensureScratch(ctx, s, []);
-    return ctx.query<T>(rewrite(ctx, sql, sources), params);
-  } finally {
-    for (const s of sources) ctx.sql.exec(`DROP TABLE IF EXISTS ${quoteIdent(s.scratch)}`);
+  const refs = checkedRefs(ctx, sql, params, union);
+  dropScratchLeftovers(ctx.storage);
+  const budget: Budget = { total: 0 };
+  const run: QueryRun = { rows: 0 };
+  const opened: ScratchSource[] = [];
+  for (const ref of refs) {
+    const other = ref.kind === "url" && !isArchiveRef(ref) ? readerFor(readers, ref) : undefined;
+    if (other) opened.push(await other.open(ref, params ?? [], run));
+    else opened.push(scratchOf(ctx, await resolveSource(ctx, ref), budget));
   }
+  // Files committed while we were loading (an archive step ran) are loaded too (`late`), until none
+  // is new; the check and the query then run with no await between them, so every row is read
+  // exactly once: hot, or in a file we loaded.
+  return runOverScratch((text, p) => ctx.query<T>(text, p), sql, params, opened);
+}
+
+/** The tiering reader: the archive's `r2://…*.parquet` references, for a query another part runs. */
+export function archiveReader(ctx: TieringContext): SourceReader {
+  return {
+    schemes: ["r2"],
+    claims: isArchiveRef,
+    open: async (ref) => scratchOf(ctx, await resolveSource(ctx, ref), { total: 0 }),
+  };
+}
+
+function scratchOf(ctx: TieringContext, source: Source, budget: Budget): ScratchSource {
+  return {
+    ref: source.ref,
+    load: () => load(ctx, source, source.files, budget),
+    late: () => {
+      const late = source.recheck ? source.recheck(source.maxId) : [];
+      return late.length ? () => load(ctx, source, late, budget) : undefined;
+    },
+    finish: () => source.table.ensure([]),
+    replacement: () => replacement(ctx, source),
+    drop: () => source.table.drop(),
+  };
 }
 
 /** The plan of a cold query without loading anything: files and row groups kept and pruned. */
@@ -92,7 +123,8 @@ export async function explainCold(
   params: readonly unknown[],
   union?: string,
 ): Promise<SourcePlan[]> {
-  const sources = await resolveSources(ctx, sql, params, union);
+  const sources: Source[] = [];
+  for (const ref of checkedRefs(ctx, sql, params, union)) sources.push(await resolveSource(ctx, ref));
   for (const source of sources) {
     for (const file of source.files) {
       const scan = await scanFile(await ctx.store(file.bucket).open(file.key, file.size), source.ref.filters);
@@ -104,28 +136,25 @@ export async function explainCold(
   return sources.map((s) => s.plan);
 }
 
-async function resolveSources(
+function checkedRefs(
   ctx: TieringContext,
   sql: string,
   params: readonly unknown[],
   union?: string,
-): Promise<Source[]> {
+): SourceRef[] {
   if (typeof sql !== "string" || sql.length === 0) throw badInput("SQL must be a string");
   if (params !== undefined && !Array.isArray(params)) throw badInput("SQL params must be an array");
   if (union !== undefined && !tableColumns(ctx.sql, union).length) throw notFound(union);
   const refs = findSources(sql, params ?? [], union);
   if (union !== undefined && !refs.some((r) => r.kind === "table"))
     throw badInput(`the SQL does not read table ${union} in a FROM clause`);
-  const sources: Source[] = [];
-  for (const ref of refs) {
-    if (ref.kind === "table") sources.push(tableSource(ctx, ref));
-    else if (ref.scheme === "r2") sources.push(await r2Source(ctx, ref));
-    else
-      throw new ActorError("INVALID_R2_REFERENCE", `no source reads '${ref.scheme}://' URLs`, {
-        ref: ref.ref,
-      });
-  }
-  return sources;
+  return refs;
+}
+
+async function resolveSource(ctx: TieringContext, ref: SourceRef): Promise<Source> {
+  if (ref.kind === "table") return tableSource(ctx, ref);
+  if (ref.scheme === "r2") return r2Source(ctx, ref);
+  throw new ActorError("INVALID_R2_REFERENCE", `no source reads '${ref.scheme}://' URLs`, { ref: ref.ref });
 }
 
 const URL_PATTERN = /^r2:\/\/([A-Za-z0-9_-]{1,64})\/([A-Za-z0-9._=%*/-]+)$/;
@@ -148,17 +177,12 @@ async function r2Source(ctx: TieringContext, ref: SourceRef): Promise<Source> {
   const bucket = ctx.bindingOf(m[1]);
   const prefix = path.slice(0, path.indexOf("*") < 0 ? path.length : path.indexOf("*"));
   // `*` matches any run of characters, `/` included: `<prefix>/*.parquet` is every file under it.
-  const pattern = new RegExp(
-    `^${path
-      .split("*")
-      .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
-      .join(".*")}$`,
-  );
+  const pattern = globPattern(path);
   const roots = ctx.sql
     .exec<{ root: string }>(`SELECT DISTINCT root FROM ${MANIFEST} WHERE bucket = ?`, bucket)
     .toArray();
   const covered = roots.some((r) => prefix.startsWith(r.root));
-  const source = newSource(ref, covered ? "manifest" : "listing");
+  const source = newSource(ctx, ref, covered ? "manifest" : "listing");
   if (!covered) {
     // Not archived by this actor (another actor's files, or written elsewhere): list R2.
     const listed = await ctx.store(bucket).list(prefix);
@@ -179,20 +203,19 @@ async function r2Source(ctx: TieringContext, ref: SourceRef): Promise<Source> {
 }
 
 function tableSource(ctx: TieringContext, ref: SourceRef): Source {
-  const source = newSource(ref, "manifest");
+  const source = newSource(ctx, ref, "manifest");
   source.baseColumns = tableColumns(ctx.sql, ref.ref);
   const select = (afterId: number) => manifestFiles(ctx, `tbl = ? AND id > ?`, [ref.ref, afterId]);
   return withManifest(source, select, ref.filters);
 }
 
-function newSource(ref: SourceRef, via: SourcePlan["via"]): Source {
+function newSource(ctx: TieringContext, ref: SourceRef, via: SourcePlan["via"]): Source {
   return {
     ref,
     files: [],
     plan: { ref: ref.ref, via, files: 0, filesPruned: 0, rowGroups: 0, rowGroupsPruned: 0, rows: 0 },
     maxId: 0,
-    scratch: `${SCRATCH_PREFIX}${Date.now().toString(36)}_${scratchSeq++}`,
-    columns: new Map(),
+    table: new ScratchTable(ctx.sql),
   };
 }
 
@@ -258,32 +281,28 @@ function overlaps(file: ManifestFile, filters: ColumnFilter[]): boolean {
   return true;
 }
 
-/** Stream the kept row groups of `files` into the source's scratch table; returns the running row total. */
-async function load(ctx: TieringContext, source: Source, files: FileRef[], total: number): Promise<number> {
-  if (source.baseColumns) ensureScratch(ctx, source, source.baseColumns);
-  if (files.length === 0 && source.columns.size === 0 && source.schemaFile) {
+/** Stream the kept row groups of `files` into the source's scratch table, counting rows in `budget`. */
+async function load(ctx: TieringContext, source: Source, files: FileRef[], budget: Budget): Promise<void> {
+  const table = source.table;
+  if (source.baseColumns) table.ensure(source.baseColumns);
+  if (files.length === 0 && table.columns.size === 0 && source.schemaFile) {
     const file = source.schemaFile;
-    ensureScratch(
-      ctx,
-      source,
-      (await scanFile(await ctx.store(file.bucket).open(file.key, file.size), [])).columns,
-    );
+    table.ensure((await scanFile(await ctx.store(file.bucket).open(file.key, file.size), [])).columns);
   }
   for (const file of files) {
     const scan = await scanFile(await ctx.store(file.bucket).open(file.key, file.size), source.ref.filters);
     source.plan.rowGroups += scan.rowGroups;
     source.plan.rowGroupsPruned += scan.rowGroups - scan.rowGroupsKept;
     source.plan.rows += scan.rows;
-    total += scan.rows;
-    guard(ctx, scan, total);
-    ensureScratch(ctx, source, scan.columns);
-    const inserter = new BulkInserter(ctx.sql, source.scratch, scan.columns);
+    budget.total += scan.rows;
+    guard(ctx, scan, budget.total);
+    table.ensure(scan.columns);
+    const inserter = table.inserter(scan.columns);
     for (const range of scan.scan.ranges) {
       inserter.addColumns(await readRange(scan, range.rowStart, range.rowEnd));
       inserter.flush();
     }
   }
-  return total;
 }
 
 function guard(ctx: TieringContext, scan: FileScan, total: number): void {
@@ -302,65 +321,13 @@ function guard(ctx: TieringContext, scan: FileScan, total: number): void {
     );
 }
 
-/** Create the scratch table, or add the columns a later file brings. */
-function ensureScratch(ctx: TieringContext, source: Source, columns: { name: string; type: string }[]): void {
-  const t = quoteIdent(source.scratch);
-  if (source.columns.size === 0) {
-    // No file and no table to take columns from: a one-column table, so `count(*)` still works.
-    const initial = columns.length ? columns : [{ name: "_dosql_empty", type: "" }];
-    ctx.sql.exec(
-      `CREATE TABLE ${t} (${initial.map((c) => `${quoteIdent(c.name)} ${typeOf(c)}`).join(", ")})`,
-    );
-    for (const c of initial) source.columns.set(c.name.toLowerCase(), c.name);
-    return;
-  }
-  for (const c of columns) {
-    if (source.columns.has(c.name.toLowerCase())) continue;
-    ctx.sql.exec(`ALTER TABLE ${t} ADD COLUMN ${quoteIdent(c.name)} ${typeOf(c)}`);
-    source.columns.set(c.name.toLowerCase(), c.name);
-  }
-}
-
-/**
- * A scratch column's definition: the archived column's declared type and collation, so values get
- * the same affinity and compare, group and sort as they did hot. The text comes from file metadata,
- * and a file in R2 is not trusted to put SQL in our statements: a type that is not plain words (and
- * an optional size) becomes its affinity keyword, and only SQLite's own collations are named.
- */
-function typeOf(c: { name: string; type: string; collation?: string }): string {
-  const type =
-    SAFE_TYPE.test(c.type) && !c.type.split(/[\s(]+/).some((w) => NOT_A_TYPE.has(w.toUpperCase()))
-      ? c.type
-      : affinityOf(c.type);
-  const collation = (c.collation ?? "BINARY").toUpperCase();
-  if (!COLLATIONS.includes(collation as Collation))
-    throw new ActorError("ARCHIVE_FILE_CORRUPT", `archived column ${c.name} has an unknown collation`);
-  return collation === "BINARY" ? type : `${type} COLLATE ${collation}`;
-}
-const SAFE_TYPE = /^[A-Za-z_][A-Za-z0-9_ ]{0,60}(\(\s*[+-]?\d{1,9}\s*(,\s*[+-]?\d{1,9}\s*)?\))?$/;
-/** Words that would make a "type" a constraint: never let them through. */
-const NOT_A_TYPE = new Set(
-  "CONSTRAINT PRIMARY KEY NOT NULL UNIQUE CHECK DEFAULT COLLATE REFERENCES GENERATED AS ON CONFLICT".split(
-    " ",
-  ),
-);
-
-/** Point each source at its scratch table (a hot table: at the union of it and its scratch table). */
-function rewrite(ctx: TieringContext, sql: string, sources: Source[]): string {
-  return splice(
-    sql,
-    sources.map((s) => {
-      if (s.ref.kind === "url") return { start: s.ref.start, end: s.ref.end, text: quoteIdent(s.scratch) };
-      const hot = tableColumns(ctx.sql, s.ref.ref);
-      const cold = hot.map((c) =>
-        s.columns.has(c.name.toLowerCase()) ? quoteIdent(c.name) : `NULL AS ${quoteIdent(c.name)}`,
-      );
-      const text = `(SELECT ${columnList(hot)} FROM ${quoteIdent(s.ref.ref)} UNION ALL SELECT ${cold.join(", ")} FROM ${quoteIdent(s.scratch)})`;
-      return {
-        start: s.ref.start,
-        end: s.ref.end,
-        text: s.ref.alias ? text : `${text} AS ${quoteIdent(s.ref.ref)}`,
-      };
-    }),
+/** What replaces a reference: its scratch table; a hot table: the union of it and its scratch table. */
+function replacement(ctx: TieringContext, s: Source): string {
+  if (s.ref.kind === "url") return quoteIdent(s.table.name);
+  const hot = tableColumns(ctx.sql, s.ref.ref);
+  const cold = hot.map((c) =>
+    s.table.columns.has(c.name.toLowerCase()) ? quoteIdent(c.name) : `NULL AS ${quoteIdent(c.name)}`,
   );
+  const text = `(SELECT ${columnList(hot)} FROM ${quoteIdent(s.ref.ref)} UNION ALL SELECT ${cold.join(", ")} FROM ${quoteIdent(s.table.name)})`;
+  return s.ref.alias ? text : `${text} AS ${quoteIdent(s.ref.ref)}`;
 }

@@ -21,6 +21,12 @@ export interface TieringConfig {
   binding?: string;
   /** Default key prefix (default "archive"). */
   prefix?: string;
+  /**
+   * Where the actor's name goes in keys. `"prefix-first"` (default): `<prefix>/<actor>/<table>/…`
+   * and `<prefix>/<actor>/_backups/<id>/…`. `"actor-first"`: everything of one actor under its own
+   * name, `<actor>/<prefix>/<table>/…` and `<actor>/backups/<id>/…` (Use Case 1's per-tenant layout).
+   */
+  keys?: "prefix-first" | "actor-first";
   /** Extra names `r2://<name>/…` may use, mapped to binding names (e.g. the bucket's name). */
   buckets?: Record<string, string>;
   /** A cold query refuses (QUERY_TOO_LARGE) past this many rows after pruning (default 2,000,000). */
@@ -51,6 +57,7 @@ export type ResolvedTiering = Required<
     TieringConfig,
     | "binding"
     | "prefix"
+    | "keys"
     | "buckets"
     | "maxColdRows"
     | "maxRowGroupBytes"
@@ -80,6 +87,7 @@ export function resolveTiering(config: TieringConfig | undefined): ResolvedTieri
   return {
     binding: c.binding ?? "ARCHIVE",
     prefix,
+    keys: checkKeys(c.keys),
     buckets: { ...(c.buckets ?? {}) },
     maxColdRows: positive("maxColdRows", c.maxColdRows, 2_000_000),
     maxRowGroupBytes: positive("maxRowGroupBytes", c.maxRowGroupBytes, 64 << 20),
@@ -91,6 +99,12 @@ export function resolveTiering(config: TieringConfig | undefined): ResolvedTieri
     archive: c.archive?.map(checkScheduledArchive),
     backup: c.backup === undefined ? undefined : checkScheduledBackup(c.backup),
   };
+}
+
+function checkKeys(keys: unknown): "prefix-first" | "actor-first" {
+  if (keys === undefined) return "prefix-first";
+  if (keys === "prefix-first" || keys === "actor-first") return keys;
+  throw invalid('tiering.keys must be "prefix-first" or "actor-first"');
 }
 
 function invalid(message: string): ActorError {

@@ -2,7 +2,7 @@ import type { FileMetaData, ParquetQueryFilter, ParquetScan, SchemaElement } fro
 import { ActorError } from "../errors";
 import { COLLATIONS, type Collation } from "../sql/collations";
 import type { ColumnFilter } from "../sql/sources";
-import { COLUMNS_META, type ColumnDecl, JSON_TEXT_META } from "./parquet-write";
+import { COLUMNS_META, type ColumnDecl, JSON_TEXT_META } from "./parquet-meta";
 import type { AsyncBuffer } from "./r2-store";
 
 /** Load hyparquet on first use (its "browser" entry: no node:fs). */

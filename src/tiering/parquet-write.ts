@@ -2,46 +2,53 @@ import { quoteIdent } from "../database";
 import { toHex } from "../hex";
 import { type Affinity, affinityOf as affinity } from "../sql/affinity";
 
-/** A column as SQLite declares it. */
-export interface ColumnDecl {
-  name: string;
-  type: string;
-  /** The declared collation; absent (files written before it was kept) means BINARY. */
-  collation?: string;
-}
+export { COLUMNS_META, type ColumnDecl, JSON_TEXT_META } from "./parquet-meta";
 
-/**
- * File metadata: the source table's declared column types and collations (JSON of ColumnDecl[]),
- * so a cold query's scratch table compares, groups and sorts exactly like the hot table.
- */
-export const COLUMNS_META = "dosql.columns";
-/**
- * File metadata: columns whose strings are SQL values written as JSON text (mixed-type columns):
- * `1`, `1.0`, `"a"`, and a blob as `{"$b": "<hex>"}` (as in the WAL's images).
- */
-export const JSON_TEXT_META = "dosql.jsonText";
+import { COLUMNS_META, type ColumnDecl, JSON_TEXT_META } from "./parquet-meta";
 
 type Kind = "INT64" | "DOUBLE" | "STRING" | "BYTE_ARRAY" | "JSON_TEXT";
 
 /**
- * The SELECT list of rows to write: every column, then for each untyped (BLOB affinity) column
- * whether its value is a REAL. JavaScript cannot tell the REAL 1.0 from the INTEGER 1, and only
- * an untyped column keeps that difference (other affinities convert on insert).
+ * The SELECT list of rows to write: every column, then two kinds of extra values JavaScript cannot
+ * see in a plain read:
+ * - for each untyped (BLOB affinity) column, whether its value is a REAL: JavaScript cannot tell
+ *   the REAL 1.0 from the INTEGER 1, and only an untyped column keeps that difference (other
+ *   affinities convert on insert);
+ * - for each column that can hold an INTEGER (INTEGER, NUMERIC, BLOB affinity), the value's digits
+ *   when it is an integer beyond 2^53 (null otherwise): `sql.exec` hands integers over as numbers,
+ *   which round those, and the digits let them be written to Parquet as exact INT64.
  */
-export function rowSelect(columns: ColumnDecl[]): { list: string; flagAt: (number | undefined)[] } {
+export function rowSelect(columns: ColumnDecl[]): {
+  list: string;
+  flagAt: (number | undefined)[];
+  bigAt: (number | undefined)[];
+} {
   const flagAt: (number | undefined)[] = [];
-  const flags: string[] = [];
+  const bigAt: (number | undefined)[] = [];
+  const extras: string[] = [];
   for (const c of columns) {
-    if (affinity(c.type) === "BLOB") {
-      flagAt.push(columns.length + flags.length);
-      flags.push(`typeof(${quoteIdent(c.name)}) = 'real'`);
+    const aff = affinity(c.type);
+    const name = quoteIdent(c.name);
+    if (aff === "BLOB") {
+      flagAt.push(columns.length + extras.length);
+      extras.push(`typeof(${name}) = 'real'`);
     } else flagAt.push(undefined);
+    if (aff === "INTEGER" || aff === "NUMERIC" || aff === "BLOB") {
+      bigAt.push(columns.length + extras.length);
+      extras.push(
+        `CASE WHEN typeof(${name}) = 'integer' AND ${name} NOT BETWEEN -${MAX_SAFE} AND ${MAX_SAFE} THEN CAST(${name} AS TEXT) END`,
+      );
+    } else bigAt.push(undefined);
   }
-  return { list: [...columns.map((c) => quoteIdent(c.name)), ...flags].join(", "), flagAt };
+  return { list: [...columns.map((c) => quoteIdent(c.name)), ...extras].join(", "), flagAt, bigAt };
 }
 
+/** The largest integer a JavaScript number holds exactly. */
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
 /**
- * The Parquet type of one column of a chunk. SQLite is dynamically typed, so the values decide;
+ * The Parquet type of one column of a chunk (bigint: an integer beyond 2^53, see `rowSelect`).
+ * SQLite is dynamically typed, so the values decide;
  * the declared type breaks ties (all NULL). A column whose values do not share one type is written
  * as JSON text per value (`1`, `1.0`, `"a"`, `{"$b": "00ff"}` for a blob), which SQLite reads back
  * with each value's type.
@@ -51,10 +58,14 @@ function kindOf(values: unknown[], reals: boolean[] | undefined, declared: strin
   let floats = 0;
   let strings = 0;
   let blobs = 0;
+  let bigs = 0;
   const aff = affinity(declared);
   values.forEach((v, i) => {
     if (v === null || v === undefined) return;
-    if (typeof v === "number") {
+    if (typeof v === "bigint") {
+      ints++;
+      bigs++;
+    } else if (typeof v === "number") {
       if (isReal(v, reals?.[i], aff)) floats++;
       else ints++;
     } else if (typeof v === "string") strings++;
@@ -69,7 +80,8 @@ function kindOf(values: unknown[], reals: boolean[] | undefined, declared: strin
   }
   if (blobs > 0) return kinds === 1 ? "BYTE_ARRAY" : "JSON_TEXT";
   if (strings > 0) return kinds === 1 ? "STRING" : "JSON_TEXT";
-  if (ints > 0 && floats > 0) return aff === "BLOB" ? "JSON_TEXT" : "DOUBLE"; // other affinities turn integral REALs back into INTEGERs
+  // Other affinities turn integral REALs back into INTEGERs, but a double cannot hold a big integer.
+  if (ints > 0 && floats > 0) return aff === "BLOB" || bigs > 0 ? "JSON_TEXT" : "DOUBLE";
   return floats > 0 ? "DOUBLE" : "INT64";
 }
 
@@ -81,6 +93,7 @@ function isReal(v: number, flag: boolean | undefined, aff: Affinity): boolean {
 
 function jsonText(v: unknown, real: boolean): string | null {
   if (v === null || v === undefined) return null;
+  if (typeof v === "bigint") return v.toString();
   if (typeof v === "number") {
     const text = String(v);
     return real && Number.isInteger(v) && !text.includes("e") ? `${text}.0` : text;
@@ -109,10 +122,11 @@ export async function encodeParquet(
 ): Promise<Uint8Array> {
   // The package's "browser" entry has no node:fs import; name it so every bundler picks it.
   const { parquetWriteBuffer } = await import("hyparquet-writer/src/index.js");
-  const { flagAt } = rowSelect(columns);
+  const { flagAt, bigAt } = rowSelect(columns);
   const jsonColumns: string[] = [];
   const columnData = columns.map((c, i) => {
-    const data = rows.map((r) => r[i]);
+    const big = bigAt[i];
+    const data = rows.map((r) => (big !== undefined && r[big] != null ? BigInt(r[big] as string) : r[i]));
     const reals = flagAt[i] === undefined ? undefined : rows.map((r) => !!r[flagAt[i]!]);
     const kind = kindOf(data, reals, c.type);
     const aff = affinity(c.type);
@@ -122,7 +136,11 @@ export async function encodeParquet(
       return { name: c.name, type: "STRING", data: text };
     }
     if (kind === "INT64")
-      return { name: c.name, type: kind, data: data.map((v) => (v == null ? v : BigInt(v as number))) };
+      return {
+        name: c.name,
+        type: kind,
+        data: data.map((v) => (v == null || typeof v === "bigint" ? v : BigInt(v as number))),
+      };
     return { name: c.name, type: kind, data: kind === "BYTE_ARRAY" ? data.map(blobBytes) : data };
   });
   const buffer = parquetWriteBuffer({

@@ -1,5 +1,6 @@
 import { ActorError } from "../errors";
 import { type ActorPart, PART, type PartHost, type PartInstance } from "../part";
+import type { SourceReader } from "../sql/scratch";
 import { resolveTiering, type TieringConfig } from "./config";
 import { declareSchedules, scheduleResume } from "./schedules";
 import { Tiering } from "./tiering";
@@ -7,6 +8,7 @@ import { Tiering } from "./tiering";
 /** What SqlActor holds for `tiering`: `this.tiering`, and cold queries routed to it. */
 export interface TieringPart extends PartInstance<Tiering> {
   readonly api: Tiering;
+  readonly reader: SourceReader;
   query(sql: string, params: readonly unknown[]): Promise<unknown[]>;
 }
 
@@ -47,7 +49,8 @@ export function tiering(config: TieringConfig = {}): ActorPart<Tiering> {
             );
           }
         },
-        query: (sql, params) => api.query(sql, params),
+        reader: api.reader(),
+        query: (sql, params) => api.query(sql, params, host.readers()),
       };
     },
   };

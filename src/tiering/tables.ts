@@ -1,3 +1,5 @@
+import { dropScratchLeftovers, SCRATCH_PREFIX } from "../sql/scratch";
+
 /**
  * Tiering's own tables. The manifest is part of the actor's data (a backup carries it, so a
  * restored actor knows which files hold its older rows); jobs and the backup list are bookkeeping
@@ -6,8 +8,7 @@
 export const MANIFEST = "_dosql_archive_manifest";
 export const JOBS = "_dosql_tiering_jobs";
 export const BACKUPS = "_dosql_tiering_backups";
-/** Per-query scratch tables of cold queries and per-restore staging tables: never outlive a call. */
-export const SCRATCH_PREFIX = "_dosql_cold_";
+/** Per-restore staging tables (and the per-query scratch tables of src/sql/scratch.ts): never outlive a call. */
 export const STAGE_PREFIX = "_dosql_stage_";
 /** Snapshot copies a running backup uploads from; dropped when the backup completes. */
 export const SNAPSHOT_PREFIX = "_dosql_snap_";
@@ -75,12 +76,12 @@ export function createTieringTables(sql: SqlStorage): void {
  * Scratch and staging tables left by an isolate that died mid-call. Only safe to call before this
  * instance starts any cold query or restore of its own (tiering does it once, on first use).
  */
-export function dropLeftovers(sql: SqlStorage): void {
+export function dropLeftovers(storage: DurableObjectStorage): void {
+  const sql = storage.sql;
+  dropScratchLeftovers(storage);
   const names = sql
     .exec<{ name: string }>(
-      "SELECT name FROM sqlite_master WHERE type = 'table' AND (substr(name, 1, ?) = ? OR substr(name, 1, ?) = ?)",
-      SCRATCH_PREFIX.length,
-      SCRATCH_PREFIX,
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, ?) = ?",
       STAGE_PREFIX.length,
       STAGE_PREFIX,
     )

@@ -1,5 +1,6 @@
 import { ActorError } from "../errors";
 import { sqlExtensions } from "../sql/extensions";
+import type { SourceReader } from "../sql/scratch";
 import { type ArchiveResult, resolveArchive, runArchive } from "./archive";
 import {
   type BackupResult,
@@ -10,7 +11,7 @@ import {
   restoreBackup,
   runBackup,
 } from "./backup";
-import { coldQuery, explainCold, type SourcePlan } from "./cold-query";
+import { archiveReader, coldQuery, explainCold, type SourcePlan } from "./cold-query";
 import { type ArchiveSpec, type ResolvedTiering, resolveTiering, type TieringConfig } from "./config";
 import type { TieringContext } from "./context";
 import { ArchiveStore } from "./r2-store";
@@ -112,13 +113,29 @@ export class Tiering {
     );
   }
 
-  /** Run SQL reading `'r2://<bucket>/<path>*.parquet'` sources (and hot tables). */
+  /**
+   * Run SQL reading `'r2://<bucket>/<path>*.parquet'` sources (and hot tables). `readers`: other
+   * parts' readers for the references the archive does not read (SqlActor passes every part's).
+   */
   async query<T = Record<string, SqlStorageValue>>(
     sql: string,
     params: readonly unknown[] = [],
+    readers: readonly SourceReader[] = [],
   ): Promise<T[]> {
     this.#begin();
-    return coldQuery<T>(this.#ctx, sql, params);
+    return coldQuery<T>(this.#ctx, sql, params, undefined, readers);
+  }
+
+  /** The archive's reader (`r2://…*.parquet`), for a statement another part runs. */
+  reader(): SourceReader {
+    const reader = archiveReader(this.#ctx);
+    return {
+      ...reader,
+      open: (ref, params, run) => {
+        this.#begin();
+        return reader.open(ref, params, run);
+      },
+    };
   }
 
   /** Does this SQL read an `'r2://…'` source? (SqlActor.query routes on it; cached per SQL text.) */
@@ -251,7 +268,7 @@ export class Tiering {
     this.#options.assertReady();
     if (this.#ready) return;
     createTieringTables(this.#ctx.sql);
-    dropLeftovers(this.#ctx.sql);
+    dropLeftovers(this.#ctx.storage);
     this.#ready = true;
   }
 

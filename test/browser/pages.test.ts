@@ -63,7 +63,7 @@ describe("demo pages in Chromium against wrangler dev", () => {
     expect(p.problems).toEqual([]);
   });
 
-  it("pages of actors not here yet say so, and do not pretend", async () => {
+  it("placeholder pages say what is missing, and do not pretend", async () => {
     for (const path of PLACEHOLDERS) {
       const p = await open(path);
       await expect(p.getByTestId("placeholder").textContent()).resolves.toMatch(

@@ -17,6 +17,8 @@ describe("bundles", () => {
     expect(partModules(modules, "src/history/")).toEqual([]);
     expect(partModules(modules, "src/tiering/")).toEqual([]);
     expect(partModules(modules, "node_modules/hyparquet")).toEqual([]);
+    expect(partModules(modules, "src/sources/")).toEqual([]);
+    expect(partModules(modules, "node_modules/papaparse")).toEqual([]);
     expect(partModules(modules, "actors/")).toEqual([]);
   });
 
@@ -25,6 +27,14 @@ describe("bundles", () => {
     expect(modules.some((m) => m.endsWith("src/history/engine.ts"))).toBe(true);
     expect(modules.some((m) => m.endsWith("src/tiering/tiering.ts"))).toBe(true);
     expect(partModules(modules, "node_modules/hyparquet-writer").length).toBeGreaterThan(0);
+  });
+
+  it("the sources part brings papaparse and its own files, not tiering's writer", () => {
+    const { modules } = bundle("sources");
+    expect(modules.some((m) => m.endsWith("src/sources/reader.ts"))).toBe(true);
+    expect(partModules(modules, "node_modules/papaparse").length).toBeGreaterThan(0);
+    expect(partModules(modules, "node_modules/hyparquet-writer")).toEqual([]);
+    expect(partModules(modules, "src/tiering/tiering.ts")).toEqual([]);
   });
 
   it("re-exporting InventorySKU alone bundles neither Order nor its migrations, nor tiering", () => {

@@ -43,6 +43,16 @@ export class BulkInserter {
     }
   }
 
+  /** Add one row, its values in column order. */
+  addRow(values: readonly unknown[]): void {
+    let text = "[";
+    for (let i = 0; i < this.#kinds.length; i++) {
+      if (i > 0) text += ",";
+      text += jsonValue(values[i], this.#kinds[i]);
+    }
+    this.#push(`${text}]`);
+  }
+
   #push(text: string): void {
     this.#parts.push(text);
     this.#bytes += text.length + 1;

@@ -1,0 +1,26 @@
+import { Hono } from "hono";
+import { allow } from "../../src/coordinator/access";
+import { isKnown } from "../../src/coordinator/directory";
+import { actorStub } from "../../src/coordinator/stub";
+import { parseInput } from "../../src/coordinator/validate";
+import { metricsInput } from "./inputs";
+import { emptyMetrics, resolveRange } from "./results";
+
+/** The name of the one GlobalAnalytics actor (the regions' forward target). */
+const GLOBAL = "global";
+
+/** `GET /analytics/global/metrics?from=&to=&event_type=` (public): per-region and total figures. */
+export const globalAnalyticsRoutes = new Hono<{ Bindings: Env }>();
+
+globalAnalyticsRoutes.get("/analytics/global/metrics", allow("public"), async (c) => {
+  const input = parseInput(metricsInput, {
+    from: c.req.query("from"),
+    to: c.req.query("to"),
+    eventType: c.req.query("event_type"),
+  });
+  if (!(await isKnown(c.env, "analytics", GLOBAL))) {
+    const { from, to } = resolveRange(input, Date.now());
+    return c.json(emptyMetrics(from, to));
+  }
+  return c.json(await actorStub(c.env.GLOBAL_ANALYTICS, GLOBAL).metrics(input));
+});

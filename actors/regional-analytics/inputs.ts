@@ -1,0 +1,129 @@
+import * as z from "zod/mini";
+
+/** One batch holds at most this many events (one transaction). */
+export const MAX_BATCH = 1000;
+/** An event's properties, as JSON, take at most this many bytes. */
+export const MAX_PROPERTIES_BYTES = 64 * 1024;
+/** Events may be this late (their timestamp this far in the past) ... */
+export const LATE_WINDOW_MS = 7 * 86_400_000;
+/** ... and this far in the future (clock skew). */
+export const FUTURE_SKEW_MS = 5 * 60_000;
+/** Raw events and minute aggregates are kept this many days unless ANALYTICS_RETENTION_DAYS says otherwise. */
+export const DEFAULT_RETENTION_DAYS = 30;
+/** Retention is never shorter than the late window plus a day, so a day is never recomputed from a partial set. */
+export const MIN_RETENTION_DAYS = 8;
+export const MAX_RETENTION_DAYS = 3650;
+/** Longest historical query, in days. */
+export const MAX_HISTORICAL_DAYS = 400;
+
+const text = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
+
+/** Event types and session ids: short, printable, no spaces. */
+const token = (max: number) =>
+  z
+    .string()
+    .check(z.regex(new RegExp(`^[A-Za-z0-9._:/-]{1,${max}}$`), `must be 1-${max} of A-Z a-z 0-9 . _ : / -`));
+
+/** An absolute http(s) URL, or a path from the site's root. */
+const pageUrl = text(2048).check(
+  z.refine((value) => pathOf(value) !== null, "must be an http(s) URL or a path starting with /"),
+);
+
+/** A moment: an ISO-8601 date-time (with offset or Z) or epoch milliseconds. */
+export const timestampInput = z.union([
+  z.iso.datetime({ offset: true }),
+  z.int().check(z.gte(0), z.lte(8.64e15)),
+]);
+export type TimestampInput = z.input<typeof timestampInput>;
+
+const properties = z
+  .record(z.string(), z.unknown())
+  .check(
+    z.refine(
+      (value) => new TextEncoder().encode(JSON.stringify(value)).length <= MAX_PROPERTIES_BYTES,
+      `must be at most ${MAX_PROPERTIES_BYTES} bytes of JSON`,
+    ),
+  );
+
+export const eventInput = z.object({
+  sessionId: token(128),
+  eventType: token(64),
+  pageUrl,
+  timestamp: timestampInput,
+  userId: z.optional(text(256)),
+  ipAddress: z.optional(z.union([z.ipv4(), z.ipv6()])),
+  userAgent: z.optional(text(512)),
+  referrer: z.optional(text(2048)),
+  properties: z.optional(properties),
+});
+export type EventInput = z.input<typeof eventInput>;
+export type Event = z.infer<typeof eventInput>;
+
+/**
+ * `partial: true` keeps the valid events of a batch and reports the others; the default (false)
+ * writes nothing when any event is bad, so a client can fix and resend the whole batch without
+ * counting its valid events twice.
+ */
+export const ingestOptions = z.object({ partial: z.optional(z.boolean()) });
+export type IngestOptions = z.input<typeof ingestOptions>;
+
+export const RANGES = {
+  hour: 3_600_000,
+  day: 86_400_000,
+  week: 7 * 86_400_000,
+  month: 30 * 86_400_000,
+} as const;
+export type Range = keyof typeof RANGES;
+
+export const queryInput = z.object({
+  range: z.optional(z.enum(["hour", "day", "week", "month"])),
+  eventType: z.optional(token(64)),
+});
+export type QueryInput = z.input<typeof queryInput>;
+
+/** A UTC day: YYYY-MM-DD. */
+export const dateInput = z.iso.date();
+
+export const historicalInput = z
+  .object({ start: dateInput, end: dateInput, eventType: z.optional(token(64)) })
+  .check(
+    z.refine((v) => v.start <= v.end, { message: "start must not be after end", path: ["end"] }),
+    z.refine((v) => (Date.parse(v.end) - Date.parse(v.start)) / 86_400_000 < MAX_HISTORICAL_DAYS, {
+      message: `the range may span at most ${MAX_HISTORICAL_DAYS} days`,
+      path: ["end"],
+    }),
+  );
+export type HistoricalInput = z.input<typeof historicalInput>;
+
+/** An admin's prune: a shorter retention for this run only (never below the minimum). */
+export const pruneInput = z.object({
+  retentionDays: z.optional(z.int().check(z.gte(1), z.lte(MAX_RETENTION_DAYS))),
+});
+export type PruneInput = z.input<typeof pruneInput>;
+
+/** Archive daily aggregates of days before `before` (YYYY-MM-DD; default: older than 14 days). */
+export const archiveInput = z.object({ before: z.optional(dateInput) });
+export type ArchiveInput = z.input<typeof archiveInput>;
+
+/** The configured retention in days: ANALYTICS_RETENTION_DAYS when a whole number in range, else 30. */
+export function retentionDays(env: { ANALYTICS_RETENTION_DAYS?: string } | undefined): number {
+  const value = Number(env?.ANALYTICS_RETENTION_DAYS);
+  return Number.isInteger(value) && value >= MIN_RETENTION_DAYS && value <= MAX_RETENTION_DAYS
+    ? value
+    : DEFAULT_RETENTION_DAYS;
+}
+
+/** The path of a page URL without query string or fragment, or null when it is not a page URL. */
+export function pathOf(value: string): string | null {
+  if (value.startsWith("/") && !value.startsWith("//")) {
+    const end = value.search(/[?#]/);
+    return end === -1 ? value : value.slice(0, end);
+  }
+  if (!URL.canParse(value)) return null;
+  const url = new URL(value);
+  return url.protocol === "http:" || url.protocol === "https:" ? url.pathname : null;
+}
+
+export function epochMs(value: TimestampInput): number {
+  return typeof value === "number" ? value : Date.parse(value);
+}

@@ -1,0 +1,392 @@
+import migrations from "../../migrations/tenant-db/migrations.js";
+import { registerName } from "../../src/coordinator/directory";
+import { parseInput } from "../../src/coordinator/validate";
+import { type ActorConfig, defineActor } from "../../src/define-actor";
+import { ActorError } from "../../src/errors";
+import { fleet } from "../../src/fleet/part";
+import { rpc } from "../../src/rpc/index";
+import { SqlActor } from "../../src/sql-actor";
+import type { BackupResult, RestoreResult } from "../../src/tiering/backup";
+import { tiering } from "../../src/tiering/index";
+import { constraintError, emailTaken, notFound, unknownReference } from "./errors";
+import {
+  type CreateProjectInput,
+  type CreateTaskInput,
+  type CreateUserInput,
+  createProjectInput,
+  createTaskInput,
+  createUserInput,
+  type IdInput,
+  idInput,
+  type ListProjectsInput,
+  type ListTasksInput,
+  listProjectsInput,
+  listTasksInput,
+  type RestoreInput,
+  restoreInput,
+  type UpdateProjectInput,
+  type UpdateTaskInput,
+  type UpdateUserInput,
+  updateProjectInput,
+  updateTaskInput,
+  updateUserInput,
+} from "./inputs";
+import type { ProjectStatus, TaskStatus, UserRole } from "./schema";
+import * as schema from "./schema";
+
+export interface User {
+  id: number;
+  email: string;
+  name: string;
+  role: UserRole;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface Project {
+  id: number;
+  name: string;
+  description: string | null;
+  owner_id: number;
+  status: ProjectStatus;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A project as lists show it: with its owner's name and its number of tasks. */
+export interface ProjectSummary extends Project {
+  owner_name: string;
+  task_count: number;
+}
+
+export interface Task {
+  id: number;
+  project_id: number;
+  title: string;
+  description: string | null;
+  assignee_id: number | null;
+  status: TaskStatus;
+  priority: number;
+  due_date: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A task as lists show it: with its assignee's and project's names. */
+export interface TaskSummary extends Task {
+  assignee_name: string | null;
+  project_name: string;
+}
+
+/** Backups kept per tenant (older ones are deleted after each new one). */
+export const BACKUPS_KEPT = 7;
+
+const USER = "SELECT id, email, name, role, created_at, updated_at FROM users WHERE id = ?";
+const PROJECT =
+  "SELECT id, name, description, owner_id, status, created_at, updated_at FROM projects WHERE id = ?";
+const TASK = `SELECT id, project_id, title, description, assignee_id, status, priority, due_date, created_at,
+  updated_at FROM tasks WHERE id = ?`;
+const PROJECTS = `SELECT p.id, p.name, p.description, p.owner_id, p.status, p.created_at, p.updated_at,
+  u.name AS owner_name, count(t.id) AS task_count
+  FROM projects p JOIN users u ON u.id = p.owner_id LEFT JOIN tasks t ON t.project_id = p.id
+  WHERE p.status = ? GROUP BY p.id ORDER BY p.updated_at DESC, p.id DESC`;
+const TASKS = `SELECT t.id, t.project_id, t.title, t.description, t.assignee_id, t.status, t.priority,
+  t.due_date, t.created_at, t.updated_at, u.name AS assignee_name, p.name AS project_name
+  FROM tasks t JOIN projects p ON p.id = t.project_id LEFT JOIN users u ON u.id = t.assignee_id`;
+/** Highest priority first; then the soonest due date, undated last; then oldest first. */
+const TASK_ORDER = "ORDER BY t.priority DESC, t.due_date IS NULL, t.due_date ASC, t.id ASC";
+
+/**
+ * The database of one tenant (the actor's name): its users, projects and tasks (Use Case 1).
+ * One actor per tenant is the isolation: no query of one tenant can see another's rows. Every
+ * method validates its input; references are checked inside the write's transaction, so a
+ * missing project, owner or assignee is a typed 400 and SQLite's constraints are the backstop.
+ * The first create of a tenant registers its name (src/coordinator/directory.ts), so lookups of
+ * a tenant never written answer 404 without creating it.
+ */
+export class TenantDB extends SqlActor<Env, typeof schema> {
+  static override config: ActorConfig<typeof schema> = defineActor({
+    schema,
+    migrations,
+    // The tenant's socket (`/tenants/:tenant/ws`): the coordinator lets in only a token of this
+    // tenant (or the admin), so every method needs a user.
+    rpc: rpc({
+      methods: {
+        listUsers: "user",
+        getUser: "user",
+        listProjects: "user",
+        listTasks: "user",
+        getTask: "user",
+        createTask: "user",
+        updateTask: "user",
+        deleteTask: "user",
+      },
+    }),
+    fleet: fleet("tenants"),
+    // The tenant's data in R2 under its own name (Use Case 1): `<tenant>/backups/<id>/…` (a backup
+    // every day at 03:00 UTC, the newest 7 kept) and `<tenant>/archive/<table>/…` for archives.
+    tiering: tiering({ keys: "actor-first", backup: { every: "0 3 * * *", keep: BACKUPS_KEPT } }),
+  });
+
+  // ---- users ----
+
+  async createUser(input: CreateUserInput): Promise<User> {
+    const { email, name, role } = parseInput(createUserInput, input);
+    await this.#register();
+    return this.#write(() => {
+      if (this.#emailOwner(email) !== undefined) throw emailTaken(email);
+      const at = now();
+      const [user] = this.database.query<User>(
+        `INSERT INTO users (email, name, role, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+         RETURNING id, email, name, role, created_at, updated_at`,
+        [email, name, role ?? "member", at, at],
+      );
+      return user;
+    });
+  }
+
+  listUsers(): { users: User[] } {
+    const users = this.database.query<User>(
+      "SELECT id, email, name, role, created_at, updated_at FROM users ORDER BY name, id",
+    );
+    return { users };
+  }
+
+  getUser(input: IdInput): User {
+    const { id } = parseInput(idInput, input);
+    return this.#user(id);
+  }
+
+  updateUser(input: UpdateUserInput): User {
+    const { id, ...fields } = parseInput(updateUserInput, input);
+    return this.#write(() => {
+      this.#user(id);
+      if (fields.email !== undefined) {
+        const owner = this.#emailOwner(fields.email);
+        if (owner !== undefined && owner !== id) throw emailTaken(fields.email);
+      }
+      this.#update("users", id, fields);
+      return this.#user(id);
+    });
+  }
+
+  // ---- projects ----
+
+  async createProject(input: CreateProjectInput): Promise<Project> {
+    const { name, description, owner_id } = parseInput(createProjectInput, input);
+    await this.#register();
+    return this.#write(() => {
+      if (!this.#exists("users", owner_id)) throw unknownReference("owner_id", owner_id);
+      const at = now();
+      const [project] = this.database.query<Project>(
+        `INSERT INTO projects (name, description, owner_id, status, created_at, updated_at)
+         VALUES (?, ?, ?, 'active', ?, ?) RETURNING id, name, description, owner_id, status, created_at, updated_at`,
+        [name, description ?? null, owner_id, at, at],
+      );
+      return project;
+    });
+  }
+
+  /** Projects of one status (default active), most recently updated first, with owner name and task count. */
+  listProjects(input: ListProjectsInput = {}): { projects: ProjectSummary[] } {
+    const { status } = parseInput(listProjectsInput, input ?? {});
+    return { projects: this.database.query<ProjectSummary>(PROJECTS, [status ?? "active"]) };
+  }
+
+  getProject(input: IdInput): Project {
+    const { id } = parseInput(idInput, input);
+    return this.#project(id);
+  }
+
+  updateProject(input: UpdateProjectInput): Project {
+    const { id, ...fields } = parseInput(updateProjectInput, input);
+    return this.#write(() => {
+      this.#project(id);
+      this.#update("projects", id, fields);
+      return this.#project(id);
+    });
+  }
+
+  archiveProject(input: IdInput): Project {
+    const { id } = parseInput(idInput, input);
+    return this.updateProject({ id, status: "archived" });
+  }
+
+  /** Delete a project and (ON DELETE CASCADE) every task of it. */
+  deleteProject(input: IdInput): { deleted: true; id: number; tasks: number } {
+    const { id } = parseInput(idInput, input);
+    return this.#write(() => {
+      this.#project(id);
+      const [{ n }] = this.database.query<{ n: number }>(
+        "SELECT count(*) AS n FROM tasks WHERE project_id = ?",
+        [id],
+      );
+      this.database.query("DELETE FROM projects WHERE id = ?", [id]);
+      return { deleted: true as const, id, tasks: n };
+    });
+  }
+
+  // ---- tasks ----
+
+  async createTask(input: CreateTaskInput): Promise<Task> {
+    const task = parseInput(createTaskInput, input);
+    await this.#register();
+    return this.#write(() => {
+      if (!this.#exists("projects", task.project_id)) throw unknownReference("project_id", task.project_id);
+      const assignee = task.assignee_id ?? null;
+      if (assignee !== null && !this.#exists("users", assignee))
+        throw unknownReference("assignee_id", assignee);
+      const at = now();
+      const [created] = this.database.query<Task>(
+        `INSERT INTO tasks (project_id, title, description, assignee_id, status, priority, due_date, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id, project_id, title, description, assignee_id, status,
+         priority, due_date, created_at, updated_at`,
+        [
+          task.project_id,
+          task.title,
+          task.description ?? null,
+          assignee,
+          task.status ?? "todo",
+          task.priority ?? 0,
+          task.due_date ?? null,
+          at,
+          at,
+        ],
+      );
+      return created;
+    });
+  }
+
+  /** Tasks, filtered by project, status and assignee; highest priority first, then soonest due. */
+  listTasks(input: ListTasksInput = {}): { tasks: TaskSummary[] } {
+    const filters = parseInput(listTasksInput, input ?? {});
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filters.project_id !== undefined) {
+      where.push("t.project_id = ?");
+      params.push(filters.project_id);
+    }
+    if (filters.status !== undefined) {
+      where.push("t.status = ?");
+      params.push(filters.status);
+    }
+    if (filters.assignee_id !== undefined) {
+      where.push("t.assignee_id = ?");
+      params.push(filters.assignee_id);
+    }
+    const sql = `${TASKS} ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ${TASK_ORDER}`;
+    return { tasks: this.database.query<TaskSummary>(sql, params) };
+  }
+
+  getTask(input: IdInput): Task {
+    const { id } = parseInput(idInput, input);
+    return this.#task(id);
+  }
+
+  /** Change the fields given (status, assignee, priority, …); `updated_at` is always set. */
+  updateTask(input: UpdateTaskInput): Task {
+    const { id, ...fields } = parseInput(updateTaskInput, input);
+    return this.#write(() => {
+      this.#task(id);
+      const assignee = fields.assignee_id;
+      if (assignee !== undefined && assignee !== null && !this.#exists("users", assignee))
+        throw unknownReference("assignee_id", assignee);
+      this.#update("tasks", id, fields);
+      return this.#task(id);
+    });
+  }
+
+  deleteTask(input: IdInput): { deleted: true; id: number } {
+    const { id } = parseInput(idInput, input);
+    return this.#write(() => {
+      this.#task(id);
+      this.database.query("DELETE FROM tasks WHERE id = ?", [id]);
+      return { deleted: true as const, id };
+    });
+  }
+
+  // ---- backups (R2, under the tenant's own prefix) ----
+
+  /** Snapshot the tenant's database to `<tenant>/backups/<id>/` now (the schedule does it daily). */
+  backup(): Promise<BackupResult> {
+    return this.tiering.backup({ keep: BACKUPS_KEPT });
+  }
+
+  listBackups(): { backups: ReturnType<TenantDB["tiering"]["backups"]> } {
+    return { backups: this.tiering.backups() };
+  }
+
+  /**
+   * Replace the tenant's data with one of its own backups (an admin method: the routes allow it to
+   * the admin token only). A key outside `<tenant>/backups/` is refused: a tenant is never
+   * restored from another tenant's data.
+   */
+  restoreBackup(input: RestoreInput): Promise<RestoreResult> {
+    const { key } = parseInput(restoreInput, input);
+    if (!key.startsWith(`${this.name}/backups/`) || !key.endsWith("/backup.json"))
+      throw new ActorError(
+        "VALIDATION_FAILED",
+        `key: must be one of this tenant's backups (${this.name}/backups/…/backup.json)`,
+      );
+    return this.tiering.restoreFromBackup(key);
+  }
+
+  // ---- helpers ----
+
+  /** Record the tenant's name before its first write (idempotent; cached per isolate). */
+  async #register(): Promise<void> {
+    await registerName(this.env, "tenants", this.name);
+  }
+
+  /** A transaction whose constraint failures come back typed (400/409), never as a 500. */
+  #write<T>(fn: () => T extends PromiseLike<unknown> ? never : T): T {
+    try {
+      return this.transaction(fn);
+    } catch (err) {
+      if (ActorError.from(err)) throw err;
+      throw constraintError(err) ?? err;
+    }
+  }
+
+  /** `UPDATE table SET <given columns>, updated_at = ? WHERE id = ?`: column names come from the schema-checked input, values are bound. */
+  #update(table: "users" | "projects" | "tasks", id: number, fields: Record<string, unknown>): void {
+    const given = Object.entries(fields).filter(([, value]) => value !== undefined);
+    const sets = given.map(([column]) => `${column} = ?`);
+    sets.push("updated_at = ?");
+    this.database.query(`UPDATE ${table} SET ${sets.join(", ")} WHERE id = ?`, [
+      ...given.map(([, value]) => value),
+      now(),
+      id,
+    ]);
+  }
+
+  #exists(table: "users" | "projects", id: number): boolean {
+    return this.database.query(`SELECT 1 FROM ${table} WHERE id = ?`, [id]).length > 0;
+  }
+
+  #emailOwner(email: string): number | undefined {
+    return this.database.query<{ id: number }>("SELECT id FROM users WHERE email = ?", [email])[0]?.id;
+  }
+
+  #user(id: number): User {
+    const [row] = this.database.query<User>(USER, [id]);
+    if (!row) throw notFound("user", id);
+    return row;
+  }
+
+  #project(id: number): Project {
+    const [row] = this.database.query<Project>(PROJECT, [id]);
+    if (!row) throw notFound("project", id);
+    return row;
+  }
+
+  #task(id: number): Task {
+    const [row] = this.database.query<Task>(TASK, [id]);
+    if (!row) throw notFound("task", id);
+    return row;
+  }
+}
+
+function now(): string {
+  return new Date().toISOString();
+}

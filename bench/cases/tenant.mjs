@@ -1,0 +1,141 @@
+// Tenant bench: TenantDB point reads (getTask) and writes (updateTask) against a hand-written
+// Durable Object doing the same SQL, in one call; and GET /tenants/:t/tasks/:id over HTTP with JWT
+// verification on, against a hand-written Worker + DO doing the same check and read.
+import { SignJWT } from "jose";
+
+const N = 5000;
+const SECRET = "tenant-bench-secret-0123456789abcdef"; // bench/worker.ts TENANT_BENCH_SECRET
+const HTTP_REQUESTS = 100;
+const LATENCY_REQUESTS = 1000;
+const TENANT = "http-tenant";
+
+const post = (base, path) =>
+  fetch(`${base}${path}`, { method: "POST" }).then(async (r) => {
+    const text = await r.text();
+    if (!r.ok) throw new Error(`${path}: ${r.status} ${text}`);
+    return text;
+  });
+
+// One actor per side, warmed by the runner before the first round.
+const inActor = (variant, op) => (base) =>
+  post(base, `/bench/tenant/${variant}/${op}/tenant-${op}-${variant}?n=${N}`);
+
+let token;
+const tokenFor = async () =>
+  (token ??= await new SignJWT({ tenant: TENANT })
+    .setProtectedHeader({ alg: "HS256" })
+    .setSubject("bench")
+    .setExpirationTime("2h")
+    .sign(new TextEncoder().encode(SECRET)));
+
+const urlOf = (base, side) => `${base}/${side === "plain" ? "plain-tenants" : "tenants"}/${TENANT}/tasks/1`;
+
+async function sequentialReads(base, side, count) {
+  const url = urlOf(base, side);
+  const headers = { authorization: `Bearer ${await tokenFor()}` };
+  const latencies = [];
+  for (let i = 0; i < count; i++) {
+    const t0 = performance.now();
+    const res = await fetch(url, { headers });
+    await res.text();
+    if (res.status !== 200) throw new Error(`${side}: HTTP ${res.status}`);
+    latencies.push(performance.now() - t0);
+  }
+  return latencies;
+}
+
+const percentile = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))];
+};
+
+const cases = [
+  {
+    name: `tenant point read (getTask) ×${N} in one call: TenantDB vs hand-written DO`,
+    goal: 1 / 0.95,
+    subject: inActor("actor", "read"),
+    baseline: inActor("plain", "read"),
+    async extra(base) {
+      const rate = async (variant) => {
+        let min = Infinity;
+        for (let i = 0; i < 3; i++) {
+          const t0 = performance.now();
+          await inActor(variant, "read")(base, 10 + i);
+          min = Math.min(min, performance.now() - t0);
+        }
+        return Math.round((N / min) * 1000);
+      };
+      return {
+        "reads/s TenantDB (best of 3)": await rate("actor"),
+        "reads/s hand-written DO (best of 3)": await rate("plain"),
+      };
+    },
+  },
+  {
+    name: `tenant point write (updateTask) ×${N} in one call: TenantDB vs hand-written DO`,
+    goal: 1 / 0.95,
+    subject: inActor("actor", "write"),
+    baseline: inActor("plain", "write"),
+  },
+  {
+    name: `tenant GET /tenants/:t/tasks/:id with JWT, ${HTTP_REQUESTS} sequential: coordinator vs hand-written Worker`,
+    goal: 1.2,
+    async setup(base) {
+      await post(base, `/bench/tenant/actor/read/${TENANT}?n=1`);
+      await post(base, `/bench/tenant/plain/read/${TENANT}?n=1`);
+    },
+    subject: (base) => sequentialReads(base, "actor", HTTP_REQUESTS),
+    baseline: (base) => sequentialReads(base, "plain", HTTP_REQUESTS),
+    async extra(base) {
+      const lat = { actor: [], plain: [] };
+      for (let k = 0; k < 10; k++)
+        for (const side of k % 2 ? ["plain", "actor"] : ["actor", "plain"])
+          lat[side].push(...(await sequentialReads(base, side, LATENCY_REQUESTS / 10)));
+      const ms = (x) => `${x.toFixed(2)} ms`;
+      const row = (side) => `${ms(percentile(lat[side], 0.5))} / ${ms(percentile(lat[side], 0.99))}`;
+      return {
+        [`coordinator p50 / p99 (${LATENCY_REQUESTS} sequential)`]: row("actor"),
+        [`hand-written p50 / p99 (${LATENCY_REQUESTS} sequential)`]: row("plain"),
+        "p50 ratio": (percentile(lat.actor, 0.5) / percentile(lat.plain, 0.5)).toFixed(2),
+        "p99 ratio": (percentile(lat.actor, 0.99) / percentile(lat.plain, 0.99)).toFixed(2),
+      };
+    },
+  },
+];
+
+const FLEET = 1000;
+const migrate = (concurrency) => async (base) => {
+  const res = await fetch(`${base}/bench/fleet/migrate?concurrency=${concurrency}`, { method: "POST" });
+  const body = await res.json();
+  if (!res.ok || body.errors > 0 || body.processed < FLEET)
+    throw new Error(`migrate: ${JSON.stringify(body)}`);
+};
+
+cases.push({
+  name: `fleet migrateAll over ${FLEET} tenants (each woken through the registry, already at the newest version): concurrency 50 vs 10`,
+  async setup(base) {
+    for (let from = 0; from < FLEET; from += 250) await post(base, `/bench/fleet/seed?n=250&from=${from}`);
+    const end = Date.now() + 120_000;
+    for (;;) {
+      const { total } = await (await fetch(`${base}/bench/fleet/total`)).json();
+      if (total >= FLEET) break;
+      if (Date.now() > end) throw new Error(`fleet: only ${total} tenants reported`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  },
+  subject: migrate(50),
+  baseline: migrate(10),
+  async extra(base) {
+    const seconds = async (concurrency) => {
+      const t0 = performance.now();
+      await migrate(concurrency)(base);
+      return `${((performance.now() - t0) / 1000).toFixed(2)} s`;
+    };
+    return {
+      [`migrateAll ${FLEET} tenants, concurrency 10`]: await seconds(10),
+      [`migrateAll ${FLEET} tenants, concurrency 50`]: await seconds(50),
+    };
+  },
+});
+
+export default cases;
