@@ -1,6 +1,7 @@
 import { type DrizzleSqliteDODatabase, drizzle } from "drizzle-orm/durable-sqlite";
 import { ActorError } from "./errors";
-import { bindBigints, verbOf } from "./sql-statement";
+import { TextCache } from "./query-route";
+import { bindBigints, type RunPlan, runPlanOf } from "./sql-statement";
 
 export type SqlValue = string | number | null | ArrayBuffer | Uint8Array | boolean | bigint;
 export type SqlParams = readonly unknown[];
@@ -54,6 +55,8 @@ export class Database<TSchema extends Record<string, unknown>> {
   readonly #storage: DurableObjectStorage;
   readonly #sql: SqlStorage;
   #hooks: WriteHooks | undefined;
+  /** How `run()` learns its result, per SQL text (src/sql-statement.ts). */
+  readonly #plans = new TextCache<RunPlan>(runPlanOf);
   #depth = 0;
   /** In the current outermost transaction, some statement wrote rows. */
   #wrote = false;
@@ -94,24 +97,69 @@ export class Database<TSchema extends Record<string, unknown>> {
 
   /**
    * Run a statement for its effect: rows changed and the rowid it inserted. Exact after any
-   * statement: `changes()` and `last_insert_rowid()` describe the last INSERT/UPDATE/DELETE run on
-   * the connection, so after anything else (DDL, a SELECT) this answers 0 without asking them, and
-   * `lastRowId` is 0 unless the statement inserts.
+   * statement, and in one statement when it can be: a single INSERT/UPDATE/DELETE runs with a
+   * RETURNING clause of its own (see `runPlanOf`), whose rows are its changes. Otherwise
+   * `changes()` and `last_insert_rowid()` are read just after it (they describe the last
+   * INSERT/UPDATE/DELETE run on the connection); after anything that writes no rows (DDL, a
+   * SELECT) this answers 0 without asking them. `lastRowId` is 0 unless the statement inserts.
    */
   run(sql: string, params?: SqlParams, rows = true): RunResult {
     checkSql(sql);
+    const plan = this.#plans.get(sql);
+    if (plan.kind === "returning" && (plan.checked || this.#checkPlan(plan, sql, params))) {
+      let cursor: SqlStorageCursor<Record<string, SqlStorageValue>>;
+      try {
+        cursor = this.#exec(plan.sql, params);
+      } catch (err) {
+        if (this.#prepares(plan.sql, params) || !this.#prepares(sql, params)) throw err;
+        // The schema changed under the text (say, now WITHOUT ROWID): never run; ask instead.
+        this.#plans.set(sql, { kind: "ask", insert: plan.insert });
+        return this.run(sql, params, rows);
+      }
+      let changes = 0;
+      let last: SqlStorageValue = 0;
+      for (const row of cursor.raw()) {
+        changes++;
+        last = row[0];
+      }
+      if (this.#hooks) this.#noteWrite(cursor.rowsWritten);
+      return { changes, lastRowId: plan.insert && changes > 0 ? Number(last) : 0 };
+    }
     const cursor = this.#exec(sql, params);
     if (rows) cursor.toArray();
-    const verb = verbOf(sql);
     let result: RunResult = { changes: 0, lastRowId: 0 };
-    if (verb !== "other") {
+    if (plan.kind !== "none") {
       // Read before the hooks run anything else on the connection.
       const row = this.#sql.exec("SELECT changes() AS c, last_insert_rowid() AS r").one();
       const changes = Number(row.c);
-      result = { changes, lastRowId: verb === "insert" && changes > 0 ? Number(row.r) : 0 };
+      result = { changes, lastRowId: plan.insert && changes > 0 ? Number(row.r) : 0 };
     }
     if (this.#hooks) this.#noteWrite(cursor.rowsWritten);
     return result;
+  }
+
+  /**
+   * First use of a RETURNING plan: does the rewritten text prepare (EXPLAIN runs nothing)? If not
+   * while the text itself does, the text is asked after from now on. If neither prepares, the
+   * plan stays unchecked and the text runs as given (and fails with its own error).
+   */
+  #checkPlan(plan: RunPlan & { kind: "returning" }, sql: string, params: SqlParams | undefined): boolean {
+    if (this.#prepares(plan.sql, params)) {
+      plan.checked = true;
+      return true;
+    }
+    if (this.#prepares(sql, params)) this.#plans.set(sql, { kind: "ask", insert: plan.insert });
+    return false;
+  }
+
+  #prepares(sql: string, params: SqlParams | undefined): boolean {
+    try {
+      // Read to its end: an unfinished cursor keeps its statement open (and blocks the commit).
+      this.#exec(`EXPLAIN ${sql}`, params).toArray();
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /**

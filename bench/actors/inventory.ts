@@ -10,8 +10,9 @@ import { defineActor } from "../../src/index";
  * `n` reserves in one call.
  */
 export class BenchInventory extends InventorySKU {
-  benchReserve(n: number, prefix: string): number {
-    this.restock({ quantity: n });
+  async benchReserve(n: number, prefix: string): Promise<number> {
+    // restock is async (it registers the SKU's name first): the reserves wait for the stock.
+    await this.restock({ quantity: n });
     for (let i = 0; i < n; i++) this.reserve({ orderId: `${prefix}-${i}`, quantity: 1 });
     return n;
   }

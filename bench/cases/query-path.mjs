@@ -21,21 +21,21 @@ const peer =
 export default [
   {
     // Goal: ≥ 0.95× the hand-written object's throughput, i.e. time ratio ≤ 1/0.95.
-    name: `reserve ×${N} per call: SqlActor (history off, this.transaction + this.query) vs hand-written DO`,
+    name: `query-path: reserve ×${N} per call: SqlActor (history off, this.transaction + this.query) vs hand-written DO`,
     goal: 1.053,
     rounds: ROUNDS,
     subject: peer("idiom"),
     baseline: peer("hand"),
   },
   {
-    name: `reserve ×${N} per call: partyserver Server (same SQL through ctx.storage.sql) vs hand-written DO`,
+    name: `query-path: reserve ×${N} per call: partyserver Server (same SQL through ctx.storage.sql) vs hand-written DO`,
     rounds: ROUNDS,
     subject: peer("party"),
     baseline: peer("hand"),
   },
   {
     // Goal: ≥ partyserver's figure minus 5%.
-    name: `reserve ×${N} per call: SqlActor (history off) vs partyserver Server`,
+    name: `query-path: reserve ×${N} per call: SqlActor (history off) vs partyserver Server`,
     goal: 1.053,
     rounds: ROUNDS,
     subject: peer("idiom"),
@@ -43,7 +43,7 @@ export default [
   },
   {
     // Goal: InventorySKU.reserve as shipped (history on, its own SQL) ≥ 0.5× the minimal reserve.
-    name: `reserve ×${INVENTORY_N} per call: InventorySKU.reserve as shipped (history on) vs the minimal hand-written reserve`,
+    name: `query-path: reserve ×${INVENTORY_N} per call: InventorySKU.reserve as shipped (history on) vs the minimal hand-written reserve`,
     goal: 2,
     rounds: ROUNDS * 2,
     subject: (base, round) =>
@@ -52,13 +52,13 @@ export default [
   },
   // Where InventorySKU's time goes: its richer SQL, the framework, history.
   {
-    name: `reserve ×${INVENTORY_N}: InventorySKU's SQL hand-written (PlainInventory) vs the minimal hand-written reserve`,
+    name: `query-path: reserve ×${INVENTORY_N}: InventorySKU's SQL hand-written (PlainInventory) vs the minimal hand-written reserve`,
     rounds: ROUNDS * 2,
     subject: (base, round) => post(base, `/bench/reserve/plain/peer-plain-${round % 4}?n=${INVENTORY_N}`),
     baseline: peer("hand", INVENTORY_N),
   },
   {
-    name: `reserve ×${INVENTORY_N}: InventorySKU history on vs history off`,
+    name: `query-path: reserve ×${INVENTORY_N}: InventorySKU history on vs history off`,
     rounds: ROUNDS * 2,
     subject: (base, round) =>
       post(base, `/bench/reserve/history-on/peer-inventory-${round % 4}?n=${INVENTORY_N}`),
@@ -66,13 +66,13 @@ export default [
       post(base, `/bench/reserve/history-off/peer-inventory-off-${round % 4}?n=${INVENTORY_N}`),
   },
   {
-    name: `cold start, ${COLD} fresh objects (construct + schema + first reserve): SqlActor vs hand-written DO`,
+    name: `query-path: cold start, ${COLD} fresh objects (construct + schema + first reserve): SqlActor vs hand-written DO`,
     rounds: ROUNDS,
     subject: (base) => post(base, `/bench/cold/idiom?n=${COLD}`),
     baseline: (base) => post(base, `/bench/cold/hand?n=${COLD}`),
   },
   {
-    name: `cold start, ${COLD} fresh objects: partyserver Server vs hand-written DO`,
+    name: `query-path: cold start, ${COLD} fresh objects: partyserver Server vs hand-written DO`,
     rounds: ROUNDS,
     subject: (base) => post(base, `/bench/cold/party?n=${COLD}`),
     baseline: (base) => post(base, `/bench/cold/hand?n=${COLD}`),
