@@ -116,14 +116,11 @@ export class Database<TSchema extends Record<string, unknown>> {
         this.#plans.set(sql, { kind: "ask", insert: plan.insert });
         return this.run(sql, params, rows);
       }
-      let changes = 0;
-      let last: SqlStorageValue = 0;
-      for (const row of cursor.raw()) {
-        changes++;
-        last = row[0];
-      }
+      // One call reads every row (an iterator would cross into the runtime once a row, and more).
+      const changed = cursor.toArray();
+      const changes = changed.length;
       if (this.#hooks) this.#noteWrite(cursor.rowsWritten);
-      return { changes, lastRowId: plan.insert && changes > 0 ? Number(last) : 0 };
+      return { changes, lastRowId: plan.insert && changes > 0 ? Number(changed[changes - 1].r) : 0 };
     }
     const cursor = this.#exec(sql, params);
     if (rows) cursor.toArray();

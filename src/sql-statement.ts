@@ -29,7 +29,7 @@ export function verbOf(sql: string): Verb {
 
 /**
  * How `run()` learns `{ changes, lastRowId }` of a statement. A single INSERT/UPDATE/DELETE gets a
- * RETURNING clause of its own (`_rowid_` for an insert, `1` otherwise): its rows are the rows it
+ * RETURNING clause of its own (`_rowid_ AS r` for an insert, `1 AS r` otherwise): its rows are the rows it
  * changed (RETURNING leaves out rows of triggers and foreign-key actions, as `changes()` does), and
  * the last one's rowid is `last_insert_rowid()`, so no second statement is needed. Anything else
  * that writes (a RETURNING of its own, several statements, UPDATE/DELETE … LIMIT) asks
@@ -60,7 +60,7 @@ export function runPlanOf(sql: string): RunPlan {
   const cut = sql.slice(0, tokens[end - 1].end);
   return {
     kind: "returning",
-    sql: `${cut} RETURNING ${insert ? "_rowid_" : "1"}`,
+    sql: `${cut} RETURNING ${insert ? "_rowid_" : "1"} AS r`,
     insert,
     checked: false,
   };

@@ -148,13 +148,13 @@ describe("run() in one statement", () => {
   it("gives a single write a RETURNING of its own, after any trailing ; and comment", () => {
     expect(runPlanOf("INSERT INTO t (v) VALUES (?);  -- note")).toEqual({
       kind: "returning",
-      sql: "INSERT INTO t (v) VALUES (?) RETURNING _rowid_",
+      sql: "INSERT INTO t (v) VALUES (?) RETURNING _rowid_ AS r",
       insert: true,
       checked: false,
     });
     expect(runPlanOf("UPDATE t SET v = 'returning' WHERE id = ?")).toMatchObject({
       kind: "returning",
-      sql: "UPDATE t SET v = 'returning' WHERE id = ? RETURNING 1",
+      sql: "UPDATE t SET v = 'returning' WHERE id = ? RETURNING 1 AS r",
       insert: false,
     });
     expect(runPlanOf("WITH x(v) AS (SELECT 1) INSERT INTO t (v) SELECT v FROM x")).toMatchObject({
