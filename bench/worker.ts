@@ -19,7 +19,7 @@ import {
   plainInventoryHttp,
 } from "./actors/inventory";
 import { BenchNotes, PlainBenchNotes } from "./actors/notes";
-import { HandPeerReserve, IdiomReserve, PartyReserve } from "./actors/peers";
+import { HandPeerReserve, IdiomHistoryReserve, IdiomReserve, PartyReserve } from "./actors/peers";
 import { BenchSchedules, PlainBenchSchedules } from "./actors/schedules";
 import { BenchTiered, PlainArchiver, PlainHot } from "./actors/tiering";
 
@@ -37,6 +37,7 @@ export {
   HandReserve,
   HandSink,
   HistoryReserve,
+  IdiomHistoryReserve,
   IdiomReserve,
   PartyReserve,
   PlainArchiver,
@@ -70,6 +71,7 @@ type BenchEnv = {
   HAND_SINK: DurableObjectNamespace<HandSink>;
   BENCH_FORWARD_QUEUE: Queue;
   IDIOM_RESERVE: DurableObjectNamespace<IdiomReserve>;
+  IDIOM_HISTORY_RESERVE: DurableObjectNamespace<IdiomHistoryReserve>;
   HAND_PEER_RESERVE: DurableObjectNamespace<HandPeerReserve>;
   PARTY_RESERVE: DurableObjectNamespace<PartyReserve>;
 };
@@ -244,9 +246,11 @@ app.post("/bench/forward-delay/:variant/:name", async (c) => {
 const peer = (env: BenchEnv, variant: string) =>
   (variant === "idiom"
     ? env.IDIOM_RESERVE
-    : variant === "party"
-      ? env.PARTY_RESERVE
-      : env.HAND_PEER_RESERVE) as DurableObjectNamespace<HandPeerReserve>;
+    : variant === "idiom-history"
+      ? env.IDIOM_HISTORY_RESERVE
+      : variant === "party"
+        ? env.PARTY_RESERVE
+        : env.HAND_PEER_RESERVE) as DurableObjectNamespace<HandPeerReserve>;
 app.post("/bench/peer/:variant/:name", async (c) => {
   const n = count(c.req.query("n"));
   return c.json({

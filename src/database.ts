@@ -91,7 +91,7 @@ export class Database<TSchema extends Record<string, unknown>> {
     checkSql(sql);
     const cursor = this.#exec(sql, params);
     const result = rows ? (cursor.toArray() as T[]) : [];
-    if (this.#hooks) this.#noteWrite(cursor.rowsWritten);
+    if (this.#hooks) this.#noteWrite(cursor);
     return result;
   }
 
@@ -119,7 +119,7 @@ export class Database<TSchema extends Record<string, unknown>> {
       // One call reads every row (an iterator would cross into the runtime once a row, and more).
       const changed = cursor.toArray();
       const changes = changed.length;
-      if (this.#hooks) this.#noteWrite(cursor.rowsWritten);
+      if (this.#hooks) this.#noteWrite(cursor);
       return { changes, lastRowId: plan.insert && changes > 0 ? Number(changed[changes - 1].r) : 0 };
     }
     const cursor = this.#exec(sql, params);
@@ -131,7 +131,7 @@ export class Database<TSchema extends Record<string, unknown>> {
       const changes = Number(row.c);
       result = { changes, lastRowId: plan.insert && changes > 0 ? Number(row.r) : 0 };
     }
-    if (this.#hooks) this.#noteWrite(cursor.rowsWritten);
+    if (this.#hooks) this.#noteWrite(cursor);
     return result;
   }
 
@@ -185,14 +185,16 @@ export class Database<TSchema extends Record<string, unknown>> {
         const result = fn();
         if (isPromise(result))
           throw new ActorError("ASYNC_TRANSACTION", "transaction callbacks must not return a promise");
-        hooks.commit(this.#wrote || this.#cursors.some((c) => c.rowsWritten > 0));
+        hooks.commit(
+          this.#wrote || (this.#cursors.length > 0 && this.#cursors.some((c) => c.rowsWritten > 0)),
+        );
         return result;
       } catch (err) {
         hooks.rollback();
         throw err;
       } finally {
         this.#depth--;
-        this.#cursors = [];
+        if (this.#cursors.length > 0) this.#cursors = [];
       }
     });
   }
@@ -244,11 +246,14 @@ export class Database<TSchema extends Record<string, unknown>> {
     return this.#sql.exec(sql, ...params);
   }
 
-  /** A statement through `query`/`run` wrote `rowsWritten` rows (index and trigger rows included). */
-  #noteWrite(rowsWritten: number): void {
-    if (rowsWritten === 0) return;
-    if (this.#depth > 0) this.#wrote = true;
-    else this.#hooks!.wrote();
+  /**
+   * A statement through `query`/`run` has run: did it write rows (`rowsWritten`: index and
+   * trigger rows included)? Inside a transaction that has already written, nothing is asked.
+   */
+  #noteWrite(cursor: SqlStorageCursor<Record<string, SqlStorageValue>>): void {
+    if (this.#depth > 0) {
+      if (!this.#wrote && cursor.rowsWritten > 0) this.#wrote = true;
+    } else if (cursor.rowsWritten > 0) this.#hooks!.wrote();
   }
 
   /** drizzle reads its cursor after this returns: its writes are checked at commit, or just after. */

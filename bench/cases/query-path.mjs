@@ -42,6 +42,22 @@ export default [
     baseline: peer("party"),
   },
   {
+    // Goal: history on ≥ 0.77× the hand-written object (time ratio ≤ 1.3).
+    name: `query-path: reserve ×${N} per call: SqlActor, history on for two of the three tables, vs hand-written DO`,
+    goal: 1.3,
+    rounds: ROUNDS,
+    subject: peer("idiom-history"),
+    baseline: peer("hand"),
+  },
+  {
+    // Goal: history on ≤ 1.3× history off.
+    name: `query-path: reserve ×${N} per call: SqlActor history on (two of three tables) vs history off`,
+    goal: 1.3,
+    rounds: ROUNDS,
+    subject: peer("idiom-history"),
+    baseline: peer("idiom"),
+  },
+  {
     // Goal: InventorySKU.reserve as shipped (history on, its own SQL) ≥ 0.5× the minimal reserve.
     name: `query-path: reserve ×${INVENTORY_N} per call: InventorySKU.reserve as shipped (history on) vs the minimal hand-written reserve`,
     goal: 2,
