@@ -1,9 +1,12 @@
 // Bench Worker: each route runs `n` operations against one actor and answers when done; the
 // Node side (bench/run.mjs) times the whole request, interleaving framework and baseline.
 import { Hono } from "hono";
+import { buildingRoutes } from "../actors/building-telemetry/routes";
+import { documentRoutes } from "../actors/collaborative-document/routes";
 import { inventoryRoutes } from "../actors/inventory-sku/routes";
 import type { ForwardBatch } from "../src/forward/index";
 import { createCoordinator } from "../src/index";
+import { BenchDocument, HandDocument } from "./actors/document";
 import {
   BenchForwardSink,
   BenchForwardToActor,
@@ -21,17 +24,23 @@ import {
 import { BenchNotes, PlainBenchNotes } from "./actors/notes";
 import { HandPeerReserve, IdiomHistoryReserve, IdiomReserve, PartyReserve } from "./actors/peers";
 import { BenchSchedules, PlainBenchSchedules } from "./actors/schedules";
+import { BenchBuilding, BenchLocalBuilding, PlainBuilding } from "./actors/telemetry";
 import { BenchTiered, PlainArchiver, PlainHot } from "./actors/tiering";
 
+export { CentralTelemetry } from "../actors/index";
 export {
+  BenchBuilding,
+  BenchDocument,
   BenchForwardSink,
   BenchForwardToActor,
   BenchForwardToQueue,
   BenchInventory,
   BenchInventoryNoHistory,
+  BenchLocalBuilding,
   BenchNotes,
   BenchSchedules,
   BenchTiered,
+  HandDocument,
   HandOutbox,
   HandPeerReserve,
   HandReserve,
@@ -43,6 +52,7 @@ export {
   PlainArchiver,
   PlainBenchNotes,
   PlainBenchSchedules,
+  PlainBuilding,
   PlainHot,
   PlainInventory,
   PlainReserve,
@@ -74,6 +84,13 @@ type BenchEnv = {
   IDIOM_HISTORY_RESERVE: DurableObjectNamespace<IdiomHistoryReserve>;
   HAND_PEER_RESERVE: DurableObjectNamespace<HandPeerReserve>;
   PARTY_RESERVE: DurableObjectNamespace<PartyReserve>;
+  /** BenchBuilding under the binding name the coordinator's building routes use. */
+  BUILDING_TELEMETRY: DurableObjectNamespace<BenchBuilding>;
+  LOCAL_BUILDING: DurableObjectNamespace<BenchLocalBuilding>;
+  PLAIN_BUILDING: DurableObjectNamespace<PlainBuilding>;
+  /** BenchDocument (CollaborativeDocument) under the binding name the document routes use. */
+  COLLABORATIVE_DOCUMENT: DurableObjectNamespace<BenchDocument>;
+  HAND_DOCUMENT: DurableObjectNamespace<HandDocument>;
 };
 
 const count = (value: string | undefined) => Math.min(Math.max(Number(value) || 100, 1), 100_000);
@@ -267,8 +284,37 @@ app.post("/bench/cold/:variant", async (c) => {
   return c.json({ n });
 });
 
+// Telemetry: `n` readings ingested inside one call, in batches of `size` (1: single ingests), by
+// BuildingTelemetry or a hand-written DO doing the same SQL.
+app.post("/bench/telemetry/:variant/:name", async (c) => {
+  const n = count(c.req.query("n"));
+  const size = Math.min(Math.max(Number(c.req.query("size")) || 500, 1), 5000);
+  const name = c.req.param("name");
+  const variant = c.req.param("variant");
+  if (variant === "plain") {
+    const plain = c.env.PLAIN_BUILDING.getByName(name);
+    return c.json({ n: size === 1 ? await plain.benchSingles(n) : await plain.benchBatches(n, size) });
+  }
+  // variant: "actor" (after a first rollup), "actor-cold" (an empty WAL), "local" (no outbox).
+  const actor = (variant === "local" ? c.env.LOCAL_BUILDING : c.env.BUILDING_TELEMETRY).getByName(
+    name,
+  ) as unknown as {
+    benchSingles(n: number, warm: boolean): Promise<number>;
+    benchBatches(n: number, size: number, warm: boolean): Promise<number>;
+  };
+  const warm = variant !== "actor-cold";
+  return c.json({
+    n: size === 1 ? await actor.benchSingles(n, warm) : await actor.benchBatches(n, size, warm),
+  });
+});
+
 // Inventory over HTTP: the real coordinator routes (`/inventory/...`) vs a hand-written Worker (`/plain-http/...`).
-const coordinator = createCoordinator<Env>([{ path: "/inventory", app: inventoryRoutes }]);
+// Documents: the real coordinator routes (`/documents/:doc/ws`) vs a hand-written DO (`/hand-documents/:doc/ws`).
+const coordinator = createCoordinator<Env>([
+  { path: "/inventory", app: inventoryRoutes },
+  { path: "/documents", app: documentRoutes },
+  { path: "/", app: buildingRoutes },
+]);
 
 export default {
   /** The forward bench's queue consumer: a forward's batches to its sink, the hand outbox's to its own. */
@@ -287,7 +333,10 @@ export default {
   },
   fetch(request: Request, env: BenchEnv, ctx: ExecutionContext): Response | Promise<Response> {
     const path = new URL(request.url).pathname;
-    if (path.startsWith("/inventory/")) return coordinator.fetch(request, env as unknown as Env, ctx);
+    if (["/inventory/", "/buildings/", "/documents/"].some((p) => path.startsWith(p)))
+      return coordinator.fetch(request, env as unknown as Env, ctx);
+    const hand = /^\/hand-documents\/([A-Za-z0-9._-]{1,128})\/ws$/.exec(path);
+    if (hand) return env.HAND_DOCUMENT.getByName(hand[1]).fetch(request);
     if (path.startsWith("/plain-http/")) return plainInventoryHttp(request, env.PLAIN_INVENTORY);
     return app.fetch(request, env, ctx);
   },

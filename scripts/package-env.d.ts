@@ -5,6 +5,15 @@ declare namespace Cloudflare {
     ARCHIVE: R2Bucket;
     INVENTORY_SKU: DurableObjectNamespace<import("../actors/inventory-sku/inventory-sku").InventorySKU>;
     ORDER: DurableObjectNamespace<import("../actors/order/order").Order>;
+    BUILDING_TELEMETRY: DurableObjectNamespace<
+      import("../actors/building-telemetry/building-telemetry").BuildingTelemetry
+    >;
+    CENTRAL_TELEMETRY: DurableObjectNamespace<
+      import("../actors/central-telemetry/central-telemetry").CentralTelemetry
+    >;
+    COLLABORATIVE_DOCUMENT: DurableObjectNamespace<
+      import("../actors/collaborative-document/collaborative-document").CollaborativeDocument
+    >;
     /** Optional bindings and secrets the coordinator and the prebuilt actors read. */
     DIRECTORY?: DurableObjectNamespace<import("../src/coordinator/directory").Directory>;
     CHECKOUT_LIMIT?: RateLimit;

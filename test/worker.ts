@@ -15,6 +15,7 @@ export { HistoryFkActor } from "./fixtures/history-fk";
 export { MigratingActor, MigratingHistoryActor } from "./fixtures/migration-actors";
 export { NoRpcActor, RpcActor } from "./fixtures/rpc-actor";
 export { EveryWakeActor, LongLeaseActor, ScheduledActor } from "./fixtures/scheduled-actors";
+export { LocalBuilding, OfflineArchiveBuilding } from "./fixtures/telemetry";
 export { TieredActor } from "./fixtures/tiered";
 
 const app = createCoordinator<Env>([...mounts, { path: "/fixtures", app: fixtureRoutes }]);

@@ -8,6 +8,23 @@ declare namespace Cloudflare {
     TIERED: DurableObjectNamespace<import("../test/fixtures/tiered").TieredActor>;
     INVENTORY_SKU: DurableObjectNamespace<import("../actors/inventory-sku/inventory-sku").InventorySKU>;
     ORDER: DurableObjectNamespace<import("../actors/order/order").Order>;
+    BUILDING_TELEMETRY: DurableObjectNamespace<
+      import("../actors/building-telemetry/building-telemetry").BuildingTelemetry
+    >;
+    CENTRAL_TELEMETRY: DurableObjectNamespace<
+      import("../actors/central-telemetry/central-telemetry").CentralTelemetry
+    >;
+    /** A building whose archive binding can be pointed at a missing bucket (test/fixtures/telemetry.ts). */
+    /** A building without the outbox (no history, no forward): test/fixtures/telemetry.ts. */
+    LOCAL_BUILDING: DurableObjectNamespace<import("../test/fixtures/telemetry").LocalBuilding>;
+    /** A KV namespace where a test points a building's archive: not R2, so the put fails. */
+    NOT_R2: KVNamespace;
+    OFFLINE_ARCHIVE_BUILDING: DurableObjectNamespace<
+      import("../test/fixtures/telemetry").OfflineArchiveBuilding
+    >;
+    COLLABORATIVE_DOCUMENT: DurableObjectNamespace<
+      import("../actors/collaborative-document/collaborative-document").CollaborativeDocument
+    >;
     EXAMPLE_NOTES: DurableObjectNamespace<import("../examples/notes/notes").Notes>;
     SCHEDULED: DurableObjectNamespace<import("../test/fixtures/scheduled-actors").ScheduledActor>;
     LONG_LEASE: DurableObjectNamespace<import("../test/fixtures/scheduled-actors").LongLeaseActor>;

@@ -53,11 +53,13 @@ export function presenceOf(id: string, state: ConnectionState): PresenceEntry {
   return { id, userId: state.userId, name: state.name, presence: state.presence, joinedAt: state.joinedAt };
 }
 
+/** `code` and `message` flat (as ever) and under `data` too, the `{ type, data }` shape of DESIGN.md §4. */
 export function errorFrame(err: ActorError, replyTo?: string | number): string {
   return JSON.stringify({
     type: "error",
     code: err.code,
     message: err.description,
+    data: { code: err.code, message: err.description },
     ...(replyTo !== undefined ? { replyTo } : {}),
   });
 }

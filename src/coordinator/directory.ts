@@ -50,7 +50,7 @@ export class Directory extends DurableObject {
 /** DO SQLite binds at most 100 parameters per statement. */
 const CHUNK = 50;
 
-export type DirectoryKind = "inventory" | "orders";
+export type DirectoryKind = "inventory" | "orders" | "documents" | "buildings" | "central";
 export interface DirectoryEnv {
   /** Optional: without it every name counts as known (lookups reach the actor, as before). */
   DIRECTORY?: DurableObjectNamespace<Directory>;

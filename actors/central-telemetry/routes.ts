@@ -1,0 +1,30 @@
+import { Hono } from "hono";
+import { allow } from "../../src/coordinator/access";
+import { isKnown } from "../../src/coordinator/directory";
+import { actorStub } from "../../src/coordinator/stub";
+import { parseInput } from "../../src/coordinator/validate";
+import { CENTRAL_NAME, rollupsInput } from "./inputs";
+
+/**
+ * `GET /central/buildings/rollups?from=&to=&sensor_type=&building=` (public): the buildings'
+ * hourly figures. Before any building forwarded anything the answer is empty, and the central
+ * actor is not reached (so not created).
+ */
+export const centralRoutes = new Hono<{ Bindings: Env }>();
+
+centralRoutes.get("/central/buildings/rollups", allow("public"), async (c) => {
+  const q = c.req.query();
+  const input = parseInput(rollupsInput, {
+    from: integerParam(q.from),
+    to: integerParam(q.to),
+    sensorType: q.sensor_type,
+    building: q.building,
+  });
+  if (!(await isKnown(c.env, "central", CENTRAL_NAME))) return c.json({ rollups: [], truncated: false });
+  return c.json(await actorStub(c.env.CENTRAL_TELEMETRY, CENTRAL_NAME).rollups(input));
+});
+
+/** A query-string integer as a number; anything else stays a string so validation names it. */
+function integerParam(value: string | undefined): number | string | undefined {
+  return value !== undefined && /^\d{1,16}$/.test(value) ? Number(value) : value;
+}

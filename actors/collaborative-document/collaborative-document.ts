@@ -1,0 +1,563 @@
+import migrations from "../../migrations/collaborative-document/migrations.js";
+import type { ActorConnection, ConnectionIdentity } from "../../src/broadcast";
+import { registerName } from "../../src/coordinator/directory";
+import { parseInput } from "../../src/coordinator/validate";
+import { type ActorConfig, defineActor } from "../../src/define-actor";
+import { ActorError } from "../../src/errors";
+import { history } from "../../src/history/index";
+import type { MergeConflict } from "../../src/history/merge";
+import { lastLsn } from "../../src/history/store";
+import { vouchedCaller } from "../../src/rpc/caller";
+import { SqlActor } from "../../src/sql-actor";
+import { type Block, Blocks, type Query, toBlock } from "./blocks";
+import { applyEdit, isRefusal, revert } from "./edits";
+import { documentNotFound, notAllowed } from "./errors";
+import { frame, pagedFrames } from "./frames";
+import {
+  type BranchInput,
+  branchInput,
+  type CallerInput,
+  type ClientFrame,
+  callerInput,
+  clientFrame,
+  type GrantInput,
+  grantInput,
+  type HistoryInput,
+  historyInput,
+  MAX_SYNC_OPERATIONS,
+  type MergeInput,
+  mergeInput,
+  type OperationInput,
+  type PresenceInput,
+  type RestoreInput,
+  restoreInput,
+} from "./inputs";
+import { type HistoryEntry, OperationLog, rowsOf } from "./log";
+import type { DocumentRole } from "./schema";
+import * as schema from "./schema";
+
+/** Presence updates of one user within this window are sent once, with the latest cursor. */
+export const PRESENCE_COALESCE_MS = 50;
+/** How often presence rows of users with no open socket are cleared. */
+export const PRESENCE_SWEEP_MS = 60_000;
+const RANK: Record<DocumentRole, number> = { viewer: 0, editor: 1, admin: 2 };
+
+export interface PresenceEntry {
+  userId: string;
+  userName: string;
+  cursorBlockId: string | null;
+  cursorOffset: number | null;
+  selection: unknown;
+  lastSeen: number;
+}
+
+/** What a connection keeps across hibernation besides its user: whether the deployment's admin opened it. */
+interface ConnectionData {
+  admin?: boolean;
+}
+
+/**
+ * One collaborative document (the actor's name): blocks edited in real time over WebSockets by
+ * many users, presence, per-user undo/redo, an operation log for sync, and the framework's
+ * history under the blocks for restore to a time, branches and merges.
+ *
+ * Every edit is one transaction (the block change and its operations row with the rows before
+ * and after), then broadcast; the actor orders concurrent edits (one at a time). Roles
+ * (viewer, editor, admin) are checked on every frame and every method.
+ */
+export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
+  static override config: ActorConfig<typeof schema> = defineActor({
+    schema,
+    migrations,
+    messages: clientFrame,
+    // The document sends its own `presence` frames (coalesced, with cursors), not the framework's.
+    connections: { presence: false, maxMessageBytes: 256 * 1024 },
+    history: history({ tables: ["blocks"], retain: "30d", binding: "COLLABORATIVE_DOCUMENT" }),
+  });
+
+  readonly #blocks: Blocks;
+  readonly #log: OperationLog;
+  /** Roles read from `permissions`, per user (cleared on every grant; lost on eviction, re-read). */
+  readonly #roles = new Map<string, DocumentRole>();
+  readonly #pendingPresence = new Map<string, PresenceEntry>();
+  #presenceTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    const query: Query = (sql, params) => this.query(sql, params as never) as never;
+    this.#blocks = new Blocks(query);
+    this.#log = new OperationLog(query);
+    if (this.#exists()) this.#scheduleSweep();
+  }
+
+  // ---- sockets ----
+
+  /**
+   * Who is connecting: what the coordinator vouched for (the token's user, or in development
+   * mode `?userId=&userName=`), else `?userId=&userName=` as a Worker with the binding gave them.
+   * The first connection creates the document, its user becomes its admin.
+   */
+  override async identify(request: Request): Promise<ConnectionIdentity> {
+    const vouched = vouchedCaller(request);
+    const params = new URL(request.url).searchParams;
+    const userId = vouched?.userId ?? params.get("userId");
+    if (!userId) throw new ActorError("VALIDATION_FAILED", "userId: required");
+    const name = (vouched ? vouched.name : params.get("userName")) ?? userId;
+    await this.#create(userId);
+    const data: ConnectionData = vouched?.role === "admin" ? { admin: true } : {};
+    return { userId, name, data: data as never };
+  }
+
+  override onJoin(connection: ActorConnection): void {
+    const { userId, name } = this.#who(connection);
+    const first = !this.#others(connection, userId);
+    const now = Date.now();
+    this.query(
+      `INSERT INTO presence (user_id, user_name, last_seen) VALUES (?, ?, ?)
+       ON CONFLICT (user_id) DO UPDATE SET user_name = excluded.user_name, last_seen = excluded.last_seen`,
+      [userId, name, now],
+    );
+    const extra = {
+      presence: this.#presenceList(),
+      lsn: this.#lsn(),
+      userId,
+      role: this.#roleOf(connection),
+    };
+    for (const text of pagedFrames("init", this.#allBlocks(), extra)) this.connections.send(connection, text);
+    if (first)
+      this.broadcast(frame("presence", { action: "join", userId, userName: name }), { except: connection });
+  }
+
+  override onLeave(connection: ActorConnection): void {
+    const { userId } = this.#who(connection);
+    if (this.#others(connection, userId)) return;
+    this.#pendingPresence.delete(userId);
+    this.query("DELETE FROM presence WHERE user_id = ?", [userId]);
+    this.broadcast(frame("presence", { action: "leave", userId }), { except: connection });
+  }
+
+  override onClientMessage(connection: ActorConnection, message: ClientFrame): void {
+    if (message.type === "operation") this.#operation(connection, message.data, message.id);
+    else if (message.type === "presence") this.#presence(connection, message.data);
+    else if (message.type === "sync") this.#sync(connection, message.data.sinceLsn, message.id);
+    else this.#undoOrRedo(connection, message.type, message.id);
+  }
+
+  #operation(connection: ActorConnection, op: OperationInput, id: string | number | undefined): void {
+    const { userId } = this.#who(connection);
+    this.#require(userId, this.#roleOf(connection), "editor");
+    const now = Date.now();
+    const outcome = this.transaction(
+      () => {
+        const edit = applyEdit(this.#blocks, op, userId, now);
+        if (!edit) return null;
+        const lsn = this.#lsn();
+        const operationId = this.#log.append({
+          userId,
+          blockId: edit.blockId,
+          kind: "edit",
+          opType: edit.opType,
+          data: edit.applied,
+          before: edit.before,
+          after: edit.after,
+          timestamp: now,
+          lsn,
+        });
+        return { ...edit.applied, userId, operationId, lsn };
+      },
+      { actor: userId },
+    );
+    if (!outcome) {
+      this.connections.send(
+        connection,
+        frame("ack", { id, operationId: null, lsn: this.#lsn(), noop: true }),
+      );
+      return;
+    }
+    this.broadcast(frame("operation", outcome), { except: connection });
+    this.connections.send(
+      connection,
+      frame("ack", { id, operationId: outcome.operationId, lsn: outcome.lsn, operation: outcome }),
+    );
+  }
+
+  /**
+   * Undo the user's newest applied edit, or redo their most recently undone one. When someone
+   * else changed the block since (or a restore or merge came between), nothing is written to the
+   * blocks: the user gets a `conflict` frame and the edit leaves their stack.
+   */
+  #undoOrRedo(connection: ActorConnection, action: "undo" | "redo", id: string | number | undefined): void {
+    const { userId } = this.#who(connection);
+    this.#require(userId, this.#roleOf(connection), "editor");
+    const now = Date.now();
+    const outcome = this.transaction(
+      () => {
+        const op = action === "undo" ? this.#log.lastDone(userId) : this.#log.lastUndone(userId);
+        if (!op || op.op_type === null || op.block_id === null) return null;
+        const since = action === "undo" ? op.id : op.undone_by!;
+        const clash = this.#log.conflictAfter(since, op.block_id, userId);
+        const target = rowsOf(action === "undo" ? op.before_state : op.after_state);
+        const effect = clash
+          ? { reason: `changed since by ${clash.user_id} (${clash.kind})`, blockId: op.block_id }
+          : revert(this.#blocks, op.op_type, op.block_id, target, userId, now);
+        if (isRefusal(effect)) {
+          this.#log.drop(op.id);
+          return {
+            conflict: {
+              action,
+              operationId: op.id,
+              blockId: effect.blockId,
+              reason: effect.reason,
+              conflictingOperationId: clash?.id ?? null,
+              conflictingUserId: clash?.user_id ?? null,
+            },
+          };
+        }
+        const lsn = this.#lsn();
+        const data = { operationId: op.id, ...effect };
+        const rowId = this.#log.append({
+          userId,
+          blockId: op.block_id,
+          kind: action,
+          opType: op.op_type,
+          data,
+          before: rowsOf(action === "undo" ? op.after_state : op.before_state),
+          after: target,
+          refId: op.id,
+          timestamp: now,
+          lsn,
+        });
+        if (action === "undo") this.#log.markUndone(op.id, rowId);
+        else this.#log.markDone(op.id);
+        return { applied: { ...data, userId, [`${action}Id`]: rowId, lsn } };
+      },
+      { actor: `${action}:${userId}` },
+    );
+    if (!outcome)
+      throw new ActorError(
+        action === "undo" ? "NOTHING_TO_UNDO" : "NOTHING_TO_REDO",
+        `${userId} has nothing to ${action}`,
+      );
+    if ("conflict" in outcome) {
+      this.connections.send(connection, frame("conflict", { id, ...outcome.conflict }));
+      return;
+    }
+    this.broadcast(frame(action, { id, ...outcome.applied }));
+  }
+
+  /**
+   * A reconnecting client: every operation after `sinceLsn` as it was broadcast, then `synced`.
+   * After a restore or merge (or too many missed operations, or an LSN this document never had)
+   * the whole document instead, as `refresh` pages.
+   */
+  #sync(connection: ActorConnection, sinceLsn: number, id: string | number | undefined): void {
+    const lsn = this.#lsn();
+    const rows = sinceLsn > lsn ? [] : this.#log.since(sinceLsn, MAX_SYNC_OPERATIONS);
+    const refresh =
+      sinceLsn > lsn ||
+      rows.length > MAX_SYNC_OPERATIONS ||
+      rows.some((r) => r.kind === "restore" || r.kind === "merge");
+    if (refresh) {
+      for (const text of pagedFrames("refresh", this.#allBlocks(), { lsn }))
+        this.connections.send(connection, text);
+    } else
+      for (const row of rows) {
+        const data = JSON.parse(row.op_data) as Record<string, unknown>;
+        const stamp = { userId: row.user_id, lsn: row.lsn };
+        if (row.kind === "edit")
+          this.connections.send(connection, frame("operation", { ...data, ...stamp, operationId: row.id }));
+        else
+          this.connections.send(
+            connection,
+            frame(row.kind, { ...data, ...stamp, [`${row.kind}Id`]: row.id }),
+          );
+      }
+    this.connections.send(connection, frame("synced", { id, lsn, refreshed: refresh }));
+  }
+
+  /** Remember the user's latest cursor; one `presence` frame per user per PRESENCE_COALESCE_MS. */
+  #presence(connection: ActorConnection, input: PresenceInput): void {
+    const { userId, name } = this.#who(connection);
+    const previous = this.#pendingPresence.get(userId);
+    this.#pendingPresence.set(userId, {
+      userId,
+      userName: name,
+      cursorBlockId: input.cursorBlockId ?? null,
+      cursorOffset: input.cursorOffset ?? null,
+      selection: input.selection ?? null,
+      lastSeen: Math.max(Date.now(), previous?.lastSeen ?? 0),
+    });
+    this.#presenceTimer ??= setTimeout(() => {
+      try {
+        this.#flushPresence();
+      } catch (err) {
+        // A timer has no caller to answer: an actor destroyed meanwhile refuses the write.
+        if (!ActorError.from(err)) console.error("presence flush failed", err);
+      }
+    }, PRESENCE_COALESCE_MS);
+  }
+
+  #flushPresence(): void {
+    this.#presenceTimer = undefined;
+    const updates = [...this.#pendingPresence.values()];
+    this.#pendingPresence.clear();
+    if (updates.length === 0) return;
+    this.transaction(() => {
+      for (const p of updates)
+        this.query(
+          `UPDATE presence SET user_name = ?, cursor_block_id = ?, cursor_offset = ?, selection = ?, last_seen = ?
+           WHERE user_id = ?`,
+          [p.userName, p.cursorBlockId, p.cursorOffset, jsonOrNull(p.selection), p.lastSeen, p.userId],
+        );
+    });
+    for (const p of updates) {
+      const own = this.connections
+        .all()
+        .filter((c) => this.connections.state(c).userId === p.userId)
+        .map((c) => c.id);
+      this.broadcast(frame("presence", { action: "update", ...p }), { except: own });
+    }
+  }
+
+  /** The schedule's sweep: presence of users with no open socket (a crash, an eviction) is cleared. */
+  sweepPresence(): { cleared: number } {
+    const open = new Set(this.connections.all().map((c) => this.connections.state(c).userId));
+    const stale = this.query<{ user_id: string }>("SELECT user_id FROM presence").filter(
+      (r) => !open.has(r.user_id),
+    );
+    for (const { user_id } of stale) {
+      this.query("DELETE FROM presence WHERE user_id = ?", [user_id]);
+      this.broadcast(frame("presence", { action: "leave", userId: user_id }));
+    }
+    return { cleared: stale.length };
+  }
+
+  // ---- methods (HTTP routes, RPC) ----
+
+  /** The current blocks, parents first, and the LSN they are at. */
+  blocks(caller: CallerInput): { blocks: Block[]; lsn: number } {
+    this.#caller(caller, "viewer");
+    return { blocks: this.#allBlocks(), lsn: this.#lsn() };
+  }
+
+  /** The operation log, newest first; `before` (an operation id) pages back. */
+  operationLog(input: HistoryInput, caller: CallerInput): { history: HistoryEntry[] } {
+    const { limit, before } = parseInput(historyInput, input ?? {});
+    this.#caller(caller, "viewer");
+    return { history: this.#log.page(limit ?? 50, before) };
+  }
+
+  /**
+   * Put the blocks back as they were at `timestamp`: the framework's `restoreTo`, one recorded
+   * transaction (so restoring to a time before it undoes it), logged, then `refresh` to everyone.
+   */
+  restore(input: RestoreInput, caller: CallerInput): { restoredTo: string; changes: number; lsn: number } {
+    const { timestamp } = parseInput(restoreInput, input);
+    const who = this.#caller(caller, "admin");
+    const at = typeof timestamp === "number" ? timestamp : Date.parse(timestamp);
+    const result = this.transaction(
+      () => {
+        const restored = this.restoreTo(at, { tables: ["blocks"] });
+        const lsn = this.#lsn();
+        if (restored.changes > 0)
+          this.#log.append({
+            userId: who.userId,
+            blockId: null,
+            kind: "restore",
+            opType: null,
+            data: { timestamp: at, tx: restored.tx, changes: restored.changes },
+            before: null,
+            after: null,
+            timestamp: Date.now(),
+            lsn,
+          });
+        return { changes: restored.changes, lsn };
+      },
+      { actor: `restore:${who.userId}` },
+    );
+    if (result.changes > 0) this.#refreshAll(result.lsn);
+    return { restoredTo: new Date(at).toISOString(), ...result };
+  }
+
+  /** A draft: document `name`, a copy of this one that is edited apart (history's branch). */
+  async branchDocument(input: BranchInput, caller: CallerInput) {
+    const { name } = parseInput(branchInput, input);
+    this.#caller(caller, "editor");
+    await registerName(this.env, "documents", name);
+    return this.branch(name);
+  }
+
+  /**
+   * Bring a branch's block changes in (three-way by block). Conflicting blocks are listed; with
+   * `onConflict: "fail"` (the default) nothing is written and MERGE_CONFLICT (409) lists them.
+   */
+  async mergeDocument(
+    input: MergeInput,
+    caller: CallerInput,
+  ): Promise<{ branch: string; merged: true; changes: number; conflicts: MergeConflict[]; lsn: number }> {
+    const { branch, onConflict } = parseInput(mergeInput, input);
+    const who = this.#caller(caller, "admin");
+    const result = await this.merge(branch, {
+      onConflict: onConflict ?? "fail",
+      actor: `merge:${who.userId}`,
+    });
+    if (!result.merged)
+      throw new ActorError("MERGE_CONFLICT", `${result.conflicts.length} block(s) changed on both sides`, {
+        branch,
+        conflicts: result.conflicts as never,
+      });
+    const lsn = this.#lsn();
+    if (result.changes > 0) {
+      this.transaction(() =>
+        this.#log.append({
+          userId: who.userId,
+          blockId: null,
+          kind: "merge",
+          opType: null,
+          data: { branch, tx: result.tx, changes: result.changes, onConflict: onConflict ?? "fail" },
+          before: null,
+          after: null,
+          timestamp: Date.now(),
+          lsn,
+        }),
+      );
+      this.#refreshAll(lsn);
+    }
+    return { branch, merged: true, changes: result.changes, conflicts: result.conflicts, lsn };
+  }
+
+  /** Give `userId` a role on this document (admins only). Takes effect on their next frame. */
+  grant(input: GrantInput, caller: CallerInput): { userId: string; role: DocumentRole } {
+    const { userId, role } = parseInput(grantInput, input);
+    const who = this.#caller(caller, "admin");
+    this.query(
+      `INSERT INTO permissions (user_id, role, granted_by, granted_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (user_id) DO UPDATE SET role = excluded.role, granted_by = excluded.granted_by,
+       granted_at = excluded.granted_at`,
+      [userId, role, who.userId, Date.now()],
+    );
+    this.#roles.clear();
+    return { userId, role };
+  }
+
+  /** Who is here now. */
+  presenceList(caller: CallerInput): { presence: PresenceEntry[] } {
+    this.#caller(caller, "viewer");
+    return { presence: this.#presenceList() };
+  }
+
+  // ---- internals ----
+
+  #exists(): boolean {
+    try {
+      return this.database.query("SELECT 1 FROM documents").length > 0;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Create the document on its first connection (registered first, so lookups find it). */
+  async #create(userId: string): Promise<void> {
+    if (this.#exists()) return;
+    await registerName(this.env, "documents", this.name);
+    this.transaction(() => {
+      if (this.query("SELECT 1 FROM documents").length > 0) return;
+      const now = Date.now();
+      this.query("INSERT INTO documents (id, created_by, created_at, updated_at) VALUES (?, ?, ?, ?)", [
+        this.name,
+        userId,
+        now,
+        now,
+      ]);
+      this.query(
+        "INSERT INTO permissions (user_id, role, granted_by, granted_at) VALUES (?, 'admin', ?, ?)",
+        [userId, userId, now],
+      );
+      this.#scheduleSweep();
+    });
+  }
+
+  #scheduleSweep(): void {
+    this.schedule.every(PRESENCE_SWEEP_MS, "sweepPresence", undefined, { key: "presence" });
+  }
+
+  #who(connection: ActorConnection): { userId: string; name: string } {
+    const state = this.connections.state(connection);
+    return { userId: state.userId ?? "", name: state.name ?? state.userId ?? "" };
+  }
+
+  /** Does the user have another open socket here? */
+  #others(connection: ActorConnection, userId: string): boolean {
+    return this.connections
+      .all()
+      .some((c) => c.id !== connection.id && this.connections.state(c).userId === userId);
+  }
+
+  #roleOf(connection: ActorConnection): DocumentRole {
+    const state = this.connections.state(connection);
+    if ((state.data as ConnectionData | null)?.admin) return "admin";
+    return this.#role(state.userId ?? "");
+  }
+
+  /** A user's role: granted, else editor (the creator was granted admin). */
+  #role(userId: string): DocumentRole {
+    let role = this.#roles.get(userId);
+    if (!role) {
+      const [row] = this.query<{ role: DocumentRole }>("SELECT role FROM permissions WHERE user_id = ?", [
+        userId,
+      ]);
+      role = row?.role ?? "editor";
+      this.#roles.set(userId, role);
+    }
+    return role;
+  }
+
+  #require(userId: string, role: DocumentRole, needs: DocumentRole): void {
+    if (RANK[role] < RANK[needs]) throw notAllowed(userId, role, needs);
+  }
+
+  /** Check an HTTP caller against `needs`; the document must exist. */
+  #caller(caller: CallerInput, needs: DocumentRole): { userId: string } {
+    const who = parseInput(callerInput, caller);
+    if (!this.#exists()) throw documentNotFound(this.name);
+    this.#require(who.userId, who.admin ? "admin" : this.#role(who.userId), needs);
+    return who;
+  }
+
+  #lsn(): number {
+    return lastLsn(this.ctx.storage.sql);
+  }
+
+  #allBlocks(): Block[] {
+    return this.#blocks.all().map(toBlock);
+  }
+
+  #presenceList(): PresenceEntry[] {
+    return this.query<{
+      user_id: string;
+      user_name: string;
+      cursor_block_id: string | null;
+      cursor_offset: number | null;
+      selection: string | null;
+      last_seen: number;
+    }>("SELECT * FROM presence ORDER BY user_id").map((r) => ({
+      userId: r.user_id,
+      userName: r.user_name,
+      cursorBlockId: r.cursor_block_id,
+      cursorOffset: r.cursor_offset,
+      selection: r.selection === null ? null : JSON.parse(r.selection),
+      lastSeen: r.last_seen,
+    }));
+  }
+
+  /** Everyone gets the whole document again (after a restore or merge). */
+  #refreshAll(lsn: number): void {
+    const frames = pagedFrames("refresh", this.#allBlocks(), { lsn });
+    for (const connection of this.connections.all())
+      for (const text of frames) this.connections.send(connection, text);
+  }
+}
+
+function jsonOrNull(value: unknown): string | null {
+  return value === null || value === undefined ? null : JSON.stringify(value);
+}

@@ -1,0 +1,118 @@
+// Telemetry bench: BuildingTelemetry ingest (raw rows + minute-aggregate upserts in one
+// transaction) against a hand-written Durable Object doing the same SQL, in batches of 500 and
+// one reading at a time, inside one call; and the alert latency from the ingest request to the
+// WebSocket frame on loopback.
+
+const N = 20_000;
+const SINGLES = 2_000;
+const post = (base, path, body) =>
+  fetch(`${base}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  }).then(async (r) => {
+    const text = await r.text();
+    if (!r.ok) throw new Error(`${path}: ${r.status} ${text}`);
+    return text;
+  });
+
+let seq = 0;
+const ingest = (variant, n, size) => (base) =>
+  post(base, `/bench/telemetry/${variant}/tel-${variant}-${size}-${seq++}?n=${n}&size=${size}`);
+
+const percentile = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))];
+};
+
+/** Best-of-3 readings/s of one side. */
+async function rate(base, variant, n, size) {
+  let min = Infinity;
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    await ingest(variant, n, size)(base);
+    min = Math.min(min, performance.now() - t0);
+  }
+  return Math.round((n / min) * 1000);
+}
+
+/** Ingest → `alert` frame on the alerts socket, `count` times (each breach then a recovery). */
+async function alertLatencies(base, count) {
+  const building = `latency-${Date.now()}`;
+  const http = base.replace(/^http/, "http");
+  await post(http, `/buildings/${building}/alerts/rules`, {
+    sensorType: "co2",
+    condition: "gt",
+    thresholdValue: 1000,
+    cooldownSeconds: 0,
+  });
+  const ws = new WebSocket(`${base.replace(/^http/, "ws")}/buildings/${building}/alerts/ws`);
+  const waiting = [];
+  ws.addEventListener("message", (event) => {
+    const frame = JSON.parse(event.data);
+    if (frame.type === "alert") waiting.shift()?.(performance.now());
+  });
+  await new Promise((resolve, reject) => {
+    ws.addEventListener("open", resolve, { once: true });
+    ws.addEventListener("error", reject, { once: true });
+  });
+  const latencies = [];
+  const t = Date.now() - 60_000;
+  for (let i = 0; i < count; i++) {
+    const arrived = new Promise((resolve) => waiting.push(resolve));
+    const t0 = performance.now();
+    await post(http, `/buildings/${building}/ingest`, {
+      sensorId: "r-1",
+      sensorType: "co2",
+      value: 1500,
+      unit: "ppm",
+      timestamp: t + i * 2,
+    });
+    latencies.push((await arrived) - t0);
+    await post(http, `/buildings/${building}/ingest`, {
+      sensorId: "r-1",
+      sensorType: "co2",
+      value: 500,
+      unit: "ppm",
+      timestamp: t + i * 2 + 1,
+    });
+  }
+  ws.close();
+  return latencies;
+}
+
+export default [
+  {
+    name: `telemetry ingest ×${N} in batches of 500, one call: BuildingTelemetry vs hand-written DO`,
+    goal: 1.1,
+    rounds: 10,
+    subject: ingest("actor", N, 500),
+    baseline: ingest("plain", N, 500),
+    async extra(base) {
+      const lat = await alertLatencies(base, 200);
+      return {
+        "readings/s batched 500, BuildingTelemetry (best of 3)": await rate(base, "actor", N, 500),
+        "readings/s batched 500, BuildingTelemetry without the outbox": await rate(base, "local", N, 500),
+        "readings/s batched 500, hand-written DO (best of 3)": await rate(base, "plain", N, 500),
+        "readings/s single, BuildingTelemetry (best of 3)": await rate(base, "actor", SINGLES, 1),
+        "readings/s single, BuildingTelemetry, empty WAL (fresh building)": await rate(
+          base,
+          "actor-cold",
+          SINGLES,
+          1,
+        ),
+        "readings/s single, BuildingTelemetry without the outbox": await rate(base, "local", SINGLES, 1),
+        "readings/s single, hand-written DO (best of 3)": await rate(base, "plain", SINGLES, 1),
+        "alert latency ingest→frame p50 ms (HTTP ingest, loopback)": Number(percentile(lat, 0.5).toFixed(2)),
+        "alert latency ingest→frame p99 ms": Number(percentile(lat, 0.99).toFixed(2)),
+      };
+    },
+  },
+  {
+    name: `telemetry ingest ×${SINGLES} single readings, one call: BuildingTelemetry vs hand-written DO`,
+    goal: 1.1,
+    rounds: 10,
+    subject: ingest("actor", SINGLES, 1),
+    baseline: ingest("plain", SINGLES, 1),
+  },
+];
