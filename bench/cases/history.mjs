@@ -1,5 +1,5 @@
 // History (issue 4): what capture costs on writes, and what AS OF costs on reads.
-const N = 2000;
+const N = Number(process.env.BENCH_HISTORY_N ?? 2000);
 const post = (base, path) =>
   fetch(`${base}${path}`, { method: "POST" }).then(async (r) => {
     if (!r.ok) throw new Error(`${path}: ${r.status} ${await r.text()}`);
@@ -14,6 +14,11 @@ export default [
     goal: 1.5,
     subject: (base, round) => post(base, `/bench/history-write/on/hw-on-${round % 4}?n=${N}`),
     baseline: (base, round) => post(base, `/bench/history-write/off/hw-off-${round % 4}?n=${N}`),
+  },
+  {
+    name: `history write cost: ${N} reserves per call, history off (this.run) vs hand-written DO`,
+    subject: (base, round) => post(base, `/bench/history-write/off/hw-off-${round % 4}?n=${N}`),
+    baseline: (base, round) => post(base, `/bench/history-write/hand/hw-hand-${round % 4}?n=${N}`),
   },
   {
     name: `history write cost: ${N} reserves per call, history on vs hand-written DO`,
