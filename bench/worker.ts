@@ -32,7 +32,7 @@ import {
   plainInventoryHttp,
 } from "./actors/inventory";
 import { BenchNotes, PlainBenchNotes } from "./actors/notes";
-import { HandPeerReserve, IdiomReserve, PartyReserve } from "./actors/peers";
+import { HandPeerReserve, IdiomHistoryReserve, IdiomReserve, PartyReserve } from "./actors/peers";
 import { BenchSchedules, PlainBenchSchedules } from "./actors/schedules";
 import { BenchSourced, PlainSourcesHot } from "./actors/sources";
 import { BenchBuilding, BenchLocalBuilding, PlainBuilding } from "./actors/telemetry";
@@ -64,6 +64,7 @@ export {
   HandReserve,
   HandSink,
   HistoryReserve,
+  IdiomHistoryReserve,
   IdiomReserve,
   PartyReserve,
   PlainAnalytics,
@@ -103,6 +104,7 @@ type BenchEnv = {
   HAND_SINK: DurableObjectNamespace<HandSink>;
   BENCH_FORWARD_QUEUE: Queue;
   IDIOM_RESERVE: DurableObjectNamespace<IdiomReserve>;
+  IDIOM_HISTORY_RESERVE: DurableObjectNamespace<IdiomHistoryReserve>;
   HAND_PEER_RESERVE: DurableObjectNamespace<HandPeerReserve>;
   PARTY_RESERVE: DurableObjectNamespace<PartyReserve>;
   REGIONAL_ANALYTICS: DurableObjectNamespace<BenchRegionalAnalytics>;
@@ -387,9 +389,11 @@ app.post("/bench/forward-delay/:variant/:name", async (c) => {
 const peer = (env: BenchEnv, variant: string) =>
   (variant === "idiom"
     ? env.IDIOM_RESERVE
-    : variant === "party"
-      ? env.PARTY_RESERVE
-      : env.HAND_PEER_RESERVE) as DurableObjectNamespace<HandPeerReserve>;
+    : variant === "idiom-history"
+      ? env.IDIOM_HISTORY_RESERVE
+      : variant === "party"
+        ? env.PARTY_RESERVE
+        : env.HAND_PEER_RESERVE) as DurableObjectNamespace<HandPeerReserve>;
 app.post("/bench/peer/:variant/:name", async (c) => {
   const n = count(c.req.query("n"));
   return c.json({

@@ -1,6 +1,7 @@
 import { type DrizzleSqliteDODatabase, drizzle } from "drizzle-orm/durable-sqlite";
 import { ActorError } from "./errors";
-import { bindBigints, verbOf } from "./sql-statement";
+import { TextCache } from "./query-route";
+import { bindBigints, type RunPlan, runPlanOf } from "./sql-statement";
 
 export type SqlValue = string | number | null | ArrayBuffer | Uint8Array | boolean | bigint;
 export type SqlParams = readonly unknown[];
@@ -54,6 +55,8 @@ export class Database<TSchema extends Record<string, unknown>> {
   readonly #storage: DurableObjectStorage;
   readonly #sql: SqlStorage;
   #hooks: WriteHooks | undefined;
+  /** How `run()` learns its result, per SQL text (src/sql-statement.ts). */
+  readonly #plans = new TextCache<RunPlan>(runPlanOf);
   #depth = 0;
   /** In the current outermost transaction, some statement wrote rows. */
   #wrote = false;
@@ -88,30 +91,72 @@ export class Database<TSchema extends Record<string, unknown>> {
     checkSql(sql);
     const cursor = this.#exec(sql, params);
     const result = rows ? (cursor.toArray() as T[]) : [];
-    if (this.#hooks) this.#noteWrite(cursor.rowsWritten);
+    if (this.#hooks) this.#noteWrite(cursor);
     return result;
   }
 
   /**
    * Run a statement for its effect: rows changed and the rowid it inserted. Exact after any
-   * statement: `changes()` and `last_insert_rowid()` describe the last INSERT/UPDATE/DELETE run on
-   * the connection, so after anything else (DDL, a SELECT) this answers 0 without asking them, and
-   * `lastRowId` is 0 unless the statement inserts.
+   * statement, and in one statement when it can be: a single INSERT/UPDATE/DELETE runs with a
+   * RETURNING clause of its own (see `runPlanOf`), whose rows are its changes. Otherwise
+   * `changes()` and `last_insert_rowid()` are read just after it (they describe the last
+   * INSERT/UPDATE/DELETE run on the connection); after anything that writes no rows (DDL, a
+   * SELECT) this answers 0 without asking them. `lastRowId` is 0 unless the statement inserts.
    */
   run(sql: string, params?: SqlParams, rows = true): RunResult {
     checkSql(sql);
+    const plan = this.#plans.get(sql);
+    if (plan.kind === "returning" && (plan.checked || this.#checkPlan(plan, sql, params))) {
+      let cursor: SqlStorageCursor<Record<string, SqlStorageValue>>;
+      try {
+        cursor = this.#exec(plan.sql, params);
+      } catch (err) {
+        if (this.#prepares(plan.sql, params) || !this.#prepares(sql, params)) throw err;
+        // The schema changed under the text (say, now WITHOUT ROWID): never run; ask instead.
+        this.#plans.set(sql, { kind: "ask", insert: plan.insert });
+        return this.run(sql, params, rows);
+      }
+      // One call reads every row (an iterator would cross into the runtime once a row, and more).
+      const changed = cursor.toArray();
+      const changes = changed.length;
+      if (this.#hooks) this.#noteWrite(cursor);
+      return { changes, lastRowId: plan.insert && changes > 0 ? Number(changed[changes - 1].r) : 0 };
+    }
     const cursor = this.#exec(sql, params);
     if (rows) cursor.toArray();
-    const verb = verbOf(sql);
     let result: RunResult = { changes: 0, lastRowId: 0 };
-    if (verb !== "other") {
+    if (plan.kind !== "none") {
       // Read before the hooks run anything else on the connection.
       const row = this.#sql.exec("SELECT changes() AS c, last_insert_rowid() AS r").one();
       const changes = Number(row.c);
-      result = { changes, lastRowId: verb === "insert" && changes > 0 ? Number(row.r) : 0 };
+      result = { changes, lastRowId: plan.insert && changes > 0 ? Number(row.r) : 0 };
     }
-    if (this.#hooks) this.#noteWrite(cursor.rowsWritten);
+    if (this.#hooks) this.#noteWrite(cursor);
     return result;
+  }
+
+  /**
+   * First use of a RETURNING plan: does the rewritten text prepare (EXPLAIN runs nothing)? If not
+   * while the text itself does, the text is asked after from now on. If neither prepares, the
+   * plan stays unchecked and the text runs as given (and fails with its own error).
+   */
+  #checkPlan(plan: RunPlan & { kind: "returning" }, sql: string, params: SqlParams | undefined): boolean {
+    if (this.#prepares(plan.sql, params)) {
+      plan.checked = true;
+      return true;
+    }
+    if (this.#prepares(sql, params)) this.#plans.set(sql, { kind: "ask", insert: plan.insert });
+    return false;
+  }
+
+  #prepares(sql: string, params: SqlParams | undefined): boolean {
+    try {
+      // Read to its end: an unfinished cursor keeps its statement open (and blocks the commit).
+      this.#exec(`EXPLAIN ${sql}`, params).toArray();
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /**
@@ -140,14 +185,16 @@ export class Database<TSchema extends Record<string, unknown>> {
         const result = fn();
         if (isPromise(result))
           throw new ActorError("ASYNC_TRANSACTION", "transaction callbacks must not return a promise");
-        hooks.commit(this.#wrote || this.#cursors.some((c) => c.rowsWritten > 0));
+        hooks.commit(
+          this.#wrote || (this.#cursors.length > 0 && this.#cursors.some((c) => c.rowsWritten > 0)),
+        );
         return result;
       } catch (err) {
         hooks.rollback();
         throw err;
       } finally {
         this.#depth--;
-        this.#cursors = [];
+        if (this.#cursors.length > 0) this.#cursors = [];
       }
     });
   }
@@ -199,11 +246,14 @@ export class Database<TSchema extends Record<string, unknown>> {
     return this.#sql.exec(sql, ...params);
   }
 
-  /** A statement through `query`/`run` wrote `rowsWritten` rows (index and trigger rows included). */
-  #noteWrite(rowsWritten: number): void {
-    if (rowsWritten === 0) return;
-    if (this.#depth > 0) this.#wrote = true;
-    else this.#hooks!.wrote();
+  /**
+   * A statement through `query`/`run` has run: did it write rows (`rowsWritten`: index and
+   * trigger rows included)? Inside a transaction that has already written, nothing is asked.
+   */
+  #noteWrite(cursor: SqlStorageCursor<Record<string, SqlStorageValue>>): void {
+    if (this.#depth > 0) {
+      if (!this.#wrote && cursor.rowsWritten > 0) this.#wrote = true;
+    } else if (cursor.rowsWritten > 0) this.#hooks!.wrote();
   }
 
   /** drizzle reads its cursor after this returns: its writes are checked at commit, or just after. */

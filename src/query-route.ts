@@ -44,27 +44,38 @@ export const ROUTE_CACHE_SIZE = 512;
 /** ...each at most this long (so the cache holds at most ~2 MB); longer texts are routed every time. */
 export const ROUTE_CACHE_TEXT = 4096;
 
-/** Routes by SQL text, bounded. A lookup is one Map.get (a constant string hashes once). */
-export class RouteCache {
-  readonly #routes = new Map<string, Route>();
-  readonly #decide: (sql: string) => Route;
+/** Something decided once per SQL text, bounded. A lookup is one Map.get (a constant string hashes once). */
+export class TextCache<T> {
+  readonly #known = new Map<string, T>();
+  readonly #decide: (sql: string) => T;
 
-  /** `decide` is `routeOf` (tests count the decisions). */
-  constructor(decide: (sql: string) => Route = routeOf) {
+  constructor(decide: (sql: string) => T) {
     this.#decide = decide;
   }
 
-  get(sql: string): Route {
-    const known = this.#routes.get(sql);
+  get(sql: string): T {
+    const known = this.#known.get(sql);
     if (known !== undefined) return known;
-    const route = this.#decide(sql);
-    if (sql.length > ROUTE_CACHE_TEXT) return route;
-    if (this.#routes.size >= ROUTE_CACHE_SIZE) this.#routes.delete(this.#routes.keys().next().value!);
-    this.#routes.set(sql, route);
-    return route;
+    const decided = this.#decide(sql);
+    if (sql.length > ROUTE_CACHE_TEXT) return decided;
+    if (this.#known.size >= ROUTE_CACHE_SIZE) this.#known.delete(this.#known.keys().next().value!);
+    this.#known.set(sql, decided);
+    return decided;
+  }
+
+  /** Replace what is known of a text (a decision found wrong on use); no new entry. */
+  set(sql: string, value: T): void {
+    if (this.#known.has(sql)) this.#known.set(sql, value);
   }
 
   get size(): number {
-    return this.#routes.size;
+    return this.#known.size;
+  }
+}
+
+/** Routes by SQL text, bounded (`decide` is `routeOf`; tests count the decisions). */
+export class RouteCache extends TextCache<Route> {
+  constructor(decide: (sql: string) => Route = routeOf) {
+    super(decide);
   }
 }

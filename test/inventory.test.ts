@@ -728,3 +728,53 @@ describe("stateAt before the first restock, and history retention (issue 11)", (
     expect((await stub.auditLog({})).history).toHaveLength(6);
   });
 });
+
+describe("inventory_log without AUTOINCREMENT (migration 0002)", () => {
+  it("keeps every log row and its id, the CHECK, and continues the ids after the newest", async () => {
+    const { default: bundle } = await import("../migrations/inventory-sku/migrations.js");
+    const { applyMigrations } = await import("../src/index");
+    const upTo = (n: number) => ({
+      journal: { ...bundle.journal, entries: bundle.journal.entries.slice(0, n) },
+      migrations: Object.fromEntries(Object.entries(bundle.migrations).slice(0, n)),
+    });
+    const result = await runInDurableObject(env.FIXTURE.getByName(freshName("log-rebuild")), (_a, state) => {
+      const sql = state.storage.sql;
+      sql.exec("DROP TABLE IF EXISTS _dosql_migrations");
+      applyMigrations(state.storage, upTo(2));
+      const log = (op: string, q: number) =>
+        sql.exec(
+          "INSERT INTO inventory_log (operation, quantity, available_before, available_after, reserved_before, reserved_after, sold_before, sold_after, timestamp) VALUES (?, ?, 0, ?, 0, 0, 0, 0, '2026-01-01T00:00:00.000Z')",
+          op,
+          q,
+          q,
+        );
+      for (let i = 1; i <= 5; i++) log("RESTOCK", i);
+      sql.exec("DELETE FROM inventory_log WHERE id = 2");
+      const before = sql.exec("SELECT * FROM inventory_log ORDER BY id").toArray();
+      const report = applyMigrations(state.storage, upTo(3));
+      const after = sql.exec("SELECT * FROM inventory_log ORDER BY id").toArray();
+      log("RESTOCK", 9);
+      let refused = "";
+      try {
+        log("SOLD_TWICE", 1);
+      } catch (err) {
+        refused = String(err);
+      }
+      return {
+        applied: report.applied,
+        same: JSON.stringify(before) === JSON.stringify(after),
+        ids: after.map((r) => r.id),
+        next: sql.exec("SELECT max(id) AS id FROM inventory_log").one().id,
+        ddl: String(sql.exec("SELECT sql FROM sqlite_master WHERE name = 'inventory_log'").one().sql),
+        refused,
+      };
+    });
+    expect(result.applied).toEqual(["0002_log_without_autoincrement"]);
+    expect(result.same).toBe(true);
+    expect(result.ids).toEqual([1, 3, 4, 5]);
+    expect(result.next).toBe(6);
+    expect(result.ddl).not.toMatch(/AUTOINCREMENT/i);
+    expect(result.ddl).toContain('"inventory_log"."operation"');
+    expect(result.refused).toContain("CHECK constraint failed");
+  });
+});

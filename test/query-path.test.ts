@@ -4,6 +4,7 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ROUTE_CACHE_SIZE, ROUTE_CACHE_TEXT, Route, RouteCache, routeOf } from "../src/query-route";
+import { runPlanOf } from "../src/sql-statement";
 import { codeOf } from "./history-helpers";
 
 const fixture = () => env.FIXTURE.getByName(`query-path-${crypto.randomUUID()}`);
@@ -140,6 +141,100 @@ describe("SqlActor.query on an actor without history or tiering", () => {
     expect((await code((a) => a.query("")))?.code).toBe("VALIDATION_FAILED");
     expect((await code((a) => a.query("SELECT ?", "x")))?.code).toBe("VALIDATION_FAILED");
     expect((await code((a) => a.run("SELECT ?", [{}])))?.code).toBe("VALIDATION_FAILED");
+  });
+});
+
+describe("run() in one statement", () => {
+  it("gives a single write a RETURNING of its own, after any trailing ; and comment", () => {
+    expect(runPlanOf("INSERT INTO t (v) VALUES (?);  -- note")).toEqual({
+      kind: "returning",
+      sql: "INSERT INTO t (v) VALUES (?) RETURNING _rowid_ AS r",
+      insert: true,
+      checked: false,
+    });
+    expect(runPlanOf("UPDATE t SET v = 'returning' WHERE id = ?")).toMatchObject({
+      kind: "returning",
+      sql: "UPDATE t SET v = 'returning' WHERE id = ? RETURNING 1 AS r",
+      insert: false,
+    });
+    expect(runPlanOf("WITH x(v) AS (SELECT 1) INSERT INTO t (v) SELECT v FROM x")).toMatchObject({
+      kind: "returning",
+      insert: true,
+    });
+    expect(runPlanOf("INSERT INTO t (v) VALUES (1) RETURNING id")).toEqual({ kind: "ask", insert: true });
+    expect(runPlanOf("DELETE FROM t; DELETE FROM u")).toEqual({ kind: "ask", insert: false });
+    expect(runPlanOf("DELETE FROM t ORDER BY id LIMIT 1")).toEqual({ kind: "ask", insert: false });
+    expect(runPlanOf("CREATE TABLE x (a)")).toEqual({ kind: "none" });
+    expect(runPlanOf("SELECT 1")).toEqual({ kind: "none" });
+  });
+
+  it("answers exact changes and lastRowId: ignored rows, upserts, triggers, WITHOUT ROWID, a schema change", async () => {
+    const result = await runInDurableObject(fixture(), (actor) => {
+      actor.query("CREATE TABLE r (id INTEGER PRIMARY KEY, k TEXT UNIQUE, v INTEGER)");
+      actor.query("CREATE TABLE audit (id INTEGER PRIMARY KEY, note TEXT)");
+      actor.query(
+        "CREATE TRIGGER r_audit AFTER INSERT ON r BEGIN INSERT INTO audit (id, note) VALUES (1000 + NEW.id, 'x'); END",
+      );
+      const ins = "INSERT OR IGNORE INTO r (id, k, v) VALUES (?, ?, ?)";
+      const out: Record<string, unknown> = {
+        first: actor.run(ins, [5, "a", 1]),
+        ignored: actor.run(ins, [6, "a", 1]),
+        many: actor.run("INSERT INTO r (k, v) VALUES ('b', 2), ('c', 3); -- two"),
+        none: actor.run("UPDATE r SET v = v + 1 WHERE id < 0"),
+        updated: actor.run("UPDATE r SET v = v + 1 WHERE id > ?", [5]),
+        upsert: actor.run(
+          "INSERT INTO r (k, v) VALUES ('a', 9) ON CONFLICT (k) DO UPDATE SET v = excluded.v",
+        ),
+        deleted: actor.run("DELETE FROM r WHERE v > 2"),
+        audit: actor.query("SELECT count(*) AS n FROM audit")[0].n,
+        returning: actor.run("INSERT INTO r (k, v) VALUES ('d', 4) RETURNING id"),
+      };
+      actor.query("CREATE TABLE w (k TEXT PRIMARY KEY, v INTEGER) WITHOUT ROWID");
+      out.withoutRowid = actor.run("INSERT INTO w (k, v) VALUES (?, ?)", ["x", 1]);
+      out.withoutRowidUpdate = actor.run("UPDATE w SET v = 2 WHERE k = ?", ["x"]);
+      // The same text after its table became WITHOUT ROWID: the cached RETURNING no longer prepares.
+      const same = "INSERT INTO s (k) VALUES (?)";
+      actor.query("CREATE TABLE s (k TEXT PRIMARY KEY)");
+      out.before = actor.run(same, ["p"]);
+      actor.query("DROP TABLE s");
+      actor.query("CREATE TABLE s (k TEXT PRIMARY KEY) WITHOUT ROWID");
+      out.after = actor.run(same, ["q"]);
+      out.rows = actor.query("SELECT k FROM s");
+      return out;
+    });
+    expect(result).toEqual({
+      first: { changes: 1, lastRowId: 5 },
+      ignored: { changes: 0, lastRowId: 0 },
+      many: { changes: 2, lastRowId: 7 },
+      none: { changes: 0, lastRowId: 0 },
+      updated: { changes: 2, lastRowId: 0 },
+      // An upsert that updated: the row it wrote (changes() counts it too).
+      upsert: { changes: 1, lastRowId: 5 },
+      deleted: { changes: 3, lastRowId: 0 },
+      audit: 3,
+      // Its own RETURNING: asked after it (the table is empty again, so rowid 1).
+      returning: { changes: 1, lastRowId: 1 },
+      withoutRowid: { changes: 1, lastRowId: expect.any(Number) },
+      withoutRowidUpdate: { changes: 1, lastRowId: 0 },
+      before: { changes: 1, lastRowId: 1 },
+      after: { changes: 1, lastRowId: expect.any(Number) },
+      rows: [{ k: "q" }],
+    });
+  });
+
+  it("a failing write throws its own error and leaves nothing behind", async () => {
+    const result = await runInDurableObject(fixture(), (actor) => {
+      actor.query("CREATE TABLE c (id INTEGER PRIMARY KEY, v INTEGER CHECK (v > 0))");
+      let message = "";
+      try {
+        actor.run("INSERT INTO c (v) VALUES (?)", [-1]);
+      } catch (err) {
+        message = String(err);
+      }
+      return { message, rows: actor.query("SELECT count(*) AS n FROM c")[0].n };
+    });
+    expect(result.message).toContain("CHECK constraint failed");
+    expect(result.rows).toBe(0);
   });
 });
 

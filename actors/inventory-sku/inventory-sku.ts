@@ -105,6 +105,14 @@ const INSERT_RESERVATION = `INSERT INTO reservations (id, quantity, status, crea
   VALUES (?, ?, 'PENDING', ?, ?, ?)`;
 const SET_RESERVATION_STATUS = `UPDATE reservations SET status = ?, confirmed_at = ?, released_at = ?,
   release_reason = ? WHERE id = ?`;
+/**
+ * The common reserve in one statement: hold the stock when there is enough and the order has no
+ * reservation yet, answering the figures after. Anything else (no SKU, not enough, a reservation
+ * to expire, repeat or refuse) finds no row and takes the full path through SNAPSHOT.
+ */
+const HOLD = `UPDATE inventory SET available = available - ?, reserved = reserved + ?, updated_at = ?
+  WHERE available >= ? AND NOT EXISTS (SELECT 1 FROM reservations WHERE id = ?)
+  RETURNING available, reserved, sold, product_name AS productName`;
 const EXPIRY_BATCH = 500;
 /** How often a stocked SKU sweeps expired reservations. */
 export const EXPIRY_INTERVAL_MS = 60_000;
@@ -372,6 +380,32 @@ export class InventorySKU extends SqlActor<Env, typeof schema> {
     now: number,
     key: string | undefined,
   ): ReserveResult | ActorError {
+    const at = new Date(now).toISOString();
+    const [held] = this.query<Figures & { productName: string }>(HOLD, [
+      quantity,
+      quantity,
+      at,
+      quantity,
+      orderId,
+    ]);
+    if (held) {
+      const expiresAt = new Date(now + ttlMinutes * 60_000).toISOString();
+      this.query(INSERT_RESERVATION, [orderId, quantity, at, expiresAt, key ?? null]);
+      const before = {
+        available: held.available + quantity,
+        reserved: held.reserved - quantity,
+        sold: held.sold,
+      };
+      this.#log("RESERVE", quantity, orderId, before, held, null, at);
+      return {
+        success: true,
+        reservationId: orderId,
+        quantity,
+        status: "PENDING",
+        expiresAt,
+        productName: held.productName,
+      };
+    }
     const [row] = this.query<Snapshot>(SNAPSHOT, [orderId]);
     if (!row) return skuNotFound(this.name);
     if (row.rStatus !== null) {
@@ -393,7 +427,6 @@ export class InventorySKU extends SqlActor<Env, typeof schema> {
       return reservationExists(orderId, status, row.rQuantity!);
     }
     if (row.available < quantity) return insufficientStock(this.name, row.available, quantity);
-    const at = new Date(now).toISOString();
     const expiresAt = new Date(now + ttlMinutes * 60_000).toISOString();
     this.query(INSERT_RESERVATION, [orderId, quantity, at, expiresAt, key ?? null]);
     this.#change("RESERVE", quantity, orderId, row, -quantity, quantity, 0, 0, null, at);
@@ -453,6 +486,20 @@ export class InventorySKU extends SqlActor<Env, typeof schema> {
     };
     // `this.query`: a write's cursor is not read (see src/query-route.ts).
     this.query(CHANGE_FIGURES, [dAvailable, dReserved, dSold, dRestocked, at]);
+    this.#log(operation, quantity, referenceId, before, after, reason, at);
+    return after;
+  }
+
+  /** The log row of a change of the figures from `before` to `after`. */
+  #log(
+    operation: LogOperation,
+    quantity: number,
+    referenceId: string | null,
+    before: Figures,
+    after: Figures,
+    reason: string | null,
+    at: string,
+  ): void {
     this.query(LOG, [
       operation,
       quantity,
@@ -466,7 +513,6 @@ export class InventorySKU extends SqlActor<Env, typeof schema> {
       reason,
       at,
     ]);
-    return after;
   }
 }
 

@@ -56,11 +56,15 @@ export const reservations = sqliteTable(
   ],
 );
 
-/** The audit trail: every change of the figures, with correct before and after values. */
+/**
+ * The audit trail: every change of the figures, with correct before and after values. Append-only
+ * (the actor never deletes from it), so ids never come back: a plain rowid key, no AUTOINCREMENT
+ * (which reads and writes sqlite_sequence on every insert).
+ */
 export const inventoryLog = sqliteTable(
   "inventory_log",
   {
-    id: integer("id").primaryKey({ autoIncrement: true }),
+    id: integer("id").primaryKey(),
     operation: text("operation", { enum: LOG_OPERATIONS }).notNull(),
     quantity: integer("quantity").notNull(),
     referenceId: text("reference_id"),

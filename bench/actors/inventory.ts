@@ -1,9 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { InventorySKU } from "../../actors/index";
 import * as schema from "../../actors/inventory-sku/schema";
-import init from "../../migrations/inventory-sku/0000_init.sql";
 import migrations from "../../migrations/inventory-sku/migrations.js";
-import { defineActor } from "../../src/index";
+import { applyMigrations, defineActor } from "../../src/index";
 
 /**
  * The framework side: the real InventorySKU (history on, as shipped), plus one method that runs
@@ -11,7 +10,7 @@ import { defineActor } from "../../src/index";
  */
 export class BenchInventory extends InventorySKU {
   async benchReserve(n: number, prefix: string): Promise<number> {
-    // restock is async (its first call registers the SKU in the directory): wait for the stock.
+    // restock is async (it registers the SKU's name first): the reserves wait for the stock.
     await this.restock({ quantity: n });
     for (let i = 0; i < n; i++) this.reserve({ orderId: `${prefix}-${i}`, quantity: 1 });
     return n;
@@ -34,6 +33,9 @@ const LOG = `INSERT INTO inventory_log (operation, quantity, reference_id, avail
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 const INSERT_RESERVATION = `INSERT INTO reservations (id, quantity, status, created_at, expires_at)
   VALUES (?, ?, 'PENDING', ?, ?)`;
+const HOLD = `UPDATE inventory SET available = available - ?, reserved = reserved + ?, updated_at = ?
+  WHERE available >= ? AND NOT EXISTS (SELECT 1 FROM reservations WHERE id = ?)
+  RETURNING available, reserved, sold, product_name AS productName`;
 const ORDER_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
 type Snapshot = {
@@ -53,12 +55,8 @@ export class PlainInventory extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
-    const exists =
-      this.#sql.exec("SELECT 1 FROM sqlite_master WHERE name = 'inventory'").toArray().length > 0;
-    if (!exists)
-      ctx.storage.transactionSync(() => {
-        for (const statement of init.split("--> statement-breakpoint")) this.#sql.exec(statement);
-      });
+    // The actor's tables, from the same migrations (schema only: nothing of it on the reserve path).
+    applyMigrations(ctx.storage, migrations);
   }
 
   restock(quantity: number): void {
@@ -104,6 +102,34 @@ export class PlainInventory extends DurableObject<Env> {
     if (!Number.isSafeInteger(ttl) || ttl < 1 || ttl > 10080) throw new Error("bad ttl");
     const now = Date.now();
     return this.ctx.storage.transactionSync(() => {
+      const at = new Date(now).toISOString();
+      const held = this.#sql.exec<Snapshot>(HOLD, quantity, quantity, at, quantity, orderId).toArray()[0];
+      if (held) {
+        const expiresAt = new Date(now + ttl * 60_000).toISOString();
+        this.#sql.exec(INSERT_RESERVATION, orderId, quantity, at, expiresAt);
+        this.#sql.exec(
+          LOG,
+          "RESERVE",
+          quantity,
+          orderId,
+          held.available + quantity,
+          held.available,
+          held.reserved - quantity,
+          held.reserved,
+          held.sold,
+          held.sold,
+          null,
+          at,
+        );
+        return {
+          success: true,
+          reservationId: orderId,
+          quantity,
+          status: "PENDING",
+          expiresAt,
+          productName: held.productName,
+        };
+      }
       const row = this.#sql.exec<Snapshot>(SNAPSHOT, orderId).toArray()[0];
       if (!row) throw new Error("SKU_NOT_FOUND");
       if (row.rStatus !== null) {
@@ -112,7 +138,6 @@ export class PlainInventory extends DurableObject<Env> {
         throw new Error("RESERVATION_EXISTS");
       }
       if (row.available < quantity) throw new Error("INSUFFICIENT_STOCK");
-      const at = new Date(now).toISOString();
       const expiresAt = new Date(now + ttl * 60_000).toISOString();
       this.#sql.exec(INSERT_RESERVATION, orderId, quantity, at, expiresAt);
       this.#sql.exec(CHANGE_FIGURES, -quantity, quantity, 0, 0, at);

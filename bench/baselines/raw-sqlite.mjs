@@ -1,6 +1,8 @@
 // The floor: InventorySKU's reserve statements on raw SQLite in Node (`node:sqlite`), in memory,
 // one transaction with a savepoint per operation (as each actor call is its own transaction).
-// Same tables (the actor's drizzle-kit migrations) and the same SQL as bench/actors/inventory.ts.
+// Same tables (the actor's drizzle-kit migrations, all of them). The SQL is the reserve's full path
+// (snapshot select, insert, update, log insert); since issue 13 the actor's common reserve takes a
+// one-UPDATE fast path, which this floor does not mirror yet: the ratio overstates the gap.
 import { readdirSync, readFileSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
 

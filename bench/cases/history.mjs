@@ -1,7 +1,7 @@
 // History (issue 4): what capture costs on writes, and what AS OF costs on reads.
 import { QUICK } from "../quick.mjs";
 
-const N = QUICK ? 200 : 2000;
+const N = Number(process.env.BENCH_HISTORY_N ?? (QUICK ? 200 : 2000));
 const post = (base, path) =>
   fetch(`${base}${path}`, { method: "POST" }).then(async (r) => {
     if (!r.ok) throw new Error(`${path}: ${r.status} ${await r.text()}`);
@@ -16,6 +16,11 @@ export default [
     goal: 1.5,
     subject: (base, round) => post(base, `/bench/history-write/on/hw-on-${round % 4}?n=${N}`),
     baseline: (base, round) => post(base, `/bench/history-write/off/hw-off-${round % 4}?n=${N}`),
+  },
+  {
+    name: `history write cost: ${N} reserves per call, history off (this.run) vs hand-written DO`,
+    subject: (base, round) => post(base, `/bench/history-write/off/hw-off-${round % 4}?n=${N}`),
+    baseline: (base, round) => post(base, `/bench/history-write/hand/hw-hand-${round % 4}?n=${N}`),
   },
   {
     name: `history write cost: ${N} reserves per call, history on vs hand-written DO`,

@@ -67,7 +67,9 @@ export class HistoryEngine {
       install: () => this.install(),
       write: (actor, fn) => this.#write(actor, fn),
     });
-    if (host.live)
+    // No grant, no feed: nothing could listen (rpc live queries follow the same grant), so a
+    // write queues no push and reads nothing after it.
+    if (host.live && settings.live.size > 0)
       this.#live = new LiveFeed(this.#sql, host.live, () => this.tracking.captured, settings.live);
   }
 
