@@ -8,7 +8,7 @@ const N = QUICK ? 200 : 2000;
 
 export default [
   {
-    name: `InventorySKU reserve ×${N} in one call (history off) ÷ raw node:sqlite (the full reserve path's SQL)`,
+    name: `InventorySKU reserve ×${N} in one call (history off) ÷ raw node:sqlite (the same SQL: the one-UPDATE hold, reservation insert, log insert)`,
     subject: async (base, round) => {
       const res = await fetch(
         `${base}/bench/reserve/history-off/raw-floor-${round % 4}-${Date.now()}?n=${N}`,
