@@ -4,6 +4,7 @@ import { Hono } from "hono";
 import { buildingRoutes } from "../actors/building-telemetry/routes";
 import { documentRoutes } from "../actors/collaborative-document/routes";
 import { inventoryRoutes } from "../actors/inventory-sku/routes";
+import { Order } from "../actors/order/index";
 import { regionalAnalyticsRoutes } from "../actors/regional-analytics/routes";
 import { tenantRoutes } from "../actors/tenant-db/routes";
 import { FleetRegistry } from "../src/fleet/index";
@@ -16,6 +17,7 @@ import {
   PlainAnalytics,
   plainAnalyticsHttp,
 } from "./actors/analytics";
+import { HandOrder } from "./actors/checkout";
 import { BenchDocument, HandDocument } from "./actors/document";
 import {
   BenchForwardSink,
@@ -59,6 +61,7 @@ export {
   BenchTiered,
   FleetRegistry,
   HandDocument,
+  HandOrder,
   HandOutbox,
   HandPeerReserve,
   HandReserve,
@@ -66,6 +69,7 @@ export {
   HistoryReserve,
   IdiomHistoryReserve,
   IdiomReserve,
+  Order,
   PartyReserve,
   PlainAnalytics,
   PlainArchiver,
@@ -123,6 +127,9 @@ type BenchEnv = {
   /** BenchDocument (CollaborativeDocument) under the binding name the document routes use. */
   COLLABORATIVE_DOCUMENT: DurableObjectNamespace<BenchDocument>;
   HAND_DOCUMENT: DurableObjectNamespace<HandDocument>;
+  /** The real Order actor (its lines reserve from INVENTORY_SKU) and the hand-written checkout. */
+  ORDER: DurableObjectNamespace<Order>;
+  HAND_ORDER: DurableObjectNamespace<HandOrder>;
 };
 
 /** The secret of the tenant bench's tokens (bench/cases/tenant.mjs signs with the same). */
@@ -271,6 +278,43 @@ app.post("/bench/reserve/:variant/:name", async (c) => {
   else if (variant === "history-off")
     await c.env.INVENTORY_SKU_NO_HISTORY.getByName(name).benchReserve(n, prefix);
   else await c.env.INVENTORY_SKU.getByName(name).benchReserve(n, prefix);
+  return c.json({ n });
+});
+
+// Checkout: `n` sequential checkouts of the same cart of `skus` SKUs (restocked by /setup), each a
+// fresh order: the Order actor (reserving from InventorySKU) vs a hand-written order DO.
+const cart = (name: string, skus: number) =>
+  Array.from({ length: Math.min(Math.max(skus, 1), 20) }, (_, i) => ({
+    sku: `${name}-sku-${i}`,
+    quantity: 1,
+    unitPrice: 100,
+  }));
+app.post("/bench/checkout/setup/:name", async (c) => {
+  const items = cart(c.req.param("name"), Number(c.req.query("skus")) || 5);
+  const quantity = Math.min(Math.max(Number(c.req.query("stock")) || 1000, 1), 100_000_000);
+  for (const { sku } of items) {
+    await c.env.INVENTORY_SKU.getByName(sku).restock({ quantity });
+    await c.env.PLAIN_INVENTORY.getByName(sku).restock(quantity);
+  }
+  return c.json({ skus: items.length });
+});
+app.post("/bench/checkout/:variant/:name", async (c) => {
+  const n = count(c.req.query("n"));
+  const items = cart(c.req.param("name"), Number(c.req.query("skus")) || 5);
+  const run = crypto.randomUUID();
+  for (let i = 0; i < n; i++) {
+    const orderId = `order-${run}-${i}`;
+    if (c.req.param("variant") === "plain")
+      await c.env.HAND_ORDER.getByName(orderId).checkout(orderId, "bench", items);
+    else {
+      const { order } = await c.env.ORDER.getByName(orderId).checkout({
+        orderId,
+        customerId: "bench",
+        items,
+      });
+      if (order.status !== "RESERVED") throw new Error(`checkout: ${order.status}`);
+    }
+  }
   return c.json({ n });
 });
 
