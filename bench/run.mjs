@@ -4,11 +4,13 @@
 import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { report } from "../scripts/size.mjs";
+import { measure } from "../scripts/size.mjs";
+import { plot } from "./plot.mjs";
 import { QUICK } from "./quick.mjs";
+import { table } from "./table.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 // `--quick` (bench/quick.mjs): small N in the cases that read it, 3 rounds unless BENCH_ROUNDS says.
@@ -94,8 +96,9 @@ async function timed(fn) {
 
 async function runCase(base, c) {
   await c.setup?.(base);
-  // --quick caps every case's rounds (a case may ask for more in a full run).
-  const rounds = QUICK ? Math.min(c.rounds ?? ROUNDS, ROUNDS) : (c.rounds ?? ROUNDS);
+  // --quick and BENCH_ROUNDS cap every case's rounds (a case may ask for more in a full run).
+  const capped = QUICK || process.env.BENCH_ROUNDS !== undefined;
+  const rounds = capped ? Math.min(c.rounds ?? ROUNDS, ROUNDS) : (c.rounds ?? ROUNDS);
   // Warm both sides (isolate start, table creation, JIT) before measuring.
   await c.subject(base, -1);
   await c.baseline(base, -1);
@@ -120,22 +123,32 @@ async function runCase(base, c) {
   const med = median(ratios);
   // Fastest framework round ÷ fastest baseline round: each side with the machine's noise least in the way.
   const best = Math.min(...subj) / Math.min(...basl);
-  const verdict = c.goal ? (med <= c.goal ? "ok" : "OVER") : "";
-  results.push({
+  const frameworkMs = median(subj);
+  // `ops`: operations per subject call, for a rate; `seed`: the product documents' figure
+  // ({ figure, top?, unit }); with `top` (a rate), the goal is at least twice that top.
+  const rate = c.ops ? (c.ops / frameworkMs) * 1000 : null;
+  const seedGoal = c.seed?.top ? 2 * c.seed.top : null;
+  const result = {
     scenario: c.name,
+    file: c.file,
     rounds,
     ratio: { median: med, min: Math.min(...ratios), max: Math.max(...ratios), bestOverBest: best },
-    frameworkMs: median(subj),
+    frameworkMs,
     baselineMs: median(basl),
+    ops: c.ops ?? null,
+    frameworkPerSecond: rate,
+    baselinePerSecond: c.ops ? (c.ops / median(basl)) * 1000 : null,
     goal: c.goal ?? null,
     met: c.goal ? med <= c.goal : null,
-  });
+    seed: c.seed ?? null,
+    seedGoalPerSecond: seedGoal,
+    seedMet: seedGoal ? rate >= seedGoal : null,
+    extra: c.extra ? await c.extra(base) : null,
+  };
+  results.push(result);
   console.log(
-    `| ${c.name} | ${fmt(Math.min(...ratios))} | ${fmt(med)} | ${fmt(Math.max(...ratios))} | ${fmt(best)} | ${fmt(median(subj), 1)} | ${fmt(median(basl), 1)} | ${c.goal ? `≤ ${c.goal} ${verdict}` : "-"} |`,
+    `- ${c.name}: ratio median ${fmt(med)} (${fmt(result.ratio.min)}–${fmt(result.ratio.max)}), ${rounds} rounds`,
   );
-  if (c.extra)
-    for (const [label, value] of Object.entries(await c.extra(base)))
-      console.log(`|   ${label} | ${value} | | | | | | |`);
 }
 
 const files = readdirSync(join(root, "bench/cases"))
@@ -160,25 +173,44 @@ console.log(
 );
 const { base, stop } = await startWorker();
 try {
-  console.log(
-    "| case | min | median | max | best÷best | framework ms (median) | baseline ms (median) | goal (median) |",
-  );
-  console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
   for (const c of selected) await runCase(base, c);
 } finally {
   stop();
 }
+// Bundle sizes (scripts/size.mjs: wrangler deploy --dry-run --minify) in the same table, full runs only.
+const sizes = !filter && !QUICK ? measure() : [];
+const machine = {
+  cpus: cpus().length,
+  cpu: cpus()[0]?.model ?? "unknown",
+  loadAverage: loadavg().map((x) => Number(x.toFixed(2))),
+  node: process.version,
+};
+console.log(
+  `\nload average at the end: ${machine.loadAverage.join(", ")} (${machine.cpus} CPUs, ${machine.cpu})\n`,
+);
+console.log(table(results, sizes).join("\n"));
 const written = {
   date: new Date().toISOString(),
   quick: QUICK,
   rounds: ROUNDS,
   filter,
   server: "wrangler dev on 127.0.0.1, X_LOCAL_OBSERVABILITY=false",
+  machine,
   results,
+  sizes,
 };
-writeFileSync(join(root, "bench/results.json"), `${JSON.stringify(written, null, 2)}\n`);
-console.log(`\nbench/results.json: ${results.length} scenarios`);
-if (!filter && !QUICK) {
-  console.log("\nBundle sizes (npm run size: wrangler deploy --dry-run --minify, Total Upload / gzip)\n");
-  report();
-}
+// A quick or filtered run writes next to the full run's files (which BENCHMARKS.md quotes), not over them.
+const out =
+  QUICK || filter
+    ? { json: "bench/results.quick.json", svg: "bench/ratios.quick.svg" }
+    : { json: "bench/results.json", svg: "bench/ratios.svg" };
+writeFileSync(join(root, out.json), `${JSON.stringify(written, null, 2)}\n`);
+console.log(`\n${out.json}: ${results.length} scenarios, ${sizes.length} bundle sizes`);
+writeFileSync(
+  join(root, out.svg),
+  plot(
+    results,
+    `DoSQL Actors bench, ${written.date}${QUICK ? " (--quick)" : ""}, ${ROUNDS} rounds, load average ${machine.loadAverage.join(" ")}`,
+  ),
+);
+console.log(`${out.svg}: the framework ÷ baseline ratio per scenario`);

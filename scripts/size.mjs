@@ -113,29 +113,49 @@ export function build(target) {
   }
 }
 
-/** Build every target and print one table; returns false when a goal is missed. */
-export function report(print = console.log) {
+/**
+ * Build every target; answers one row each: label, raw and gzip KiB, the goal as text (or null)
+ * and whether it is met (null without a goal).
+ */
+export function measure() {
   const built = new Map();
   for (const t of TARGETS) built.set(t.name, build(t));
-  let ok = true;
+  return TARGETS.map((t) => {
+    const b = built.get(t.name);
+    if (t.goal !== undefined)
+      return {
+        name: t.name,
+        label: t.label,
+        raw: b.raw,
+        gzip: b.gzip,
+        goal: `≤ ${t.goal} KiB gzip`,
+        met: b.gzip <= t.goal,
+      };
+    if (t.goalOver) {
+      const over = b.gzip - built.get(t.goalOver.target).gzip;
+      return {
+        name: t.name,
+        label: t.label,
+        raw: b.raw,
+        gzip: b.gzip,
+        goal: `+${over.toFixed(2)} over ${t.goalOver.target}, ≤ +${t.goalOver.kib} KiB gzip`,
+        met: over <= t.goalOver.kib,
+      };
+    }
+    return { name: t.name, label: t.label, raw: b.raw, gzip: b.gzip, goal: null, met: null };
+  });
+}
+
+/** Build every target and print one table; returns false when a goal is missed. */
+export function report(print = console.log) {
+  const rows = measure();
   print("| Worker | raw KiB | gzip KiB | goal |");
   print("| --- | --- | --- | --- |");
-  for (const t of TARGETS) {
-    const b = built.get(t.name);
-    let goal = "-";
-    if (t.goal !== undefined) {
-      const met = b.gzip <= t.goal;
-      ok &&= met;
-      goal = `≤ ${t.goal} gzip ${met ? "ok" : "OVER"}`;
-    } else if (t.goalOver) {
-      const over = b.gzip - built.get(t.goalOver.target).gzip;
-      const met = over <= t.goalOver.kib;
-      ok &&= met;
-      goal = `+${over.toFixed(2)} over ${t.goalOver.target}, ≤ +${t.goalOver.kib} ${met ? "ok" : "OVER"}`;
-    }
-    print(`| ${t.label} | ${b.raw.toFixed(2)} | ${b.gzip.toFixed(2)} | ${goal} |`);
-  }
-  return ok;
+  for (const r of rows)
+    print(
+      `| ${r.label} | ${r.raw.toFixed(2)} | ${r.gzip.toFixed(2)} | ${r.goal ? `${r.goal} ${r.met ? "ok" : "OVER"}` : "-"} |`,
+    );
+  return rows.every((r) => r.met !== false);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -62,6 +62,8 @@ async function sequentialIngests(base, side, count) {
 export default [
   {
     name: `analytics ingest ×${SINGLE} single events in one call: RegionalAnalytics vs hand-written DO`,
+    ops: SINGLE,
+    seed: { figure: "5,000–10,000 events/s per regional DO, single events (USE_CASES 3)", top: 10_000 },
     goal: 1.1,
     subject: run("actor", SINGLE, 1),
     baseline: run("plain", SINGLE, 1),
@@ -80,6 +82,8 @@ export default [
   },
   {
     name: `analytics ingest ×${BATCHED} in batches of 500: RegionalAnalytics vs hand-written DO`,
+    ops: BATCHED,
+    seed: { figure: "20,000–50,000 events/s, batches of 100–500 (USE_CASES 3)", top: 50_000 },
     goal: 1.1,
     subject: run("actor", BATCHED, 500),
     baseline: run("plain", BATCHED, 500),
@@ -99,6 +103,8 @@ export default [
 
   {
     name: `analytics ingest over HTTP, ${HTTP_REQUESTS} sequential single events: coordinator vs hand-written Worker`,
+    ops: HTTP_REQUESTS,
+    seed: { figure: "ingestion latency p50 5–15 ms, p99 30–50 ms (USE_CASES 3)" },
     goal: 1.3,
     subject: (base) => sequentialIngests(base, "actor", HTTP_REQUESTS),
     baseline: (base) => sequentialIngests(base, "plain", HTTP_REQUESTS),

@@ -85,6 +85,11 @@ const side = async (base, name) => {
 export default [
   {
     name: `document: ${CLIENTS} clients × ${OPS_PER_CLIENT} inserts at once, until all ${CLIENTS} have all: CollaborativeDocument (coordinator, history on) vs hand-written DO`,
+    ops: CLIENTS * OPS_PER_CLIENT,
+    seed: {
+      figure: "500–1,000 ops/s per document sustained, 2,000–5,000 peak; broadcast p50 5–15 ms (USE_CASES 2)",
+      top: 5_000,
+    },
     goal: 1.5,
     rounds: Number(process.env.BENCH_ROUNDS ?? 12),
     async setup(base) {

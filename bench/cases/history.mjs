@@ -29,6 +29,7 @@ export default [
   },
   {
     name: "history AS OF on a 100,000-row table with 10% changed since vs the plain query (all rows read in the DO)",
+    seed: { figure: "time travel query 20–50 ms p50 (USE_CASES 2)" },
     goal: 3,
     rounds: 8,
     setup: async (base) => {

@@ -62,6 +62,8 @@ export default [
   {
     // Goal: InventorySKU.reserve as shipped (history on, its own SQL) ≥ 0.5× the minimal reserve.
     name: `query-path: reserve ×${INVENTORY_N} per call: InventorySKU.reserve as shipped (history on) vs the minimal hand-written reserve`,
+    ops: INVENTORY_N,
+    seed: { figure: "5,000–15,000 reserves/s per SKU (USE_CASES 4)", top: 15_000 },
     goal: 2,
     rounds: ROUNDS * 2,
     subject: (base, round) =>
@@ -85,6 +87,8 @@ export default [
   },
   {
     name: `query-path: cold start, ${COLD} fresh objects (construct + schema + first reserve): SqlActor vs hand-written DO`,
+    ops: COLD,
+    seed: { figure: "DO cold start 50–100 ms p50, 200 ms p99 (USE_CASES 1)" },
     rounds: ROUNDS,
     subject: (base) => post(base, `/bench/cold/idiom?n=${COLD}`),
     baseline: (base) => post(base, `/bench/cold/hand?n=${COLD}`),

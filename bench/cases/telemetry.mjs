@@ -85,6 +85,12 @@ async function alertLatencies(base, count) {
 export default [
   {
     name: `telemetry ingest ×${N} in batches of 500, one call: BuildingTelemetry vs hand-written DO`,
+    ops: N,
+    seed: {
+      figure:
+        "50,000–100,000 readings/s per building, batches of 500; end-to-end alert 10–50 ms (USE_CASES 5)",
+      top: 100_000,
+    },
     goal: 1.1,
     rounds: 10,
     subject: ingest("actor", N, 500),
@@ -111,6 +117,8 @@ export default [
   },
   {
     name: `telemetry ingest ×${SINGLES} single readings, one call: BuildingTelemetry vs hand-written DO`,
+    ops: SINGLES,
+    seed: { figure: "2,000–5,000 readings/s per building, single readings (USE_CASES 5)", top: 5_000 },
     goal: 1.1,
     rounds: 10,
     subject: ingest("actor", SINGLES, 1),

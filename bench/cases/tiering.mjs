@@ -109,6 +109,7 @@ async function uploadColdArchive(base) {
 export default [
   {
     name: `cold GROUP BY over ${COLD_ROWS.toLocaleString("en")} archived rows (r2://) vs same SQL on hot rows`,
+    seed: { figure: "R2 read (cold tier) 20–50 ms (USE_CASES 1)" },
     rounds: 3,
     setup: uploadColdArchive,
     async subject(base, round) {
@@ -135,6 +136,7 @@ export default [
   },
   {
     name: `tiering.archive of ${ARCHIVE_ROWS.toLocaleString("en")} rows to R2 vs hand-written archiver DO`,
+    seed: { figure: "R2 write (archive) 50–100 ms (USE_CASES 1)" },
     rounds: 5,
     async setup(base) {
       // One pre-seeded actor per round (and the warm-up) on each side: only the archive is timed.
