@@ -31,6 +31,7 @@ export default [
   },
   {
     name: `query-path: reserve ×${N} per call: partyserver Server (same SQL through ctx.storage.sql) vs hand-written DO`,
+    // A peer against the hand-written DO: no goal of ours (the one that counts is the next case).
     rounds: ROUNDS,
     subject: peer("party"),
     baseline: peer("hand"),
@@ -38,6 +39,7 @@ export default [
   {
     // Goal: ≥ partyserver's figure minus 5%.
     name: `query-path: reserve ×${N} per call: SqlActor (history off) vs partyserver Server`,
+
     goal: 1.053,
     rounds: ROUNDS,
     subject: peer("idiom"),

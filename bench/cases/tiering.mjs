@@ -136,6 +136,8 @@ export default [
   },
   {
     name: `tiering.archive of ${ARCHIVE_ROWS.toLocaleString("en")} rows to R2 vs hand-written archiver DO`,
+    // The issue's goal: framework ≥ 0.95× hand on every scenario.
+    goal: 1 / 0.95,
     seed: { figure: "R2 write (archive) 50–100 ms (USE_CASES 1)" },
     rounds: 5,
     async setup(base) {
