@@ -34,7 +34,13 @@ import {
   plainInventoryHttp,
 } from "./actors/inventory";
 import { BenchNotes, PlainBenchNotes } from "./actors/notes";
-import { HandPeerReserve, IdiomHistoryReserve, IdiomReserve, PartyReserve } from "./actors/peers";
+import {
+  AgentReserve,
+  HandPeerReserve,
+  IdiomHistoryReserve,
+  IdiomReserve,
+  PartyReserve,
+} from "./actors/peers";
 import { BenchSchedules, PlainBenchSchedules } from "./actors/schedules";
 import { BenchSourced, PlainSourcesHot } from "./actors/sources";
 import { BenchBuilding, BenchLocalBuilding, PlainBuilding } from "./actors/telemetry";
@@ -43,6 +49,7 @@ import { BenchTiered, PlainArchiver, PlainHot } from "./actors/tiering";
 
 export { CentralTelemetry } from "../actors/index";
 export {
+  AgentReserve,
   BenchBuilding,
   BenchDocument,
   BenchForwardSink,
@@ -111,6 +118,7 @@ type BenchEnv = {
   IDIOM_HISTORY_RESERVE: DurableObjectNamespace<IdiomHistoryReserve>;
   HAND_PEER_RESERVE: DurableObjectNamespace<HandPeerReserve>;
   PARTY_RESERVE: DurableObjectNamespace<PartyReserve>;
+  AGENT_RESERVE: DurableObjectNamespace<AgentReserve>;
   REGIONAL_ANALYTICS: DurableObjectNamespace<BenchRegionalAnalytics>;
   GLOBAL_ANALYTICS: DurableObjectNamespace<BenchGlobalAnalytics>;
   PLAIN_ANALYTICS: DurableObjectNamespace<PlainAnalytics>;
@@ -437,7 +445,9 @@ const peer = (env: BenchEnv, variant: string) =>
       ? env.IDIOM_HISTORY_RESERVE
       : variant === "party"
         ? env.PARTY_RESERVE
-        : env.HAND_PEER_RESERVE) as DurableObjectNamespace<HandPeerReserve>;
+        : variant === "agent"
+          ? env.AGENT_RESERVE
+          : env.HAND_PEER_RESERVE) as DurableObjectNamespace<HandPeerReserve>;
 app.post("/bench/peer/:variant/:name", async (c) => {
   const n = count(c.req.query("n"));
   return c.json({

@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { Agent } from "agents";
 import { Server } from "partyserver";
 import { history } from "../../src/history/index";
 import { ActorError, defineActor, type MigrationBundle, SqlActor } from "../../src/index";
@@ -107,6 +108,45 @@ export class PartyReserve extends Server<Env> {
         sql.exec(INSERT_RESERVATION, order, 1, now);
         sql.exec(UPDATE_STOCK, 1, 1, now, "sku");
         sql.exec(INSERT_LOG, order, 1, now);
+      });
+    }
+    return n;
+  }
+}
+
+/**
+ * The Agents SDK's `Agent`, written the way its docs intend: every statement a `this.sql` tagged
+ * template (the tables created on the first call), the reserve's four statements inside
+ * `ctx.storage.transactionSync`. The same SQL as the classes above.
+ */
+export class AgentReserve extends Agent<Env> {
+  #seq = 0;
+  #ready = false;
+
+  reserveMany(n: number): number {
+    if (!this.#ready) {
+      this
+        .sql`CREATE TABLE IF NOT EXISTS stock (sku TEXT PRIMARY KEY NOT NULL, available INTEGER NOT NULL, reserved INTEGER NOT NULL, updated_at INTEGER NOT NULL)`;
+      this
+        .sql`CREATE TABLE IF NOT EXISTS reservations (id INTEGER PRIMARY KEY NOT NULL, order_id TEXT NOT NULL UNIQUE, qty INTEGER NOT NULL, status TEXT NOT NULL, created_at INTEGER NOT NULL)`;
+      this
+        .sql`CREATE TABLE IF NOT EXISTS inventory_log (id INTEGER PRIMARY KEY NOT NULL, kind TEXT NOT NULL, order_id TEXT, qty INTEGER NOT NULL, at INTEGER NOT NULL)`;
+      if (this.sql`SELECT available FROM stock WHERE sku = ${"sku"}`.length === 0)
+        this.sql`INSERT INTO stock (sku, available, reserved, updated_at) VALUES ('sku', 1000000000, 0, 0)`;
+      this.#ready = true;
+    }
+    for (let i = 0; i < n; i++) {
+      const order = `o${Date.now()}-${this.#seq++}`;
+      this.ctx.storage.transactionSync(() => {
+        const [row] = this.sql<{ available: number }>`SELECT available FROM stock WHERE sku = ${"sku"}`;
+        if (row.available < 1) throw new Error("sold out");
+        const now = Date.now();
+        this
+          .sql`INSERT INTO reservations (order_id, qty, status, created_at) VALUES (${order}, ${1}, 'held', ${now})`;
+        this
+          .sql`UPDATE stock SET available = available - ${1}, reserved = reserved + ${1}, updated_at = ${now} WHERE sku = ${"sku"}`;
+        this
+          .sql`INSERT INTO inventory_log (kind, order_id, qty, at) VALUES ('reserve', ${order}, ${1}, ${now})`;
       });
     }
     return n;

@@ -46,6 +46,21 @@ export default [
     baseline: peer("party"),
   },
   {
+    name: `query-path: reserve ×${N} per call: agents Agent (same SQL through this.sql) vs hand-written DO`,
+    // A peer against the hand-written DO: no goal of ours (the one that counts is the next case).
+    rounds: ROUNDS,
+    subject: peer("agent"),
+    baseline: peer("hand"),
+  },
+  {
+    // The issue's goal: ahead of every peer on every shared scenario.
+    name: `query-path: reserve ×${N} per call: SqlActor (history off) vs agents Agent`,
+    goal: 1,
+    rounds: ROUNDS,
+    subject: peer("idiom"),
+    baseline: peer("agent"),
+  },
+  {
     // Goal: history on ≥ 0.77× the hand-written object (time ratio ≤ 1.3).
     name: `query-path: reserve ×${N} per call: SqlActor, history on for two of the three tables, vs hand-written DO`,
     goal: 1.3,
