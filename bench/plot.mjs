@@ -9,7 +9,7 @@ const esc = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replac
 
 /** The SVG text for `results` (bench/results.json's `results`). */
 export function plot(results, title) {
-  const rows = results.filter((r) => Number.isFinite(r.ratio?.median) && r.ratio.median > 0);
+  const rows = results.filter((r) => !r.error && Number.isFinite(r.ratio?.median) && r.ratio.median > 0);
   const label = 560;
   const width = 1100;
   const plotW = width - label - 30;

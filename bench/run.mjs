@@ -151,9 +151,21 @@ async function runCase(base, c) {
   );
 }
 
+// The issue's headline scenarios first (a run cut short on a loaded machine keeps those), then the rest.
+const ORDER = [
+  "inventory",
+  "raw-sqlite",
+  "checkout",
+  "tenant",
+  "query-path",
+  "analytics",
+  "telemetry",
+  "document",
+];
+const rank = (f) => (ORDER.includes(f.slice(0, -4)) ? ORDER.indexOf(f.slice(0, -4)) : ORDER.length);
 const files = readdirSync(join(root, "bench/cases"))
   .filter((f) => f.endsWith(".mjs"))
-  .sort();
+  .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 const cases = [];
 for (const f of files)
   for (const c of (await import(pathToFileURL(join(root, "bench/cases", f)))).default)
@@ -171,40 +183,61 @@ console.log(
 console.log(
   "ratio = framework time ÷ hand-written baseline time in the same round (lower is better); best÷best = fastest framework round ÷ fastest baseline round\n",
 );
-const { base, stop } = await startWorker();
-try {
-  for (const c of selected) await runCase(base, c);
-} finally {
-  stop();
-}
-// Bundle sizes (scripts/size.mjs: wrangler deploy --dry-run --minify) in the same table, full runs only.
-const sizes = !filter && !QUICK ? measure() : [];
-const machine = {
-  cpus: cpus().length,
-  cpu: cpus()[0]?.model ?? "unknown",
-  loadAverage: loadavg().map((x) => Number(x.toFixed(2))),
-  node: process.version,
-};
-console.log(
-  `\nload average at the end: ${machine.loadAverage.join(", ")} (${machine.cpus} CPUs, ${machine.cpu})\n`,
-);
-console.log(table(results, sizes).join("\n"));
-const written = {
-  date: new Date().toISOString(),
-  quick: QUICK,
-  rounds: ROUNDS,
-  filter,
-  server: "wrangler dev on 127.0.0.1, X_LOCAL_OBSERVABILITY=false",
-  machine,
-  results,
-  sizes,
-};
+const started = Date.now();
 // A quick or filtered run writes next to the full run's files (which BENCHMARKS.md quotes), not over them.
 const out =
   QUICK || filter
     ? { json: "bench/results.quick.json", svg: "bench/ratios.quick.svg" }
     : { json: "bench/results.json", svg: "bench/ratios.svg" };
-writeFileSync(join(root, out.json), `${JSON.stringify(written, null, 2)}\n`);
+const machineNow = () => ({
+  cpus: cpus().length,
+  cpu: cpus()[0]?.model ?? "unknown",
+  loadAverage: loadavg().map((x) => Number(x.toFixed(2))),
+  node: process.version,
+});
+const loadAtStart = machineNow().loadAverage;
+/** results.json as it stands: written after every case too, so a run cut short keeps what it measured. */
+const save = (sizes, complete) => {
+  const written = {
+    date: new Date(started).toISOString(),
+    complete,
+    seconds: Math.round((Date.now() - started) / 1000),
+    quick: QUICK,
+    rounds: ROUNDS,
+    filter,
+    server: "wrangler dev on 127.0.0.1, X_LOCAL_OBSERVABILITY=false",
+    machine: { ...machineNow(), loadAverageAtStart: loadAtStart },
+    results,
+    sizes,
+  };
+  writeFileSync(join(root, out.json), `${JSON.stringify(written, null, 2)}\n`);
+  return written;
+};
+let failed = 0;
+const { base, stop } = await startWorker();
+try {
+  for (const c of selected) {
+    try {
+      await runCase(base, c);
+    } catch (err) {
+      // One broken case is reported and the rest still run (the run exits 1 at the end).
+      failed++;
+      results.push({ scenario: c.name, file: c.file, error: String(err?.stack ?? err) });
+      console.log(`- ${c.name}: FAILED ${err}`);
+    }
+    save([], false);
+  }
+} finally {
+  stop();
+}
+// Bundle sizes (scripts/size.mjs: wrangler deploy --dry-run --minify) in the same table, full runs only.
+const sizes = !filter && !QUICK ? measure() : [];
+const written = save(sizes, true);
+const machine = written.machine;
+console.log(
+  `\nload average at the start ${loadAtStart.join(", ")}, at the end ${machine.loadAverage.join(", ")} (${machine.cpus} CPUs, ${machine.cpu}); ${written.seconds} s\n`,
+);
+console.log(table(results, sizes).join("\n"));
 console.log(`\n${out.json}: ${results.length} scenarios, ${sizes.length} bundle sizes`);
 writeFileSync(
   join(root, out.svg),
@@ -214,3 +247,7 @@ writeFileSync(
   ),
 );
 console.log(`${out.svg}: the framework ÷ baseline ratio per scenario`);
+if (failed) {
+  console.error(`${failed} case(s) failed`);
+  process.exitCode = 1;
+}

@@ -13,6 +13,10 @@ export function table(results, sizes = []) {
     "| --- | --- | --- | --- | --- | --- |",
   ];
   for (const r of results) {
+    if (r.error) {
+      lines.push(`| ${r.scenario} | FAILED: ${r.error.split("\n")[0].replaceAll("|", "\\|")} | | | | |`);
+      continue;
+    }
     const goals = [];
     if (r.goal !== null) goals.push(`ratio ≤ ${fmt(r.goal)}${mark(r.met)}`);
     if (r.seedGoalPerSecond !== null)
@@ -28,4 +32,12 @@ export function table(results, sizes = []) {
       `| bundle: ${s.label} | ${fmt(s.gzip)} KiB gzip (${fmt(s.raw)} raw) | | | | ${s.goal ? `${s.goal}${mark(s.met)}` : "-"} |`,
     );
   return lines;
+}
+
+// `node bench/table.mjs [results file]`: print the table of a past run (bench/results.json unless told).
+if (process.argv[1] && (await import("node:url")).fileURLToPath(import.meta.url) === process.argv[1]) {
+  const { readFileSync } = await import("node:fs");
+  const from = process.argv[2] ?? new URL("results.json", import.meta.url);
+  const data = JSON.parse(readFileSync(from, "utf8"));
+  console.log(table(data.results, data.sizes ?? []).join("\n"));
 }
