@@ -243,7 +243,7 @@ writeFileSync(
   join(root, out.svg),
   plot(
     results,
-    `DoSQL Actors bench, ${written.date}${QUICK ? " (--quick)" : ""}, ${ROUNDS} rounds, load average ${machine.loadAverage.join(" ")}`,
+    `DoSQL Actors bench, ${written.date}${QUICK ? " (--quick)" : ""}, ${ROUNDS} rounds, load average ${loadAtStart.join(" ")} at the start, ${machine.loadAverage.join(" ")} at the end (${machine.cpus} CPUs)`,
   ),
 );
 console.log(`${out.svg}: the framework ÷ baseline ratio per scenario`);
