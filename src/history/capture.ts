@@ -32,22 +32,31 @@ export class Capture implements WriteHooks {
     this.#actor = options?.actor ?? null;
   }
 
-  commit(wrote: boolean): void {
-    if (!wrote) return;
-    this.close(this.#actor);
-    this.onWrite?.();
+  /** True when the transaction captured a change (the WAL holds at least that one now). */
+  commit(wrote: boolean): boolean {
+    return wrote && this.#closed(this.#actor);
   }
 
   rollback(): void {}
 
-  wrote(): void {
-    this.close(null);
-    this.onWrite?.();
+  /** True when the write captured a change. */
+  wrote(): boolean {
+    return this.#closed(null);
   }
 
-  /** Close the open history transaction (if any), recording `actor` on it. */
-  close(actor: string | null): void {
-    if (actor === null) this.#sql.exec(CLOSE);
-    else this.#sql.exec(CLOSE_AS, actor);
+  /**
+   * Close, and tell listeners only when something was captured: a close that changed no row found
+   * no open history transaction (only untracked tables were written), so nothing new is in the WAL.
+   */
+  #closed(actor: string | null): boolean {
+    if (!this.close(actor)) return false;
+    this.onWrite?.();
+    return true;
+  }
+
+  /** Close the open history transaction (if any), recording `actor` on it; true if one was open. */
+  close(actor: string | null): boolean {
+    const cursor = actor === null ? this.#sql.exec(CLOSE) : this.#sql.exec(CLOSE_AS, actor);
+    return cursor.rowsWritten > 0;
   }
 }

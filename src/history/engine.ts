@@ -1,4 +1,3 @@
-import type { WriteHooks } from "../database";
 import { ActorError } from "../errors";
 import type { MigrationObserver } from "../migrations";
 import { type ApplyResult, applyTargets, type SideEffect } from "./apply";
@@ -88,7 +87,11 @@ export class HistoryEngine {
     this.#tracking = installTracking(this.#host.storage, this.settings);
     this.#allTables = userTableNames(this.#sql).map((n) => describeTable(this.#sql, n)!);
     this.#live?.startAfter(lastLsn(this.#sql));
+    this.onInstall?.();
   }
+
+  /** Called after each install (wake, a restore from a backup, a branch seeded): the WAL may have changed. */
+  onInstall: (() => void) | undefined;
 
   /** How a restore from a backup runs under history (see backup-restore.ts). */
   restoreHooks(): RestoreCapture {
@@ -103,7 +106,7 @@ export class HistoryEngine {
   }
 
   /** The consumer of the actor's write path (`Database`'s hooks): transaction boundaries. */
-  hooks(): WriteHooks {
+  hooks(): Capture {
     if (!this.#capture) {
       this.#capture = new Capture(this.#sql);
       const live = this.#live;
