@@ -94,16 +94,22 @@ describe("retention on a schedule", () => {
       }),
     );
     expect(await task()).toMatchObject({ method: "pruneHistory" });
-    // A raw write straight on storage is captured too; the next write through the actor closes it.
+    // A raw write straight on storage is captured too: a write through the actor to an untracked
+    // table does not close it (it needs no close), the next write that may capture does.
     const raw = freshHistory("armed-raw");
+    const rawTask = () => inside(raw, (actor) => actor.schedule.get("dosql:history:retention") ?? null);
     await inside(raw, (actor, state) => {
       actor.query("SELECT 1");
       state.storage.sql.exec("INSERT INTO items (id, name, qty) VALUES (1, 'raw', 0)");
       actor.run("INSERT INTO events (id, kind, at) VALUES (1, 'k', 1)");
     });
-    expect(await inside(raw, (actor) => actor.schedule.get("dosql:history:retention"))).toMatchObject({
-      method: "pruneHistory",
-    });
+    expect(await rawTask()).toBeNull();
+    await inside(raw, (actor) => actor.run("INSERT INTO items (id, name, qty) VALUES (2, 'x', 0)"));
+    expect(await rawTask()).toMatchObject({ method: "pruneHistory" });
+    expect(await inside(raw, (actor) => actor.query("SELECT lsn, tx, mark FROM _dosql_wal"))).toEqual([
+      { lsn: 1, tx: 1, mark: -1 },
+      { lsn: 2, tx: 1, mark: null },
+    ]);
   });
 
   it("is scheduled once per actor (by key) and prunes when the alarm runs it", async () => {

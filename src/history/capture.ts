@@ -10,8 +10,10 @@ import { NEWEST_TX, WAL } from "./store";
  *   commit with its actor; one that wrote nothing costs nothing;
  * - a statement of `this.run`/`this.query`/drizzle outside one is its own, closed just after it.
  * Writes made straight on `ctx.storage` (bypassing the actor's API) are still captured, and join
- * the history transaction of the next write through the actor: a raw `transactionSync` is never
- * split. A close is one statement; reads cost nothing.
+ * the history transaction of the next write through the actor that may capture: a raw
+ * `transactionSync` is never split. A close is one statement; reads cost nothing, and so do
+ * writes whose text targets a quiet table alone (untracked, no triggers or foreign keys reaching
+ * further, see quiet.ts): they cannot open a history transaction, so theirs needs no close.
  */
 export const CLOSE = `UPDATE ${WAL} SET mark = NULL WHERE lsn = (SELECT max(lsn) FROM ${WAL}) AND mark = -1`;
 /** The same, recording the actor on the transaction's first row. */
@@ -23,9 +25,12 @@ export class Capture implements WriteHooks {
   onWrite: (() => void) | undefined;
   readonly #sql: SqlStorage;
   #actor: string | null = null;
+  /** See `WriteHooks.captures`: false only for a statement that writes untracked tables alone. */
+  readonly captures: (sql: string) => boolean;
 
-  constructor(sql: SqlStorage) {
+  constructor(sql: SqlStorage, captures: (sql: string) => boolean) {
     this.#sql = sql;
+    this.captures = captures;
   }
 
   begin(options: TransactionOptions | undefined): void {

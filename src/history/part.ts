@@ -90,6 +90,7 @@ export function history(config: HistoryConfig): ActorPart<History> {
               if (hooks.commit(wrote) && !armed) armSafely(true);
             },
             rollback: () => hooks.rollback(),
+            captures: hooks.captures,
             wrote: () => {
               if (hooks.wrote() && !armed) armSafely(true);
             },
