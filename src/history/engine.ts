@@ -271,6 +271,11 @@ export class HistoryEngine {
     );
   }
 
+  /** The newest LSN (0 before any change): one statement, where `summary()` runs three. */
+  lastLsn(): number {
+    return lastLsn(this.#sql);
+  }
+
   /** For `stats()`: the LSN range held (LSNs are contiguous, so the count is exact) and subscribers. */
   summary(): { lastLsn: number; floorLsn: number; changes: number; subscribers: number } {
     const last = lastLsn(this.#sql);
