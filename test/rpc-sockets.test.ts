@@ -127,6 +127,14 @@ describe("CollaborativeDocument: RPC on /documents/:doc/ws", () => {
     expect(refused.error.message).toContain("bob is a editor");
     expect((await bob.call("blocks")).result.blocks.map((b: { id: string }) => b.id)).toEqual(["b1"]);
 
+    // A viewer's refusal says so (READ_ONLY), read over the socket still works.
+    const granted = await post(dev, `/documents/${doc}/permissions?userId=alice`, {
+      userId: "bob",
+      role: "viewer",
+    });
+    expect(granted.status).toBe(200);
+    expect((await bob.call("restore", { timestamp: before })).error.code).toBe("READ_ONLY");
+
     const restored = await alice.call("restore", { timestamp: before });
     expect(restored.result).toMatchObject({ changes: 1 });
     expect((await bob.next(isType("refresh"))).data.blocks).toEqual([]);
