@@ -1,6 +1,6 @@
 // RPC frames on the sockets of actors that also speak their own frames: CollaborativeDocument
 // (`/documents/:doc/ws`) and BuildingTelemetry (`/buildings/:b/alerts/ws`), through the coordinator.
-import { env } from "cloudflare:test";
+import { env, evictDurableObject } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ADMIN_TOKEN, SECURED, userToken } from "./auth-helpers";
@@ -236,6 +236,13 @@ describe("BuildingTelemetry: RPC on /buildings/:b/alerts/ws", () => {
     });
     // The public socket sees the acknowledgement as its own alert frame.
     expect((await anyone.next(isType("alert-acknowledged"))).data).toMatchObject({ acknowledgedBy: "op-2" });
+    // After an eviction (hibernation) the sockets keep their roles: calls wake the actor and are answered.
+    await evictDurableObject(b);
+    expect((await anyone.call("activeAlerts")).result.alerts[0]).toMatchObject({ status: "ACKNOWLEDGED" });
+    expect((await anyone.call("acknowledge", { alertId, userId: "mallory" })).error.code).toBe("FORBIDDEN");
+    expect((await operator.call("acknowledge", { alertId, userId: "op-3" })).error.code).toBe(
+      "INVALID_STATUS_ACKNOWLEDGED",
+    );
     for (const s of [anyone, user, operator]) s.ws.close();
   });
 
