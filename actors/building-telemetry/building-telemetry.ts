@@ -8,6 +8,7 @@ import { ActorError } from "../../src/errors";
 import { forward } from "../../src/forward/index";
 import type { ForwardStatus } from "../../src/forward/types";
 import { history } from "../../src/history/index";
+import { rpc } from "../../src/rpc/index";
 import { SqlActor } from "../../src/sql-actor";
 import type { ArchiveResult } from "../../src/tiering/archive";
 import { tiering } from "../../src/tiering/index";
@@ -171,6 +172,18 @@ export function buildingConfig(options: { archiveBinding?: string; central?: boo
     migrations,
     // Dashboards get alert frames, not presence events.
     connections: { presence: false },
+    // RPC on the alerts socket (`{ id, method, args }`, beside its alert frames): the reads are
+    // public as over HTTP; acknowledging is for operators (admin).
+    rpc: rpc({
+      methods: {
+        queryAggregates: "public",
+        realtime: "public",
+        historical: "public",
+        activeAlerts: "public",
+        listRules: "public",
+        acknowledge: "admin",
+      },
+    }),
     tiering: tiering({ binding: options.archiveBinding ?? "ARCHIVE", prefix: "telemetry" }),
   };
   if (options.central === false) return defineActor(parts);
