@@ -4,6 +4,7 @@ import { registerName } from "../../src/coordinator/directory";
 import { parseInput } from "../../src/coordinator/validate";
 import { type ActorConfig, defineActor } from "../../src/define-actor";
 import { ActorError } from "../../src/errors";
+import { fleet } from "../../src/fleet/part";
 import { history } from "../../src/history/index";
 import type { MergeConflict } from "../../src/history/merge";
 import { lastLsn } from "../../src/history/store";
@@ -73,6 +74,7 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
     // The document sends its own `presence` frames (coalesced, with cursors), not the framework's.
     connections: { presence: false, maxMessageBytes: 256 * 1024 },
     history: history({ tables: ["blocks"], retain: "30d", binding: "COLLABORATIVE_DOCUMENT" }),
+    fleet: fleet("documents"),
   });
 
   readonly #blocks: Blocks;
