@@ -51,8 +51,9 @@ export default defineConfig({
     reporters: process.env.VITEST_JSON_OUT ? ["default", "json"] : ["default"],
     outputFile: process.env.VITEST_JSON_OUT ? { json: process.env.VITEST_JSON_OUT } : undefined,
     include: ["test/**/*.test.ts"],
-    // test/node/ runs in Node against a real `wrangler dev` (vitest.node.config.ts).
-    exclude: ["test/node/**"],
+    // test/node/ and test/browser/ run in Node against a real `wrangler dev` (vitest.node.config.ts,
+    // vitest.browser.config.ts).
+    exclude: ["test/node/**", "test/browser/**"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

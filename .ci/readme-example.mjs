@@ -1,6 +1,8 @@
-// The README's "Install in your own Worker" files are examples/my-worker's, which CI tests: each one
-// must appear in README.md verbatim, under a first line `// <path>` (what follows `:` is a note).
+// The install guide's files (docs/install.md) are examples/my-worker's, which CI tests: each one
+// must appear in a code block of docs/install.md verbatim, under a first line `// <path>` (what
+// follows `:` is a note).
 import { readFileSync } from "node:fs";
+import { codeBlocks } from "../scripts/markdown-blocks.mjs";
 
 const files = [
   "src/schema.ts",
@@ -11,16 +13,15 @@ const files = [
   "vitest.config.ts",
   "test/notes.test.ts",
 ];
-const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+const page = "docs/install.md";
+const blocks = codeBlocks(readFileSync(new URL(`../${page}`, import.meta.url), "utf8"));
 const stale = files.filter((file) => {
   const text = readFileSync(new URL(`../examples/my-worker/${file}`, import.meta.url), "utf8").trimEnd();
-  return (
-    !new RegExp(`\`\`\`\\w+\\n// ${file.replace(/[.]/g, "\\.")}(:[^\\n]*)?\\n`).test(readme) ||
-    !readme.includes(`\n${text}\n\`\`\``)
-  );
+  const block = blocks.find((b) => new RegExp(`^// ${file.replace(/[.]/g, "\\.")}(:.*)?$`).test(b.firstLine));
+  return !block || block.code.split("\n").slice(1).join("\n") !== text;
 });
 if (stale.length) {
-  console.error(`README.md does not show examples/my-worker's ${stale.join(", ")} as they are`);
+  console.error(`${page} does not show examples/my-worker's ${stale.join(", ")} as they are`);
   process.exit(1);
 }
-console.log(`README.md shows examples/my-worker's ${files.length} files as they are`);
+console.log(`${page} shows examples/my-worker's ${files.length} files as they are`);

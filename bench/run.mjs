@@ -2,16 +2,20 @@
 // off: X_LOCAL_OBSERVABILITY=false), runs every case in bench/cases/*.mjs, and prints ratios of the
 // framework (subject) to a hand-written baseline measured in the same run, interleaved round by round.
 import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { report } from "../scripts/size.mjs";
+import { QUICK } from "./quick.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const filter = process.argv[2] ?? "";
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 12);
+// `--quick` (bench/quick.mjs): small N in the cases that read it, 3 rounds unless BENCH_ROUNDS says.
+const filter = process.argv.slice(2).find((a) => !a.startsWith("--")) ?? "";
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 3 : 12));
+/** Every case's figures, written to bench/results.json at the end. */
+const results = [];
 
 const freePort = () =>
   new Promise((resolve) => {
@@ -90,7 +94,8 @@ async function timed(fn) {
 
 async function runCase(base, c) {
   await c.setup?.(base);
-  const rounds = c.rounds ?? ROUNDS;
+  // --quick caps every case's rounds (a case may ask for more in a full run).
+  const rounds = QUICK ? Math.min(c.rounds ?? ROUNDS, ROUNDS) : (c.rounds ?? ROUNDS);
   // Warm both sides (isolate start, table creation, JIT) before measuring.
   await c.subject(base, -1);
   await c.baseline(base, -1);
@@ -116,6 +121,15 @@ async function runCase(base, c) {
   // Fastest framework round ÷ fastest baseline round: each side with the machine's noise least in the way.
   const best = Math.min(...subj) / Math.min(...basl);
   const verdict = c.goal ? (med <= c.goal ? "ok" : "OVER") : "";
+  results.push({
+    scenario: c.name,
+    rounds,
+    ratio: { median: med, min: Math.min(...ratios), max: Math.max(...ratios), bestOverBest: best },
+    frameworkMs: median(subj),
+    baselineMs: median(basl),
+    goal: c.goal ?? null,
+    met: c.goal ? med <= c.goal : null,
+  });
   console.log(
     `| ${c.name} | ${fmt(Math.min(...ratios))} | ${fmt(med)} | ${fmt(Math.max(...ratios))} | ${fmt(best)} | ${fmt(median(subj), 1)} | ${fmt(median(basl), 1)} | ${c.goal ? `≤ ${c.goal} ${verdict}` : "-"} |`,
   );
@@ -154,7 +168,17 @@ try {
 } finally {
   stop();
 }
-if (!filter) {
+const written = {
+  date: new Date().toISOString(),
+  quick: QUICK,
+  rounds: ROUNDS,
+  filter,
+  server: "wrangler dev on 127.0.0.1, X_LOCAL_OBSERVABILITY=false",
+  results,
+};
+writeFileSync(join(root, "bench/results.json"), `${JSON.stringify(written, null, 2)}\n`);
+console.log(`\nbench/results.json: ${results.length} scenarios`);
+if (!filter && !QUICK) {
   console.log("\nBundle sizes (npm run size: wrangler deploy --dry-run --minify, Total Upload / gzip)\n");
   report();
 }

@@ -1,8 +1,10 @@
 // Analytics bench: RegionalAnalytics.ingest (validation, HMAC of the user id, bucket upsert with the
 // once-per-bucket unique checks, raw insert, session upsert, in one transaction) against a
 // hand-written Durable Object doing the same SQL and hashing; single events and batches of 500.
-const SINGLE = 1000;
-const BATCHED = 10_000;
+import { QUICK } from "../quick.mjs";
+
+const SINGLE = QUICK ? 100 : 1000;
+const BATCHED = QUICK ? 1_000 : 10_000;
 const post = (base, path) =>
   fetch(`${base}${path}`, { method: "POST" }).then(async (r) => {
     const text = await r.text();
@@ -24,8 +26,8 @@ async function best(base, variant, n, batch) {
   return Math.round((n / min) * 1000);
 }
 
-const HTTP_REQUESTS = 100;
-const LATENCY_REQUESTS = 600;
+const HTTP_REQUESTS = QUICK ? 20 : 100;
+const LATENCY_REQUESTS = QUICK ? 60 : 600;
 let seq = 0;
 const percentile = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);

@@ -2,9 +2,11 @@
 // `/documents/:doc/ws`, against a hand-written Durable Object doing the same SQL and broadcast
 // (`/hand-documents/:doc/ws`). A round: every client sends its inserts at once; it ends when every
 // client has every operation (its own as ack, the others' as operation frames).
+import { QUICK } from "../quick.mjs";
+
 const CLIENTS = 50;
-const OPS_PER_CLIENT = 20;
-const LATENCY_SAMPLES = 200;
+const OPS_PER_CLIENT = QUICK ? 5 : 20;
+const LATENCY_SAMPLES = QUICK ? 40 : 200;
 
 const percentile = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);

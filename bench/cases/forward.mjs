@@ -1,6 +1,8 @@
 // Forward (issue 14): changes/s delivered to another actor and through a local queue, against a
 // hand-written outbox doing the same in the same run, and the commit-to-apply delay (p50/p99).
-const N = 2000;
+import { QUICK } from "../quick.mjs";
+
+const N = QUICK ? 200 : 2000;
 const post = (base, path) =>
   fetch(`${base}${path}`, { method: "POST" }).then(async (r) => {
     if (!r.ok) throw new Error(`${path}: ${r.status} ${await r.text()}`);

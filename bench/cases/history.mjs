@@ -1,5 +1,7 @@
 // History (issue 4): what capture costs on writes, and what AS OF costs on reads.
-const N = Number(process.env.BENCH_HISTORY_N ?? 2000);
+import { QUICK } from "../quick.mjs";
+
+const N = Number(process.env.BENCH_HISTORY_N ?? (QUICK ? 200 : 2000));
 const post = (base, path) =>
   fetch(`${base}${path}`, { method: "POST" }).then(async (r) => {
     if (!r.ok) throw new Error(`${path}: ${r.status} ${await r.text()}`);

@@ -1,5 +1,7 @@
 // Foundation bench: a SqlActor method inserting one row vs a hand-written DO doing the same SQL.
-const N = 200;
+import { QUICK } from "../quick.mjs";
+
+const N = QUICK ? 50 : 200;
 const post = (base, path) => fetch(`${base}${path}`, { method: "POST" }).then((r) => r.text());
 
 export default [

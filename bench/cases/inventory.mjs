@@ -1,10 +1,13 @@
 // Inventory bench: the InventorySKU reserve (select, insert, update, log insert in one transaction)
 // against a hand-written Durable Object doing the same SQL; in one call, and over HTTP.
-import autocannon from "autocannon";
 
-const N = 2000;
-const HTTP_REQUESTS = 100;
-const LATENCY_REQUESTS = 1000;
+import autocannon from "autocannon";
+import { QUICK } from "../quick.mjs";
+
+const N = QUICK ? 200 : 2000;
+const HTTP_REQUESTS = QUICK ? 20 : 100;
+const LATENCY_REQUESTS = QUICK ? 100 : 1000;
+const AUTOCANNON_REQUESTS = QUICK ? 200 : 2000;
 const post = (base, path, body) =>
   fetch(`${base}${path}`, {
     method: "POST",
@@ -123,15 +126,15 @@ export default [
       const ms = (x) => `${x.toFixed(2)} ms`;
       const row = (side) => `${ms(percentile(lat[side], 0.5))} / ${ms(percentile(lat[side], 0.99))}`;
       // Throughput under load: autocannon, 10 connections.
-      const a = await autocannonReserves(base, "actor", 10, 2000);
-      const p = await autocannonReserves(base, "plain", 10, 2000);
+      const a = await autocannonReserves(base, "actor", 10, AUTOCANNON_REQUESTS);
+      const p = await autocannonReserves(base, "plain", 10, AUTOCANNON_REQUESTS);
       return {
         [`coordinator p50 / p99 (${LATENCY_REQUESTS} sequential)`]: row("actor"),
         [`hand-written p50 / p99 (${LATENCY_REQUESTS} sequential)`]: row("plain"),
         "p50 ratio": (percentile(lat.actor, 0.5) / percentile(lat.plain, 0.5)).toFixed(2),
         "p99 ratio": (percentile(lat.actor, 0.99) / percentile(lat.plain, 0.99)).toFixed(2),
-        "autocannon 10 connections, 2000 reserves: coordinator req/s, p50/p99": `${Math.round(a.requests.average)}, ${a.latency.p50} / ${a.latency.p99} ms`,
-        "autocannon 10 connections, 2000 reserves: hand-written req/s, p50/p99": `${Math.round(p.requests.average)}, ${p.latency.p50} / ${p.latency.p99} ms`,
+        [`autocannon 10 connections, ${AUTOCANNON_REQUESTS} reserves: coordinator req/s, p50/p99`]: `${Math.round(a.requests.average)}, ${a.latency.p50} / ${a.latency.p99} ms`,
+        [`autocannon 10 connections, ${AUTOCANNON_REQUESTS} reserves: hand-written req/s, p50/p99`]: `${Math.round(p.requests.average)}, ${p.latency.p50} / ${p.latency.p99} ms`,
       };
     },
   },

@@ -1,7 +1,9 @@
 // Socket RPC and live queries (src/rpc): a small call over the SKU's socket vs the same call over
 // HTTP through the coordinator, and the fan-out of one commit to 100 live-query sockets.
-const CALLS = 200;
-const SOCKETS = 100;
+import { QUICK } from "../quick.mjs";
+
+const CALLS = QUICK ? 50 : 200;
+const SOCKETS = QUICK ? 10 : 100;
 const COMMITS = 10;
 const STOCK = 10_000_000;
 

@@ -1,6 +1,8 @@
 // Schedules: `this.schedule.at()` + `cancel()` vs a hand-written DO keeping its own task table on
 // the alarm (insert, re-arm, delete, re-arm). One request runs N pairs inside the actor.
-const N = 200;
+import { QUICK } from "../quick.mjs";
+
+const N = QUICK ? 50 : 200;
 const post = (base, path) => fetch(`${base}${path}`, { method: "POST" }).then((r) => r.text());
 
 export default [

@@ -1,12 +1,14 @@
 // Tenant bench: TenantDB point reads (getTask) and writes (updateTask) against a hand-written
 // Durable Object doing the same SQL, in one call; and GET /tenants/:t/tasks/:id over HTTP with JWT
 // verification on, against a hand-written Worker + DO doing the same check and read.
-import { SignJWT } from "jose";
 
-const N = 5000;
+import { SignJWT } from "jose";
+import { QUICK } from "../quick.mjs";
+
+const N = QUICK ? 500 : 5000;
 const SECRET = "tenant-bench-secret-0123456789abcdef"; // bench/worker.ts TENANT_BENCH_SECRET
-const HTTP_REQUESTS = 100;
-const LATENCY_REQUESTS = 1000;
+const HTTP_REQUESTS = QUICK ? 20 : 100;
+const LATENCY_REQUESTS = QUICK ? 100 : 1000;
 const TENANT = "http-tenant";
 
 const post = (base, path) =>
@@ -103,7 +105,7 @@ const cases = [
   },
 ];
 
-const FLEET = 1000;
+const FLEET = QUICK ? 50 : 1000;
 const migrate = (concurrency) => async (base) => {
   const res = await fetch(`${base}/bench/fleet/migrate?concurrency=${concurrency}`, { method: "POST" });
   const body = await res.json();

@@ -1,9 +1,11 @@
 // Tiering bench: archive throughput against a hand-written archiver DO, and a cold GROUP BY over
 // 1,000,000 archived rows against the same GROUP BY on hot rows (time and peak memory).
-import { readdirSync, readFileSync } from "node:fs";
 
-const ARCHIVE_ROWS = 100_000;
-const COLD_ROWS = 1_000_000;
+import { readdirSync, readFileSync } from "node:fs";
+import { QUICK } from "../quick.mjs";
+
+const ARCHIVE_ROWS = QUICK ? 5_000 : 100_000;
+const COLD_ROWS = QUICK ? 20_000 : 1_000_000;
 
 const post = async (base, path) => {
   const res = await fetch(`${base}${path}`, { method: "POST" });

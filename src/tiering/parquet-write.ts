@@ -160,6 +160,7 @@ export async function encodeParquet(
 
 /** SHA-256 of the bytes, first 12 hex digits: part of archive keys so a key names one content. */
 export async function contentTag(bytes: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  // (The cast: the DOM lib, used by web/tsconfig.json which type-checks this file too, wants an ArrayBuffer view.)
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
   return toHex(digest.slice(0, 6));
 }
