@@ -10,6 +10,7 @@ export * from "../worker";
 export { FixtureActor, PlainNotes } from "./fixtures/actors";
 export { BackedUpInventory } from "./fixtures/backed-up-inventory";
 export { ChatRoom, QuietRoom } from "./fixtures/chat-room";
+export { RefusingRegistry, RetryTenant } from "./fixtures/fleet-retry";
 export { FleetTenant } from "./fixtures/fleet-tenant";
 export { BadForward, ForwardSink, ForwardSource } from "./fixtures/forward-actors";
 export { HistoryActor, ListedHistoryActor, NoHistoryActor } from "./fixtures/history-actors";

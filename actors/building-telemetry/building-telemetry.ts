@@ -5,6 +5,7 @@ import { parseInput } from "../../src/coordinator/validate";
 import { type ActorConfig, defineActor } from "../../src/define-actor";
 import { parseDuration } from "../../src/duration";
 import { ActorError } from "../../src/errors";
+import { fleet } from "../../src/fleet/part";
 import { forward } from "../../src/forward/index";
 import type { ForwardStatus } from "../../src/forward/types";
 import { history } from "../../src/history/index";
@@ -185,6 +186,7 @@ export function buildingConfig(options: { archiveBinding?: string; central?: boo
       },
     }),
     tiering: tiering({ binding: options.archiveBinding ?? "ARCHIVE", prefix: "telemetry" }),
+    fleet: fleet("buildings"),
   };
   if (options.central === false) return defineActor(parts);
   return defineActor({

@@ -4,6 +4,7 @@ import { registerName } from "../../src/coordinator/directory";
 import { parseInput } from "../../src/coordinator/validate";
 import { type ActorConfig, defineActor } from "../../src/define-actor";
 import { ActorError } from "../../src/errors";
+import { fleet } from "../../src/fleet/part";
 import { history } from "../../src/history/index";
 import type { MergeConflict } from "../../src/history/merge";
 import { lastLsn } from "../../src/history/store";
@@ -77,6 +78,7 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
     // RPC on the socket (`{ id, method, args }`, beside the document's own frames): any member
     // reads; restore needs the document's admin, checked by the method as over HTTP.
     rpc: rpc({ methods: { blocks: "user", operationLog: "user", presenceList: "user", restore: "user" } }),
+    fleet: fleet("documents"),
   });
 
   readonly #blocks: Blocks;
