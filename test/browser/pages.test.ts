@@ -1,54 +1,9 @@
-import type { Browser, BrowserContext } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { freePort, removeDir, tempDir, WranglerDev } from "../node/wrangler-dev.mjs";
-import { launch, screenshot, type WatchedPage, watchedPage } from "./browser";
+import { describe, expect, it } from "vitest";
+import { serverUrl, textBecomes, usePages } from "./harness";
 
-let server: WranglerDev;
-let state: string;
-let browser: Browser;
-let context: BrowserContext;
-let page: WatchedPage | undefined;
+const open = usePages();
 
-beforeAll(async () => {
-  state = tempDir();
-  const port = await freePort(process.env.DOSQL_BROWSER_TEST_PORT);
-  const inspector = await freePort(process.env.DOSQL_BROWSER_TEST_INSPECTOR_PORT);
-  server = new WranglerDev(port, inspector, state);
-  await Promise.all([server.start(), launch().then((b) => (browser = b))]);
-  context = await browser.newContext({ viewport: { width: 390, height: 844 } }); // a phone's
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-  if (state) removeDir(state);
-});
-
-// On failure, the page as it was: test/browser/screenshots/<test name>.png.
-afterEach(async (ctx) => {
-  if (page && ctx.task.result?.state === "fail")
-    console.log(`screenshot: ${await screenshot(page, ctx.task.name)}`);
-  await page?.close();
-  page = undefined;
-});
-
-async function open(path: string): Promise<WatchedPage> {
-  page = await watchedPage(context);
-  const res = await page.goto(`${server.url}${path}`, { waitUntil: "networkidle" });
-  expect(res?.status(), path).toBe(200);
-  return page;
-}
-
-/** Wait until the element's text is `text` (the page updates it asynchronously). */
-async function textBecomes(p: WatchedPage, selector: string, text: string, ms = 30_000) {
-  await p.waitForFunction(
-    ([sel, want]) => document.querySelector(sel)?.textContent === want,
-    [selector, text] as const,
-    { timeout: ms },
-  );
-}
-
-const PLACEHOLDERS = ["/demos/documents", "/demos/iot", "/demos/analytics", "/demos/tenants"];
+const PLACEHOLDERS = ["/demos/documents", "/demos/iot"];
 
 describe("demo pages in Chromium against wrangler dev", () => {
   it("the landing page links every demo, each link answers, with a favicon and no console error", async () => {
@@ -56,8 +11,8 @@ describe("demo pages in Chromium against wrangler dev", () => {
     const links = await p
       .locator("ul.cards a")
       .evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).pathname));
-    expect(links).toEqual(["/demos/inventory", ...PLACEHOLDERS]);
-    const icon = await p.request.get(`${server.url}/favicon.svg`);
+    expect(links).toEqual(["/demos/inventory", ...PLACEHOLDERS, "/demos/analytics", "/demos/tenants"]);
+    const icon = await p.request.get(`${serverUrl()}/favicon.svg`);
     expect(icon.status()).toBe(200);
     expect(icon.headers()["content-type"]).toContain("svg");
     expect(p.problems).toEqual([]);
@@ -100,7 +55,7 @@ describe("demo pages in Chromium against wrangler dev", () => {
     expect(await p.locator("#log-table tbody tr").count()).toBe(201);
     // The time slider between the restock and the first buyer: all 100 available, none sold.
     const sku = await p.textContent("#sku-name");
-    const log = (await (await fetch(`${server.url}/inventory/${sku}/history?limit=1000`)).json()) as {
+    const log = (await (await fetch(`${serverUrl()}/inventory/${sku}/history?limit=1000`)).json()) as {
       history: { operation: string; timestamp: string }[];
     };
     const restock = Date.parse(log.history.at(-1)!.timestamp);
