@@ -134,7 +134,7 @@ async function mode() {
   const open = res.ok;
   el.dataset.mode = open ? "development" : "secured";
   el.textContent = open
-    ? "This server runs in development mode (none of AUTH_JWT_SECRET, AUTH_JWKS, ADMIN_TOKEN is set): every route is open, so this page sends no token unless you paste one below."
+    ? "This server runs in development mode (none of AUTH_JWT_SECRET, AUTH_JWKS, ADMIN_TOKEN is set): every route is open and no token is checked: this page sends none unless you paste one below, and even then this server would not verify it."
     : `This server is secured: an admin route without a token answered ${res.status}. Paste tokens below before creating the tenants.`;
 }
 
