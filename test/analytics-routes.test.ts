@@ -110,6 +110,14 @@ describe("analytics routes", () => {
     expect(await objectIds(env.REGIONAL_ANALYTICS)).not.toContain(
       env.REGIONAL_ANALYTICS.idFromName("apac").toString(),
     );
+    // No region has synced yet in this file: the global columns are none, and no global actor is made.
+    expect(await json(await open("/analytics/global/columns"))).toEqual({
+      status: 200,
+      body: { tables: [] },
+    });
+    expect(await objectIds(env.GLOBAL_ANALYTICS)).not.toContain(
+      env.GLOBAL_ANALYTICS.idFromName("global").toString(),
+    );
   });
 
   it("the global actor's stored columns: region, day, event type, counts, no PII column", async () => {
