@@ -5,7 +5,7 @@ export default defineConfig({
   test: {
     include: ["test/browser/**/*.test.ts"],
     environment: "node",
-    globalSetup: ["test/browser/server.mjs"],
+    globalSetup: ["test/browser/build-pages.mjs"],
     // CI asks for JSON results too, to count these tests in its summary line.
     reporters: process.env.VITEST_JSON_OUT ? ["default", "json"] : ["default"],
     outputFile: process.env.VITEST_JSON_OUT

@@ -4,6 +4,7 @@ import { mounts } from "../worker";
 import { forwardQueue } from "./fixtures/forward-actors";
 import { fixtureRoutes } from "./fixtures/routes";
 
+export { NotesAgent } from "../examples/agent-parts/agent";
 export { Notes } from "../examples/notes/notes";
 export * from "../worker";
 export { FixtureActor, PlainNotes } from "./fixtures/actors";

@@ -596,9 +596,10 @@ export class BuildingTelemetry extends SqlActor<Env, typeof schema> {
     this.#assertExists();
     const params: unknown[] = [DAY, DAY, toMs(start), toMs(end)];
     if (sensorId !== undefined) params.push(sensorId);
+    // CAST: `ts / ?` with a bound number is a real division (one "day" per reading without it).
     const rows = await this.tiering.unionQuery<Omit<HistoricalPoint, "day"> & { day: number }>(
       "readings",
-      `SELECT sensor_id AS sensorId, (ts / ?) * ? AS day, avg(value) AS avg, min(value) AS min, max(value) AS max,
+      `SELECT sensor_id AS sensorId, CAST(ts / ? AS INTEGER) * ? AS day, avg(value) AS avg, min(value) AS min, max(value) AS max,
          count(*) AS count
        FROM readings WHERE ts >= ? AND ts <= ? ${sensorId === undefined ? "" : "AND sensor_id = ?"}
        GROUP BY sensor_id, day ORDER BY day, sensor_id`,

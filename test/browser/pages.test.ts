@@ -1,9 +1,54 @@
-import { describe, expect, it } from "vitest";
-import { serverUrl, textBecomes, usePages } from "./harness";
+import type { Browser, BrowserContext } from "playwright-core";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { freePort, removeDir, tempDir, WranglerDev } from "../node/wrangler-dev.mjs";
+import { launch, screenshot, type WatchedPage, watchedPage } from "./browser";
 
-const open = usePages();
+let server: WranglerDev;
+let state: string;
+let browser: Browser;
+let context: BrowserContext;
+let page: WatchedPage | undefined;
 
-const PLACEHOLDERS = ["/demos/documents", "/demos/iot"];
+beforeAll(async () => {
+  state = tempDir();
+  const port = await freePort(process.env.DOSQL_BROWSER_TEST_PORT);
+  const inspector = await freePort(process.env.DOSQL_BROWSER_TEST_INSPECTOR_PORT);
+  server = new WranglerDev(port, inspector, state);
+  await Promise.all([server.start(), launch().then((b) => (browser = b))]);
+  context = await browser.newContext({ viewport: { width: 390, height: 844 } }); // a phone's
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+  if (state) removeDir(state);
+});
+
+// On failure, the page as it was: test/browser/screenshots/<test name>.png.
+afterEach(async (ctx) => {
+  if (page && ctx.task.result?.state === "fail")
+    console.log(`screenshot: ${await screenshot(page, ctx.task.name)}`);
+  await page?.close();
+  page = undefined;
+});
+
+async function open(path: string): Promise<WatchedPage> {
+  page = await watchedPage(context);
+  const res = await page.goto(`${server.url}${path}`, { waitUntil: "networkidle" });
+  expect(res?.status(), path).toBe(200);
+  return page;
+}
+
+/** Wait until the element's text is `text` (the page updates it asynchronously). */
+async function textBecomes(p: WatchedPage, selector: string, text: string, ms = 30_000) {
+  await p.waitForFunction(
+    ([sel, want]) => document.querySelector(sel)?.textContent === want,
+    [selector, text] as const,
+    { timeout: ms },
+  );
+}
+
+const BUILT = ["/demos/inventory", "/demos/documents", "/demos/iot", "/demos/analytics", "/demos/tenants"];
 
 describe("demo pages in Chromium against wrangler dev", () => {
   it("the landing page links every demo, each link answers, with a favicon and no console error", async () => {
@@ -11,23 +56,11 @@ describe("demo pages in Chromium against wrangler dev", () => {
     const links = await p
       .locator("ul.cards a")
       .evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).pathname));
-    expect(links).toEqual(["/demos/inventory", ...PLACEHOLDERS, "/demos/analytics", "/demos/tenants"]);
-    const icon = await p.request.get(`${serverUrl()}/favicon.svg`);
+    expect(links).toEqual(BUILT);
+    const icon = await p.request.get(`${server.url}/favicon.svg`);
     expect(icon.status()).toBe(200);
     expect(icon.headers()["content-type"]).toContain("svg");
     expect(p.problems).toEqual([]);
-  });
-
-  it("placeholder pages say what is missing, and do not pretend", async () => {
-    for (const path of PLACEHOLDERS) {
-      const p = await open(path);
-      await expect(p.getByTestId("placeholder").textContent()).resolves.toMatch(
-        /^(Coming with the actor|Page not built yet)\./,
-      );
-      expect(await p.locator("button, input, form").count()).toBe(0);
-      expect(p.problems).toEqual([]);
-      await p.close();
-    }
   });
 
   it("flash sale: 1,000 concurrent buyers of 100 units end with sold == stock, no oversell", async () => {
@@ -55,7 +88,7 @@ describe("demo pages in Chromium against wrangler dev", () => {
     expect(await p.locator("#log-table tbody tr").count()).toBe(201);
     // The time slider between the restock and the first buyer: all 100 available, none sold.
     const sku = await p.textContent("#sku-name");
-    const log = (await (await fetch(`${serverUrl()}/inventory/${sku}/history?limit=1000`)).json()) as {
+    const log = (await (await fetch(`${server.url}/inventory/${sku}/history?limit=1000`)).json()) as {
       history: { operation: string; timestamp: string }[];
     };
     const restock = Date.parse(log.history.at(-1)!.timestamp);
