@@ -22,7 +22,8 @@ const cells = (p: WatchedPage, table: string) =>
 
 describe("IoT building page in Chromium against wrangler dev", () => {
   it("a rule, then readings over its threshold: the alert arrives over the socket; chart and history fill", async () => {
-    const p = (page = await s.open(await s.context(), "/demos/iot")); // a new building
+    const p = await s.open(await s.context(), "/demos/iot"); // a new building
+    page = p;
 
     // The rule: any CO₂ sensor over 1000 ppm is critical.
     await p.selectOption("#rule-severity", "critical");
