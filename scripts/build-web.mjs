@@ -2,7 +2,7 @@
 // web/js/<page>.js (gitignored; `npm start` and the browser tests run this first).
 import { build } from "esbuild";
 
-const pages = ["inventory"];
+const pages = ["inventory", "documents", "iot", "analytics", "tenants"];
 
 await build({
   entryPoints: Object.fromEntries(pages.map((p) => [p, `web/src/${p}.ts`])),

@@ -20,6 +20,7 @@ declare namespace Cloudflare {
     COLLABORATIVE_DOCUMENT: DurableObjectNamespace<
       import("../actors/collaborative-document/collaborative-document").CollaborativeDocument
     >;
+    TENANT_DB: DurableObjectNamespace<import("../actors/tenant-db/tenant-db").TenantDB>;
     /** Optional bindings and secrets the coordinator and the prebuilt actors read. */
     DIRECTORY?: DurableObjectNamespace<import("../src/coordinator/directory").Directory>;
     CHECKOUT_LIMIT?: RateLimit;

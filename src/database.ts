@@ -28,6 +28,12 @@ export interface WriteHooks {
   rollback(): void;
   /** A statement outside any transaction wrote rows (it has run). */
   wrote(): void;
+  /**
+   * Could a statement with this text that wrote rows have written something the consumer must
+   * see? Asked only after a statement wrote rows; absent means yes. A no is the consumer's
+   * promise that `commit`/`wrote` would do nothing for it (history: only untracked tables).
+   */
+  captures?(sql: string): boolean;
 }
 
 /** Turn JS values into what DO SQLite binds: booleans as 0/1, Dates as epoch ms, undefined as NULL. */
@@ -91,7 +97,7 @@ export class Database<TSchema extends Record<string, unknown>> {
     checkSql(sql);
     const cursor = this.#exec(sql, params);
     const result = rows ? (cursor.toArray() as T[]) : [];
-    if (this.#hooks) this.#noteWrite(cursor);
+    if (this.#hooks) this.#noteWrite(cursor, sql);
     return result;
   }
 
@@ -119,7 +125,7 @@ export class Database<TSchema extends Record<string, unknown>> {
       // One call reads every row (an iterator would cross into the runtime once a row, and more).
       const changed = cursor.toArray();
       const changes = changed.length;
-      if (this.#hooks) this.#noteWrite(cursor);
+      if (this.#hooks) this.#noteWrite(cursor, sql);
       return { changes, lastRowId: plan.insert && changes > 0 ? Number(changed[changes - 1].r) : 0 };
     }
     const cursor = this.#exec(sql, params);
@@ -131,7 +137,7 @@ export class Database<TSchema extends Record<string, unknown>> {
       const changes = Number(row.c);
       result = { changes, lastRowId: plan.insert && changes > 0 ? Number(row.r) : 0 };
     }
-    if (this.#hooks) this.#noteWrite(cursor);
+    if (this.#hooks) this.#noteWrite(cursor, sql);
     return result;
   }
 
@@ -250,16 +256,22 @@ export class Database<TSchema extends Record<string, unknown>> {
    * A statement through `query`/`run` has run: did it write rows (`rowsWritten`: index and
    * trigger rows included)? Inside a transaction that has already written, nothing is asked.
    */
-  #noteWrite(cursor: SqlStorageCursor<Record<string, SqlStorageValue>>): void {
+  #noteWrite(cursor: SqlStorageCursor<Record<string, SqlStorageValue>>, sql: string): void {
     if (this.#depth > 0) {
-      if (!this.#wrote && cursor.rowsWritten > 0) this.#wrote = true;
-    } else if (cursor.rowsWritten > 0) this.#hooks!.wrote();
+      if (!this.#wrote && cursor.rowsWritten > 0 && this.#captures(sql)) this.#wrote = true;
+    } else if (cursor.rowsWritten > 0 && this.#captures(sql)) this.#hooks!.wrote();
+  }
+
+  #captures(sql: string): boolean {
+    const hooks = this.#hooks!;
+    return hooks.captures === undefined || hooks.captures(sql);
   }
 
   /** drizzle reads its cursor after this returns: its writes are checked at commit, or just after. */
   #drizzleExec(sql: string, bindings: unknown[]): SqlStorageCursor<Record<string, SqlStorageValue>> {
     const cursor = this.#exec(sql, bindings);
-    if (!this.#hooks) return cursor;
+    // A text that could not capture anything is never checked (drizzle runs reads here too).
+    if (!this.#hooks || !this.#captures(sql)) return cursor;
     if (this.#depth > 0) this.#cursors.push(cursor);
     else {
       this.#unchecked = cursor;

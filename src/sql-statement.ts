@@ -28,11 +28,11 @@ export function verbOf(sql: string): Verb {
 }
 
 /**
- * How `run()` learns `{ changes, lastRowId }` of a statement. A single INSERT/UPDATE/DELETE gets a
- * RETURNING clause of its own (`_rowid_ AS r` for an insert, `1 AS r` otherwise): its rows are the rows it
+ * How `run()` learns `{ changes, lastRowId }` of a statement. A single INSERT … VALUES gets a
+ * RETURNING clause of its own (`_rowid_ AS r`): its rows are the rows it
  * changed (RETURNING leaves out rows of triggers and foreign-key actions, as `changes()` does), and
  * the last one's rowid is `last_insert_rowid()`, so no second statement is needed. Anything else
- * that writes (a RETURNING of its own, several statements, UPDATE/DELETE … LIMIT) asks
+ * that writes (an UPDATE, a DELETE, an INSERT … SELECT, a RETURNING of its own, several statements) asks
  * `changes()` and `last_insert_rowid()` after it; a statement that writes nothing answers 0.
  * Pure: it depends on the text alone, decided once per text (Database caches it). Whether the
  * rewritten text prepares (a WITHOUT ROWID table has no `_rowid_`) is checked on first use.
@@ -46,21 +46,27 @@ export function runPlanOf(sql: string): RunPlan {
   const verb = verbOf(sql);
   if (verb === "other") return { kind: "none" };
   const insert = verb === "insert";
+  // An UPDATE or DELETE may change any number of rows: reading them all back would cost memory
+  // and time per row where changes() is constant, so only an INSERT … VALUES (bounded by its own
+  // text) gets a RETURNING.
+  if (!insert) return { kind: "ask", insert };
   const tokens = significant(tokenize(sql));
   let end = tokens.length;
   while (end > 0 && tokens[end - 1].text === ";") end--;
+  let intoSeen = false;
   for (let i = 0; i < end; i++) {
     const t = tokens[i];
     if (t.depth > 0) continue;
     if (t.text === ";" || isKeyword(t, "RETURNING")) return { kind: "ask", insert };
-    // UPDATE/DELETE … ORDER BY/LIMIT (when compiled in) take RETURNING before them.
-    if (!insert && isKeyword(t, "ORDER", "LIMIT")) return { kind: "ask", insert };
+    if (isKeyword(t, "INTO")) intoSeen = true;
+    // INSERT … SELECT: as many rows as the SELECT yields (a CTE's SELECT comes before INTO).
+    if (intoSeen && isKeyword(t, "SELECT")) return { kind: "ask", insert };
   }
   if (end === 0) return { kind: "ask", insert };
   const cut = sql.slice(0, tokens[end - 1].end);
   return {
     kind: "returning",
-    sql: `${cut} RETURNING ${insert ? "_rowid_" : "1"} AS r`,
+    sql: `${cut} RETURNING _rowid_ AS r`,
     insert,
     checked: false,
   };

@@ -110,6 +110,44 @@ describe("analytics routes", () => {
     expect(await objectIds(env.REGIONAL_ANALYTICS)).not.toContain(
       env.REGIONAL_ANALYTICS.idFromName("apac").toString(),
     );
+    // No region has synced yet in this file: the global columns are none, and no global actor is made.
+    expect(await json(await open("/analytics/global/columns"))).toEqual({
+      status: 200,
+      body: { tables: [] },
+    });
+    expect(await objectIds(env.GLOBAL_ANALYTICS)).not.toContain(
+      env.GLOBAL_ANALYTICS.idFromName("global").toString(),
+    );
+  });
+
+  it("the global actor's stored columns: region, day, event type, counts, no PII column", async () => {
+    const type = fresh("columns");
+    await post(
+      "/analytics/us/ingest",
+      event({ eventType: type, userId: "u-columns", ipAddress: "192.0.2.1" }),
+    );
+    expect((await post("/admin/analytics/us/sync", {})).status).toBe(200);
+    const res = await json(await open("/analytics/global/columns"));
+    expect(res).toEqual({
+      status: 200,
+      body: {
+        tables: [
+          {
+            name: "regional_rollups",
+            columns: [
+              "region",
+              "date",
+              "event_type",
+              "total_events",
+              "unique_sessions",
+              "unique_users",
+              "source_lsn",
+              "received_at",
+            ],
+          },
+        ],
+      },
+    });
   });
 
   it("roles: ingest and reads are public, sync is admin", async () => {
@@ -119,6 +157,7 @@ describe("analytics routes", () => {
     ).toBe(200);
     expect((await call("GET", "/analytics/us/query")).status).toBe(200);
     expect((await call("GET", "/analytics/global/metrics")).status).toBe(200);
+    expect((await call("GET", "/analytics/global/columns")).status).toBe(200);
     expect((await call("POST", "/admin/analytics/us/sync", { body: {} })).status).toBe(401);
     expect((await call("POST", "/admin/analytics/us/sync", { body: {}, token: "wrong" })).status).toBe(401);
     expect((await call("POST", "/admin/analytics/us/sync", { body: {}, token: ADMIN_TOKEN })).status).toBe(

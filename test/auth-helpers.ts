@@ -29,12 +29,12 @@ export function unsignedToken(sub: string): string {
   return `${b64url(JSON.stringify({ alg: "none", typ: "JWT" }))}.${b64url(JSON.stringify({ sub, exp: now + 300 }))}.`;
 }
 
-/** An ES256 key pair: the public half as AUTH_JWKS, the private half to sign with. */
+/** An ES256 key pair: the public half as AUTH_JWKS, the private half to sign with (`claims` such as `tenant`). */
 export async function es256() {
   const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
   const jwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "ES256", use: "sig" };
-  const sign = (sub: string) =>
-    new SignJWT({})
+  const sign = (sub: string, claims: Record<string, unknown> = {}) =>
+    new SignJWT(claims)
       .setProtectedHeader({ alg: "ES256", kid: "k1" })
       .setSubject(sub)
       .setExpirationTime("5m")

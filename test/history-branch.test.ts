@@ -82,6 +82,18 @@ describe("branch", () => {
     ]);
     expect((await busy.items()).map((i) => i.name)).toEqual(["x"]);
   });
+  it("seeds an actor that holds only the runtime's own tables (wrangler dev's __miniflare_do_name)", async () => {
+    const { main } = await withBranch("miniflare");
+    // Under `wrangler dev` every actor reached by name holds this table with its name in it.
+    const target = freshHistory("mf-target");
+    const targetName = await inside(target, (_actor, state) => {
+      state.storage.sql.exec("CREATE TABLE IF NOT EXISTS __miniflare_do_name (name TEXT PRIMARY KEY)");
+      state.storage.sql.exec("INSERT OR IGNORE INTO __miniflare_do_name (name) VALUES (?)", state.id.name!);
+      return state.id.name!;
+    });
+    await expect(main.branch(targetName)).resolves.toMatchObject({ name: targetName, rows: 9 });
+    expect((await target.items()).map((i) => i.name)).toEqual(["one", "two", "three", "four"]);
+  });
 });
 
 describe("merge", () => {

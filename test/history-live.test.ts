@@ -76,6 +76,42 @@ describe("live subscribers over WebSocket", () => {
 });
 
 describe("retention on a schedule", () => {
+  it("is decided at the first captured change: untracked writes never schedule it, the next captured one does", async () => {
+    const stub = freshHistory("armed");
+    const task = () => inside(stub, (actor) => actor.schedule.get("dosql:history:retention") ?? null);
+    // `events` is append-only (not captured): many writes, in and out of transactions, arm nothing.
+    await inside(stub, (actor) => {
+      for (let i = 1; i <= 20; i++) actor.run("INSERT INTO events (id, kind, at) VALUES (?, 'k', ?)", [i, i]);
+      actor.transaction(() => actor.run("INSERT INTO events (id, kind, at) VALUES (21, 'k', 21)"));
+    });
+    expect(await task()).toBeNull();
+    expect((await stub.stats()).history).toMatchObject({ changes: 0 });
+    // The first captured change, in a transaction that also writes an untracked table.
+    await inside(stub, (actor) =>
+      actor.transaction(() => {
+        actor.run("INSERT INTO events (id, kind, at) VALUES (22, 'k', 22)");
+        actor.run("INSERT INTO items (id, name, qty) VALUES (1, 'x', 0)");
+      }),
+    );
+    expect(await task()).toMatchObject({ method: "pruneHistory" });
+    // A raw write straight on storage is captured too: a write through the actor to an untracked
+    // table does not close it (it needs no close), the next write that may capture does.
+    const raw = freshHistory("armed-raw");
+    const rawTask = () => inside(raw, (actor) => actor.schedule.get("dosql:history:retention") ?? null);
+    await inside(raw, (actor, state) => {
+      actor.query("SELECT 1");
+      state.storage.sql.exec("INSERT INTO items (id, name, qty) VALUES (1, 'raw', 0)");
+      actor.run("INSERT INTO events (id, kind, at) VALUES (1, 'k', 1)");
+    });
+    expect(await rawTask()).toBeNull();
+    await inside(raw, (actor) => actor.run("INSERT INTO items (id, name, qty) VALUES (2, 'x', 0)"));
+    expect(await rawTask()).toMatchObject({ method: "pruneHistory" });
+    expect(await inside(raw, (actor) => actor.query("SELECT lsn, tx, mark FROM _dosql_wal"))).toEqual([
+      { lsn: 1, tx: 1, mark: -1 },
+      { lsn: 2, tx: 1, mark: null },
+    ]);
+  });
+
   it("is scheduled once per actor (by key) and prunes when the alarm runs it", async () => {
     const stub = freshHistory("scheduled");
     // The fixture keeps at most 1,000 changes: make 1,200.

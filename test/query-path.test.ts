@@ -152,15 +152,23 @@ describe("run() in one statement", () => {
       insert: true,
       checked: false,
     });
-    expect(runPlanOf("UPDATE t SET v = 'returning' WHERE id = ?")).toMatchObject({
+    expect(
+      runPlanOf("INSERT INTO t (k, v) VALUES ('returning', ?), (?, ?) ON CONFLICT (k) DO NOTHING"),
+    ).toMatchObject({
       kind: "returning",
-      sql: "UPDATE t SET v = 'returning' WHERE id = ? RETURNING 1 AS r",
-      insert: false,
-    });
-    expect(runPlanOf("WITH x(v) AS (SELECT 1) INSERT INTO t (v) SELECT v FROM x")).toMatchObject({
-      kind: "returning",
+      sql: "INSERT INTO t (k, v) VALUES ('returning', ?), (?, ?) ON CONFLICT (k) DO NOTHING RETURNING _rowid_ AS r",
       insert: true,
     });
+    // Statements whose changed rows are not bounded by their own text (an UPDATE or DELETE of a
+    // whole table, an INSERT … SELECT) ask changes() instead of reading every changed row back.
+    expect(runPlanOf("UPDATE t SET v = 'returning' WHERE id > ?")).toEqual({ kind: "ask", insert: false });
+    expect(runPlanOf("DELETE FROM t WHERE v < ?")).toEqual({ kind: "ask", insert: false });
+    expect(runPlanOf("INSERT INTO t (v) SELECT v FROM u")).toEqual({ kind: "ask", insert: true });
+    expect(runPlanOf("WITH x(v) AS (SELECT 1) INSERT INTO t (v) SELECT v FROM x")).toEqual({
+      kind: "ask",
+      insert: true,
+    });
+    expect(runPlanOf("INSERT INTO t DEFAULT VALUES")).toMatchObject({ kind: "returning", insert: true });
     expect(runPlanOf("INSERT INTO t (v) VALUES (1) RETURNING id")).toEqual({ kind: "ask", insert: true });
     expect(runPlanOf("DELETE FROM t; DELETE FROM u")).toEqual({ kind: "ask", insert: false });
     expect(runPlanOf("DELETE FROM t ORDER BY id LIMIT 1")).toEqual({ kind: "ask", insert: false });

@@ -10,7 +10,8 @@ describe("socket RPC: calls", () => {
   it("correlates concurrent calls answered out of order by their id", async () => {
     const socket = await openSocket(actor("order"));
     // Sent in this order; the actor answers the shortest sleep first.
-    const delays = [300, 10, 150, 60, 0];
+    // Gaps of 100 ms or more, so a loaded machine keeps the order.
+    const delays = [900, 100, 600, 300, 0];
     for (const [i, ms] of delays.entries())
       socket.send({ id: `q${i}`, method: "sleep", args: [ms, { i, ms }] });
     const answers = await Promise.all(delays.map((_, i) => socket.next((f) => f.id === `q${i}`)));

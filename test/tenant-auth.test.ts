@@ -108,12 +108,55 @@ describe("tenant tokens", () => {
     expect(await stored(fresh)).toBe(false);
   });
 
-  it("ES256 tokens (AUTH_JWKS) follow the same tenant rule", async () => {
-    const s = await seeded();
+  it("ES256 tokens (AUTH_JWKS): the full tenant flow, and the same refusals as HS256", async () => {
     const { jwks, sign } = await es256();
     const vars = { AUTH_JWKS: jwks, ADMIN_TOKEN };
-    // Signed right, but without a tenant claim: 401.
-    expect((await caller({ vars, token: await sign("u1") })("GET", `${s.base}/users`)).status).toBe(401);
+    const es = (token: string | undefined) => caller({ vars, token });
+    const tenant = freshTenant("es256");
+    const base = `/tenants/${tenant}`;
+    const own = es(await sign("u1", { tenant }));
+    // The tenant's own ES256 token creates the tenant, then reaches every route.
+    const created = await own("POST", `${base}/users`, { email: "a@x.io", name: "A" });
+    expect(created.status).toBe(201);
+    const user = await created.json<{ id: number }>();
+    const project = await json(own("POST", `${base}/projects`, { name: "P", owner_id: user.id }));
+    const task = await json(own("POST", `${base}/tasks`, { project_id: project.id, title: "T" }));
+    expect(task).toMatchObject({ project_id: project.id, title: "T" });
+    const routes = everyRoute(base, { user: user.id, project: project.id, task: task.id });
+
+    // Refusals first (the routes delete the task and the project at the end).
+    const other = await es256(); // same kid, another key: not in AUTH_JWKS
+    const refusals: [string, string | undefined, number][] = [
+      ["no tenant claim", await sign("u1"), 401],
+      ["key not in the set", await other.sign("u1", { tenant }), 401],
+      ["HS256 when only AUTH_JWKS is set", await tokenFor(tenant), 401],
+      ["another tenant's", await sign("u1", { tenant: `${tenant}-other` }), 403],
+    ];
+    const before = await json(own("GET", `${base}/tasks`));
+    for (const [label, token, status] of refusals)
+      for (const [method, path, body] of routes) {
+        const res = await es(token)(method, path, body);
+        expect([label, method, path, res.status]).toEqual([label, method, path, status]);
+      }
+    expect(await json(own("GET", `${base}/tasks`))).toEqual(before);
+    expect((await json(own("GET", `${base}/users`))).users).toHaveLength(1);
+
+    // The socket takes the ES256 token as ?token=.
+    const socket = await openSocket(
+      {
+        fetch: (request: Request) =>
+          fetchWith(new Request(`http://coordinator${base}/ws${new URL(request.url).search}`, request), vars),
+      },
+      { query: { token: await sign("u1", { tenant }) } },
+    );
+    expect((await socket.call("getTask", { id: task.id })).result.title).toBe("T");
+    socket.ws.close();
+
+    for (const [method, path, body] of routes) {
+      const res = await own(method, path, body);
+      expect([method, path, res.status < 300]).toEqual([method, path, true]);
+    }
+    expect((await json(own("GET", `${base}/projects`))).projects).toHaveLength(1); // "Q"; "P" deleted
   });
 
   it("routes by subdomain or X-Tenant-ID header when configured", async () => {

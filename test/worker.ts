@@ -4,11 +4,13 @@ import { mounts } from "../worker";
 import { forwardQueue } from "./fixtures/forward-actors";
 import { fixtureRoutes } from "./fixtures/routes";
 
+export { NotesAgent } from "../examples/agent-parts/agent";
 export { Notes } from "../examples/notes/notes";
 export * from "../worker";
 export { FixtureActor, PlainNotes } from "./fixtures/actors";
 export { BackedUpInventory } from "./fixtures/backed-up-inventory";
 export { ChatRoom, QuietRoom } from "./fixtures/chat-room";
+export { RefusingRegistry, RetryTenant } from "./fixtures/fleet-retry";
 export { FleetTenant } from "./fixtures/fleet-tenant";
 export { BadForward, ForwardSink, ForwardSource } from "./fixtures/forward-actors";
 export { HistoryActor, ListedHistoryActor, NoHistoryActor } from "./fixtures/history-actors";

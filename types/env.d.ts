@@ -34,6 +34,7 @@ declare namespace Cloudflare {
       import("../actors/collaborative-document/collaborative-document").CollaborativeDocument
     >;
     EXAMPLE_NOTES: DurableObjectNamespace<import("../examples/notes/notes").Notes>;
+    NOTES_AGENT: DurableObjectNamespace<import("../examples/agent-parts/agent").NotesAgent>;
     SCHEDULED: DurableObjectNamespace<import("../test/fixtures/scheduled-actors").ScheduledActor>;
     LONG_LEASE: DurableObjectNamespace<import("../test/fixtures/scheduled-actors").LongLeaseActor>;
     EVERY_WAKE: DurableObjectNamespace<import("../test/fixtures/scheduled-actors").EveryWakeActor>;

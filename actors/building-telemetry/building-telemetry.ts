@@ -5,9 +5,11 @@ import { parseInput } from "../../src/coordinator/validate";
 import { type ActorConfig, defineActor } from "../../src/define-actor";
 import { parseDuration } from "../../src/duration";
 import { ActorError } from "../../src/errors";
+import { fleet } from "../../src/fleet/part";
 import { forward } from "../../src/forward/index";
 import type { ForwardStatus } from "../../src/forward/types";
 import { history } from "../../src/history/index";
+import { rpc } from "../../src/rpc/index";
 import { SqlActor } from "../../src/sql-actor";
 import type { ArchiveResult } from "../../src/tiering/archive";
 import { tiering } from "../../src/tiering/index";
@@ -171,7 +173,20 @@ export function buildingConfig(options: { archiveBinding?: string; central?: boo
     migrations,
     // Dashboards get alert frames, not presence events.
     connections: { presence: false },
+    // RPC on the alerts socket (`{ id, method, args }`, beside its alert frames): the reads are
+    // public as over HTTP; acknowledging is for operators (admin).
+    rpc: rpc({
+      methods: {
+        queryAggregates: "public",
+        realtime: "public",
+        historical: "public",
+        activeAlerts: "public",
+        listRules: "public",
+        acknowledge: "admin",
+      },
+    }),
     tiering: tiering({ binding: options.archiveBinding ?? "ARCHIVE", prefix: "telemetry" }),
+    fleet: fleet("buildings"),
   };
   if (options.central === false) return defineActor(parts);
   return defineActor({
@@ -596,9 +611,10 @@ export class BuildingTelemetry extends SqlActor<Env, typeof schema> {
     this.#assertExists();
     const params: unknown[] = [DAY, DAY, toMs(start), toMs(end)];
     if (sensorId !== undefined) params.push(sensorId);
+    // CAST: `ts / ?` with a bound number is a real division (one "day" per reading without it).
     const rows = await this.tiering.unionQuery<Omit<HistoricalPoint, "day"> & { day: number }>(
       "readings",
-      `SELECT sensor_id AS sensorId, (ts / ?) * ? AS day, avg(value) AS avg, min(value) AS min, max(value) AS max,
+      `SELECT sensor_id AS sensorId, CAST(ts / ? AS INTEGER) * ? AS day, avg(value) AS avg, min(value) AS min, max(value) AS max,
          count(*) AS count
        FROM readings WHERE ts >= ? AND ts <= ? ${sensorId === undefined ? "" : "AND sensor_id = ?"}
        GROUP BY sensor_id, day ORDER BY day, sensor_id`,

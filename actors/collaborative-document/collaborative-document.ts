@@ -4,10 +4,12 @@ import { registerName } from "../../src/coordinator/directory";
 import { parseInput } from "../../src/coordinator/validate";
 import { type ActorConfig, defineActor } from "../../src/define-actor";
 import { ActorError } from "../../src/errors";
+import { fleet } from "../../src/fleet/part";
 import { history } from "../../src/history/index";
 import type { MergeConflict } from "../../src/history/merge";
 import { lastLsn } from "../../src/history/store";
-import { vouchedCaller } from "../../src/rpc/caller";
+import { caller as socketCaller, vouchedCaller } from "../../src/rpc/caller";
+import { rpc } from "../../src/rpc/index";
 import { SqlActor } from "../../src/sql-actor";
 import { type Block, Blocks, type Query, toBlock } from "./blocks";
 import { applyEdit, isRefusal, revert } from "./edits";
@@ -73,6 +75,10 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
     // The document sends its own `presence` frames (coalesced, with cursors), not the framework's.
     connections: { presence: false, maxMessageBytes: 256 * 1024 },
     history: history({ tables: ["blocks"], retain: "30d", binding: "COLLABORATIVE_DOCUMENT" }),
+    // RPC on the socket (`{ id, method, args }`, beside the document's own frames): any member
+    // reads; restore needs the document's admin, checked by the method as over HTTP.
+    rpc: rpc({ methods: { blocks: "user", operationLog: "user", presenceList: "user", restore: "user" } }),
+    fleet: fleet("documents"),
   });
 
   readonly #blocks: Blocks;
@@ -333,15 +339,17 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
   }
 
   // ---- methods (HTTP routes, RPC) ----
+  // `caller` is who an HTTP route (or a Worker with the binding) says is calling; over the
+  // socket it is the socket's user, and any `caller` argument is ignored (see #caller).
 
   /** The current blocks, parents first, and the LSN they are at. */
-  blocks(caller: CallerInput): { blocks: Block[]; lsn: number } {
+  blocks(caller?: CallerInput): { blocks: Block[]; lsn: number } {
     this.#caller(caller, "viewer");
     return { blocks: this.#allBlocks(), lsn: this.#lsn() };
   }
 
   /** The operation log, newest first; `before` (an operation id) pages back. */
-  operationLog(input: HistoryInput, caller: CallerInput): { history: HistoryEntry[] } {
+  operationLog(input?: HistoryInput, caller?: CallerInput): { history: HistoryEntry[] } {
     const { limit, before } = parseInput(historyInput, input ?? {});
     this.#caller(caller, "viewer");
     return { history: this.#log.page(limit ?? 50, before) };
@@ -351,7 +359,7 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
    * Put the blocks back as they were at `timestamp`: the framework's `restoreTo`, one recorded
    * transaction (so restoring to a time before it undoes it), logged, then `refresh` to everyone.
    */
-  restore(input: RestoreInput, caller: CallerInput): { restoredTo: string; changes: number; lsn: number } {
+  restore(input: RestoreInput, caller?: CallerInput): { restoredTo: string; changes: number; lsn: number } {
     const { timestamp } = parseInput(restoreInput, input);
     const who = this.#caller(caller, "admin");
     const at = typeof timestamp === "number" ? timestamp : Date.parse(timestamp);
@@ -441,7 +449,7 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
   }
 
   /** Who is here now. */
-  presenceList(caller: CallerInput): { presence: PresenceEntry[] } {
+  presenceList(caller?: CallerInput): { presence: PresenceEntry[] } {
     this.#caller(caller, "viewer");
     return { presence: this.#presenceList() };
   }
@@ -516,9 +524,16 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
     if (RANK[role] < RANK[needs]) throw notAllowed(userId, role, needs);
   }
 
-  /** Check an HTTP caller against `needs`; the document must exist. */
-  #caller(caller: CallerInput, needs: DocumentRole): { userId: string } {
-    const who = parseInput(callerInput, caller);
+  /**
+   * Check the caller against `needs`; the document must exist. Within a socket call it is the
+   * socket's user (the deployment's admin when the coordinator vouched for one), never an argument.
+   */
+  #caller(caller: CallerInput | undefined, needs: DocumentRole): { userId: string } {
+    const socket = socketCaller();
+    const who = parseInput(
+      callerInput,
+      socket ? { userId: socket.userId ?? undefined, admin: socket.role === "admin" } : caller,
+    );
     if (!this.#exists()) throw documentNotFound(this.name);
     this.#require(who.userId, who.admin ? "admin" : this.#role(who.userId), needs);
     return who;

@@ -3,11 +3,14 @@ import { registerName } from "../../src/coordinator/directory";
 import { parseInput } from "../../src/coordinator/validate";
 import { type ActorConfig, defineActor } from "../../src/define-actor";
 import { type ApplyResult, applyOnce, type ForwardBatch, type ForwardChange } from "../../src/forward/index";
+import { readSchema } from "../../src/migrations/schema";
 import { SqlActor } from "../../src/sql-actor";
+import { INTERNAL_TABLE } from "../../src/stats";
 import { unexpectedChange } from "./errors";
 import { type MetricsInput, metricsInput, regionName, rollupRow } from "./inputs";
 import {
   add,
+  type ColumnsResult,
   type DayMetrics,
   emptyMetrics,
   type Figures,
@@ -102,6 +105,19 @@ export class GlobalAnalytics extends SqlActor<Env, typeof schema> {
       add(result.total, figures);
     }
     return result;
+  }
+
+  /**
+   * The columns this actor stores, as SQLite describes its tables (the actor's own; the
+   * framework's `_dosql_*` ledger and the runtime's tables, such as wrangler dev's
+   * `__miniflare_do_name`, are left out): what anyone may check holds no PII.
+   */
+  columns(): ColumnsResult {
+    const tables = [...readSchema(this.ctx.storage.sql).values()]
+      .filter((t) => !INTERNAL_TABLE.test(t.name))
+      .map((t) => ({ name: t.name, columns: t.columns }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+    return { tables };
   }
 
   #written(): boolean {

@@ -12,6 +12,11 @@ export interface DayMetrics extends Figures {
   regions: Record<string, Figures>;
 }
 
+/** `columns()`: every table the actor stores and its columns, in order (none before the first sync). */
+export interface ColumnsResult {
+  tables: { name: string; columns: string[] }[];
+}
+
 export interface MetricsResult {
   from: string;
   to: string;

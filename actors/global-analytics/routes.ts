@@ -24,3 +24,13 @@ globalAnalyticsRoutes.get("/analytics/global/metrics", allow("public"), async (c
   }
   return c.json(await actorStub(c.env.GLOBAL_ANALYTICS, GLOBAL).metrics(input));
 });
+
+/**
+ * `GET /analytics/global/columns` (public): the tables and columns the global actor stores, read
+ * from its SQLite (no rows), so anyone can check that no PII column exists. Before any region has
+ * synced: no tables, without creating the actor.
+ */
+globalAnalyticsRoutes.get("/analytics/global/columns", allow("public"), async (c) => {
+  if (!(await isKnown(c.env, "analytics", GLOBAL))) return c.json({ tables: [] });
+  return c.json(await actorStub(c.env.GLOBAL_ANALYTICS, GLOBAL).columns());
+});

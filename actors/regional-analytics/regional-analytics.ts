@@ -3,6 +3,7 @@ import { registerName } from "../../src/coordinator/directory";
 import { parseInput } from "../../src/coordinator/validate";
 import { type ActorConfig, defineActor } from "../../src/define-actor";
 import { ActorError } from "../../src/errors";
+import { fleet } from "../../src/fleet/part";
 import { forward } from "../../src/forward/index";
 import type { ForwardStatus } from "../../src/forward/types";
 import { history } from "../../src/history/index";
@@ -139,6 +140,7 @@ export class RegionalAnalytics extends SqlActor<Env, typeof schema> {
     migrations,
     // Only region_rollups is captured: the change feed the forward reads holds aggregates alone.
     history: history({ tables: ["region_rollups"], retain: "30d" }),
+    fleet: fleet("analytics"),
     forward: forward([
       {
         name: "global",

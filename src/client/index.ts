@@ -198,12 +198,18 @@ export function connect<T>(url: string | URL, options: ConnectOptions = {}): Act
     #changed = new Set<(rows: Row[]) => void>();
     #errors = new Set<(error: RpcError) => void>();
     #ready!: (rows: Row[]) => void;
-    readonly ready = new Promise<Row[]>((r) => (this.#ready = r));
+    #refused!: (error: RpcError) => void;
+    readonly ready = new Promise<Row[]>((resolve, reject) => {
+      this.#ready = resolve;
+      this.#refused = reject;
+    });
 
     constructor(
       readonly sql: string,
       readonly params: unknown[],
-    ) {}
+    ) {
+      this.ready.catch(() => {}); // a caller who never awaits `ready` hears refusals via onError
+    }
 
     get rows(): Row[] {
       return [...this.#rows.values()];
@@ -235,6 +241,7 @@ export function connect<T>(url: string | URL, options: ConnectOptions = {}): Act
           resolve: (snapshot) => this.#apply(snapshot as Frame, !(snapshot as Frame).resumed),
           reject: (error) => {
             if (error.code === "CONNECTION_LOST") return; // resubscribed on reconnect
+            this.#refused(error); // before the first rows: `ready` rejects (no-op once settled)
             for (const fn of this.#errors) fn(error);
           },
         },

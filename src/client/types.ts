@@ -47,7 +47,7 @@ export interface LiveQuery<Row = Record<string, unknown>> {
   readonly rows: Row[];
   /** The LSN of the last commit these rows include. */
   readonly lsn: number;
-  /** Resolves with the first rows. */
+  /** Resolves with the first rows; rejects with the server's error if it refuses the query. */
   readonly ready: Promise<Row[]>;
   /** Called after the rows change (the first answer, each push, each resume). */
   onChange(listener: (rows: Row[]) => void): () => void;

@@ -17,6 +17,7 @@ export const reportInput = z.object({
   className: z.string().check(z.regex(/^[A-Za-z_$][\w$]{0,127}$/)),
   version: z.nullable(z.string().check(z.maxLength(256))),
   bytes: z.int().check(z.gte(0)),
+  jurisdiction: z.optional(z.nullable(z.string().check(z.regex(/^[a-z]{2,16}$/)))),
 });
 
 export const listInput = z.object({ cursor, limit });

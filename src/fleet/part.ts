@@ -102,6 +102,7 @@ export class FleetMember {
       className: this.#host.className,
       version: this.#host.schemaVersion(),
       bytes: this.#host.databaseBytes(),
+      jurisdiction: this.#host.ctx.id.jurisdiction ?? null,
     };
   }
 

@@ -40,6 +40,7 @@ type Row = {
   bytes: number;
   error_code: string | null;
   error_message: string | null;
+  jurisdiction: string | null;
 };
 
 /** A background migration continues this soon after each batch (each alarm run is its own invocation). */
@@ -62,15 +63,17 @@ export class FleetRegistry extends DurableObject {
     this.#install();
     const now = Date.now();
     this.ctx.storage.sql.exec(
-      `INSERT INTO actors (name, class_name, created_at, last_seen, version, bytes) VALUES (?, ?, ?, ?, ?, ?)
+      `INSERT INTO actors (name, class_name, created_at, last_seen, version, bytes, jurisdiction) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (name) DO UPDATE SET class_name = excluded.class_name, last_seen = excluded.last_seen,
-         version = excluded.version, bytes = excluded.bytes, error_code = NULL, error_message = NULL`,
+         version = excluded.version, bytes = excluded.bytes, jurisdiction = excluded.jurisdiction,
+         error_code = NULL, error_message = NULL`,
       r.name,
       r.className,
       now,
       now,
       r.version,
       r.bytes,
+      r.jurisdiction ?? null,
     );
   }
 
@@ -220,7 +223,10 @@ export class FleetRegistry extends DurableObject {
         "FLEET_CLASS_UNKNOWN",
         `no Durable Object class ${row.class_name} exported by this Worker`,
       );
-    return ns.getByName(row.name) as unknown as MemberStub;
+    // An actor in a jurisdiction (RegionalAnalytics "eu") is another object than its name in the
+    // plain namespace: reach it where it lives (local workerd has no jurisdictions: never set there).
+    const home = row.jurisdiction ? ns.jurisdiction(row.jurisdiction as DurableObjectJurisdiction) : ns;
+    return home.getByName(row.name) as unknown as MemberStub;
   }
 
   #page(cursor: string | null, limit: number): { page: Row[]; next: string | null } {
@@ -261,7 +267,12 @@ export class FleetRegistry extends DurableObject {
     if (this.#ready) return;
     this.ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS actors (
       name TEXT PRIMARY KEY, class_name TEXT NOT NULL, created_at INTEGER NOT NULL, last_seen INTEGER NOT NULL,
-      version TEXT, bytes INTEGER NOT NULL DEFAULT 0, error_code TEXT, error_message TEXT) WITHOUT ROWID`);
+      version TEXT, bytes INTEGER NOT NULL DEFAULT 0, error_code TEXT, error_message TEXT,
+      jurisdiction TEXT) WITHOUT ROWID`);
+    // A registry created before the jurisdiction column (issue 15's first version) gains it.
+    const columns = this.ctx.storage.sql.exec<{ name: string }>("PRAGMA table_info(actors)").toArray();
+    if (!columns.some((c) => c.name === "jurisdiction"))
+      this.ctx.storage.sql.exec("ALTER TABLE actors ADD COLUMN jurisdiction TEXT");
     this.ctx.storage.sql.exec(
       "CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, state TEXT NOT NULL) WITHOUT ROWID",
     );

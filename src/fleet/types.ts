@@ -5,6 +5,8 @@ export interface FleetReport {
   className: string;
   version: string | null;
   bytes: number;
+  /** The actor's jurisdiction (`ctx.id.jurisdiction`, e.g. "eu"): the registry reaches it there. */
+  jurisdiction?: string | null;
 }
 
 /** One actor as the registry knows it. */

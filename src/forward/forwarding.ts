@@ -115,7 +115,7 @@ export class Forwarding {
       target: targetLabel(spec.to),
       state: row.state,
       ackedLsn: acked,
-      pending: Math.max(0, this.#host.history.summary().lastLsn - acked),
+      pending: Math.max(0, this.#host.history.lastLsn() - acked),
       delivered: { batches: row.batches, changes: row.changes },
       lastDeliveryAt: row.last_delivery_at,
       failures: row.failures,
@@ -142,7 +142,7 @@ export class Forwarding {
       ack: (id, lsn) => {
         history.ack(id, lsn);
       },
-      lastLsn: () => history.summary().lastLsn,
+      lastLsn: () => history.lastLsn(),
       later: (name, delayMs) => {
         schedule.at(delayMs, DELIVER_METHOD, { name }, { key: scheduleKey(name) });
       },

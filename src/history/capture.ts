@@ -10,8 +10,10 @@ import { NEWEST_TX, WAL } from "./store";
  *   commit with its actor; one that wrote nothing costs nothing;
  * - a statement of `this.run`/`this.query`/drizzle outside one is its own, closed just after it.
  * Writes made straight on `ctx.storage` (bypassing the actor's API) are still captured, and join
- * the history transaction of the next write through the actor: a raw `transactionSync` is never
- * split. A close is one statement; reads cost nothing.
+ * the history transaction of the next write through the actor that may capture: a raw
+ * `transactionSync` is never split. A close is one statement; reads cost nothing, and so do
+ * writes whose text targets a quiet table alone (untracked, no triggers or foreign keys reaching
+ * further, see quiet.ts): they cannot open a history transaction, so theirs needs no close.
  */
 export const CLOSE = `UPDATE ${WAL} SET mark = NULL WHERE lsn = (SELECT max(lsn) FROM ${WAL}) AND mark = -1`;
 /** The same, recording the actor on the transaction's first row. */
@@ -23,31 +25,43 @@ export class Capture implements WriteHooks {
   onWrite: (() => void) | undefined;
   readonly #sql: SqlStorage;
   #actor: string | null = null;
+  /** See `WriteHooks.captures`: false only for a statement that writes untracked tables alone. */
+  readonly captures: (sql: string) => boolean;
 
-  constructor(sql: SqlStorage) {
+  constructor(sql: SqlStorage, captures: (sql: string) => boolean) {
     this.#sql = sql;
+    this.captures = captures;
   }
 
   begin(options: TransactionOptions | undefined): void {
     this.#actor = options?.actor ?? null;
   }
 
-  commit(wrote: boolean): void {
-    if (!wrote) return;
-    this.close(this.#actor);
-    this.onWrite?.();
+  /** True when the transaction captured a change (the WAL holds at least that one now). */
+  commit(wrote: boolean): boolean {
+    return wrote && this.#closed(this.#actor);
   }
 
   rollback(): void {}
 
-  wrote(): void {
-    this.close(null);
-    this.onWrite?.();
+  /** True when the write captured a change. */
+  wrote(): boolean {
+    return this.#closed(null);
   }
 
-  /** Close the open history transaction (if any), recording `actor` on it. */
-  close(actor: string | null): void {
-    if (actor === null) this.#sql.exec(CLOSE);
-    else this.#sql.exec(CLOSE_AS, actor);
+  /**
+   * Close, and tell listeners only when something was captured: a close that changed no row found
+   * no open history transaction (only untracked tables were written), so nothing new is in the WAL.
+   */
+  #closed(actor: string | null): boolean {
+    if (!this.close(actor)) return false;
+    this.onWrite?.();
+    return true;
+  }
+
+  /** Close the open history transaction (if any), recording `actor` on it; true if one was open. */
+  close(actor: string | null): boolean {
+    const cursor = actor === null ? this.#sql.exec(CLOSE) : this.#sql.exec(CLOSE_AS, actor);
+    return cursor.rowsWritten > 0;
   }
 }

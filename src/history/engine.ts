@@ -1,6 +1,6 @@
-import type { WriteHooks } from "../database";
 import { ActorError } from "../errors";
 import type { MigrationObserver } from "../migrations";
+import { TextCache } from "../query-route";
 import { type ApplyResult, applyTargets, type SideEffect } from "./apply";
 import { type RestoreCapture, restoreCapture } from "./backup-restore";
 import type { SeedMessage } from "./branch";
@@ -10,6 +10,7 @@ import type { HistorySettings } from "./config";
 import { type ChangesOptions, type ChangesPage, type RowVersion, readChanges, readRowHistory } from "./feed";
 import { LiveFeed } from "./live";
 import type { ConflictPolicy, MergeSource } from "./merge";
+import { quietTables, type WriteTarget, writeTargetOf } from "./quiet";
 import { restoreTargets, undoTargets } from "./restore";
 import { type PruneResult, prune } from "./retention";
 import { migrationObserver } from "./schema-changes";
@@ -53,6 +54,9 @@ export class HistoryEngine {
   #tracking: Tracking | undefined;
   #allTables: TableInfo[] = [];
   #capture: Capture | undefined;
+  /** Tables whose writes capture nothing, read lazily after each install and after DDL. */
+  #quiet: Set<string> | undefined;
+  readonly #targets = new TextCache<WriteTarget>(writeTargetOf);
   /** Fires after each write: `history.subscribe(fromLsn)` and forwards wait on it. */
   readonly writes = new WriteSignal();
 
@@ -88,7 +92,28 @@ export class HistoryEngine {
     this.#tracking = installTracking(this.#host.storage, this.settings);
     this.#allTables = userTableNames(this.#sql).map((n) => describeTable(this.#sql, n)!);
     this.#live?.startAfter(lastLsn(this.#sql));
+    this.#quiet = undefined;
+    this.onInstall?.();
   }
+
+  /**
+   * Could a write with this text have captured a change? No only when it is a single write whose
+   * target is a quiet table (quiet.ts): then its transaction needs no close. Raw writes straight on
+   * `ctx.storage` are still captured and join the next transaction that writes a tracked table.
+   */
+  #mayCapture(sql: string): boolean {
+    const { target, ddl } = this.#targets.get(sql);
+    if (ddl) {
+      this.#quiet = undefined;
+      return true;
+    }
+    if (target === null) return true;
+    this.#quiet ??= quietTables(this.#sql, this.tracking);
+    return !this.#quiet.has(target);
+  }
+
+  /** Called after each install (wake, a restore from a backup, a branch seeded): the WAL may have changed. */
+  onInstall: (() => void) | undefined;
 
   /** How a restore from a backup runs under history (see backup-restore.ts). */
   restoreHooks(): RestoreCapture {
@@ -103,9 +128,9 @@ export class HistoryEngine {
   }
 
   /** The consumer of the actor's write path (`Database`'s hooks): transaction boundaries. */
-  hooks(): WriteHooks {
+  hooks(): Capture {
     if (!this.#capture) {
-      this.#capture = new Capture(this.#sql);
+      this.#capture = new Capture(this.#sql, (sql) => this.#mayCapture(sql));
       const live = this.#live;
       this.#capture.onWrite = () => {
         live?.queue();
@@ -244,6 +269,11 @@ export class HistoryEngine {
       },
       { actor },
     );
+  }
+
+  /** The newest LSN (0 before any change): one statement, where `summary()` runs three. */
+  lastLsn(): number {
+    return lastLsn(this.#sql);
   }
 
   /** For `stats()`: the LSN range held (LSNs are contiguous, so the count is exact) and subscribers. */

@@ -50,26 +50,32 @@ export function history(config: HistoryConfig): ActorPart<History> {
       );
       const api = new History(engine, () => host.assertReady());
       // Retention goes on the schedule from the first change on: an actor that was only looked up
-      // gets no task and no alarm.
+      // gets no task and no alarm. Decided once, not per commit: on each install (wake, restore,
+      // seeded branch) by reading the WAL, then at the first commit that captured a change (the
+      // close says so, see capture.ts), which needs no read. Writes to untracked tables never arm.
       let armed = false;
-      const arm = () => {
+      const arm = (captured: boolean) => {
         const every = engine.retentionInterval();
-        if (!every || engine.summary().changes === 0) return;
+        if (!every) return;
         try {
           host.assertReady();
         } catch {
           return;
         }
+        if (!captured && engine.summary().changes === 0) return;
         host.schedule.every(every, "pruneHistory", undefined, { key: RETENTION_KEY });
         armed = true;
       };
       // From a commit hook: a failure to schedule must not roll back the caller's transaction.
-      const armSafely = () => {
+      const armSafely = (captured: boolean) => {
         try {
-          arm();
+          arm(captured);
         } catch (err) {
           console.error("could not schedule history retention", err);
         }
+      };
+      engine.onInstall = () => {
+        if (!armed && engine.retentionInterval()) armSafely(false);
       };
       return {
         api,
@@ -81,19 +87,18 @@ export function history(config: HistoryConfig): ActorPart<History> {
           return {
             begin: (options) => hooks.begin(options),
             commit: (wrote) => {
-              hooks.commit(wrote);
-              if (wrote && !armed) armSafely();
+              if (hooks.commit(wrote) && !armed) armSafely(true);
             },
             rollback: () => hooks.rollback(),
+            captures: hooks.captures,
             wrote: () => {
-              hooks.wrote();
-              if (!armed) armSafely();
+              if (hooks.wrote() && !armed) armSafely(true);
             },
           };
         },
         // Retention runs on a schedule (idempotent by key; removed when retention is off).
         start: () => {
-          if (engine.retentionInterval()) arm();
+          if (engine.retentionInterval()) arm(false);
           else host.schedule.cancel(RETENTION_KEY);
         },
         query: (sql, params) => {

@@ -27,7 +27,9 @@ export interface TableInfo {
   nullableKey: string[];
 }
 
-const INTERNAL = /^(_dosql_|_cf_|sqlite_|__drizzle)/;
+// `__miniflare_do_name`: under `wrangler dev` (miniflare) an actor reached by name holds that table,
+// with a row: without it here, branch() into a fresh actor answered BRANCH_EXISTS.
+const INTERNAL = /^(_dosql_|_cf_|__miniflare_|sqlite_|__drizzle)/;
 
 /** Plain user tables: not virtual, not FTS shadow tables, not the framework's own. */
 export function userTableNames(sql: SqlStorage): string[] {

@@ -30,3 +30,8 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   await page.screenshot({ path, fullPage: true }).catch(() => {});
   return path;
 }
+
+/** Wait until the element has attribute `data-<name>` set (a page's marker that a step ended). */
+export async function dataSet(p: Page, selector: string, name: string, ms = 30_000) {
+  await p.locator(selector).locator(`xpath=self::*[@data-${name}]`).waitFor({ timeout: ms });
+}

@@ -64,6 +64,20 @@ describe("dosql-actors/client in Node 22 against wrangler dev", () => {
     const lsns: number[] = [];
     live.onChange(() => lsns.push(live.lsn));
     expect((await live.ready)[0]).toMatchObject({ sku: name, available: 10, reserved: 0 });
+    // A live query the server refuses (a table no live grant covers): `ready` rejects with the
+    // server's error (it used to stay pending forever), and onError hears it too.
+    const refusedLive = sku.$live("SELECT * FROM reservations");
+    const heard: string[] = [];
+    refusedLive.onError((e) => heard.push(e.code));
+    const outcome = await Promise.race([
+      refusedLive.ready.then(
+        () => "resolved",
+        (e: unknown) => e,
+      ),
+      new Promise((r) => setTimeout(() => r("still pending"), 5000)),
+    ]);
+    expect(outcome).toBeInstanceOf(RpcError);
+    expect(heard).toEqual([(outcome as RpcError).code]);
 
     // Concurrent calls, each answered to its own caller.
     const [r1, r2, status] = await Promise.all([

@@ -12,12 +12,12 @@ export class ApiError extends Error {
   }
 }
 
-/** GET `path`, or POST `body` as JSON; the answer's JSON, or an ApiError. */
-export async function api<T>(path: string, body?: unknown): Promise<T> {
+/** GET `path`, or POST (or `method`) `body` as JSON; the answer's JSON, or an ApiError. */
+export async function api<T>(path: string, body?: unknown, method = "POST"): Promise<T> {
   const init: RequestInit =
     body === undefined
       ? {}
-      : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
+      : { method, headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
   const res = await fetch(path, init);
   const json = (await res.json()) as T & { error?: { code: string; message: string; details?: {} } };
   if (!res.ok) {
