@@ -3,7 +3,7 @@
 // from hand-written SKU DOs (bench/actors/checkout.ts). Checkouts run one after another.
 import { QUICK } from "../quick.mjs";
 
-const N = QUICK ? 10 : 100;
+const N = QUICK ? 5 : 100;
 const SKUS = 5;
 const STOCK = 1_000_000;
 

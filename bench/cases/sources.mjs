@@ -1,11 +1,13 @@
 // Sources (issue 20): rows/s scanned per format from R2 (`FROM 'r2://ARCHIVE/…'`: JSON, NDJSON, CSV,
 // Parquet) against the same GROUP BY over the same rows in a hand-written Durable Object's table,
 // and workerd's peak RSS for a large CSV scan with a selective filter.
-// BENCH_SOURCES_ROWS (default 200,000) rows per format file; BENCH_SOURCES_CSV_MB (default 100).
+// BENCH_SOURCES_ROWS (default 200,000; --quick 20,000) rows per format file; BENCH_SOURCES_CSV_MB
+// (default 100; --quick 10).
+import { QUICK } from "../quick.mjs";
 import { median, withMemory } from "./tiering.mjs";
 
-const N = Number(process.env.BENCH_SOURCES_ROWS ?? 200_000);
-const BIG_MB = Number(process.env.BENCH_SOURCES_CSV_MB ?? 100);
+const N = Number(process.env.BENCH_SOURCES_ROWS ?? (QUICK ? 20_000 : 200_000));
+const BIG_MB = Number(process.env.BENCH_SOURCES_CSV_MB ?? (QUICK ? 10 : 100));
 const CATEGORIES = ["tools", "toys", "food", "books"];
 const COLUMNS = ["id", "name", "category", "price", "qty", "day"];
 
