@@ -1,28 +1,17 @@
-import type { Browser, BrowserContext } from "playwright-core";
+import type { BrowserContext } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { freePort, removeDir, tempDir, WranglerDev } from "../node/wrangler-dev.mjs";
-import { launch, screenshot, type WatchedPage, watchedPage } from "./browser";
+import { screenshot, type WatchedPage } from "./browser";
+import { type Session, startSession } from "./server";
 
-let server: WranglerDev;
-let state: string;
-let browser: Browser;
+let s: Session;
 let context: BrowserContext;
 let page: WatchedPage | undefined;
 
 beforeAll(async () => {
-  state = tempDir();
-  const port = await freePort(process.env.DOSQL_BROWSER_TEST_PORT);
-  const inspector = await freePort(process.env.DOSQL_BROWSER_TEST_INSPECTOR_PORT);
-  server = new WranglerDev(port, inspector, state);
-  await Promise.all([server.start(), launch().then((b) => (browser = b))]);
-  context = await browser.newContext({ viewport: { width: 390, height: 844 } }); // a phone's
+  s = await startSession(0); // pages 0, documents 1, iot 2, analytics 3, tenants 4
+  context = await s.context(); // a phone's
 });
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-  if (state) removeDir(state);
-});
+afterAll(async () => s?.stop());
 
 // On failure, the page as it was: test/browser/screenshots/<test name>.png.
 afterEach(async (ctx) => {
@@ -33,9 +22,7 @@ afterEach(async (ctx) => {
 });
 
 async function open(path: string): Promise<WatchedPage> {
-  page = await watchedPage(context);
-  const res = await page.goto(`${server.url}${path}`, { waitUntil: "networkidle" });
-  expect(res?.status(), path).toBe(200);
+  page = await s.open(context, path);
   return page;
 }
 
@@ -57,7 +44,7 @@ describe("demo pages in Chromium against wrangler dev", () => {
       .locator("ul.cards a")
       .evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).pathname));
     expect(links).toEqual(BUILT);
-    const icon = await p.request.get(`${server.url}/favicon.svg`);
+    const icon = await p.request.get(`${s.server.url}/favicon.svg`);
     expect(icon.status()).toBe(200);
     expect(icon.headers()["content-type"]).toContain("svg");
     expect(p.problems).toEqual([]);
@@ -88,7 +75,7 @@ describe("demo pages in Chromium against wrangler dev", () => {
     expect(await p.locator("#log-table tbody tr").count()).toBe(201);
     // The time slider between the restock and the first buyer: all 100 available, none sold.
     const sku = await p.textContent("#sku-name");
-    const log = (await (await fetch(`${server.url}/inventory/${sku}/history?limit=1000`)).json()) as {
+    const log = (await (await fetch(`${s.server.url}/inventory/${sku}/history?limit=1000`)).json()) as {
       history: { operation: string; timestamp: string }[];
     };
     const restock = Date.parse(log.history.at(-1)!.timestamp);

@@ -2,10 +2,8 @@
 // each takes its own ports: DOSQL_BROWSER_TEST_PORT / _INSPECTOR_PORT plus the file's `offset`
 // (pages.test.ts uses offset 0), else free ones.
 import type { Browser, BrowserContext } from "playwright-core";
-import { freePort, removeDir, tempDir, WranglerDev } from "../node/wrangler-dev.mjs";
+import { startDev, type WranglerDev } from "../node/wrangler-dev.mjs";
 import { launch, type WatchedPage, watchedPage } from "./browser";
-
-const plus = (env: string | undefined, offset: number) => (env ? String(Number(env) + offset) : undefined);
 
 export interface Session {
   server: WranglerDev;
@@ -18,11 +16,8 @@ export interface Session {
 }
 
 export async function startSession(offset: number): Promise<Session> {
-  const state = tempDir();
-  const port = await freePort(plus(process.env.DOSQL_BROWSER_TEST_PORT, offset));
-  const inspector = await freePort(plus(process.env.DOSQL_BROWSER_TEST_INSPECTOR_PORT, offset));
-  const server = new WranglerDev(port, inspector, state);
-  const [, browser] = await Promise.all([server.start(), launch()]);
+  const [dev, browser] = await Promise.all([startDev("DOSQL_BROWSER_TEST", offset), launch()]);
+  const server = dev.server;
   return {
     server,
     browser,
@@ -35,8 +30,7 @@ export async function startSession(offset: number): Promise<Session> {
     },
     async stop() {
       await browser.close();
-      await server.stop();
-      removeDir(state);
+      await dev.stop();
     },
   };
 }

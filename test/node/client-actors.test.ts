@@ -3,24 +3,18 @@ import type { BuildingTelemetry } from "../../actors/building-telemetry/building
 import type { Block } from "../../actors/collaborative-document/blocks";
 import type { CollaborativeDocument } from "../../actors/collaborative-document/collaborative-document";
 import { type ActorClient, connect, type RpcError } from "../../src/client/index";
-import { ports, removeDir, tempDir, WranglerDev } from "./wrangler-dev.mjs";
+import { startDev, type WranglerDev } from "./wrangler-dev.mjs";
 
 // The typed client against the sockets of actors that also speak their own frames (development
 // mode: every route open; the sockets' roles are covered in workerd by test/rpc-sockets.test.ts).
+let dev: Awaited<ReturnType<typeof startDev>>;
 let server: WranglerDev;
-let state: string;
 
 beforeAll(async () => {
-  state = tempDir();
-  const [port, inspector] = await ports();
-  server = new WranglerDev(port, inspector, state);
-  await server.start();
+  dev = await startDev("DOSQL_NODE_TEST", 1);
+  server = dev.server;
 });
-
-afterAll(async () => {
-  await server?.stop();
-  if (state) removeDir(state);
-});
+afterAll(async () => dev?.stop());
 
 const wsUrl = (path: string) => `${server.url.replace("http", "ws")}${path}`;
 

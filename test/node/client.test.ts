@@ -2,22 +2,16 @@ import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { InventorySKU, InventoryStatus, ReserveResult } from "../../actors/inventory-sku/inventory-sku";
 import { type ActorClient, connect, RpcError } from "../../src/client/index";
-import { gzipSize, ports, removeDir, tempDir, WranglerDev } from "./wrangler-dev.mjs";
+import { gzipSize, startDev, type WranglerDev } from "./wrangler-dev.mjs";
 
+let dev: Awaited<ReturnType<typeof startDev>>;
 let server: WranglerDev;
-let state: string;
 
 beforeAll(async () => {
-  state = tempDir();
-  const [port, inspector] = await ports();
-  server = new WranglerDev(port, inspector, state);
-  await server.start();
+  dev = await startDev("DOSQL_NODE_TEST", 0);
+  server = dev.server;
 });
-
-afterAll(async () => {
-  await server?.stop();
-  if (state) removeDir(state);
-});
+afterAll(async () => dev?.stop());
 
 type Figures = { sku: string; available: number; reserved: number; sold: number };
 

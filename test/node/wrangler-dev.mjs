@@ -9,11 +9,28 @@ import { gzipSync } from "node:zlib";
 export const gzipSize = (bytes) => gzipSync(bytes, { level: 9 }).length;
 export const tempDir = () => mkdtempSync(join(tmpdir(), "dosql-client-"));
 export const removeDir = (dir) => rmSync(dir, { recursive: true, force: true });
-/** Ports from DOSQL_NODE_TEST_PORT / DOSQL_NODE_TEST_INSPECTOR_PORT, else free ones. */
-export const ports = async () => [
-  await freePort(process.env.DOSQL_NODE_TEST_PORT),
-  await freePort(process.env.DOSQL_NODE_TEST_INSPECTOR_PORT),
-];
+/** `<prefix>_PORT` plus `offset` from the environment (test files run in parallel), else a free port. */
+const portFrom = (name, offset) =>
+  freePort(process.env[name] ? String(Number(process.env[name]) + offset) : undefined);
+
+/**
+ * A fresh `wrangler dev` of the coordinator (its own state folder) for one test file: ports from
+ * `<prefix>_PORT` / `<prefix>_INSPECTOR_PORT` plus `offset` (DOSQL_NODE_TEST, DOSQL_BROWSER_TEST),
+ * else free ones. `stop()` ends it and removes its state.
+ */
+export async function startDev(prefix, offset = 0) {
+  const state = tempDir();
+  const port = await portFrom(`${prefix}_PORT`, offset);
+  const server = new WranglerDev(port, await portFrom(`${prefix}_INSPECTOR_PORT`, offset), state);
+  await server.start();
+  return {
+    server,
+    async stop() {
+      await server.stop();
+      removeDir(state);
+    },
+  };
+}
 
 /** A free loopback port (or the one given in the environment, for runs on a shared machine). */
 export async function freePort(fromEnv) {

@@ -1,25 +1,10 @@
 // The analytics page: wires the buttons to the stream and the panels.
 import { compare, refreshRealtime, showColumns, syncAll } from "./analytics-panels";
 import { RUN, sendBurst } from "./analytics-stream";
-import { byId, numberOf, say } from "./dom";
+import { byId, numberOf, onClick, say } from "./dom";
 
 const sentEl = byId("sent");
 let total = 0;
-
-/** Run a click handler with its button disabled; any failure is shown, never thrown. */
-function onClick(id: string, out: string, handler: () => Promise<void>) {
-  const button = byId<HTMLButtonElement>(id);
-  button.addEventListener("click", async () => {
-    button.disabled = true;
-    try {
-      await handler();
-    } catch (e) {
-      say(byId(out), String(e), false);
-    } finally {
-      button.disabled = false;
-    }
-  });
-}
 
 async function burst(n: number) {
   total += await sendBurst(n);

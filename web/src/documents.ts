@@ -1,11 +1,10 @@
 // The collaborative document page: the document named by `?doc=` (a new one otherwise) as the user
 // `?user=` (a random one otherwise), live over its socket; history, restore, branch and merge.
-import { ApiError } from "./api";
 import { Editor } from "./documents-editor";
 import { branch, loadHistory, merge, preview, restore } from "./documents-history";
 import { DocumentModel } from "./documents-model";
 import { DocumentSocket } from "./documents-socket";
-import { byId, say } from "./dom";
+import { byId, onClick as onButton, say } from "./dom";
 
 const random = () => Math.random().toString(36).slice(2, 8);
 const params = new URLSearchParams(location.search);
@@ -55,16 +54,8 @@ const socket = new DocumentSocket(doc, user, model, {
   refused: (text) => say(status, text, false),
 });
 
-/** Run a click handler; any failure is shown, never thrown. */
-function onClick(id: string, handler: () => Promise<unknown> | unknown, out = status) {
-  byId(id).addEventListener("click", async () => {
-    try {
-      await handler();
-    } catch (e) {
-      say(out, e instanceof ApiError ? `${e.code}: ${e.message}` : String(e), false);
-    }
-  });
-}
+/** The page's buttons report failures in the status line unless told otherwise. */
+const onClick = (id: string, handler: () => unknown, out: HTMLElement = status) => onButton(id, out, handler);
 
 onClick("add", () => {
   const blockId = `b-${Date.now().toString(36)}-${random()}`;

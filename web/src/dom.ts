@@ -1,4 +1,5 @@
 // The few DOM helpers the pages share.
+import { ApiError } from "./api";
 
 export const byId = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const found = document.getElementById(id);
@@ -28,3 +29,22 @@ export function say(el: HTMLElement, text: string, ok: boolean | undefined = und
 }
 
 export const time = (iso: string) => new Date(iso).toLocaleTimeString([], { hour12: false });
+
+/**
+ * Run a click handler with its button disabled while it runs; any failure is shown in `out`
+ * (an API error as `CODE: message`), never thrown.
+ */
+export function onClick(id: string, out: HTMLElement | string, handler: () => Promise<unknown> | unknown) {
+  const button = byId<HTMLButtonElement>(id);
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await handler();
+    } catch (e) {
+      const target = typeof out === "string" ? byId(out) : out;
+      say(target, e instanceof ApiError ? `${e.code}: ${e.message}` : String(e), false);
+    } finally {
+      button.disabled = false;
+    }
+  });
+}

@@ -1,7 +1,7 @@
 // The tenants page: two tenants side by side, a cross-tenant read that finds nothing, how tokens
 // work on this server, and the fleet of every tenant with its schema version.
 import { ApiError } from "./api";
-import { byId, fillTable, say } from "./dom";
+import { byId, fillTable, onClick, say } from "./dom";
 import { call } from "./tenants-api";
 
 interface Task {
@@ -25,20 +25,6 @@ const TASKS: Record<Who, string[]> = {
   a: ["Launch the spring sale", "Fix checkout on Safari", "Hire a designer"],
   b: ["Ship the quarterly report"],
 };
-
-function onClick(id: string, out: string, handler: () => Promise<void>) {
-  const button = byId<HTMLButtonElement>(id);
-  button.addEventListener("click", async () => {
-    button.disabled = true;
-    try {
-      await handler();
-    } catch (e) {
-      say(byId(out), String(e), false);
-    } finally {
-      button.disabled = false;
-    }
-  });
-}
 
 async function createTenant(who: Who) {
   const base = `/tenants/${tenants[who]}`;
