@@ -366,6 +366,22 @@ describe("BuildingTelemetry: alert rules", () => {
     expect(batch.resolved).toHaveLength(1);
   });
 
+  it("a back-filled reading older than an open alert does not resolve it; a newer one in range does", async () => {
+    const b = building(freshName("backfill"));
+    const t0 = baseHour();
+    await b.createRule({ sensorType: "temperature", condition: "gt", thresholdValue: 50 });
+    const raised = await b.ingest(reading("bf", t0 + 10 * MINUTE, 80));
+    expect(raised.alerts).toHaveLength(1);
+    // A gateway uploads its backlog: in range, but taken before the alert was raised.
+    const backlog = await b.ingestBatch([reading("bf", t0, 20), reading("bf", t0 + 5 * MINUTE, 21)]);
+    expect(backlog.resolved).toEqual([]);
+    expect((await b.activeAlerts()).alerts.map((a) => a.status)).toEqual(["ACTIVE"]);
+    await evictDurableObject(b); // the raise time is read back after a wake too
+    expect((await b.ingest(reading("bf", t0 + 5 * MINUTE + 1, 22))).resolved).toEqual([]);
+    const back = await b.ingest(reading("bf", t0 + 11 * MINUTE, 30));
+    expect(back.resolved).toEqual([raised.alerts[0].id]);
+  });
+
   it("rules are updated and disabled (the in-memory rules follow at once; open alerts of a disabled rule resolve)", async () => {
     const name = freshName("update");
     const b = building(name);

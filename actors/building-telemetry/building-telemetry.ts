@@ -343,7 +343,8 @@ export class BuildingTelemetry extends SqlActor<Env, typeof schema> {
    * Check one reading against its rules. Per rule and sensor at most one alert is open: a breach
    * with an open alert raises nothing; without one, it raises a new alert unless the last alert of
    * that rule and sensor was raised less than `cooldownSeconds` before (reading time). A reading
-   * back in range resolves the open alert of that rule and sensor.
+   * back in range, taken at or after the alert was raised, resolves the open alert of that rule
+   * and sensor.
    */
   #evaluate(r: Reading, result: IngestResult, events: Event[]): void {
     const open = this.#open!;
@@ -353,6 +354,8 @@ export class BuildingTelemetry extends SqlActor<Env, typeof schema> {
       const openId = open.get(key);
       if (crossed === undefined) {
         if (openId === undefined) continue;
+        // A back-filled reading taken before the alert was raised says nothing about now.
+        if (r.ts < (this.#lastRaised.get(key) ?? Number.NEGATIVE_INFINITY)) continue;
         const alert = this.#resolve(openId, r.ts, "back in range");
         open.delete(key);
         result.resolved.push(openId);
