@@ -1,16 +1,12 @@
 // Analytics bench: RegionalAnalytics.ingest (validation, HMAC of the user id, bucket upsert with the
 // once-per-bucket unique checks, raw insert, session upsert, in one transaction) against a
 // hand-written Durable Object doing the same SQL and hashing; single events and batches of 500.
+
+import { post } from "../http.mjs";
 import { QUICK } from "../quick.mjs";
 
 const SINGLE = QUICK ? 100 : 1000;
 const BATCHED = QUICK ? 1_000 : 10_000;
-const post = (base, path) =>
-  fetch(`${base}${path}`, { method: "POST" }).then(async (r) => {
-    const text = await r.text();
-    if (!r.ok) throw new Error(`${path}: ${r.status} ${text}`);
-    return text;
-  });
 
 const run = (variant, n, batch) => (base, round) =>
   post(base, `/bench/analytics/${variant}/analytics-${variant}-${batch}-${round % 4}?n=${n}&batch=${batch}`);

@@ -1,18 +1,13 @@
 // Checkout of a 5-SKU cart: the Order actor (its checkout reserves the five lines from the
 // InventorySKU actors in parallel, history on, as shipped) vs a hand-written order DO reserving
 // from hand-written SKU DOs (bench/actors/checkout.ts). Checkouts run one after another.
+
+import { post } from "../http.mjs";
 import { QUICK } from "../quick.mjs";
 
 const N = QUICK ? 5 : 100;
 const SKUS = 5;
 const STOCK = 1_000_000;
-
-const post = (base, path) =>
-  fetch(`${base}${path}`, { method: "POST" }).then(async (r) => {
-    const text = await r.text();
-    if (!r.ok) throw new Error(`${path}: ${r.status} ${text}`);
-    return text;
-  });
 
 export default [
   {

@@ -1,21 +1,18 @@
 // Forward (issue 14): changes/s delivered to another actor and through a local queue, against a
 // hand-written outbox doing the same in the same run, and the commit-to-apply delay (p50/p99).
+
+import { postJson } from "../http.mjs";
 import { QUICK } from "../quick.mjs";
 
 const N = QUICK ? 200 : 2000;
-const post = (base, path) =>
-  fetch(`${base}${path}`, { method: "POST" }).then(async (r) => {
-    if (!r.ok) throw new Error(`${path}: ${r.status} ${await r.text()}`);
-    return r.json();
-  });
 const perSecond = (ms) => `${Math.round((N / ms) * 1000).toLocaleString("en")} changes/s`;
 const timedPost = async (base, path) => {
   const t0 = performance.now();
-  await post(base, path);
+  await postJson(base, path);
   return performance.now() - t0;
 };
 const delay = async (base, variant) => {
-  const d = await post(base, `/bench/forward-delay/${variant}/delay-${variant}?n=200`);
+  const d = await postJson(base, `/bench/forward-delay/${variant}/delay-${variant}?n=200`);
   return `p50 ${d.p50} ms, p99 ${d.p99} ms (n=${d.n}, maxWaitMs 5)`;
 };
 
@@ -25,8 +22,8 @@ export default [
     // The issue's goal: framework ≥ 0.95× hand on every scenario.
     goal: 1 / 0.95,
     rounds: 8,
-    subject: (base, round) => post(base, `/bench/forward/actor/fa-${round % 4}?n=${N}`),
-    baseline: (base, round) => post(base, `/bench/forward/hand-actor/ha-${round % 4}?n=${N}`),
+    subject: (base, round) => postJson(base, `/bench/forward/actor/fa-${round % 4}?n=${N}`),
+    baseline: (base, round) => postJson(base, `/bench/forward/hand-actor/ha-${round % 4}?n=${N}`),
     extra: async (base) => ({
       "forward → actor throughput (one more run)": perSecond(
         await timedPost(base, `/bench/forward/actor/fa-x?n=${N}`),
@@ -42,8 +39,8 @@ export default [
     // The issue's goal: framework ≥ 0.95× hand on every scenario.
     goal: 1 / 0.95,
     rounds: 8,
-    subject: (base, round) => post(base, `/bench/forward/queue/fq-${round % 4}?n=${N}`),
-    baseline: (base, round) => post(base, `/bench/forward/hand-queue/hq-${round % 4}?n=${N}`),
+    subject: (base, round) => postJson(base, `/bench/forward/queue/fq-${round % 4}?n=${N}`),
+    baseline: (base, round) => postJson(base, `/bench/forward/hand-queue/hq-${round % 4}?n=${N}`),
     extra: async (base) => ({
       "forward → queue throughput (one more run)": perSecond(
         await timedPost(base, `/bench/forward/queue/fq-x?n=${N}`),

@@ -1,12 +1,9 @@
 // History (issue 4): what capture costs on writes, and what AS OF costs on reads.
+
+import { postJson } from "../http.mjs";
 import { QUICK } from "../quick.mjs";
 
 const N = Number(process.env.BENCH_HISTORY_N ?? (QUICK ? 200 : 2000));
-const post = (base, path) =>
-  fetch(`${base}${path}`, { method: "POST" }).then(async (r) => {
-    if (!r.ok) throw new Error(`${path}: ${r.status} ${await r.text()}`);
-    return r.json();
-  });
 
 const asOf = { at: 0 };
 
@@ -17,21 +14,21 @@ export default [
     goal: 1.3,
     ops: N,
     seed: { figure: "WAL write 1–3 ms per operation (USE_CASES 2)" },
-    subject: (base, round) => post(base, `/bench/history-write/on/hw-on-${round % 4}?n=${N}`),
-    baseline: (base, round) => post(base, `/bench/history-write/off/hw-off-${round % 4}?n=${N}`),
+    subject: (base, round) => postJson(base, `/bench/history-write/on/hw-on-${round % 4}?n=${N}`),
+    baseline: (base, round) => postJson(base, `/bench/history-write/off/hw-off-${round % 4}?n=${N}`),
   },
   {
     name: `history write cost: ${N} reserves per call, history off (this.run) vs hand-written DO`,
     goal: 1 / 0.95,
-    subject: (base, round) => post(base, `/bench/history-write/off/hw-off-${round % 4}?n=${N}`),
-    baseline: (base, round) => post(base, `/bench/history-write/hand/hw-hand-${round % 4}?n=${N}`),
+    subject: (base, round) => postJson(base, `/bench/history-write/off/hw-off-${round % 4}?n=${N}`),
+    baseline: (base, round) => postJson(base, `/bench/history-write/hand/hw-hand-${round % 4}?n=${N}`),
   },
   {
     name: `history write cost: ${N} reserves per call, history on vs hand-written DO`,
     // History on ≤ 1.3× off, off ≤ 1/0.95 × hand: on ≤ 1.3/0.95 × hand.
     goal: 1.3 / 0.95,
-    subject: (base, round) => post(base, `/bench/history-write/on/hw-on-${round % 4}?n=${N}`),
-    baseline: (base, round) => post(base, `/bench/history-write/hand/hw-hand-${round % 4}?n=${N}`),
+    subject: (base, round) => postJson(base, `/bench/history-write/on/hw-on-${round % 4}?n=${N}`),
+    baseline: (base, round) => postJson(base, `/bench/history-write/hand/hw-hand-${round % 4}?n=${N}`),
   },
   {
     name: "history AS OF on a 100,000-row table with 10% changed since vs the plain query (all rows read in the DO)",
@@ -39,15 +36,15 @@ export default [
     goal: 3,
     rounds: 8,
     setup: async (base) => {
-      asOf.at = (await post(base, "/bench/history-asof/setup/asof")).at;
+      asOf.at = (await postJson(base, "/bench/history-asof/setup/asof")).at;
     },
-    subject: (base) => post(base, `/bench/history-asof/asof/asof?at=${asOf.at}`),
-    baseline: (base) => post(base, "/bench/history-asof/plain/asof"),
+    subject: (base) => postJson(base, `/bench/history-asof/asof/asof?at=${asOf.at}`),
+    baseline: (base) => postJson(base, "/bench/history-asof/plain/asof"),
   },
   {
     name: "history AS OF, count and sum only (SQLite's work, no rows materialized) vs the plain query",
     rounds: 8,
-    subject: (base) => post(base, `/bench/history-asof/asof/asof?sum=1&at=${asOf.at}`),
-    baseline: (base) => post(base, "/bench/history-asof/plain/asof?sum=1"),
+    subject: (base) => postJson(base, `/bench/history-asof/asof/asof?sum=1&at=${asOf.at}`),
+    baseline: (base) => postJson(base, "/bench/history-asof/plain/asof?sum=1"),
   },
 ];

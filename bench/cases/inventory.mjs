@@ -2,22 +2,13 @@
 // against a hand-written Durable Object doing the same SQL; in one call, and over HTTP.
 
 import autocannon from "autocannon";
+import { post } from "../http.mjs";
 import { QUICK } from "../quick.mjs";
 
 const N = QUICK ? 200 : 2000;
 const HTTP_REQUESTS = QUICK ? 20 : 100;
 const LATENCY_REQUESTS = QUICK ? 100 : 1000;
 const AUTOCANNON_REQUESTS = QUICK ? 200 : 2000;
-const post = (base, path, body) =>
-  fetch(`${base}${path}`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  }).then(async (r) => {
-    const text = await r.text();
-    if (!r.ok) throw new Error(`${path}: ${r.status} ${text}`);
-    return text;
-  });
 
 const inActor = (variant) => (base, round) =>
   post(base, `/bench/reserve/${variant}/reserve-${variant}-${round % 4}?n=${N}`);

@@ -2,18 +2,14 @@
 // transaction), 20,000 per call, SqlActor in its documented idiom (history off) against a
 // hand-written Durable Object and partyserver's Server doing the same SQL; InventorySKU.reserve as
 // shipped against the same minimal reserve; and the first call of a fresh object (cold start).
+
+import { post } from "../http.mjs";
 import { QUICK } from "../quick.mjs";
 
 const N = Number(process.env.BENCH_RESERVES ?? (QUICK ? 2_000 : 20_000));
 const INVENTORY_N = QUICK ? 200 : 2000;
 const COLD = QUICK ? 5 : 40;
 const ROUNDS = Number(process.env.BENCH_PEER_ROUNDS ?? 7);
-const post = (base, path) =>
-  fetch(`${base}${path}`, { method: "POST" }).then(async (r) => {
-    const text = await r.text();
-    if (!r.ok) throw new Error(`${path}: ${r.status} ${text}`);
-    return text;
-  });
 
 const peer =
   (variant, n = N) =>

@@ -3,6 +3,8 @@
 // and workerd's peak RSS for a large CSV scan with a selective filter.
 // BENCH_SOURCES_ROWS (default 200,000; --quick 20,000) rows per format file; BENCH_SOURCES_CSV_MB
 // (default 100; --quick 10).
+
+import { postJson } from "../http.mjs";
 import { QUICK } from "../quick.mjs";
 import { median, withMemory } from "./tiering.mjs";
 
@@ -20,13 +22,6 @@ const item = (id) => ({
   qty: id % 7,
   day: `2026-11-${String((id % 28) + 1).padStart(2, "0")}`,
 });
-
-const post = async (base, path) => {
-  const res = await fetch(`${base}${path}`, { method: "POST" });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${path}: ${res.status} ${text.slice(0, 300)}`);
-  return JSON.parse(text);
-};
 
 async function upload(base, name, body) {
   const res = await fetch(`${base}/bench/sources/upload?key=bench-sources/${name}`, { method: "PUT", body });
@@ -69,7 +64,7 @@ async function setup(base) {
     ),
   );
   for (const f of ["items.json", "items.ndjson", "items.csv", "items.parquet"])
-    await post(base, `/bench/sources/seed/${f}?n=${N}`);
+    await postJson(base, `/bench/sources/seed/${f}?n=${N}`);
 }
 
 const results = {};
@@ -83,12 +78,12 @@ function formatCase(format) {
     setup: format === "json" ? setup : undefined,
     async subject(base, round) {
       const t0 = performance.now();
-      const { rows } = await post(base, `/bench/sources/scan/r2/${file}`);
+      const { rows } = await postJson(base, `/bench/sources/scan/r2/${file}`);
       if (round >= 0) r.ms.push(performance.now() - t0);
       if (r.hot) r.same = JSON.stringify(rows) === JSON.stringify(r.hot);
     },
     async baseline(base) {
-      r.hot = (await post(base, `/bench/sources/scan/hot/${file}`)).rows;
+      r.hot = (await postJson(base, `/bench/sources/scan/hot/${file}`)).rows;
     },
     extra: () => ({
       [`${format}: rows/s scanned from R2 (median)`]: Math.round(N / (median(r.ms) / 1000)).toLocaleString(
@@ -120,19 +115,19 @@ export default [
     rounds: 2,
     setup: async (base) => {
       await uploadBig(base);
-      await post(base, `/bench/sources/seed/big.csv?n=1000`);
+      await postJson(base, `/bench/sources/seed/big.csv?n=1000`);
     },
     async subject(base, round) {
       const t0 = performance.now();
       const { result, before, peak } = await withMemory(() =>
-        post(base, "/bench/sources/scan/r2/big.csv?where=selective"),
+        postJson(base, "/bench/sources/scan/r2/big.csv?where=selective"),
       );
       const ms = performance.now() - t0;
       if (round < 0) big.first = { ms, before, peak, rows: result.rows };
       else big.ms.push(ms);
       big.peak = Math.max(big.peak, peak);
     },
-    baseline: (base) => post(base, "/bench/sources/scan/hot/big.csv?where=selective"),
+    baseline: (base) => postJson(base, "/bench/sources/scan/hot/big.csv?where=selective"),
     extra: () => ({
       "big CSV: rows / bytes": `${big.rows.toLocaleString("en")} / ${big.bytes.toLocaleString("en")}`,
       "big CSV: first scan (fresh)": `${big.first.ms.toFixed(0)} ms, workerd RSS ${big.first.before.toFixed(0)} → peak ${big.first.peak.toFixed(0)} MB (+${(big.first.peak - big.first.before).toFixed(0)} MB)`,

@@ -2,20 +2,12 @@
 // transaction) against a hand-written Durable Object doing the same SQL, in batches of 500 and
 // one reading at a time, inside one call; and the alert latency from the ingest request to the
 // WebSocket frame on loopback.
+
+import { post } from "../http.mjs";
 import { QUICK } from "../quick.mjs";
 
 const N = QUICK ? 2_000 : 20_000;
 const SINGLES = QUICK ? 200 : 2_000;
-const post = (base, path, body) =>
-  fetch(`${base}${path}`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  }).then(async (r) => {
-    const text = await r.text();
-    if (!r.ok) throw new Error(`${path}: ${r.status} ${text}`);
-    return text;
-  });
 
 let seq = 0;
 const ingest = (variant, n, size) => (base) =>

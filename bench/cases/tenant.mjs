@@ -3,6 +3,7 @@
 // verification on, against a hand-written Worker + DO doing the same check and read.
 
 import { SignJWT } from "jose";
+import { post } from "../http.mjs";
 import { QUICK } from "../quick.mjs";
 
 const N = QUICK ? 500 : 5000;
@@ -10,13 +11,6 @@ const SECRET = "tenant-bench-secret-0123456789abcdef"; // bench/worker.ts TENANT
 const HTTP_REQUESTS = QUICK ? 20 : 100;
 const LATENCY_REQUESTS = QUICK ? 100 : 1000;
 const TENANT = "http-tenant";
-
-const post = (base, path) =>
-  fetch(`${base}${path}`, { method: "POST" }).then(async (r) => {
-    const text = await r.text();
-    if (!r.ok) throw new Error(`${path}: ${r.status} ${text}`);
-    return text;
-  });
 
 // One actor per side, warmed by the runner before the first round.
 const inActor = (variant, op) => (base) =>

@@ -2,17 +2,11 @@
 // 1,000,000 archived rows against the same GROUP BY on hot rows (time and peak memory).
 
 import { readdirSync, readFileSync } from "node:fs";
+import { postJson } from "../http.mjs";
 import { QUICK } from "../quick.mjs";
 
 const ARCHIVE_ROWS = QUICK ? 5_000 : 100_000;
 const COLD_ROWS = QUICK ? 20_000 : 1_000_000;
-
-const post = async (base, path) => {
-  const res = await fetch(`${base}${path}`, { method: "POST" });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${path}: ${res.status} ${text.slice(0, 300)}`);
-  return JSON.parse(text);
-};
 
 export const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -64,7 +58,7 @@ export async function withMemory(fn) {
 const archive = { framework: [], plain: [] };
 async function timedArchive(base, side, round) {
   const t0 = performance.now();
-  const { rows } = await post(base, `/bench/tiering/archive/${side}/arch-${round + 1}`);
+  const { rows } = await postJson(base, `/bench/tiering/archive/${side}/arch-${round + 1}`);
   if (rows !== ARCHIVE_ROWS) throw new Error(`${side} archived ${rows} rows, not ${ARCHIVE_ROWS}`);
   if (round >= 0) archive[side].push(performance.now() - t0);
 }
@@ -115,7 +109,7 @@ export default [
     async subject(base, round) {
       const t0 = performance.now();
       const { result, before, peak } = await withMemory(() =>
-        post(base, "/bench/tiering/group-by/framework/cold-1m"),
+        postJson(base, "/bench/tiering/group-by/framework/cold-1m"),
       );
       if (round < 0) cold.first = { ms: performance.now() - t0, before, peak };
       else cold.ms.push(performance.now() - t0);
@@ -124,8 +118,8 @@ export default [
     },
     async baseline(base, round) {
       // The hot copy is seeded during the warm-up (untimed), after the first cold query.
-      if (round < 0) await post(base, `/bench/tiering/seed/hot/hot-1m?n=${COLD_ROWS}&days=30`);
-      cold.hot = (await post(base, "/bench/tiering/group-by/hot/hot-1m")).rows;
+      if (round < 0) await postJson(base, `/bench/tiering/seed/hot/hot-1m?n=${COLD_ROWS}&days=30`);
+      cold.hot = (await postJson(base, "/bench/tiering/group-by/hot/hot-1m")).rows;
     },
     extra: () => ({
       "cold GROUP BY ms (median of timed rounds)": median(cold.ms).toFixed(0),
@@ -144,7 +138,7 @@ export default [
       // One pre-seeded actor per round (and the warm-up) on each side: only the archive is timed.
       for (let i = 0; i <= 5; i++)
         for (const side of ["framework", "plain"])
-          await post(base, `/bench/tiering/seed/${side}/arch-${i}?n=${ARCHIVE_ROWS}&days=5`);
+          await postJson(base, `/bench/tiering/seed/${side}/arch-${i}?n=${ARCHIVE_ROWS}&days=5`);
     },
     subject: (base, round) => timedArchive(base, "framework", round),
     baseline: (base, round) => timedArchive(base, "plain", round),
