@@ -1,21 +1,10 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { dataSet, screenshot, type WatchedPage } from "./browser";
-import { type Session, startSession } from "./server";
+import { describe, expect, it } from "vitest";
+import { dataSet } from "./browser";
+import { useSession } from "./server";
 
-let s: Session;
-let page: WatchedPage | undefined;
+const s = useSession(3); // pages 0, documents 1, iot 2, analytics 3, tenants 4
 
-beforeAll(async () => {
-  s = await startSession(3); // pages 0, documents 1, iot 2, analytics 3, tenants 4
-});
-afterAll(async () => s?.stop());
-afterEach(async (ctx) => {
-  if (page && ctx.task.result?.state === "fail")
-    console.log(`screenshot: ${await screenshot(page, ctx.task.name)}`);
-  page = undefined;
-});
-
-const open = async (path: string) => (page = await s.open(await s.context(), path));
+const open = async (path: string) => s.open(await s.context(), path);
 
 describe("analytics page in Chromium against wrangler dev", () => {
   it("events stream to three regions, the realtime panel follows, global matches after a sync, and stores no PII column", async () => {

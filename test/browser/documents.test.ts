@@ -1,20 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { screenshot, type WatchedPage } from "./browser";
-import { type Session, startSession } from "./server";
+import { describe, expect, it } from "vitest";
+import type { WatchedPage } from "./browser";
+import { useSession } from "./server";
 
-let s: Session;
-let pages: WatchedPage[] = [];
-
-beforeAll(async () => {
-  s = await startSession(1);
-});
-afterAll(async () => s?.stop());
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === "fail")
-    for (const [i, p] of pages.entries())
-      console.log(`screenshot: ${await screenshot(p, `${ctx.task.name}-${i}`)}`);
-  pages = [];
-});
+const s = useSession(1);
 
 /** The text of every block textarea, in order. */
 const texts = (p: WatchedPage) =>
@@ -34,7 +22,7 @@ describe("collaborative document page in Chromium against wrangler dev", () => {
     const [ca, cb] = await Promise.all([s.context(), s.context()]);
     const alice = await s.open(ca, `/demos/documents?doc=${doc}&user=alice`);
     const bob = await s.open(cb, `/demos/documents?doc=${doc}&user=bob`);
-    pages = [alice, bob];
+    const pages = [alice, bob];
     for (const p of pages)
       await p.waitForFunction(() => document.querySelector("#socket")?.textContent === "open");
 

@@ -1,19 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { screenshot, type WatchedPage } from "./browser";
-import { type Session, startSession } from "./server";
+import { describe, expect, it } from "vitest";
+import type { WatchedPage } from "./browser";
+import { useSession } from "./server";
 
-let s: Session;
-let page: WatchedPage | undefined;
-
-beforeAll(async () => {
-  s = await startSession(2);
-});
-afterAll(async () => s?.stop());
-afterEach(async (ctx) => {
-  if (page && ctx.task.result?.state === "fail")
-    console.log(`screenshot: ${await screenshot(page, ctx.task.name)}`);
-  page = undefined;
-});
+const s = useSession(2);
 
 const cells = (p: WatchedPage, table: string) =>
   p
@@ -23,7 +12,6 @@ const cells = (p: WatchedPage, table: string) =>
 describe("IoT building page in Chromium against wrangler dev", () => {
   it("a rule, then readings over its threshold: the alert arrives over the socket; chart and history fill", async () => {
     const p = await s.open(await s.context(), "/demos/iot"); // a new building
-    page = p;
 
     // The rule: any CO₂ sensor over 1000 ppm is critical.
     await p.selectOption("#rule-severity", "critical");

@@ -1,30 +1,16 @@
 import type { BrowserContext } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { screenshot, type WatchedPage } from "./browser";
-import { type Session, startSession } from "./server";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { WatchedPage } from "./browser";
+import { useSession } from "./server";
 
-let s: Session;
+const s = useSession(0); // pages 0, documents 1, iot 2, analytics 3, tenants 4
 let context: BrowserContext;
-let page: WatchedPage | undefined;
 
 beforeAll(async () => {
-  s = await startSession(0); // pages 0, documents 1, iot 2, analytics 3, tenants 4
-  context = await s.context(); // a phone's
-});
-afterAll(async () => s?.stop());
-
-// On failure, the page as it was: test/browser/screenshots/<test name>.png.
-afterEach(async (ctx) => {
-  if (page && ctx.task.result?.state === "fail")
-    console.log(`screenshot: ${await screenshot(page, ctx.task.name)}`);
-  await page?.close();
-  page = undefined;
+  context = await s.context(); // a phone's, shared by this file's tests
 });
 
-async function open(path: string): Promise<WatchedPage> {
-  page = await s.open(context, path);
-  return page;
-}
+const open = (path: string): Promise<WatchedPage> => s.open(context, path);
 
 /** Wait until the element's text is `text` (the page updates it asynchronously). */
 async function textBecomes(p: WatchedPage, selector: string, text: string, ms = 30_000) {

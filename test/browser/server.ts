@@ -2,8 +2,9 @@
 // each takes its own ports: DOSQL_BROWSER_TEST_PORT / _INSPECTOR_PORT plus the file's `offset`
 // (pages.test.ts uses offset 0), else free ones.
 import type { Browser, BrowserContext } from "playwright-core";
+import { afterAll, afterEach, beforeAll } from "vitest";
 import { startDev, type WranglerDev } from "../node/wrangler-dev.mjs";
-import { launch, type WatchedPage, watchedPage } from "./browser";
+import { launch, screenshot, type WatchedPage, watchedPage } from "./browser";
 
 export interface Session {
   server: WranglerDev;
@@ -31,6 +32,48 @@ export async function startSession(offset: number): Promise<Session> {
     async stop() {
       await browser.close();
       await dev.stop();
+    },
+  };
+}
+
+/**
+ * `startSession` wired into the test file's hooks: started before its tests, stopped after them;
+ * every page opened during a test is closed after it, and saved as a screenshot first when the
+ * test failed (test/browser/screenshots/<test name>[-<n>].png).
+ */
+export function useSession(
+  offset: number,
+): Pick<Session, "context" | "open"> & { readonly server: WranglerDev } {
+  let session: Session | undefined;
+  let opened: WatchedPage[] = [];
+  const current = () => {
+    if (!session) throw new Error("the browser session has not started");
+    return session;
+  };
+  beforeAll(async () => {
+    session = await startSession(offset);
+  });
+  afterAll(async () => session?.stop());
+  afterEach(async (ctx) => {
+    const failed = ctx.task.result?.state === "fail";
+    for (const [i, page] of opened.entries()) {
+      if (failed) {
+        const name = opened.length > 1 ? `${ctx.task.name}-${i}` : ctx.task.name;
+        console.log(`screenshot: ${await screenshot(page, name)}`);
+      }
+      await page.close();
+    }
+    opened = [];
+  });
+  return {
+    get server() {
+      return current().server;
+    },
+    context: () => current().context(),
+    async open(context, path) {
+      const page = await current().open(context, path);
+      opened.push(page);
+      return page;
     },
   };
 }
