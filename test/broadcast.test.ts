@@ -2,13 +2,11 @@ import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { ActorError } from "../src/index";
 import type { ChatRoom } from "./fixtures/chat-room";
+import { type Frame, frameInbox } from "./frame-inbox";
 
 let seq = 0;
 const roomName = (prefix: string) => `${prefix}-${Date.now()}-${seq++}`;
 type RoomStub = DurableObjectStub<ChatRoom>;
-
-/** Whatever JSON the actor sent. */
-type Frame = any;
 
 /** A real WebSocket client of an actor, collecting the frames it receives. */
 interface Client {
@@ -27,27 +25,16 @@ async function connect(stub: RoomStub, id: string, query: Record<string, string>
   if (res.status !== 101) throw new Error(`upgrade refused: ${res.status} ${await res.text()}`);
   const ws = res.webSocket!;
   ws.accept();
-  const received: Frame[] = [];
-  const unread: Frame[] = [];
+  const inbox = frameInbox(id);
   ws.addEventListener("message", (event: MessageEvent) => {
-    const frame = typeof event.data === "string" ? parse(event.data) : event.data;
-    received.push(frame);
-    unread.push(frame);
+    inbox.push(typeof event.data === "string" ? parse(event.data) : event.data);
   });
   return {
     id,
     ws,
-    received,
+    received: inbox.received,
     send: (frame) => ws.send(typeof frame === "string" ? frame : JSON.stringify(frame)),
-    next: (match = () => true) =>
-      vi.waitFor(
-        () => {
-          const at = unread.findIndex(match);
-          if (at < 0) throw new Error(`${id}: no matching frame yet; unread: ${JSON.stringify(unread)}`);
-          return unread.splice(at, 1)[0];
-        },
-        { timeout: 5_000, interval: 10 },
-      ),
+    next: (match) => inbox.next(match),
   };
 }
 

@@ -1,12 +1,12 @@
 // Real WebSocket clients of CollaborativeDocument through the coordinator, each keeping the
 // document as it applies the frames it receives (so convergence can be checked).
 import { exports } from "cloudflare:workers";
-import { vi } from "vitest";
+import { type Frame, frameInbox } from "./frame-inbox";
 
 let seq = 0;
 export const docName = (prefix: string): string => `doc-${prefix}-${Date.now()}-${seq++}`;
 
-export type Frame = any;
+export type { Frame } from "./frame-inbox";
 export interface LocalBlock {
   id: string;
   parentId: string | null;
@@ -79,41 +79,22 @@ export async function connect(
   if (res.status !== 101) throw new Error(`upgrade refused: ${res.status} ${await res.text()}`);
   const ws = res.webSocket!;
   ws.accept();
-  const received: Frame[] = [];
-  const unread: Frame[] = [];
+  const inbox = frameInbox(user);
   const blocks = new Map<string, LocalBlock>();
   const client: DocClient = {
     ws,
-    received,
+    received: inbox.received,
     blocks,
     lsn: 0,
     send: (frame) => ws.send(typeof frame === "string" ? frame : JSON.stringify(frame)),
-    next: (match = () => true, timeout = 5_000) =>
-      vi.waitFor(
-        () => {
-          const at = unread.findIndex(match);
-          if (at < 0)
-            throw new Error(
-              `${user}: no matching frame yet; unread: ${JSON.stringify(unread).slice(0, 1500)}`,
-            );
-          return unread.splice(at, 1)[0];
-        },
-        { timeout, interval: 5 },
-      ),
-    take: (match) => {
-      const out: Frame[] = [];
-      for (let i = 0; i < unread.length; )
-        if (match(unread[i])) out.push(unread.splice(i, 1)[0]);
-        else i++;
-      return out;
-    },
+    next: inbox.next,
+    take: inbox.take,
     view: () => sortBlocks([...blocks.values()]),
     close: () => ws.close(1000, "bye"),
   };
   ws.addEventListener("message", (event: MessageEvent) => {
     const frame = JSON.parse(event.data as string);
-    received.push(frame);
-    unread.push(frame);
+    inbox.push(frame);
     apply(client, frame);
   });
   await client.next((f) => f.type === "init" && f.data.page === f.data.pages - 1);

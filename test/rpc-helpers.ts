@@ -1,11 +1,10 @@
-import { vi } from "vitest";
 import { type VouchedCaller, withCaller } from "../src/rpc/index";
+import { type Frame, frameInbox } from "./frame-inbox";
 
 let seq = 0;
 export const uniqueName = (prefix: string): string => `${prefix}-${Date.now()}-${seq++}`;
 
-/** Whatever JSON the actor sent. */
-export type Frame = any;
+export type { Frame } from "./frame-inbox";
 
 /** A real WebSocket to an actor, collecting the frames it receives. */
 export interface RpcSocket {
@@ -31,37 +30,19 @@ export async function openSocket(
   if (res.status !== 101) throw new Error(`upgrade refused: ${res.status} ${await res.text()}`);
   const ws = res.webSocket!;
   ws.accept();
-  const received: Frame[] = [];
-  const unread: Frame[] = [];
+  const inbox = frameInbox();
   ws.addEventListener("message", (event: MessageEvent) => {
-    const frame = typeof event.data === "string" ? JSON.parse(event.data) : event.data;
-    received.push(frame);
-    unread.push(frame);
+    inbox.push(typeof event.data === "string" ? JSON.parse(event.data) : event.data);
   });
   let nextId = 0;
-  const next = (match: (frame: Frame) => boolean = () => true, timeout = 5_000) =>
-    vi.waitFor(
-      () => {
-        const at = unread.findIndex(match);
-        if (at < 0)
-          throw new Error(`no matching frame yet; unread: ${JSON.stringify(unread).slice(0, 2000)}`);
-        return unread.splice(at, 1)[0];
-      },
-      { timeout, interval: 5 },
-    );
+  const { received, next, take } = inbox;
   const send = (frame: unknown) => ws.send(typeof frame === "string" ? frame : JSON.stringify(frame));
   return {
     ws,
     received,
     send,
     next,
-    take: (match) => {
-      const out: Frame[] = [];
-      for (let i = 0; i < unread.length; )
-        if (match(unread[i])) out.push(unread.splice(i, 1)[0]);
-        else i++;
-      return out;
-    },
+    take,
     call: (method, ...args) => {
       const id = `call-${nextId++}`;
       send({ id, method, args });
