@@ -186,7 +186,8 @@ export class SqlActor<
       env,
       actorClass: this.constructor,
       query: (sql, params) => this.#database.query(sql, params),
-      transaction: (fn, options) => this.#database.transaction(fn as never, options),
+      // A part writes straight on ctx.storage.sql (see WriteHooks.begin).
+      transaction: (fn, options) => this.#database.transaction(fn as never, options, true),
       markWritten: () => this.#database.markWritten(),
       assertReady: () => this.assertReady(),
       schemaVersion: () => this.#migrations.version,
