@@ -120,8 +120,8 @@ export async function encodeParquet(
   rowGroupRows: number,
   meta: Record<string, string> = {},
 ): Promise<Uint8Array> {
-  // The package's "browser" entry has no node:fs import; name it so every bundler picks it.
-  const { parquetWriteBuffer } = await import("hyparquet-writer/src/index.js");
+  // The module itself (no node:fs entry, and not the index: a dynamic import keeps all its exports).
+  const { parquetWriteBuffer } = await import("hyparquet-writer/src/write.js");
   const { flagAt, bigAt } = rowSelect(columns);
   const jsonColumns: string[] = [];
   const columnData = columns.map((c, i) => {
