@@ -1,7 +1,10 @@
 // Analytics bench: RegionalAnalytics.ingest (validation, HMAC of the user id, bucket upsert with the
 // once-per-bucket unique checks, raw insert, session upsert, in one transaction) against a
-// hand-written Durable Object doing the same SQL and hashing; single events and batches of 500.
+// hand-written Durable Object doing the same checks, SQL and hashing; single events and batches
+// of 500. Beside them: the hand-written DO without the event rules (what it was before it ran
+// them), and the floor, the same SQL on node:sqlite (bench/baselines/raw-analytics.mjs).
 
+import { rawAnalytics } from "../baselines/raw-analytics.mjs";
 import { post } from "../http.mjs";
 import { QUICK } from "../quick.mjs";
 
@@ -20,6 +23,32 @@ async function best(base, variant, n, batch) {
     min = Math.min(min, performance.now() - t0);
   }
   return Math.round((n / min) * 1000);
+}
+
+/** Events per second of the node:sqlite floor (in memory, or a WAL file), best of 3. */
+function floor(n, batch, onDisk) {
+  let min = Infinity;
+  for (let i = 0; i < 3; i++) min = Math.min(min, rawAnalytics(n, batch, onDisk));
+  return Math.round((n / min) * 1000);
+}
+
+/** The figures reported beside a case: each side's events/s, the hand-written DO without the rules, the floor. */
+async function rates(base, n, batch) {
+  const what = batch === 1 ? "single" : `batches of ${batch}`;
+  return {
+    [`events/s RegionalAnalytics, ${what} (best of 3)`]: await best(base, "actor", n, batch),
+    [`events/s RegionalAnalytics without history/forward/tiering, ${what} (best of 3)`]: await best(
+      base,
+      "bare",
+      n,
+      batch,
+    ),
+    [`events/s hand-written DO, ${what} (best of 3)`]: await best(base, "plain", n, batch),
+    [`events/s hand-written DO without the event rules (typeof checks only), ${what} (best of 3)`]:
+      await best(base, "plain-lax", n, batch),
+    [`events/s floor: the same SQL on node:sqlite in memory, ${what} (best of 3)`]: floor(n, batch, false),
+    [`events/s floor: the same SQL on node:sqlite, a WAL file, ${what} (best of 3)`]: floor(n, batch, true),
+  };
 }
 
 const HTTP_REQUESTS = QUICK ? 20 : 100;
@@ -60,41 +89,21 @@ export default [
     name: `analytics ingest ×${SINGLE} single events in one call: RegionalAnalytics vs hand-written DO`,
     ops: SINGLE,
     seed: { figure: "5,000–10,000 events/s per regional DO, single events (USE_CASES 3)", top: 10_000 },
-    goal: 1.1,
+    // The issue's goal: framework ≥ 0.95× hand.
+    goal: 1 / 0.95,
     subject: run("actor", SINGLE, 1),
     baseline: run("plain", SINGLE, 1),
-    async extra(base) {
-      return {
-        "events/s RegionalAnalytics, single (best of 3)": await best(base, "actor", SINGLE, 1),
-        "events/s RegionalAnalytics without history/forward/tiering, single (best of 3)": await best(
-          base,
-          "bare",
-          SINGLE,
-          1,
-        ),
-        "events/s hand-written DO, single (best of 3)": await best(base, "plain", SINGLE, 1),
-      };
-    },
+    extra: (base) => rates(base, SINGLE, 1),
   },
   {
     name: `analytics ingest ×${BATCHED} in batches of 500: RegionalAnalytics vs hand-written DO`,
     ops: BATCHED,
     seed: { figure: "20,000–50,000 events/s, batches of 100–500 (USE_CASES 3)", top: 50_000 },
-    goal: 1.1,
+    // The issue's goal: framework ≥ 0.95× hand.
+    goal: 1 / 0.95,
     subject: run("actor", BATCHED, 500),
     baseline: run("plain", BATCHED, 500),
-    async extra(base) {
-      return {
-        "events/s RegionalAnalytics, batches of 500 (best of 3)": await best(base, "actor", BATCHED, 500),
-        "events/s RegionalAnalytics without history/forward/tiering, batches of 500 (best of 3)": await best(
-          base,
-          "bare",
-          BATCHED,
-          500,
-        ),
-        "events/s hand-written DO, batches of 500 (best of 3)": await best(base, "plain", BATCHED, 500),
-      };
-    },
+    extra: (base) => rates(base, BATCHED, 500),
   },
 
   {
