@@ -4,7 +4,7 @@
 // of 500. Beside them: the hand-written DO without the event rules (what it was before it ran
 // them), and the floor, the same SQL on node:sqlite (bench/baselines/raw-analytics.mjs).
 
-import { rawAnalytics } from "../baselines/raw-analytics.mjs";
+import { rawAnalytics, rawAnalyticsSet } from "../baselines/raw-analytics.mjs";
 import { post } from "../http.mjs";
 import { QUICK } from "../quick.mjs";
 
@@ -25,10 +25,10 @@ async function best(base, variant, n, batch) {
   return Math.round((n / min) * 1000);
 }
 
-/** Events per second of the node:sqlite floor (in memory, or a WAL file), best of 3. */
-function floor(n, batch, onDisk) {
+/** Events per second of a node:sqlite floor (`fn(n, batch)` answers ms), best of 3. */
+function floor(fn, n, batch) {
   let min = Infinity;
-  for (let i = 0; i < 3; i++) min = Math.min(min, rawAnalytics(n, batch, onDisk));
+  for (let i = 0; i < 3; i++) min = Math.min(min, fn(n, batch));
   return Math.round((n / min) * 1000);
 }
 
@@ -46,8 +46,20 @@ async function rates(base, n, batch) {
     [`events/s hand-written DO, ${what} (best of 3)`]: await best(base, "plain", n, batch),
     [`events/s hand-written DO without the event rules (typeof checks only), ${what} (best of 3)`]:
       await best(base, "plain-lax", n, batch),
-    [`events/s floor: the same SQL on node:sqlite in memory, ${what} (best of 3)`]: floor(n, batch, false),
-    [`events/s floor: the same SQL on node:sqlite, a WAL file, ${what} (best of 3)`]: floor(n, batch, true),
+    [`events/s floor: the same SQL on node:sqlite in memory, ${what} (best of 3)`]: floor(
+      rawAnalytics,
+      n,
+      batch,
+    ),
+    [`events/s floor: the same SQL on node:sqlite, a WAL file, ${what} (best of 3)`]: floor(
+      (k, b) => rawAnalytics(k, b, true),
+      n,
+      batch,
+    ),
+    ...(batch > 1 && {
+      [`events/s set-based SQL on node:sqlite in memory (one upsert per bucket and per session), ${what} (best of 3)`]:
+        floor(rawAnalyticsSet, n, batch),
+    }),
   };
 }
 
