@@ -36,9 +36,10 @@ function events(n, prefix, at) {
 
 /**
  * `n` events in transactions of `batch`; answers the elapsed ms. `onDisk`: a database file in WAL
- * mode (synchronous NORMAL) instead of memory, nearer to what a Durable Object writes.
+ * mode (synchronous NORMAL) instead of memory, nearer to what a Durable Object writes. `inspect`
+ * sees the database before it is closed (a check of the figures).
  */
-export function rawAnalytics(n, batch, onDisk = false) {
+export function rawAnalytics(n, batch, onDisk = false, inspect = undefined) {
   const dir = onDisk ? mkdtempSync(join(tmpdir(), "dosql-floor-")) : null;
   const db = new DatabaseSync(dir ? join(dir, "floor.sqlite") : ":memory:");
   if (dir) db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL");
@@ -87,6 +88,7 @@ export function rawAnalytics(n, batch, onDisk = false) {
     db.exec("COMMIT");
   }
   const ms = performance.now() - t0;
+  inspect?.(db);
   db.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
   return ms;
@@ -109,7 +111,7 @@ const SESSION_SET = `INSERT INTO active_sessions (session_id, user_hash, first_s
     event_count = event_count + excluded.event_count, pages_viewed = pages_viewed + excluded.pages_viewed`;
 
 /** The set-based statements, `n` events in transactions of `batch` (in memory); answers the elapsed ms. */
-export function rawAnalyticsSet(n, batch) {
+export function rawAnalyticsSet(n, batch, inspect = undefined) {
   const db = new DatabaseSync(":memory:");
   for (const statement of ddl) db.exec(statement);
   const bucket = db.prepare(BUCKET_SET);
@@ -165,6 +167,7 @@ export function rawAnalyticsSet(n, batch) {
     db.exec("COMMIT");
   }
   const ms = performance.now() - t0;
+  inspect?.(db);
   db.close();
   return ms;
 }
