@@ -144,6 +144,8 @@ export class RegionalAnalytics extends SqlActor<Env, typeof schema> {
   /** Facts read once from analytics_state and kept in step with it (this object is their only writer). */
   #startedKnown = false;
   #floor: number | undefined;
+  #minuteStart = Number.NaN;
+  #minuteText = "";
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -366,7 +368,7 @@ export class RegionalAnalytics extends SqlActor<Env, typeof schema> {
   /** One event's three statements: its minute bucket (before its raw row, which the unique checks read), raw row, session. */
   #write(e: Event, userHash: string | null, now: number): void {
     const { path, eventType, sessionId } = e;
-    const minute = minuteOf(e.at);
+    const minute = this.#minute(e.at);
     this.query(BUCKET, [
       minute,
       eventType,
@@ -397,6 +399,16 @@ export class RegionalAnalytics extends SqlActor<Env, typeof schema> {
       now,
     ]);
     this.query(SESSION, [sessionId, userHash, e.at, e.at, eventType === "page_view" ? 1 : 0]);
+  }
+
+  /** minuteOf(at), the last minute's text remembered (the events of a call mostly share one minute). */
+  #minute(at: number): string {
+    const start = at - (at % 60_000);
+    if (start !== this.#minuteStart) {
+      this.#minuteStart = start;
+      this.#minuteText = minuteOf(start);
+    }
+    return this.#minuteText;
   }
 
   /** The hasher under the configured salt (or, in development, this actor's generated one). */
