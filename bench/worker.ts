@@ -338,8 +338,11 @@ app.post("/bench/analytics/:variant/:name", async (c) => {
   const batch = Math.min(Math.max(Number(c.req.query("batch")) || 1, 1), 1000);
   const name = c.req.param("name");
   const prefix = crypto.randomUUID();
-  if (c.req.param("variant") === "plain")
-    await c.env.PLAIN_ANALYTICS.getByName(name).benchIngest(n, batch, prefix);
+  const variant = c.req.param("variant");
+  if (variant === "plain" || variant === "plain-lax")
+    await c.env.PLAIN_ANALYTICS.getByName(name).benchIngest(n, batch, prefix, variant === "plain-lax");
+  else if (variant === "bare")
+    await c.env.REGIONAL_ANALYTICS_BARE.getByName(name).benchIngest(n, batch, prefix);
   else await c.env.REGIONAL_ANALYTICS.getByName(name).benchIngest(n, batch, prefix);
   return c.json({ n });
 });
