@@ -3,6 +3,8 @@
 // "Total Upload … / gzip …" figures, beside an empty partyserver Server and an empty Agents SDK
 // Agent built the same way. Exits 1 when a goal is missed. `build()` is also used by
 // test/node/bundle.test.ts, which reads the bundle's module list.
+// `npm run size -- --breakdown coordinator` also prints what one Worker carries, by package and by
+// our own folders (minified bytes in the output, from esbuild's metafile).
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -107,7 +109,12 @@ export function build(target) {
     if (res.status !== 0 || !match) throw new Error(`wrangler could not build ${target.name}:\n${output}`);
     const metafile = JSON.parse(readFileSync(meta, "utf8"));
     const modules = Object.keys(metafile.inputs).map((p) => p.replaceAll("\\", "/"));
-    return { raw: Number(match[1]), gzip: Number(match[2]), line: match[0], modules };
+    /** Minified bytes each input contributes to the output (0: parsed, then shaken out). */
+    const bytes = new Map();
+    for (const out of Object.values(metafile.outputs))
+      for (const [p, i] of Object.entries(out.inputs ?? {}))
+        bytes.set(p.replaceAll("\\", "/"), (bytes.get(p.replaceAll("\\", "/")) ?? 0) + i.bytesInOutput);
+    return { raw: Number(match[1]), gzip: Number(match[2]), line: match[0], modules, bytes };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -158,7 +165,39 @@ export function report(print = console.log) {
   return rows.every((r) => r.met !== false);
 }
 
+/** A module's group: its package under node_modules, else its first two folders (src/history, actors/order). */
+export function groupOf(path) {
+  const at = path.lastIndexOf("node_modules/");
+  if (at >= 0) {
+    const parts = path.slice(at + "node_modules/".length).split("/");
+    return parts[0].startsWith("@") ? `${parts[0]}/${parts[1]}` : parts[0];
+  }
+  const parts = path.replace(/^(\.\.\/)+/, "").split("/");
+  return parts.length > 2 ? `${parts[0]}/${parts[1]}` : parts.length === 2 ? `${parts[0]}/*` : parts[0];
+}
+
+/** Print one target's bytes by group, largest first. */
+export function breakdown(name, print = console.log) {
+  const target = TARGETS.find((t) => t.name === name);
+  if (!target) throw new Error(`no target ${name}: ${TARGETS.map((t) => t.name).join(", ")}`);
+  const b = build(target);
+  const groups = new Map();
+  for (const [p, n] of b.bytes) groups.set(groupOf(p), (groups.get(groupOf(p)) ?? 0) + n);
+  const total = [...groups.values()].reduce((a, n) => a + n, 0);
+  print(`\n${target.label}: ${b.line}\n`);
+  print("| group | minified KiB | share |");
+  print("| --- | --- | --- |");
+  for (const [g, n] of [...groups].sort((x, y) => y[1] - x[1]))
+    print(`| ${g} | ${(n / 1024).toFixed(1)} | ${((100 * n) / total).toFixed(1)}% |`);
+  print(`| total (inputs) | ${(total / 1024).toFixed(1)} | |`);
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const at = process.argv.indexOf("--breakdown");
+  if (at >= 0) {
+    breakdown(process.argv[at + 1] ?? "coordinator");
+    process.exit(0);
+  }
   console.log(
     "Bundle sizes: wrangler deploy --dry-run --minify, as wrangler prints them (Total Upload / gzip)\n",
   );

@@ -1,7 +1,7 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import type { GlobalAnalytics, RegionalAnalytics } from "../actors/index";
-import type { EventInput } from "../actors/regional-analytics/inputs";
+import type { EventInput } from "../actors/regional-analytics/event";
 import { quietStub } from "../src/quiet";
 
 let seq = 0;

@@ -173,6 +173,21 @@ describe("RegionalAnalytics: ingest and figures", () => {
     expect(await counts()).toEqual([{ raw: 2, buckets: 1, sessions: 1 }]);
   });
 
+  it("properties that are not JSON and bad options are typed errors, and nothing is written", async () => {
+    const r = region(fresh("not-json"));
+    // RPC carries a BigInt (structured clone); JSON cannot.
+    const err = await errorOf(r.ingest([event(), event({ properties: { n: 1n } })]));
+    expect(err.code).toBe("VALIDATION_FAILED");
+    expect((err.details as { errors: unknown[] }).errors).toEqual([
+      { index: 1, path: "properties", message: "must be plain JSON (no BigInt, no cycles)" },
+    ]);
+    for (const options of [{ partial: "yes" }, [], "partial"])
+      expect((await errorOf(r.ingest(event(), options as never))).code).toBe("VALIDATION_FAILED");
+    const [{ n }] = await rows<{ n: number }>(r, "SELECT count(*) AS n FROM raw_events");
+    expect(n).toBe(0);
+    expect((await r.ingest(event(), { partial: false })).accepted).toBe(1);
+  });
+
   it("user ids are hashed with HMAC-SHA-256 and the salt: stable across events and restarts, different per salt", async () => {
     // RFC 4231 test case 2: the hasher is HMAC-SHA-256.
     expect(await new UserHasher("Jefe").hash("what do ya want for nothing?")).toBe(

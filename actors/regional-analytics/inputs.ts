@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import { parseInput } from "../../src/coordinator/validate";
 
 /** One batch holds at most this many events (one transaction). */
 export const MAX_BATCH = 1000;
@@ -16,48 +17,16 @@ export const MAX_RETENTION_DAYS = 3650;
 /** Longest historical query, in days. */
 export const MAX_HISTORICAL_DAYS = 400;
 
-const text = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
-
 /** Event types and session ids: short, printable, no spaces. */
 const token = (max: number) =>
   z
     .string()
     .check(z.regex(new RegExp(`^[A-Za-z0-9._:/-]{1,${max}}$`), `must be 1-${max} of A-Z a-z 0-9 . _ : / -`));
 
-/** An absolute http(s) URL, or a path from the site's root. */
-const pageUrl = text(2048).check(
-  z.refine((value) => pathOf(value) !== null, "must be an http(s) URL or a path starting with /"),
-);
+/** A moment: an ISO-8601 date-time (with Z or an offset) or epoch milliseconds (checked in event.ts). */
+export type TimestampInput = string | number;
 
-/** A moment: an ISO-8601 date-time (with offset or Z) or epoch milliseconds. */
-export const timestampInput = z.union([
-  z.iso.datetime({ offset: true }),
-  z.int().check(z.gte(0), z.lte(8.64e15)),
-]);
-export type TimestampInput = z.input<typeof timestampInput>;
-
-const properties = z
-  .record(z.string(), z.unknown())
-  .check(
-    z.refine(
-      (value) => new TextEncoder().encode(JSON.stringify(value)).length <= MAX_PROPERTIES_BYTES,
-      `must be at most ${MAX_PROPERTIES_BYTES} bytes of JSON`,
-    ),
-  );
-
-export const eventInput = z.object({
-  sessionId: token(128),
-  eventType: token(64),
-  pageUrl,
-  timestamp: timestampInput,
-  userId: z.optional(text(256)),
-  ipAddress: z.optional(z.union([z.ipv4(), z.ipv6()])),
-  userAgent: z.optional(text(512)),
-  referrer: z.optional(text(2048)),
-  properties: z.optional(properties),
-});
-export type EventInput = z.input<typeof eventInput>;
-export type Event = z.infer<typeof eventInput>;
+// An event itself is checked by hand (event.ts): it is the one input checked once per event.
 
 /**
  * `partial: true` keeps the valid events of a batch and reports the others; the default (false)
@@ -66,6 +35,16 @@ export type Event = z.infer<typeof eventInput>;
  */
 export const ingestOptions = z.object({ partial: z.optional(z.boolean()) });
 export type IngestOptions = z.input<typeof ingestOptions>;
+
+/** The ingest options, checked (by zod only when they are not the common `{}` or `{ partial: boolean }`). */
+export function ingestOptionsOf(options: unknown): IngestOptions {
+  if (options === undefined || options === null) return {};
+  if (typeof options === "object" && !Array.isArray(options)) {
+    const { partial } = options as { partial?: unknown };
+    if (partial === undefined || typeof partial === "boolean") return { partial };
+  }
+  return parseInput(ingestOptions, options);
+}
 
 export const RANGES = {
   hour: 3_600_000,
@@ -119,11 +98,6 @@ export function pathOf(value: string): string | null {
     const end = value.search(/[?#]/);
     return end === -1 ? value : value.slice(0, end);
   }
-  if (!URL.canParse(value)) return null;
-  const url = new URL(value);
-  return url.protocol === "http:" || url.protocol === "https:" ? url.pathname : null;
-}
-
-export function epochMs(value: TimestampInput): number {
-  return typeof value === "number" ? value : Date.parse(value);
+  const url = URL.parse(value);
+  return url !== null && (url.protocol === "http:" || url.protocol === "https:") ? url.pathname : null;
 }

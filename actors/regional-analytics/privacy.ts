@@ -41,7 +41,10 @@ export function generateSalt(): string {
 
 const CACHE_LIMIT = 10_000;
 
-/** HMAC-SHA-256 of user ids under one salt, hex; recent ids are remembered (hashing is async and costs). */
+/**
+ * HMAC-SHA-256 of user ids under one salt, hex; recent ids are remembered (hashing is async and
+ * costs). The key is imported once, when the hasher is made (the actor keeps one per wake).
+ */
 export class UserHasher {
   readonly #key: Promise<CryptoKey>;
   readonly #cache = new Map<string, string>();
@@ -64,5 +67,30 @@ export class UserHasher {
     if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear();
     this.#cache.set(userId, hex);
     return hex;
+  }
+
+  /** The hash of each event's user id (null without one): remembered ids at once, each other distinct id signed once. */
+  async hashAll(events: readonly { userId: string | null }[]): Promise<(string | null)[]> {
+    const out: (string | null)[] = new Array(events.length);
+    let missing: Map<string, number[]> | undefined;
+    for (let i = 0; i < events.length; i++) {
+      const id = events[i].userId;
+      const known = id === null ? null : this.#cache.get(id);
+      if (known !== undefined) out[i] = known;
+      else {
+        missing ??= new Map();
+        const at = missing.get(id as string);
+        if (at) at.push(i);
+        else missing.set(id as string, [i]);
+      }
+    }
+    if (missing)
+      await Promise.all(
+        [...missing].map(async ([id, at]) => {
+          const hex = await this.hash(id);
+          for (const i of at) out[i] = hex;
+        }),
+      );
+    return out;
   }
 }

@@ -10,22 +10,19 @@ import { history } from "../../src/history/index";
 import { SqlActor } from "../../src/sql-actor";
 import { tiering } from "../../src/tiering/index";
 import { type EventError, invalidEvents } from "./errors";
+import { checkEvent, type Event, type EventInput, isIssue } from "./event";
+import { BUCKET, RAW, SESSION } from "./ingest-sql";
 import {
   type ArchiveInput,
   archiveInput,
-  type Event,
-  type EventInput,
-  epochMs,
-  eventInput,
   FUTURE_SKEW_MS,
   type HistoricalInput,
   historicalInput,
   type IngestOptions,
-  ingestOptions,
+  ingestOptionsOf,
   LATE_WINDOW_MS,
   MAX_BATCH,
   type PruneInput,
-  pathOf,
   pruneInput,
   type QueryInput,
   queryInput,
@@ -81,19 +78,6 @@ export const PRUNE_INTERVAL_MS = 3_600_000;
 export const SESSION_IDLE_MS = 30 * 60_000;
 const DAY_MS = 86_400_000;
 
-const BUCKET = `INSERT INTO minute_aggregates (minute, event_type, page_path, event_count, unique_sessions, unique_users)
-  VALUES (?, ?, ?, 1,
-    NOT EXISTS (SELECT 1 FROM raw_events WHERE session_id = ? AND minute = ? AND event_type = ? AND page_path = ?),
-    CASE WHEN ? IS NULL THEN 0 ELSE NOT EXISTS (SELECT 1 FROM raw_events WHERE user_hash = ? AND minute = ? AND event_type = ? AND page_path = ?) END)
-  ON CONFLICT (minute, event_type, page_path) DO UPDATE SET event_count = event_count + 1,
-    unique_sessions = unique_sessions + excluded.unique_sessions, unique_users = unique_users + excluded.unique_users`;
-const RAW = `INSERT INTO raw_events (session_id, user_id, user_hash, ip_address, user_agent, event_type, event_data,
-  page_url, page_path, referrer, timestamp, minute, ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-const SESSION = `INSERT INTO active_sessions (session_id, user_hash, first_seen, last_seen, event_count, pages_viewed)
-  VALUES (?, ?, ?, ?, 1, ?)
-  ON CONFLICT (session_id) DO UPDATE SET user_hash = coalesce(excluded.user_hash, user_hash),
-    first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
-    event_count = event_count + 1, pages_viewed = pages_viewed + excluded.pages_viewed`;
 /** A day's figures per event type and page path, exact from raw events (the day's range: ?, ?). */
 const DAILY = `WITH day AS (SELECT session_id, user_hash, event_type, page_path, timestamp FROM raw_events WHERE timestamp >= ? AND timestamp < ?),
   dur AS (SELECT session_id, (max(timestamp) - min(timestamp)) / 1000.0 AS d FROM day GROUP BY session_id),
@@ -115,15 +99,6 @@ const ROLLUP = `INSERT INTO region_rollups (date, event_type, total_events, uniq
     unique_sessions = excluded.unique_sessions, unique_users = excluded.unique_users
   WHERE total_events IS NOT excluded.total_events OR unique_sessions IS NOT excluded.unique_sessions
     OR unique_users IS NOT excluded.unique_users`;
-
-/** Parsed events ready to write: times resolved, path extracted, user id hashed. */
-interface Prepared {
-  event: Event;
-  at: number;
-  minute: string;
-  path: string;
-  userHash: string | null;
-}
 
 /**
  * The analytics of one region (the actor's name: us, eu, apac), privacy first: raw events with
@@ -169,6 +144,8 @@ export class RegionalAnalytics extends SqlActor<Env, typeof schema> {
   /** Facts read once from analytics_state and kept in step with it (this object is their only writer). */
   #startedKnown = false;
   #floor: number | undefined;
+  #minuteStart = Number.NaN;
+  #minuteText = "";
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -182,54 +159,43 @@ export class RegionalAnalytics extends SqlActor<Env, typeof schema> {
    * `options.partial` is true: then the valid events are written and the bad ones listed in `rejected`.
    */
   async ingest(input: EventInput | EventInput[], options: IngestOptions = {}): Promise<IngestResult> {
-    const { partial } = parseInput(ingestOptions, options ?? {});
+    const { partial } = ingestOptionsOf(options);
     const list = Array.isArray(input) ? input : [input];
     if (list.length === 0 || list.length > MAX_BATCH)
       throw new ActorError("VALIDATION_FAILED", `a batch holds 1 to ${MAX_BATCH} events`, { max: MAX_BATCH });
-    const floor = Math.max(Date.now() - LATE_WINDOW_MS, this.#prunedBefore());
-    const ceiling = Date.now() + FUTURE_SKEW_MS;
+    const now = Date.now();
+    const floor = Math.max(now - LATE_WINDOW_MS, this.#prunedBefore());
+    const ceiling = now + FUTURE_SKEW_MS;
     const errors: EventError[] = [];
-    const valid: { event: Event; at: number; path: string }[] = [];
-    list.forEach((raw, index) => {
-      const result = eventInput.safeParse(raw);
-      if (!result.success) {
-        const issue = result.error.issues[0];
-        errors.push({ index, path: issue?.path.join(".") || "event", message: issue?.message ?? "invalid" });
-        return;
-      }
-      const at = epochMs(result.data.timestamp);
-      if (at < floor || at > ceiling) {
-        const message =
-          at > ceiling
-            ? "must not be more than 5 minutes in the future"
-            : `must not be older than ${new Date(floor).toISOString()} (the late window and the retention)`;
-        errors.push({ index, path: "timestamp", message });
-        return;
-      }
-      valid.push({ event: result.data, at, path: pathOf(result.data.pageUrl) as string });
-    });
+    const valid: Event[] = [];
+    for (let index = 0; index < list.length; index++) {
+      const checked = checkEvent(list[index]);
+      if (isIssue(checked)) errors.push({ index, path: checked.path, message: checked.message });
+      else if (checked.at > ceiling)
+        errors.push({ index, path: "timestamp", message: "must not be more than 5 minutes in the future" });
+      else if (checked.at < floor)
+        errors.push({
+          index,
+          path: "timestamp",
+          message: `must not be older than ${new Date(floor).toISOString()} (the late window and the retention)`,
+        });
+      else valid.push(checked);
+    }
     if (errors.length > 0 && !partial) throw invalidEvents(errors, list.length);
     const hasher = await this.#userHasher();
-    const prepared: Prepared[] = await Promise.all(
-      valid.map(async (v) => ({
-        ...v,
-        minute: minuteOf(v.at),
-        userHash: v.event.userId === undefined ? null : await hasher.hash(v.event.userId),
-      })),
-    );
-    if (prepared.length > 0) {
+    if (valid.length > 0) {
+      const hashes = await hasher.hashAll(valid);
       if (!this.#started()) await registerName(this.env, "analytics", this.name);
-      const now = Date.now();
+      const at = Date.now();
       this.transaction(() => {
         if (!this.#started()) {
-          this.#setState("started", String(now));
+          this.#setState("started", String(at));
           this.#scheduleTasks();
         }
-
-        for (const p of prepared) this.#write(p, now);
+        for (let i = 0; i < valid.length; i++) this.#write(valid[i], hashes[i], at);
       });
     }
-    return { region: this.name, accepted: prepared.length, rejected: errors };
+    return { region: this.name, accepted: valid.length, rejected: errors };
   }
 
   /** Figures of the last hour, day, week or month (30 days), per event type and in total. */
@@ -399,39 +365,50 @@ export class RegionalAnalytics extends SqlActor<Env, typeof schema> {
     return { done: result.done, rows: result.rows };
   }
 
-  #write(p: Prepared, now: number): void {
-    const e = p.event;
-    const { minute, path, userHash } = p;
-    this.database.query(BUCKET, [
+  /** One event's three statements: its minute bucket (before its raw row, which the unique checks read), raw row, session. */
+  #write(e: Event, userHash: string | null, now: number): void {
+    const { path, eventType, sessionId } = e;
+    const minute = this.#minute(e.at);
+    this.query(BUCKET, [
       minute,
-      e.eventType,
+      eventType,
       path,
-      e.sessionId,
+      sessionId,
       minute,
-      e.eventType,
+      eventType,
       path,
       userHash,
       userHash,
       minute,
-      e.eventType,
+      eventType,
       path,
     ]);
-    this.database.query(RAW, [
-      e.sessionId,
-      e.userId ?? null,
+    this.query(RAW, [
+      sessionId,
+      e.userId,
       userHash,
-      e.ipAddress ?? null,
-      e.userAgent ?? null,
-      e.eventType,
-      e.properties === undefined ? null : JSON.stringify(e.properties),
+      e.ipAddress,
+      e.userAgent,
+      eventType,
+      e.data,
       e.pageUrl,
       path,
-      e.referrer ?? null,
-      p.at,
+      e.referrer,
+      e.at,
       minute,
       now,
     ]);
-    this.database.query(SESSION, [e.sessionId, userHash, p.at, p.at, e.eventType === "page_view" ? 1 : 0]);
+    this.query(SESSION, [sessionId, userHash, e.at, e.at, eventType === "page_view" ? 1 : 0]);
+  }
+
+  /** minuteOf(at), the last minute's text remembered (the events of a call mostly share one minute). */
+  #minute(at: number): string {
+    const start = at - (at % 60_000);
+    if (start !== this.#minuteStart) {
+      this.#minuteStart = start;
+      this.#minuteText = minuteOf(start);
+    }
+    return this.#minuteText;
   }
 
   /** The hasher under the configured salt (or, in development, this actor's generated one). */

@@ -1,7 +1,10 @@
 // Analytics bench: RegionalAnalytics.ingest (validation, HMAC of the user id, bucket upsert with the
 // once-per-bucket unique checks, raw insert, session upsert, in one transaction) against a
-// hand-written Durable Object doing the same SQL and hashing; single events and batches of 500.
+// hand-written Durable Object doing the same checks, SQL and hashing; single events and batches
+// of 500. Beside them: the hand-written DO without the event rules (what it was before it ran
+// them), and the floor, the same SQL on node:sqlite (bench/baselines/raw-analytics.mjs).
 
+import { rawAnalytics, rawAnalyticsSet } from "../baselines/raw-analytics.mjs";
 import { post } from "../http.mjs";
 import { QUICK } from "../quick.mjs";
 
@@ -11,15 +14,54 @@ const BATCHED = QUICK ? 1_000 : 10_000;
 const run = (variant, n, batch) => (base, round) =>
   post(base, `/bench/analytics/${variant}/analytics-${variant}-${batch}-${round % 4}?n=${n}&batch=${batch}`);
 
-/** Events per second of one side, from its best of 3 calls. */
+/** Events per second of one side, from its best of 3 calls to one object, after a call that warms it (a side the rounds never ran starts cold). */
 async function best(base, variant, n, batch) {
   let min = Infinity;
+  await run(variant, n, batch)(base, 10);
   for (let i = 0; i < 3; i++) {
     const t0 = performance.now();
-    await run(variant, n, batch)(base, 10 + i);
+    await run(variant, n, batch)(base, 10);
     min = Math.min(min, performance.now() - t0);
   }
   return Math.round((n / min) * 1000);
+}
+
+/** Events per second of a node:sqlite floor (`fn(n, batch)` answers ms), best of 3. */
+function floor(fn, n, batch) {
+  let min = Infinity;
+  for (let i = 0; i < 3; i++) min = Math.min(min, fn(n, batch));
+  return Math.round((n / min) * 1000);
+}
+
+/** The figures reported beside a case: each side's events/s, the hand-written DO without the rules, the floor. */
+async function rates(base, n, batch) {
+  const what = batch === 1 ? "single" : `batches of ${batch}`;
+  return {
+    [`events/s RegionalAnalytics, ${what} (best of 3)`]: await best(base, "actor", n, batch),
+    [`events/s RegionalAnalytics without history/forward/tiering, ${what} (best of 3)`]: await best(
+      base,
+      "bare",
+      n,
+      batch,
+    ),
+    [`events/s hand-written DO, ${what} (best of 3)`]: await best(base, "plain", n, batch),
+    [`events/s hand-written DO without the event rules (typeof checks only), ${what} (best of 3)`]:
+      await best(base, "plain-lax", n, batch),
+    [`events/s floor: the same SQL on node:sqlite in memory, ${what} (best of 3)`]: floor(
+      rawAnalytics,
+      n,
+      batch,
+    ),
+    [`events/s floor: the same SQL on node:sqlite, a WAL file, ${what} (best of 3)`]: floor(
+      (k, b) => rawAnalytics(k, b, true),
+      n,
+      batch,
+    ),
+    ...(batch > 1 && {
+      [`events/s set-based SQL on node:sqlite in memory (one upsert per bucket and per session), ${what} (best of 3)`]:
+        floor(rawAnalyticsSet, n, batch),
+    }),
+  };
 }
 
 const HTTP_REQUESTS = QUICK ? 20 : 100;
@@ -60,41 +102,21 @@ export default [
     name: `analytics ingest ×${SINGLE} single events in one call: RegionalAnalytics vs hand-written DO`,
     ops: SINGLE,
     seed: { figure: "5,000–10,000 events/s per regional DO, single events (USE_CASES 3)", top: 10_000 },
-    goal: 1.1,
+    // The issue's goal: framework ≥ 0.95× hand.
+    goal: 1 / 0.95,
     subject: run("actor", SINGLE, 1),
     baseline: run("plain", SINGLE, 1),
-    async extra(base) {
-      return {
-        "events/s RegionalAnalytics, single (best of 3)": await best(base, "actor", SINGLE, 1),
-        "events/s RegionalAnalytics without history/forward/tiering, single (best of 3)": await best(
-          base,
-          "bare",
-          SINGLE,
-          1,
-        ),
-        "events/s hand-written DO, single (best of 3)": await best(base, "plain", SINGLE, 1),
-      };
-    },
+    extra: (base) => rates(base, SINGLE, 1),
   },
   {
     name: `analytics ingest ×${BATCHED} in batches of 500: RegionalAnalytics vs hand-written DO`,
     ops: BATCHED,
     seed: { figure: "20,000–50,000 events/s, batches of 100–500 (USE_CASES 3)", top: 50_000 },
-    goal: 1.1,
+    // The issue's goal: framework ≥ 0.95× hand.
+    goal: 1 / 0.95,
     subject: run("actor", BATCHED, 500),
     baseline: run("plain", BATCHED, 500),
-    async extra(base) {
-      return {
-        "events/s RegionalAnalytics, batches of 500 (best of 3)": await best(base, "actor", BATCHED, 500),
-        "events/s RegionalAnalytics without history/forward/tiering, batches of 500 (best of 3)": await best(
-          base,
-          "bare",
-          BATCHED,
-          500,
-        ),
-        "events/s hand-written DO, batches of 500 (best of 3)": await best(base, "plain", BATCHED, 500),
-      };
-    },
+    extra: (base) => rates(base, BATCHED, 500),
   },
 
   {

@@ -5,8 +5,17 @@ import type { ColumnFilter } from "../sql/sources";
 import { COLUMNS_META, type ColumnDecl, JSON_TEXT_META } from "./parquet-meta";
 import type { AsyncBuffer } from "./r2-store";
 
-/** Load hyparquet on first use (its "browser" entry: no node:fs). */
-const hyparquet = () => import("hyparquet/src/index.js");
+/**
+ * Load the two hyparquet modules used, on first use: deep imports (no node:fs entry), and only
+ * what a scan needs (a dynamic import of the package index would bundle every export).
+ */
+const hyparquet = async () => {
+  const [{ parquetMetadataAsync }, { parquetScan }] = await Promise.all([
+    import("hyparquet/src/metadata.js"),
+    import("hyparquet/src/scan.js"),
+  ]);
+  return { parquetMetadataAsync, parquetScan };
+};
 
 /** One file after pruning: which of its row ranges can hold matching rows. */
 export interface FileScan {

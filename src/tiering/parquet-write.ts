@@ -1,3 +1,4 @@
+import type { SchemaElement } from "hyparquet";
 import { quoteIdent } from "../database";
 import { toHex } from "../hex";
 import { type Affinity, affinityOf as affinity } from "../sql/affinity";
@@ -120,34 +121,43 @@ export async function encodeParquet(
   rowGroupRows: number,
   meta: Record<string, string> = {},
 ): Promise<Uint8Array> {
-  // The package's "browser" entry has no node:fs import; name it so every bundler picks it.
-  const { parquetWriteBuffer } = await import("hyparquet-writer/src/index.js");
+  // The writer's own modules (no node:fs entry; not the index, whose every export a dynamic import
+  // would keep, nor parquetWrite, which infers a schema and variant shredding we never need).
+  const [{ ByteWriter }, { ParquetWriter }] = await Promise.all([
+    import("hyparquet-writer/src/bytewriter.js"),
+    import("hyparquet-writer/src/parquet-writer.js"),
+  ]);
   const { flagAt, bigAt } = rowSelect(columns);
   const jsonColumns: string[] = [];
+  const kinds: Kind[] = [];
   const columnData = columns.map((c, i) => {
     const big = bigAt[i];
     const data = rows.map((r) => (big !== undefined && r[big] != null ? BigInt(r[big] as string) : r[i]));
     const reals = flagAt[i] === undefined ? undefined : rows.map((r) => !!r[flagAt[i]!]);
     const kind = kindOf(data, reals, c.type);
+    kinds.push(kind);
     const aff = affinity(c.type);
     if (kind === "JSON_TEXT") {
       jsonColumns.push(c.name);
       const text = data.map((v, r) => jsonText(v, typeof v === "number" && isReal(v, reals?.[r], aff)));
-      return { name: c.name, type: "STRING", data: text };
+      return { name: c.name, data: text };
     }
     if (kind === "INT64")
       return {
         name: c.name,
-        type: kind,
         data: data.map((v) => (v == null || typeof v === "bigint" ? v : BigInt(v as number))),
       };
-    return { name: c.name, type: kind, data: kind === "BYTE_ARRAY" ? data.map(blobBytes) : data };
+    return { name: c.name, data: kind === "BYTE_ARRAY" ? data.map(blobBytes) : data };
   });
-  const buffer = parquetWriteBuffer({
-    columnData: columnData as never,
+  const writer = new ByteWriter();
+  const parquet = new ParquetWriter({
+    writer,
+    schema: [
+      { name: "root", num_children: columns.length },
+      ...columns.map((c, i) => schemaElement(c.name, kinds[i])),
+    ],
     codec: "SNAPPY",
     statistics: true,
-    rowGroupSize: rowGroupRows,
     createdBy: "dosql-actors",
     kvMetadata: [
       { key: COLUMNS_META, value: JSON.stringify(columns) },
@@ -155,7 +165,16 @@ export async function encodeParquet(
       ...Object.entries(meta).map(([key, value]) => ({ key, value })),
     ],
   });
-  return new Uint8Array(buffer);
+  parquet.write({ columnData: columnData as never, rowGroupSize: rowGroupRows });
+  parquet.finish();
+  return new Uint8Array(writer.getBuffer());
+}
+
+/** A nullable column of one kind, as hyparquet-writer's `schemaFromColumnData` builds it for that type. */
+function schemaElement(name: string, kind: Kind): SchemaElement {
+  if (kind === "STRING" || kind === "JSON_TEXT")
+    return { name, type: "BYTE_ARRAY", converted_type: "UTF8", repetition_type: "OPTIONAL" };
+  return { name, type: kind, repetition_type: "OPTIONAL" };
 }
 
 /** SHA-256 of the bytes, first 12 hex digits: part of archive keys so a key names one content. */

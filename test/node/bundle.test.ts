@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { build, TARGETS } from "../../scripts/size.mjs";
 
-type Built = { gzip: number; modules: string[] };
+type Built = { gzip: number; modules: string[]; bytes: Map<string, number> };
 const target = (name: string) => TARGETS.find((t: { name: string }) => t.name === name);
 const bundle = (name: string): Built => build(target(name));
 
@@ -27,6 +27,24 @@ describe("bundles", () => {
     expect(modules.some((m) => m.endsWith("src/history/engine.ts"))).toBe(true);
     expect(modules.some((m) => m.endsWith("src/tiering/tiering.ts"))).toBe(true);
     expect(partModules(modules, "node_modules/hyparquet-writer").length).toBeGreaterThan(0);
+  });
+
+  it("tiering carries one hyparquet and only the reader and writer modules it calls", () => {
+    // What the output holds (the module list also names modules parsed and then shaken out).
+    const { bytes } = bundle("all-parts");
+    const modules = [...bytes].filter(([, n]) => n > 0).map(([m]) => m);
+    // hyparquet-writer pins an older hyparquet; package.json "overrides" makes it share ours.
+    expect(partModules(modules, "hyparquet-writer/node_modules/")).toEqual([]);
+    // Deep imports: a dynamic import of a package index would keep every export of it.
+    for (const unused of [
+      "hyparquet/src/query.js",
+      "hyparquet/src/read.js",
+      "hyparquet-writer/src/write.js",
+      "hyparquet-writer/src/write-rows.js",
+    ])
+      expect(partModules(modules, `node_modules/${unused}`)).toEqual([]);
+    expect(modules.some((m) => m.endsWith("node_modules/hyparquet/src/scan.js"))).toBe(true);
+    expect(modules.some((m) => m.endsWith("node_modules/hyparquet-writer/src/parquet-writer.js"))).toBe(true);
   });
 
   it("the sources part brings papaparse and its own files, not tiering's writer", () => {
