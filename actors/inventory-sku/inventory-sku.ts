@@ -107,12 +107,20 @@ const SET_RESERVATION_STATUS = `UPDATE reservations SET status = ?, confirmed_at
   release_reason = ? WHERE id = ?`;
 /**
  * The common reserve in one statement: hold the stock when there is enough and the order has no
- * reservation yet, answering the figures after. Anything else (no SKU, not enough, a reservation
- * to expire, repeat or refuse) finds no row and takes the full path through SNAPSHOT.
+ * reservation yet. Anything else (no SKU, not enough, a reservation to expire, repeat or refuse)
+ * finds no row and takes the full path through SNAPSHOT. Numbered parameters: each value is bound
+ * once (?1 quantity, ?2 time, ?3 order id).
  */
-const HOLD = `UPDATE inventory SET available = available - ?, reserved = reserved + ?, updated_at = ?
-  WHERE available >= ? AND NOT EXISTS (SELECT 1 FROM reservations WHERE id = ?)
-  RETURNING available, reserved, sold, product_name AS productName`;
+const HOLD = `UPDATE inventory SET available = available - ?1, reserved = reserved + ?1, updated_at = ?2
+  WHERE available >= ?1 AND NOT EXISTS (SELECT 1 FROM reservations WHERE id = ?3)
+  RETURNING product_name AS productName`;
+/**
+ * The log row of a HOLD, in the same transaction just after it: the figures after are the row as
+ * HOLD left it, the figures before differ by the quantity (?1 quantity, ?2 order id, ?3 time).
+ */
+const LOG_HOLD = `INSERT INTO inventory_log (operation, quantity, reference_id, available_before, available_after,
+  reserved_before, reserved_after, sold_before, sold_after, reason, timestamp)
+  SELECT 'RESERVE', ?1, ?2, available + ?1, available, reserved - ?1, reserved, sold, sold, NULL, ?3 FROM inventory`;
 const EXPIRY_BATCH = 500;
 /** How often a stocked SKU sweeps expired reservations. */
 export const EXPIRY_INTERVAL_MS = 60_000;
@@ -127,6 +135,8 @@ export const EXPIRY_INTERVAL_MS = 60_000;
  * available + reserved + sold differs from everything restocked.
  */
 export class InventorySKU extends SqlActor<Env, typeof schema> {
+  /** The longest hold this deployment allows: read from the environment once per wake. */
+  readonly #maxTtl = maxTtlMinutes(this.env);
   // The figures and reservations are captured for time travel (`stateAt`); inventory_log is an
   // append-only audit log, its own history, so it is not captured twice. 30 days of changes are
   // kept (the framework prunes on a schedule from the first change), so the WAL stays bounded.
@@ -353,7 +363,7 @@ export class InventorySKU extends SqlActor<Env, typeof schema> {
 
   /** The hold asked for, within the configured maximum. */
   #ttl(asked: number | undefined): number {
-    const max = maxTtlMinutes(this.env);
+    const max = this.#maxTtl;
     if (asked !== undefined && asked > max)
       throw new ActorError("VALIDATION_FAILED", `ttlMinutes: must be at most ${max}`, { max });
     return asked ?? Math.min(DEFAULT_TTL_MINUTES, max);
@@ -381,22 +391,11 @@ export class InventorySKU extends SqlActor<Env, typeof schema> {
     key: string | undefined,
   ): ReserveResult | ActorError {
     const at = new Date(now).toISOString();
-    const [held] = this.query<Figures & { productName: string }>(HOLD, [
-      quantity,
-      quantity,
-      at,
-      quantity,
-      orderId,
-    ]);
+    const [held] = this.query<{ productName: string }>(HOLD, [quantity, at, orderId]);
     if (held) {
       const expiresAt = new Date(now + ttlMinutes * 60_000).toISOString();
       this.query(INSERT_RESERVATION, [orderId, quantity, at, expiresAt, key ?? null]);
-      const before = {
-        available: held.available + quantity,
-        reserved: held.reserved - quantity,
-        sold: held.sold,
-      };
-      this.#log("RESERVE", quantity, orderId, before, held, null, at);
+      this.query(LOG_HOLD, [quantity, orderId, at]);
       return {
         success: true,
         reservationId: orderId,

@@ -33,9 +33,12 @@ const LOG = `INSERT INTO inventory_log (operation, quantity, reference_id, avail
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 const INSERT_RESERVATION = `INSERT INTO reservations (id, quantity, status, created_at, expires_at)
   VALUES (?, ?, 'PENDING', ?, ?)`;
-const HOLD = `UPDATE inventory SET available = available - ?, reserved = reserved + ?, updated_at = ?
-  WHERE available >= ? AND NOT EXISTS (SELECT 1 FROM reservations WHERE id = ?)
-  RETURNING available, reserved, sold, product_name AS productName`;
+const HOLD = `UPDATE inventory SET available = available - ?1, reserved = reserved + ?1, updated_at = ?2
+  WHERE available >= ?1 AND NOT EXISTS (SELECT 1 FROM reservations WHERE id = ?3)
+  RETURNING product_name AS productName`;
+const LOG_HOLD = `INSERT INTO inventory_log (operation, quantity, reference_id, available_before, available_after,
+  reserved_before, reserved_after, sold_before, sold_after, reason, timestamp)
+  SELECT 'RESERVE', ?1, ?2, available + ?1, available, reserved - ?1, reserved, sold, sold, NULL, ?3 FROM inventory`;
 const ORDER_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
 type Snapshot = {
@@ -103,24 +106,11 @@ export class PlainInventory extends DurableObject<Env> {
     const now = Date.now();
     return this.ctx.storage.transactionSync(() => {
       const at = new Date(now).toISOString();
-      const held = this.#sql.exec<Snapshot>(HOLD, quantity, quantity, at, quantity, orderId).toArray()[0];
+      const held = this.#sql.exec<{ productName: string }>(HOLD, quantity, at, orderId).toArray()[0];
       if (held) {
         const expiresAt = new Date(now + ttl * 60_000).toISOString();
         this.#sql.exec(INSERT_RESERVATION, orderId, quantity, at, expiresAt);
-        this.#sql.exec(
-          LOG,
-          "RESERVE",
-          quantity,
-          orderId,
-          held.available + quantity,
-          held.available,
-          held.reserved - quantity,
-          held.reserved,
-          held.sold,
-          held.sold,
-          null,
-          at,
-        );
+        this.#sql.exec(LOG_HOLD, quantity, orderId, at);
         return {
           success: true,
           reservationId: orderId,

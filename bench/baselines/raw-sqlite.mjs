@@ -2,8 +2,8 @@
 // one transaction with a savepoint per operation (as each actor call is its own transaction).
 // Same tables (the actor's drizzle-kit migrations, all of them). The SQL is the reserve's common
 // path as actors/inventory-sku/inventory-sku.ts runs it since issue 13: the one-UPDATE hold
-// (HOLD ... RETURNING), the reservation insert and the log insert. Keep these three strings equal
-// to the actor's.
+// (HOLD ... RETURNING), the reservation insert and the log insert (LOG_HOLD). Keep these strings
+// equal to the actor's.
 import { readdirSync, readFileSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
 
@@ -13,9 +13,12 @@ const ddl = readdirSync(dir)
   .sort()
   .flatMap((f) => readFileSync(new URL(f, dir), "utf8").split("--> statement-breakpoint"));
 
-const HOLD = `UPDATE inventory SET available = available - ?, reserved = reserved + ?, updated_at = ?
-  WHERE available >= ? AND NOT EXISTS (SELECT 1 FROM reservations WHERE id = ?)
-  RETURNING available, reserved, sold, product_name AS productName`;
+const HOLD = `UPDATE inventory SET available = available - ?1, reserved = reserved + ?1, updated_at = ?2
+  WHERE available >= ?1 AND NOT EXISTS (SELECT 1 FROM reservations WHERE id = ?3)
+  RETURNING product_name AS productName`;
+const LOG_HOLD = `INSERT INTO inventory_log (operation, quantity, reference_id, available_before, available_after,
+  reserved_before, reserved_after, sold_before, sold_after, reason, timestamp)
+  SELECT 'RESERVE', ?1, ?2, available + ?1, available, reserved - ?1, reserved, sold, sold, NULL, ?3 FROM inventory`;
 const CHANGE_FIGURES = `UPDATE inventory SET available = available + ?, reserved = reserved + ?,
   sold = sold + ?, restocked = restocked + ?, updated_at = ?`;
 const LOG = `INSERT INTO inventory_log (operation, quantity, reference_id, available_before, available_after,
@@ -31,6 +34,7 @@ export function rawReserves(n, prefix) {
   const hold = db.prepare(HOLD);
   const change = db.prepare(CHANGE_FIGURES);
   const log = db.prepare(LOG);
+  const logHold = db.prepare(LOG_HOLD);
   const insert = db.prepare(INSERT_RESERVATION);
   const t0 = performance.now();
   db.exec("BEGIN");
@@ -45,22 +49,10 @@ export function rawReserves(n, prefix) {
     const orderId = `${prefix}-${i}`;
     const now = Date.now();
     const stamp = new Date(now).toISOString();
-    const held = hold.get(1, 1, stamp, 1, orderId);
+    const held = hold.get(1, stamp, orderId);
     if (!held) throw new Error("raw reserve refused");
     insert.run(orderId, 1, stamp, new Date(now + 15 * 60_000).toISOString(), null);
-    log.run(
-      "RESERVE",
-      1,
-      orderId,
-      held.available + 1,
-      held.available,
-      held.reserved - 1,
-      held.reserved,
-      held.sold,
-      held.sold,
-      null,
-      stamp,
-    );
+    logHold.run(1, orderId, stamp);
     db.exec("RELEASE op");
   }
   db.exec("COMMIT");
