@@ -2,6 +2,7 @@
 // once-per-bucket unique checks, raw insert, session upsert, in one transaction) against a
 // hand-written Durable Object doing the same SQL and hashing; single events and batches of 500.
 
+import { percentile } from "../goal.mjs";
 import { post } from "../http.mjs";
 import { QUICK } from "../quick.mjs";
 
@@ -25,10 +26,6 @@ async function best(base, variant, n, batch) {
 const HTTP_REQUESTS = QUICK ? 20 : 100;
 const LATENCY_REQUESTS = QUICK ? 60 : 600;
 let seq = 0;
-const percentile = (xs, p) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(p * s.length))];
-};
 
 /** `count` single-event ingests one after another on a keep-alive connection; each latency in ms. */
 async function sequentialIngests(base, side, count) {

@@ -3,6 +3,7 @@
 // one reading at a time, inside one call; and the alert latency from the ingest request to the
 // WebSocket frame on loopback.
 
+import { percentile } from "../goal.mjs";
 import { post } from "../http.mjs";
 import { QUICK } from "../quick.mjs";
 
@@ -12,11 +13,6 @@ const SINGLES = QUICK ? 200 : 2_000;
 let seq = 0;
 const ingest = (variant, n, size) => (base) =>
   post(base, `/bench/telemetry/${variant}/tel-${variant}-${size}-${seq++}?n=${n}&size=${size}`);
-
-const percentile = (xs, p) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(p * s.length))];
-};
 
 /** Best-of-3 readings/s of one side. */
 async function rate(base, variant, n, size) {
