@@ -210,6 +210,8 @@ const save = (sizes, complete) => {
     seconds: Math.round((Date.now() - started) / 1000),
     quick: QUICK,
     rounds: ROUNDS,
+    // The run-time limits are for the default rounds: a run with BENCH_ROUNDS is not judged.
+    roundsFromEnv: process.env.BENCH_ROUNDS !== undefined,
     filter,
     server: "wrangler dev on 127.0.0.1, X_LOCAL_OBSERVABILITY=false",
     machine: { ...machineNow(), loadAverageAtStart: loadAtStart },
