@@ -99,10 +99,11 @@ async function timed(fn) {
 
 async function runCase(base, c) {
   const caseStarted = performance.now();
-  await c.setup?.(base);
   // --quick and BENCH_ROUNDS cap every case's rounds (a case may ask for more in a full run).
   const capped = QUICK || process.env.BENCH_ROUNDS !== undefined;
   const rounds = capped ? Math.min(c.rounds ?? ROUNDS, ROUNDS) : (c.rounds ?? ROUNDS);
+  // A case preparing state per round (one warm-up round, then `rounds`) is told how many.
+  await c.setup?.(base, rounds);
   // Warm both sides (isolate start, table creation, JIT) before measuring.
   await c.subject(base, -1);
   await c.baseline(base, -1);

@@ -130,4 +130,28 @@ cases.push({
   },
 });
 
+// The peers a user would pick instead of TenantDB (bench/actors/tenant-peers.ts), each doing the
+// same SQL its own way: the same point read and write, N in one call, one object per side.
+const PEERS = [
+  ["agent", "agents Agent"],
+  ["party", "partyserver Server"],
+  ["actors", "@cloudflare/actors Actor"],
+];
+const inPeer = (variant, op) => (base) =>
+  post(base, `/bench/tenant-peer/${variant}/${op}/tenant-peer-${op}-${variant}?n=${N}`);
+for (const [op, what] of [
+  ["read", "point read (getTask)"],
+  ["write", "point write (updateTask)"],
+])
+  for (const [variant, label] of PEERS)
+    cases.push({
+      // The issue's goal: ahead of every peer on every shared scenario.
+      name: `tenant ${what} ×${N} in one call: TenantDB vs ${label} (same SQL through this.sql)`,
+      ops: N,
+      goal: 1,
+      rounds: 7,
+      subject: inActor("actor", op),
+      baseline: inPeer(variant, op),
+    });
+
 export default cases;
