@@ -148,7 +148,8 @@ async function runCase(base, c) {
     seed: c.seed ?? null,
     seedGoalPerSecond: seedGoal,
     seedMet: seedGoal ? rate >= seedGoal : null,
-    extra: c.extra ? await c.extra(base) : null,
+    // A case's extra figures may reuse the rounds' times (ms per round, each side) instead of more calls.
+    extra: c.extra ? await c.extra(base, { subject: subj, baseline: basl }) : null,
   };
   // The case's wall time (setup, warm-up, rounds, extra figures), to see where a run's time goes.
   result.seconds = Number(((performance.now() - caseStarted) / 1000).toFixed(1));

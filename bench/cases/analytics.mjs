@@ -99,6 +99,8 @@ export default [
     ops: HTTP_REQUESTS,
     seed: { figure: "ingestion latency p50 5–15 ms, p99 30–50 ms (USE_CASES 3)" },
     goal: 1.3,
+    // 6 rounds: its latency figures come from the extra interleaved runs.
+    rounds: 6,
     subject: (base) => sequentialIngests(base, "actor", HTTP_REQUESTS),
     baseline: (base) => sequentialIngests(base, "plain", HTTP_REQUESTS),
     async extra(base) {

@@ -103,7 +103,8 @@ export default [
     ops: HTTP_REQUESTS,
     seed: { figure: "reserve (success) p50 5–15 ms, p99 30 ms (USE_CASES 4)" },
     goal: 1.3,
-    rounds: 20,
+    // 10 rounds: its p50/p99 come from the extra interleaved runs (1000 requests a side).
+    rounds: 10,
     async setup(base) {
       await post(base, "/inventory/http-actor/restock", { quantity: STOCK });
       await post(base, "/plain-http/inventory/http-plain/restock", { quantity: STOCK });

@@ -131,21 +131,25 @@ const wakeSet = (side) => async (base, round) => {
   return { ms };
 };
 
+const hibernation = {
+  name: `wake from WebSocket hibernation (idle ${IDLE_MS / 1000} s), ${SOCKETS} sockets one after another, each answering status(): InventorySKU vs hand-written hibernatable DO`,
+  ops: SOCKETS,
+  goal: 1 / 0.95,
+  // One idle wait for every round: each round wakes its own set of sockets.
+  rounds: 5,
+  async setup(base, rounds) {
+    for (let index = 0; index <= rounds; index++)
+      for (const side of ["actor", "hand"]) sets[side][index] = await openSet(base, side, index);
+    await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
+  },
+  subject: wakeSet("actor"),
+  baseline: wakeSet("hand"),
+};
+
 export default [
   evictionCase("idiom", "hand", "SqlActor (history off) vs hand-written DO"),
   evictionCase("inventory", "plain-inventory", "InventorySKU (history on) vs hand-written DO"),
-  {
-    name: `wake from WebSocket hibernation (idle ${IDLE_MS / 1000} s), ${SOCKETS} sockets one after another, each answering status(): InventorySKU vs hand-written hibernatable DO`,
-    ops: SOCKETS,
-    goal: 1 / 0.95,
-    // One idle wait for every round: each round wakes its own set of sockets.
-    rounds: 5,
-    async setup(base, rounds) {
-      for (let index = 0; index <= rounds; index++)
-        for (const side of ["actor", "hand"]) sets[side][index] = await openSet(base, side, index);
-      await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
-    },
-    subject: wakeSet("actor"),
-    baseline: wakeSet("hand"),
-  },
+  // Not in --quick: its idle wait alone (15 s, workerd's eviction needs about 10) is an eighth
+  // of the quick run's two minutes. `npm run bench -- hibernation` runs it alone.
+  ...(QUICK ? [] : [hibernation]),
 ];
