@@ -61,6 +61,8 @@ const evictionCase = (variant, baseline, label) => ({
   seed: { figure: "DO cold start 50–100 ms p50, 200 ms p99 (USE_CASES 1)" },
   // Framework ≥ 0.95× hand.
   goal: 1 / 0.95,
+  // 8 rounds of 20 wakes a side (each round also evicts and checks them: about 3× the timed part).
+  rounds: 8,
   subject: afterEviction(variant),
   baseline: afterEviction(baseline),
   async extra(base) {
