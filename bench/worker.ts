@@ -44,7 +44,13 @@ import {
 } from "./actors/peers";
 import { BenchSchedules, PlainBenchSchedules } from "./actors/schedules";
 import { BenchSourced, PlainSourcesHot } from "./actors/sources";
-import { BenchBuilding, BenchLocalBuilding, PlainBuilding } from "./actors/telemetry";
+import {
+  alertLoop,
+  BenchBuilding,
+  BenchLocalBuilding,
+  handBuildingHttp,
+  PlainBuilding,
+} from "./actors/telemetry";
 import { BenchTenant, PlainTenant, plainTenantHttp } from "./actors/tenant";
 import { ActorsTenant, AgentTenant, PartyTenant } from "./actors/tenant-peers";
 import { BenchTiered, PlainArchiver, PlainHot } from "./actors/tiering";
@@ -571,6 +577,33 @@ app.post("/bench/telemetry/:variant/:name", async (c) => {
   });
 });
 
+// Telemetry alerts inside the Worker: `k` RPC ingests of a breach, each until its frame reached a
+// socket the Worker holds on the side's alerts socket (bench/actors/telemetry.ts: alertLoop).
+app.post("/bench/telemetry-alert/:variant/:name", async (c) => {
+  const k = Math.min(Math.max(Number(c.req.query("k")) || 20, 1), 1000);
+  const name = c.req.param("name");
+  const upgrade = (url: string) => new Request(url, { headers: { Upgrade: "websocket" } });
+  if (c.req.param("variant") === "hand") {
+    const hand = c.env.PLAIN_BUILDING.getByName(name);
+    return c.json(
+      await alertLoop(
+        { socket: () => hand.fetch(upgrade("http://hand/alerts/ws")), ingest: (r) => hand.ingestOne(r) },
+        k,
+      ),
+    );
+  }
+  const actor = c.env.BUILDING_TELEMETRY.getByName(name);
+  return c.json(
+    await alertLoop(
+      {
+        socket: () => actor.fetch(upgrade(`http://bench/buildings/${name}/alerts/ws`)),
+        ingest: (r) => actor.ingest(r),
+      },
+      k,
+    ),
+  );
+});
+
 // Inventory over HTTP: the real coordinator routes (`/inventory/...`) vs a hand-written Worker (`/plain-http/...`).
 // Documents: the real coordinator routes (`/documents/:doc/ws`) vs a hand-written DO (`/hand-documents/:doc/ws`).
 const coordinator = createCoordinator<Env>([
@@ -599,6 +632,9 @@ export default {
   },
   fetch(request: Request, env: BenchEnv, ctx: ExecutionContext): Response | Promise<Response> {
     const path = new URL(request.url).pathname;
+    // The bare round trip: Node's fetch to this Worker and back, nothing else.
+    if (path === "/bench/noop") return new Response("{}");
+    if (path.startsWith("/hand-buildings/")) return handBuildingHttp(request, env.PLAIN_BUILDING);
     if (["/inventory/", "/buildings/", "/documents/", "/analytics/"].some((p) => path.startsWith(p)))
       return coordinator.fetch(request, env as unknown as Env, ctx);
     const hand = /^\/hand-documents\/([A-Za-z0-9._-]{1,128})\/ws$/.exec(path);

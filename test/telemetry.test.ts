@@ -166,6 +166,76 @@ describe("BuildingTelemetry: ingest and aggregates", () => {
     );
   });
 
+  it("each reading rule holds at its edges: bounds accepted, one past refused, the first bad field named", async () => {
+    const name = freshName("edges");
+    const b = building(name);
+    const t = baseHour();
+    const base = reading("e", t, 1);
+    const iso = new Date(t + 1000).toISOString();
+    const accepted = [
+      { ...base, sensorId: "x" },
+      { ...base, sensorId: "s".repeat(128) },
+      { ...base, unit: "u" },
+      { ...base, unit: "u".repeat(32) },
+      { ...base, quality: 0 },
+      { ...base, quality: 100 },
+      { ...base, value: -0 },
+      { ...base, value: -1e300 },
+      { ...base, sensorType: "water", extra: "ignored" },
+      { ...base, sensorId: "iso-z", timestamp: iso },
+      { ...base, sensorId: "iso-offset", timestamp: iso.replace("Z", "+00:00") },
+    ];
+    expect(await b.ingestBatch(accepted as never)).toMatchObject({ ingested: accepted.length });
+    expect(
+      await rows(
+        b,
+        "SELECT sensor_id AS s, quality AS q, ts FROM readings WHERE sensor_id LIKE 'iso%' ORDER BY 1",
+      ),
+    ).toEqual([
+      { s: "iso-offset", q: 100, ts: t + 1000 },
+      { s: "iso-z", q: 100, ts: t + 1000 },
+    ]);
+    const refused: [unknown, string][] = [
+      [{ ...base, sensorId: "s".repeat(129) }, "sensorId"],
+      [{ ...base, sensorId: 7 }, "sensorId"],
+      [{ ...base, sensorId: undefined }, "sensorId"],
+      [{ ...base, sensorType: "TEMPERATURE" }, "sensorType"],
+      [{ ...base, value: undefined }, "value"],
+      [{ ...base, value: null }, "value"],
+      [{ ...base, value: true }, "value"],
+      [{ ...base, unit: "" }, "unit"],
+      [{ ...base, unit: "u".repeat(33) }, "unit"],
+      [{ ...base, quality: null }, "quality"],
+      [{ ...base, quality: -1 }, "quality"],
+      [{ ...base, quality: 101 }, "quality"],
+      [{ ...base, quality: 99.5 }, "quality"],
+      [{ ...base, quality: "50" }, "quality"],
+      [{ ...base, timestamp: undefined }, "timestamp"],
+      [{ ...base, timestamp: -1 }, "timestamp"],
+      [{ ...base, timestamp: t + 0.5 }, "timestamp"],
+      [{ ...base, timestamp: 8.64e15 + 1 }, "timestamp"],
+      [{ ...base, timestamp: iso.replace("Z", "") }, "timestamp"],
+      [{ ...base, timestamp: iso.slice(0, 10) }, "timestamp"],
+      [{ ...base, sensorId: "", value: "x", quality: 200 }, "sensorId"],
+      [{ ...base, value: "x", quality: 200 }, "value"],
+      [[base], ""],
+      [null, ""],
+    ];
+    for (const [item, path] of refused) {
+      const r = await codeOf(b.ingestBatch([base, item] as never));
+      expect(r, JSON.stringify(item)).toMatchObject({
+        code: "VALIDATION_FAILED",
+        details: { index: 1, path },
+      });
+      const single = await json(call("POST", `/buildings/${name}/ingest`, item ?? "null"));
+      expect(single.status, JSON.stringify(item)).toBe(400);
+      expect(single.body.error.code).toBe("VALIDATION_FAILED");
+      expect(single.body.error.message).toMatch(new RegExp(`^${path || "reading"}: `));
+      expect((await codeOf(b.ingest(item as never))).details?.path, JSON.stringify(item)).toBe(path);
+    }
+    expect(await rows(b, "SELECT count(*) AS n FROM readings")).toEqual([{ n: accepted.length }]);
+  });
+
   it("injection strings in every query parameter are bound, never spliced: inert", async () => {
     const name = freshName("inject");
     const b = building(name);

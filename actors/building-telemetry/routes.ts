@@ -10,9 +10,10 @@ import { buildingNotFound } from "./errors";
 import {
   acknowledgeInput,
   batchInput,
+  checkReading,
   historicalInput,
   queryInput,
-  readingInput,
+  type ReadingInput,
   realtimeInput,
   ruleInput,
   ruleUpdateInput,
@@ -39,8 +40,13 @@ async function knownBuilding(c: C) {
 const anyBuilding = (c: C) => actorStub(c.env.BUILDING_TELEMETRY, actorName(c.req.param("b"), "building"));
 
 buildingRoutes.post("/buildings/:b/ingest", allow("admin"), async (c) => {
-  const reading = await readJson(c, readingInput);
-  return c.json(await anyBuilding(c).ingest(reading));
+  const reading = await readJson(c, z.unknown());
+  const checked = checkReading(reading, Date.now());
+  if ("path" in checked)
+    throw new ActorError("VALIDATION_FAILED", `${checked.path || "reading"}: ${checked.message}`, {
+      issues: [checked],
+    });
+  return c.json(await anyBuilding(c).ingest(reading as ReadingInput));
 });
 
 buildingRoutes.post("/buildings/:b/ingest-batch", allow("admin"), async (c) => {

@@ -50,24 +50,26 @@ export class RuleIndex {
   readonly #byType = new Map<SensorType, AlertRule[]>();
 
   constructor(rules: AlertRule[]) {
+    let size = 0;
     for (const rule of rules) {
       if (!rule.enabled) continue;
+      size++;
       const list = this.#byType.get(rule.sensorType) ?? [];
       list.push(rule);
       this.#byType.set(rule.sensorType, list);
     }
+    this.size = size;
   }
 
-  /** The enabled rules that apply to one sensor's reading. */
-  *matching(sensorType: SensorType, sensorId: string): Iterable<AlertRule> {
-    for (const rule of this.#byType.get(sensorType) ?? [])
-      if (rule.sensorId === null || rule.sensorId === sensorId) yield rule;
-  }
+  /** How many enabled rules there are. */
+  readonly size: number;
 
-  get size(): number {
-    let n = 0;
-    for (const list of this.#byType.values()) n += list.length;
-    return n;
+  /**
+   * The enabled rules of a sensor type (each applies to every sensor of the type, or to its
+   * `sensorId` alone); undefined when there are none. One Map lookup per reading.
+   */
+  ofType(sensorType: SensorType): readonly AlertRule[] | undefined {
+    return this.#byType.get(sensorType);
   }
 }
 
