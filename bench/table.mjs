@@ -1,13 +1,28 @@
 // The bench's one table (markdown): a row per scenario — our figure, the baseline's, the ratio
-// (median, min–max of the per-round ratios, best÷best), the seed's figure and the goals — then a
-// row per extra figure a case reports, then a row per bundle size. Used by bench/run.mjs.
+// (median, min–max of the per-round ratios, best÷best), the seed's figure and the goals, each
+// judged "met" or "missed" — then a row per extra figure a case reports (an extra may carry its
+// own goal: `{ value, goal, met }`, see bench/goal.mjs), a row per bundle size, and the run's time
+// against the issue's limit. Used by bench/run.mjs.
 
 const fmt = (x, d = 2) => (typeof x === "number" && Number.isFinite(x) ? x.toFixed(d) : "-");
 const rate = (x) => (x === null ? "" : `, ${Math.round(x).toLocaleString("en")}/s`);
-const mark = (met) => (met === null ? "" : met ? " ok" : " **OVER**");
+const mark = (met) => (met === null || met === undefined ? "" : met ? " met" : " **missed**");
 
-/** Markdown lines of the table, from bench/results.json's `results` and `sizes`. */
-export function table(results, sizes = []) {
+/** The issue's limits on a whole run: `npm run bench` under 15 minutes, `--quick` under 2. */
+export const RUN_LIMIT_SECONDS = { full: 15 * 60, quick: 2 * 60 };
+
+/** The run-time row's figures for a results.json (`run`: its top-level fields), or null. */
+export function runTime(run) {
+  if (!run || typeof run.seconds !== "number") return null;
+  // A filtered run, or one whose rounds BENCH_ROUNDS set, is not what the limits are for.
+  const judged = !run.filter && !run.roundsFromEnv;
+  const limit = !judged ? null : run.quick ? RUN_LIMIT_SECONDS.quick : RUN_LIMIT_SECONDS.full;
+  const minutes = `${Math.floor(run.seconds / 60)} min ${run.seconds % 60} s`;
+  return { seconds: run.seconds, minutes, limit, met: limit === null ? null : run.seconds <= limit };
+}
+
+/** Markdown lines of the table, from bench/results.json's `results`, `sizes` and top-level fields. */
+export function table(results, sizes = [], run = null) {
   const lines = [
     "| scenario | ours (median) | baseline (median) | ratio median (min–max; best÷best) | seed figure | goal |",
     "| --- | --- | --- | --- | --- | --- |",
@@ -21,15 +36,27 @@ export function table(results, sizes = []) {
     if (r.goal !== null) goals.push(`ratio ≤ ${fmt(r.goal)}${mark(r.met)}`);
     if (r.seedGoalPerSecond !== null)
       goals.push(`≥ ${r.seedGoalPerSecond.toLocaleString("en")}/s (2× seed top)${mark(r.seedMet)}`);
+    const took = typeof r.seconds === "number" ? `; ${r.seconds} s` : "";
     lines.push(
-      `| ${r.scenario} | ${fmt(r.frameworkMs, 1)} ms${rate(r.frameworkPerSecond)} | ${fmt(r.baselineMs, 1)} ms${rate(r.baselinePerSecond)} | ${fmt(r.ratio.median)} (${fmt(r.ratio.min)}–${fmt(r.ratio.max)}; ${fmt(r.ratio.bestOverBest)}) | ${r.seed?.figure ?? "-"} | ${goals.join("; ") || "-"} |`,
+      `| ${r.scenario} | ${fmt(r.frameworkMs, 1)} ms${rate(r.frameworkPerSecond)} | ${fmt(r.baselineMs, 1)} ms${rate(r.baselinePerSecond)} | ${fmt(r.ratio.median)} (${fmt(r.ratio.min)}–${fmt(r.ratio.max)}; ${fmt(r.ratio.bestOverBest)}${took}) | ${r.seed?.figure ?? "-"} | ${goals.join("; ") || "-"} |`,
     );
-    for (const [label, value] of Object.entries(r.extra ?? {}))
-      lines.push(`| ↳ ${label} | ${value} | | | | |`);
+    for (const [label, value] of Object.entries(r.extra ?? {})) {
+      const judged = value !== null && typeof value === "object" && "goal" in value;
+      lines.push(
+        judged
+          ? `| ↳ ${label} | ${value.value} | | | | ${value.goal}${mark(value.met)} |`
+          : `| ↳ ${label} | ${value} | | | | |`,
+      );
+    }
   }
   for (const s of sizes)
     lines.push(
       `| bundle: ${s.label} | ${fmt(s.gzip)} KiB gzip (${fmt(s.raw)} raw) | | | | ${s.goal ? `${s.goal}${mark(s.met)}` : "-"} |`,
+    );
+  const time = runTime(run);
+  if (time)
+    lines.push(
+      `| run time${run.quick ? " (--quick)" : ""}, ${results.length} scenarios at ${run.rounds} rounds${sizes.length ? " + bundle sizes" : ""} | ${time.seconds} s (${time.minutes}) | | | | ${time.limit === null ? `- (${run.filter ? "a filtered run" : "BENCH_ROUNDS set"}: the limit is for the default rounds)` : `≤ ${time.limit / 60} min${mark(time.met)}`} |`,
     );
   return lines;
 }
@@ -39,5 +66,5 @@ if (process.argv[1] && (await import("node:url")).fileURLToPath(import.meta.url)
   const { readFileSync } = await import("node:fs");
   const from = process.argv[2] ?? new URL("results.json", import.meta.url);
   const data = JSON.parse(readFileSync(from, "utf8"));
-  console.log(table(data.results, data.sizes ?? []).join("\n"));
+  console.log(table(data.results, data.sizes ?? [], data).join("\n"));
 }

@@ -35,6 +35,7 @@ import {
 } from "./actors/inventory";
 import { BenchNotes, PlainBenchNotes } from "./actors/notes";
 import {
+  ActorsReserve,
   AgentReserve,
   HandPeerReserve,
   IdiomHistoryReserve,
@@ -51,11 +52,15 @@ import {
   PlainBuilding,
 } from "./actors/telemetry";
 import { BenchTenant, PlainTenant, plainTenantHttp } from "./actors/tenant";
+import { ActorsTenant, AgentTenant, PartyTenant } from "./actors/tenant-peers";
 import { BenchTiered, PlainArchiver, PlainHot } from "./actors/tiering";
 
 export { CentralTelemetry } from "../actors/index";
 export {
+  ActorsReserve,
+  ActorsTenant,
   AgentReserve,
+  AgentTenant,
   BenchBuilding,
   BenchDocument,
   BenchForwardSink,
@@ -84,6 +89,7 @@ export {
   IdiomReserve,
   Order,
   PartyReserve,
+  PartyTenant,
   PlainAnalytics,
   PlainArchiver,
   PlainBenchNotes,
@@ -125,6 +131,11 @@ type BenchEnv = {
   HAND_PEER_RESERVE: DurableObjectNamespace<HandPeerReserve>;
   PARTY_RESERVE: DurableObjectNamespace<PartyReserve>;
   AGENT_RESERVE: DurableObjectNamespace<AgentReserve>;
+  /** `@cloudflare/actors` finds its binding by the class's name: ActorsReserve, ActorsTenant. */
+  ActorsReserve: DurableObjectNamespace<ActorsReserve>;
+  ActorsTenant: DurableObjectNamespace<ActorsTenant>;
+  AGENT_TENANT: DurableObjectNamespace<AgentTenant>;
+  PARTY_TENANT: DurableObjectNamespace<PartyTenant>;
   REGIONAL_ANALYTICS: DurableObjectNamespace<BenchRegionalAnalytics>;
   GLOBAL_ANALYTICS: DurableObjectNamespace<BenchGlobalAnalytics>;
   PLAIN_ANALYTICS: DurableObjectNamespace<PlainAnalytics>;
@@ -457,19 +468,91 @@ const peer = (env: BenchEnv, variant: string) =>
         : variant === "agent"
           ? env.AGENT_RESERVE
           : env.HAND_PEER_RESERVE) as DurableObjectNamespace<HandPeerReserve>;
+// `@cloudflare/actors` is reached its own way: `ActorsReserve.get(name)` finds the binding named as the class.
+const peerStub = (env: BenchEnv, variant: string, name: string) =>
+  variant === "actors"
+    ? (ActorsReserve.get(name) as unknown as DurableObjectStub<HandPeerReserve>)
+    : peer(env, variant).getByName(name);
 app.post("/bench/peer/:variant/:name", async (c) => {
   const n = count(c.req.query("n"));
-  return c.json({
-    n: await peer(c.env, c.req.param("variant")).getByName(c.req.param("name")).reserveMany(n),
-  });
+  return c.json({ n: await peerStub(c.env, c.req.param("variant"), c.req.param("name")).reserveMany(n) });
 });
 
 // Cold start: `n` fresh objects, each constructed (schema, migrations) and answering one reserve.
 app.post("/bench/cold/:variant", async (c) => {
   const n = count(c.req.query("n"));
-  const ns = peer(c.env, c.req.param("variant"));
+  const variant = c.req.param("variant");
   const run = crypto.randomUUID();
-  for (let i = 0; i < n; i++) await ns.getByName(`cold-${run}-${i}`).reserveMany(1);
+  for (let i = 0; i < n; i++) await peerStub(c.env, variant, `cold-${run}-${i}`).reserveMany(1);
+  return c.json({ n });
+});
+
+// The tenant point read and write of /bench/tenant in the peers (bench/actors/tenant-peers.ts).
+app.post("/bench/tenant-peer/:variant/:op/:name", async (c) => {
+  const n = count(c.req.query("n"));
+  const name = c.req.param("name");
+  const variant = c.req.param("variant");
+  const side = (variant === "actors"
+    ? ActorsTenant.get(name)
+    : (variant === "agent" ? c.env.AGENT_TENANT : c.env.PARTY_TENANT).getByName(
+        name,
+      )) as unknown as DurableObjectStub<PartyTenant>;
+  const id = await side.benchSeed();
+  const write = c.req.param("op") === "write";
+  return c.json({ n, done: write ? await side.benchWrites(n, id) : await side.benchReads(n, id) });
+});
+
+// Wake (bench/cases/wake.mjs): objects `<prefix>-0`..`<prefix>-<n-1>` of a side. `born` tells
+// when each one's instance was constructed (a woken object is a new instance); `evict` evicts each
+// from memory (`ctx.abort`: the storage stays); `call` makes each answer one reserve, one after
+// another (after an eviction, that call wakes it). The hibernation case wakes them over sockets.
+type Wakeable = {
+  benchBornAt(): number | Promise<number>;
+  benchEvict(): void;
+  call(): Promise<unknown>;
+};
+const wakeable = (env: BenchEnv, variant: string, name: string): Wakeable => {
+  if (variant === "inventory" || variant === "plain-inventory") {
+    const ns = (variant === "inventory" ? env.INVENTORY_SKU : env.PLAIN_INVENTORY) as DurableObjectNamespace;
+    const stub = ns.getByName(name) as unknown as DurableObjectStub<PlainInventory>;
+    return {
+      benchBornAt: () => stub.benchBornAt(),
+      benchEvict: () => stub.benchEvict(),
+      call: () => stub.benchReserve(1, crypto.randomUUID()),
+    };
+  }
+  const stub = peer(env, variant).getByName(name);
+  return {
+    benchBornAt: () => stub.benchBornAt(),
+    benchEvict: () => stub.benchEvict(),
+    call: () => stub.reserveMany(1),
+  };
+};
+app.post("/bench/wake/:variant/:step", async (c) => {
+  const n = count(c.req.query("n"));
+  const prefix = c.req.query("prefix") ?? "";
+  if (!/^[\w.-]{1,100}$/.test(prefix)) return c.json({ error: "bad prefix" }, 400);
+  const variant = c.req.param("variant");
+  const side = (i: number) => wakeable(c.env, variant, `${prefix}-${i}`);
+  const step = c.req.param("step");
+  if (step === "born") {
+    const bornAt: number[] = [];
+    for (let i = 0; i < n; i++) bornAt.push(await side(i).benchBornAt());
+    return c.json({ bornAt });
+  }
+  if (step === "evict") {
+    let evicted = 0;
+    for (let i = 0; i < n; i++)
+      try {
+        await side(i).benchEvict();
+      } catch {
+        // ctx.abort() fails the call that made it: the object is gone, as asked.
+        evicted++;
+      }
+    return c.json({ evicted });
+  }
+  if (step !== "call") return c.json({ error: "bad step" }, 400);
+  for (let i = 0; i < n; i++) await side(i).call();
   return c.json({ n });
 });
 
@@ -559,6 +642,9 @@ export default {
       return coordinator.fetch(request, env as unknown as Env, ctx);
     const hand = /^\/hand-documents\/([A-Za-z0-9._-]{1,128})\/ws$/.exec(path);
     if (hand) return env.HAND_DOCUMENT.getByName(hand[1]).fetch(request);
+    // The wake bench's hand-written socket: PlainInventory's hibernatable WebSocket.
+    const handSku = /^\/hand-inventory\/([A-Za-z0-9._-]{1,128})\/ws$/.exec(path);
+    if (handSku) return env.PLAIN_INVENTORY.getByName(handSku[1]).fetch(request);
     if (path.startsWith("/plain-http/analytics/")) return plainAnalyticsHttp(request, env.PLAIN_ANALYTICS);
     if (path.startsWith("/plain-http/")) return plainInventoryHttp(request, env.PLAIN_INVENTORY);
     if (path.startsWith("/plain-tenants/")) return plainTenantHttp(request, env.PLAIN_TENANT, tenantSecret);

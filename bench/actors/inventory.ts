@@ -9,6 +9,18 @@ import { applyMigrations, defineActor } from "../../src/index";
  * `n` reserves in one call.
  */
 export class BenchInventory extends InventorySKU {
+  /** When this instance was constructed (the wake bench: a woken object is a new instance). */
+  readonly #bornAt = Date.now();
+
+  benchBornAt(): number {
+    return this.#bornAt;
+  }
+
+  /** The wake bench: evict the object from memory now (`ctx.abort`); its storage stays. */
+  benchEvict(): void {
+    this.ctx.abort("bench: evicted");
+  }
+
   async benchReserve(n: number, prefix: string): Promise<number> {
     // restock is async (it registers the SKU's name first): the reserves wait for the stock.
     await this.restock({ quantity: n });
@@ -51,9 +63,19 @@ type Snapshot = {
   rExpiresAt: string | null;
 };
 
-/** The baseline: a hand-written Durable Object doing the same reserve with the same SQL. */
+/** InventorySKU.status's SQL (the wake bench's socket call). */
+const STATUS = `SELECT sku, product_name AS productName, available, reserved, sold, restocked, updated_at AS updatedAt,
+  (SELECT count(*) FROM reservations WHERE status = 'PENDING') AS pendingReservations
+  FROM inventory`;
+
+/**
+ * The baseline: a hand-written Durable Object doing the same reserve with the same SQL; and, for
+ * the wake bench, a hibernatable WebSocket answering `{ id, method: "status" }` with
+ * `{ id, result }` as InventorySKU's socket does.
+ */
 export class PlainInventory extends DurableObject<Env> {
   readonly #sql: SqlStorage;
+  readonly #bornAt = Date.now();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -160,6 +182,39 @@ export class PlainInventory extends DurableObject<Env> {
     this.restock(n);
     for (let i = 0; i < n; i++) this.reserve({ orderId: `${prefix}-${i}`, quantity: 1 });
     return n;
+  }
+
+  status(): Record<string, SqlStorageValue> {
+    const row = this.#sql.exec(STATUS).toArray()[0];
+    if (!row) throw new Error("SKU_NOT_FOUND");
+    return row;
+  }
+
+  benchBornAt(): number {
+    return this.#bornAt;
+  }
+
+  benchEvict(): void {
+    this.ctx.abort("bench: evicted");
+  }
+
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get("upgrade") !== "websocket") return new Response("not found", { status: 404 });
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
+    let id: unknown;
+    try {
+      const frame = JSON.parse(typeof message === "string" ? message : new TextDecoder().decode(message));
+      id = frame?.id;
+      if (frame?.method !== "status") throw new Error("METHOD_NOT_FOUND");
+      ws.send(JSON.stringify({ id, result: this.status() }));
+    } catch (err) {
+      ws.send(JSON.stringify({ id, error: { code: "FAILED", message: String(err) } }));
+    }
   }
 }
 

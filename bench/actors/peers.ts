@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { Actor } from "@cloudflare/actors";
 import { Agent } from "agents";
 import { Server } from "partyserver";
 import { history } from "../../src/history/index";
@@ -6,8 +7,9 @@ import { ActorError, defineActor, type MigrationBundle, SqlActor } from "../../s
 
 // The reserve workload of issue 13: one select, two inserts and an update in one transaction, the
 // same SQL in each class below: SqlActor in its documented idiom (history off), a hand-written
-// Durable Object, and partyserver's Server with its own `this.sql` tag. Each class also answers a
-// first call on a fresh object (construct + schema + one reserve) for the cold start figure.
+// Durable Object, partyserver's Server, the Agents SDK's Agent and @cloudflare/actors' Actor. Each
+// class also answers a first call on a fresh object (construct + schema + one reserve) for the
+// cold start figure; SqlActor and the hand-written object also the wake bench (bench/cases/wake.mjs).
 const SCHEMA = [
   "CREATE TABLE stock (sku TEXT PRIMARY KEY NOT NULL, available INTEGER NOT NULL, reserved INTEGER NOT NULL, updated_at INTEGER NOT NULL)",
   "CREATE TABLE reservations (id INTEGER PRIMARY KEY NOT NULL, order_id TEXT NOT NULL UNIQUE, qty INTEGER NOT NULL, status TEXT NOT NULL, created_at INTEGER NOT NULL)",
@@ -29,6 +31,17 @@ const INSERT_LOG = "INSERT INTO inventory_log (kind, order_id, qty, at) VALUES (
 export class IdiomReserve extends SqlActor {
   static override config = defineActor({ schema: {}, migrations });
   #seq = 0;
+  /** When this instance was constructed (the wake bench: a woken object is a new instance). */
+  readonly #bornAt = Date.now();
+
+  benchBornAt(): number {
+    return this.#bornAt;
+  }
+
+  /** The wake bench: evict the object from memory now (`ctx.abort`); its storage stays. */
+  benchEvict(): void {
+    this.ctx.abort("bench: evicted");
+  }
 
   reserveMany(n: number): number {
     if (this.query(SELECT_STOCK, ["sku"]).length === 0) this.query(SEED);
@@ -59,6 +72,15 @@ export class IdiomHistoryReserve extends IdiomReserve {
 /** The hand-written Durable Object: `ctx.storage.sql.exec` inside `transactionSync`. */
 export class HandPeerReserve extends DurableObject<Env> {
   #seq = 0;
+  readonly #bornAt = Date.now();
+
+  benchBornAt(): number {
+    return this.#bornAt;
+  }
+
+  benchEvict(): void {
+    this.ctx.abort("bench: evicted");
+  }
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -134,6 +156,49 @@ export class AgentReserve extends Agent<Env> {
       if (this.sql`SELECT available FROM stock WHERE sku = ${"sku"}`.length === 0)
         this.sql`INSERT INTO stock (sku, available, reserved, updated_at) VALUES ('sku', 1000000000, 0, 0)`;
       this.#ready = true;
+    }
+    for (let i = 0; i < n; i++) {
+      const order = `o${Date.now()}-${this.#seq++}`;
+      this.ctx.storage.transactionSync(() => {
+        const [row] = this.sql<{ available: number }>`SELECT available FROM stock WHERE sku = ${"sku"}`;
+        if (row.available < 1) throw new Error("sold out");
+        const now = Date.now();
+        this
+          .sql`INSERT INTO reservations (order_id, qty, status, created_at) VALUES (${order}, ${1}, 'held', ${now})`;
+        this
+          .sql`UPDATE stock SET available = available - ${1}, reserved = reserved + ${1}, updated_at = ${now} WHERE sku = ${"sku"}`;
+        this
+          .sql`INSERT INTO inventory_log (kind, order_id, qty, at) VALUES ('reserve', ${order}, ${1}, ${now})`;
+      });
+    }
+    return n;
+  }
+}
+
+/**
+ * `@cloudflare/actors`' `Actor`, as its README and examples write one: the schema as
+ * `this.storage.migrations` (set in the constructor), `await this.storage.runMigrations()` before
+ * the queries, every statement a `this.sql` tagged template, the reserve's four statements inside
+ * `ctx.storage.transactionSync`; reached with `ActorsReserve.get(name)` (its binding named as the
+ * class, as the package requires). The same SQL as the classes above.
+ */
+export class ActorsReserve extends Actor<Env> {
+  #seq = 0;
+  #seeded = false;
+
+  constructor(ctx?: DurableObjectState, env?: Env) {
+    super(ctx, env);
+    this.storage.migrations = [
+      { idMonotonicInc: 1, description: "reserve tables", sql: SCHEMA.map((s) => `${s};`).join("\n") },
+    ];
+  }
+
+  async reserveMany(n: number): Promise<number> {
+    await this.storage.runMigrations();
+    if (!this.#seeded) {
+      if (this.sql`SELECT available FROM stock WHERE sku = ${"sku"}`.length === 0)
+        this.sql`INSERT INTO stock (sku, available, reserved, updated_at) VALUES ('sku', 1000000000, 0, 0)`;
+      this.#seeded = true;
     }
     for (let i = 0; i < n; i++) {
       const order = `o${Date.now()}-${this.#seq++}`;

@@ -5,6 +5,7 @@
 // them), and the floor, the same SQL on node:sqlite (bench/baselines/raw-analytics.mjs).
 
 import { rawAnalytics, rawAnalyticsSet } from "../baselines/raw-analytics.mjs";
+import { percentile } from "../goal.mjs";
 import { post } from "../http.mjs";
 import { QUICK } from "../quick.mjs";
 
@@ -67,10 +68,6 @@ async function rates(base, n, batch) {
 const HTTP_REQUESTS = QUICK ? 20 : 100;
 const LATENCY_REQUESTS = QUICK ? 60 : 600;
 let seq = 0;
-const percentile = (xs, p) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(p * s.length))];
-};
 
 /** `count` single-event ingests one after another on a keep-alive connection; each latency in ms. */
 async function sequentialIngests(base, side, count) {
@@ -124,6 +121,8 @@ export default [
     ops: HTTP_REQUESTS,
     seed: { figure: "ingestion latency p50 5–15 ms, p99 30–50 ms (USE_CASES 3)" },
     goal: 1.3,
+    // 6 rounds: its latency figures come from the extra interleaved runs.
+    rounds: 6,
     subject: (base) => sequentialIngests(base, "actor", HTTP_REQUESTS),
     baseline: (base) => sequentialIngests(base, "plain", HTTP_REQUESTS),
     async extra(base) {

@@ -18,6 +18,8 @@ export default [
       figure: "total checkout 70–110 ms p50 sequential, ~25–40 ms with parallel reserves (USE_CASES 4)",
       unit: "ms/checkout",
     },
+    // 6 rounds: a round is about 4.5 s of both sides on this machine.
+    rounds: 6,
     async setup(base) {
       await post(base, `/bench/checkout/setup/cart?skus=${SKUS}&stock=${STOCK}`);
     },

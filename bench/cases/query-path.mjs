@@ -1,6 +1,7 @@
 // Issue 13, the query path: the reserve workload (one select, two inserts and an update in one
 // transaction), 20,000 per call, SqlActor in its documented idiom (history off) against a
-// hand-written Durable Object and partyserver's Server doing the same SQL; InventorySKU.reserve as
+// hand-written Durable Object and the peers (partyserver's Server, agents' Agent,
+// @cloudflare/actors' Actor) doing the same SQL; InventorySKU.reserve as
 // shipped against the same minimal reserve; and the first call of a fresh object (cold start).
 
 import { post } from "../http.mjs";
@@ -57,6 +58,21 @@ export default [
     baseline: peer("agent"),
   },
   {
+    name: `query-path: reserve ×${N} per call: @cloudflare/actors Actor (same SQL through this.sql) vs hand-written DO`,
+    // A peer against the hand-written DO: no goal of ours (the one that counts is the next case).
+    rounds: ROUNDS,
+    subject: peer("actors"),
+    baseline: peer("hand"),
+  },
+  {
+    // The issue's goal: ahead of every peer on every shared scenario.
+    name: `query-path: reserve ×${N} per call: SqlActor (history off) vs @cloudflare/actors Actor`,
+    goal: 1,
+    rounds: ROUNDS,
+    subject: peer("idiom"),
+    baseline: peer("actors"),
+  },
+  {
     // Goal: history on ≥ 0.77× the hand-written object (time ratio ≤ 1.3).
     name: `query-path: reserve ×${N} per call: SqlActor, history on for two of the three tables, vs hand-written DO`,
     goal: 1.3,
@@ -110,6 +126,12 @@ export default [
     name: `query-path: cold start, ${COLD} fresh objects: partyserver Server vs hand-written DO`,
     rounds: ROUNDS,
     subject: (base) => post(base, `/bench/cold/party?n=${COLD}`),
+    baseline: (base) => post(base, `/bench/cold/hand?n=${COLD}`),
+  },
+  {
+    name: `query-path: cold start, ${COLD} fresh objects: @cloudflare/actors Actor vs hand-written DO`,
+    rounds: ROUNDS,
+    subject: (base) => post(base, `/bench/cold/actors?n=${COLD}`),
     baseline: (base) => post(base, `/bench/cold/hand?n=${COLD}`),
   },
 ];

@@ -1,5 +1,6 @@
 // Socket RPC and live queries (src/rpc): a small call over the SKU's socket vs the same call over
 // HTTP through the coordinator, and the fan-out of one commit to 100 live-query sockets.
+import { percentile } from "../goal.mjs";
 import { QUICK } from "../quick.mjs";
 
 const CALLS = QUICK ? 50 : 200;
@@ -54,10 +55,6 @@ async function open(base, sku, onFrame = () => {}) {
   };
 }
 
-const percentile = (xs, p) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(p * s.length))];
-};
 const ms = (x) => `${x.toFixed(2)} ms`;
 
 let socket;

@@ -7,6 +7,7 @@
 // with the bare HTTP round trip beside it; and inside the bench Worker (an RPC ingest, the frame
 // on a socket the Worker holds), which leaves Node's HTTP out.
 
+import { percentile } from "../goal.mjs";
 import { post } from "../http.mjs";
 import { QUICK } from "../quick.mjs";
 
@@ -28,11 +29,6 @@ const ingest =
       base,
       `/bench/telemetry/${variant}/tel-${variant}-${size}-${fresh ? seq++ : "steady"}-${started}?n=${n}&size=${size}`,
     );
-
-const percentile = (xs, p) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(p * s.length))];
-};
 
 /** Best-of-3 readings/s of one side. */
 async function rate(base, variant, n, size, fresh = false) {
