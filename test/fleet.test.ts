@@ -53,7 +53,11 @@ describe("fleet registry", () => {
     const tenants = await fleetOf(kind, 7);
     const first = await registry(kind).list({ limit: 3 });
     expect(first.actors.map((a) => a.name)).toEqual(tenants.slice(0, 3).map((t) => t.name));
-    expect(first.actors[0]).toMatchObject({ className: "FleetTenant", version: tenantTags.shipped, error: null });
+    expect(first.actors[0]).toMatchObject({
+      className: "FleetTenant",
+      version: tenantTags.shipped,
+      error: null,
+    });
     expect(first.actors[0].bytes).toBeGreaterThan(0);
     const second = await registry(kind).list({ cursor: first.cursor, limit: 3 });
     const third = await registry(kind).list({ cursor: second.cursor, limit: 3 });

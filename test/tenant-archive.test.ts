@@ -2,9 +2,9 @@ import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } fr
 import { describe, expect, it } from "vitest";
 import type { TenantDB } from "../actors/tenant-db/index";
 import { actorStub } from "../src/index";
-import { upTo } from "./fixtures/migration-actors";
 import { ADMIN_TOKEN, SECURED, userToken } from "./auth-helpers";
 import { fleetTenant, tenantBundles } from "./fixtures/fleet-tenant";
+import { upTo } from "./fixtures/migration-actors";
 import { caller, codeOf, freshTenant, json } from "./tenant-helpers";
 
 const admin = caller({ vars: SECURED, token: ADMIN_TOKEN });
@@ -24,7 +24,8 @@ async function hotRows(tenant: string) {
 /** Say a task was done `days` ago (the archive selects by done_at). */
 async function doneDaysAgo(tenant: string, ids: number[], days: number) {
   await runInDurableObject(tenantStub(tenant), (a: TenantDB) => {
-    for (const id of ids) a.database.query("UPDATE tasks SET done_at = ? WHERE id = ?", [Date.now() - days * DAY, id]);
+    for (const id of ids)
+      a.database.query("UPDATE tasks SET done_at = ? WHERE id = ?", [Date.now() - days * DAY, id]);
   });
 }
 
@@ -162,7 +163,9 @@ describe("tenant archive in R2 under <tenant>/archive/, with retention", () => {
   it("done_at follows the status: set when a task becomes done, kept while done, cleared when reopened", async () => {
     const tenant = freshTenant("ar-done");
     const { base, project } = await seed(tenant, []);
-    const created = await json(admin("POST", `${base}/tasks`, { project_id: project.id, title: "t", status: "done" }));
+    const created = await json(
+      admin("POST", `${base}/tasks`, { project_id: project.id, title: "t", status: "done" }),
+    );
     const doneAt = async () => (await hotRows(tenant)).find((r) => r.id === created.id)!.done_at;
     const first = await doneAt();
     expect(first).toBe(Date.parse(created.created_at));
@@ -185,9 +188,9 @@ describe("tenant archive in R2 under <tenant>/archive/, with retention", () => {
       // Data as the previous version wrote it (its schema: no done_at).
       const written = await runInDurableObject(stub, (_a, state) => {
         const sql = state.storage.sql;
-        expect(sql.exec("SELECT name FROM pragma_table_info('tasks') WHERE name = 'done_at'").toArray()).toEqual(
-          [],
-        );
+        expect(
+          sql.exec("SELECT name FROM pragma_table_info('tasks') WHERE name = 'done_at'").toArray(),
+        ).toEqual([]);
         const at = (d: number) => new Date(Date.UTC(2026, 0, d, 9, 30, 15, 250)).toISOString();
         sql.exec(
           "INSERT INTO users (email, name, role, created_at, updated_at) VALUES ('a@x.io', 'A', 'owner', ?, ?), ('b@x.io', 'B', 'member', ?, ?)",
@@ -233,7 +236,9 @@ describe("tenant archive in R2 under <tenant>/archive/, with retention", () => {
           projects: dump("projects"),
           tasks: dump("tasks"),
           broken: sql.exec("SELECT * FROM pragma_foreign_key_check").toArray(),
-          fks: sql.exec("SELECT \"table\", \"from\", on_delete FROM pragma_foreign_key_list('tasks') ORDER BY \"from\"").toArray(),
+          fks: sql
+            .exec('SELECT "table", "from", on_delete FROM pragma_foreign_key_list(\'tasks\') ORDER BY "from"')
+            .toArray(),
           ledger: sql.exec("SELECT tag FROM _dosql_migrations ORDER BY idx").toArray(),
         };
       });
@@ -241,15 +246,54 @@ describe("tenant archive in R2 under <tenant>/archive/, with retention", () => {
       expect(after.projects).toEqual(written.projects);
       expect(after.tasks.map(({ done_at: _, ...rest }) => rest)).toEqual(written.tasks);
       for (const t of after.tasks)
-        expect(t.done_at, String(t.title)).toBe(t.status === "done" ? Date.parse(String(t.updated_at)) : null);
+        expect(t.done_at, String(t.title)).toBe(
+          t.status === "done" ? Date.parse(String(t.updated_at)) : null,
+        );
       expect(after.broken).toEqual([]);
       expect(after.fks).toEqual([
         { table: "users", from: "assignee_id", on_delete: "NO ACTION" },
         { table: "projects", from: "project_id", on_delete: "CASCADE" },
       ]);
-      expect(after.ledger.map((r) => r.tag)).toEqual(tenantBundles.shipped.journal!.entries.map((e) => e.tag));
+      expect(after.ledger.map((r) => r.tag)).toEqual(
+        tenantBundles.shipped.journal!.entries.map((e) => e.tag),
+      );
     } finally {
       fleetTenant.migrations = tenantBundles.shipped;
     }
+  });
+});
+
+describe("archive retention when R2 refuses a delete", () => {
+  it("the files leave the manifest at once and their objects are deleted by the next resume", async () => {
+    const tenant = freshTenant("ar-fail");
+    const { base, ids } = await seed(tenant, [{ title: "a", done: true }]);
+    await doneDaysAgo(tenant, [ids.a], 120);
+    await admin("POST", `${base}/archive`);
+    const keys = await r2Keys(`${tenant}/`);
+    expect(keys).toHaveLength(1);
+    const stub = tenantStub(tenant);
+    const failed = await runInDurableObject(stub, async (a: TenantDB) => {
+      a.tiering.store().hooks = {
+        beforeDelete() {
+          throw new Error("R2 refused the delete");
+        },
+      };
+      try {
+        await a.archiveTasks({ keep_for: "100d" });
+        return "no error";
+      } catch (err) {
+        return String(err);
+      } finally {
+        a.tiering.store().hooks = undefined;
+      }
+    });
+    expect(failed).toContain("R2 refused the delete");
+    // Out of the manifest (no cold query reads it), still in R2, remembered as a job.
+    expect((await json(admin("GET", `${base}/archive`))).files).toEqual([]);
+    expect(await r2Keys(`${tenant}/`)).toEqual(keys);
+    const jobs = await runInDurableObject(stub, (a: TenantDB) => a.tiering.jobs());
+    expect(jobs).toEqual([{ id: "expire:tasks", kind: "expire" }]);
+    expect(await runInDurableObject(stub, (a: TenantDB) => a.tiering.resume())).toEqual({ done: true });
+    expect(await r2Keys(`${tenant}/`)).toEqual([]);
   });
 });

@@ -44,7 +44,9 @@ export class PlainTenant extends DurableObject<Env> {
     const exists = this.#sql.exec("SELECT 1 FROM sqlite_master WHERE name = 'tasks'").toArray().length > 0;
     if (!exists)
       ctx.storage.transactionSync(() => {
-        for (const statement of `${init}--> statement-breakpoint\n${doneAt}`.split("--> statement-breakpoint"))
+        for (const statement of `${init}--> statement-breakpoint\n${doneAt}`.split(
+          "--> statement-breakpoint",
+        ))
           this.#sql.exec(statement);
       });
   }
