@@ -6,6 +6,7 @@ import { describe, expect, it, vi } from "vitest";
 import { REPORT_ATTEMPTS } from "../src/fleet/part";
 import { actorStub } from "../src/index";
 import type { RefusingRegistry, RetryTenant } from "./fixtures/fleet-retry";
+import { tenantTags } from "./fixtures/fleet-tenant";
 import { freshTenant } from "./tenant-helpers";
 
 const bindings = env as unknown as {
@@ -34,7 +35,7 @@ describe("fleet report retry", () => {
     await createTenant(name);
     await vi.waitFor(async () => expect(await listed(name)).toBe(true), { timeout: 10_000, interval: 50 });
     expect(await registry().reportCalls()).toBe(3);
-    expect(await marker(name)).toEqual([{ version: "0000_init" }]);
+    expect(await marker(name)).toEqual([{ version: tenantTags.shipped }]);
   });
 
   it("when every attempt is refused the marker stays unwritten and the next wake reports again", async () => {
@@ -56,6 +57,6 @@ describe("fleet report retry", () => {
     await actorStub(bindings.RETRY_TENANT, name).listUsers();
     await vi.waitFor(async () => expect(await listed(name)).toBe(true), { timeout: 10_000, interval: 50 });
     expect(await registry().reportCalls()).toBe(REPORT_ATTEMPTS + 1);
-    expect(await marker(name)).toEqual([{ version: "0000_init" }]);
+    expect(await marker(name)).toEqual([{ version: tenantTags.shipped }]);
   });
 });

@@ -9,7 +9,7 @@ import { describe, expect, it, vi } from "vitest";
 import type { FleetRegistry } from "../src/fleet/index";
 import { ActorError, actorStub } from "../src/index";
 import { ADMIN_TOKEN, SECURED, userToken } from "./auth-helpers";
-import { failingBundle, fleetTenant, tenantBundles } from "./fixtures/fleet-tenant";
+import { failingBundle, fleetTenant, tenantBundles, tenantTags } from "./fixtures/fleet-tenant";
 import { caller, codeOf, freshTenant, json } from "./tenant-helpers";
 
 const registry = (kind: string) => env.FLEET.getByName(kind) as DurableObjectStub<FleetRegistry>;
@@ -53,7 +53,11 @@ describe("fleet registry", () => {
     const tenants = await fleetOf(kind, 7);
     const first = await registry(kind).list({ limit: 3 });
     expect(first.actors.map((a) => a.name)).toEqual(tenants.slice(0, 3).map((t) => t.name));
-    expect(first.actors[0]).toMatchObject({ className: "FleetTenant", version: "0000_init", error: null });
+    expect(first.actors[0]).toMatchObject({
+      className: "FleetTenant",
+      version: tenantTags.shipped,
+      error: null,
+    });
     expect(first.actors[0].bytes).toBeGreaterThan(0);
     const second = await registry(kind).list({ cursor: first.cursor, limit: 3 });
     const third = await registry(kind).list({ cursor: second.cursor, limit: 3 });
@@ -98,7 +102,7 @@ describe("fleet registry", () => {
       migrated += step.migrated;
       steps.push({ processed: step.processed, done: step.done });
       cursor = step.cursor;
-      if (step.done) expect(step.versions).toEqual({ "0001_projects_paused": 50 });
+      if (step.done) expect(step.versions).toEqual({ [tenantTags.paused]: 50 });
     } while (cursor !== null);
     expect(steps).toEqual([
       { processed: 20, done: false },
@@ -139,7 +143,7 @@ describe("fleet registry", () => {
     }
     const job = (await registry(kind).migrateStatus())!;
     expect(job).toMatchObject({ running: false, done: true, processed: 12, migrated: 11, total: 12 });
-    expect(job.versions).toEqual({ "0002_one_project_per_owner": 11, "0000_init": 1 });
+    expect(job.versions).toEqual({ [tenantTags.failing]: 11, [tenantTags.shipped]: 1 });
     expect(job.errors).toEqual([
       expect.objectContaining({ actor: tenants[3].name, code: "MIGRATION_FAILED" }),
     ]);

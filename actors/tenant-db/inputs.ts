@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import { parseDuration } from "../../src/duration";
 import { PROJECT_STATUSES, TASK_STATUSES, USER_ROLES } from "./schema";
 
 /** Record ids are SQLite rowids: positive safe integers. */
@@ -65,6 +66,8 @@ export const listTasksInput = z.object({
   project_id: z.optional(recordId),
   status: z.optional(z.enum(TASK_STATUSES)),
   assignee_id: z.optional(recordId),
+  /** Also the tasks archived to R2 (`<tenant>/archive/tasks/`), read back through tiering. */
+  include_archived: z.optional(z.boolean()),
 });
 export type ListTasksInput = z.input<typeof listTasksInput>;
 
@@ -83,3 +86,13 @@ export type UpdateTaskInput = z.input<typeof updateTaskInput>;
 /** A backup's `backup.json` key, as `listBackups` or `backup` answers it. */
 export const restoreInput = z.object({ key: z.string().check(z.minLength(1), z.maxLength(1024)) });
 export type RestoreInput = z.input<typeof restoreInput>;
+
+/** An age such as "90d", "12h" or "1500ms" (src/duration.ts). */
+const age = z.string().check(
+  z.maxLength(32),
+  z.refine((s) => parseDuration(s) !== undefined, 'must be an age like "90d", "12h" or "30m"'),
+);
+
+/** Archive now: tasks done longer ago than `older_than`; then delete archived ones done before `keep_for`. */
+export const archiveTasksInput = z.object({ older_than: z.optional(age), keep_for: z.optional(age) });
+export type ArchiveTasksInput = z.input<typeof archiveTasksInput>;

@@ -9,6 +9,7 @@ import { ActorError } from "../../src/errors";
 import { withCaller } from "../../src/rpc/caller";
 import { tenantNotFound } from "./errors";
 import {
+  archiveTasksInput,
   createProjectInput,
   createTaskInput,
   createUserInput,
@@ -86,6 +87,7 @@ export function createTenantRoutes(tenancy: TenancyOptions = { from: "path" }): 
       project_id: integerParam(q.project_id),
       status: q.status,
       assignee_id: integerParam(q.assignee_id),
+      include_archived: booleanParam(q.include_archived),
     });
     return c.json(await (await known(c)).listTasks(input));
   });
@@ -114,6 +116,13 @@ export function createTenantRoutes(tenancy: TenancyOptions = { from: "path" }): 
     const input = await readJson(c, restoreInput);
     return c.json(await (await known(c)).restoreBackup(input));
   });
+
+  // The tasks archive (admin): archive now (body `{ older_than?, keep_for? }`, may be empty), list its files.
+  routes.post(`${base}/archive`, admin, async (c) => {
+    const input = (await c.req.text()).trim() === "" ? {} : await readJson(c, archiveTasksInput);
+    return c.json(await (await known(c)).archiveTasks(input));
+  });
+  routes.get(`${base}/archive`, admin, async (c) => c.json(await (await known(c)).listArchive()));
 
   /**
    * The tenant's socket: RPC of the methods TenantDB offers (all `user`). The token comes as
@@ -148,6 +157,11 @@ async function known(c: C) {
 
 function idParam(c: C): number {
   return parseInput(recordId, integerParam(c.req.param("id")));
+}
+
+/** `true`/`false` as a boolean; anything else stays a string so validation names it. */
+function booleanParam(value: string | undefined): boolean | string | undefined {
+  return value === "true" ? true : value === "false" ? false : value;
 }
 
 /** A query-string integer as a number; anything else stays a string so validation names it. */

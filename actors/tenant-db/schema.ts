@@ -4,7 +4,8 @@ import { check, index, integer, sqliteTable, text } from "drizzle-orm/sqlite-cor
 /**
  * One TenantDB actor holds the users, projects and tasks of one tenant (its name): the data
  * model of Use Case 1. Times are ISO-8601 strings written by the actor (never SQLite's
- * CURRENT_TIMESTAMP, whose format does not sort with them).
+ * CURRENT_TIMESTAMP, whose format does not sort with them); `tasks.done_at` alone is epoch ms,
+ * the time column the archive needs.
  */
 
 export const USER_ROLES = ["owner", "admin", "member"] as const;
@@ -62,11 +63,17 @@ export const tasks = sqliteTable(
     dueDate: text("due_date"),
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
+    /**
+     * When the task became done, epoch ms (NULL while it is not done): what the archive selects by
+     * (tiering archives by an epoch time column; tasks done long ago move to `<tenant>/archive/`).
+     */
+    doneAt: integer("done_at"),
   },
   (t) => [
     check("tasks_status_known", sql`${t.status} IN ('todo', 'in_progress', 'review', 'done')`),
     index("idx_tasks_project").on(t.projectId),
     index("idx_tasks_assignee").on(t.assigneeId),
     index("idx_tasks_status").on(t.status),
+    index("idx_tasks_done_at").on(t.doneAt),
   ],
 );

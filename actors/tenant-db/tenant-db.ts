@@ -6,10 +6,14 @@ import { ActorError } from "../../src/errors";
 import { fleet } from "../../src/fleet/part";
 import { rpc } from "../../src/rpc/index";
 import { SqlActor } from "../../src/sql-actor";
+import type { ArchiveResult } from "../../src/tiering/archive";
 import type { BackupResult, RestoreResult } from "../../src/tiering/backup";
 import { tiering } from "../../src/tiering/index";
+import type { ManifestEntry } from "../../src/tiering/tiering";
 import { constraintError, emailTaken, notFound, unknownReference } from "./errors";
 import {
+  type ArchiveTasksInput,
+  archiveTasksInput,
   type CreateProjectInput,
   type CreateTaskInput,
   type CreateUserInput,
@@ -80,6 +84,18 @@ export interface TaskSummary extends Task {
 
 /** Backups kept per tenant (older ones are deleted after each new one). */
 export const BACKUPS_KEPT = 7;
+/** Tasks done longer ago than this move to `<tenant>/archive/tasks/` (daily, 03:30 UTC). */
+export const ARCHIVE_DONE_AFTER = "90d";
+/** Archived tasks done longer ago than this are deleted from R2 (retention, after each archive run). */
+export const ARCHIVE_KEPT_FOR = "730d";
+/** The tasks archive: by `done_at` (epoch ms, NULL while not done), one folder per month done. */
+const TASK_ARCHIVE = {
+  table: "tasks",
+  timeColumn: "done_at",
+  partition: "month",
+  olderThan: ARCHIVE_DONE_AFTER,
+  keepFor: ARCHIVE_KEPT_FOR,
+} as const;
 
 const USER = "SELECT id, email, name, role, created_at, updated_at FROM users WHERE id = ?";
 const PROJECT =
@@ -124,8 +140,13 @@ export class TenantDB extends SqlActor<Env, typeof schema> {
     }),
     fleet: fleet("tenants"),
     // The tenant's data in R2 under its own name (Use Case 1): `<tenant>/backups/<id>/…` (a backup
-    // every day at 03:00 UTC, the newest 7 kept) and `<tenant>/archive/<table>/…` for archives.
-    tiering: tiering({ keys: "actor-first", backup: { every: "0 3 * * *", keep: BACKUPS_KEPT } }),
+    // every day at 03:00 UTC, the newest 7 kept) and `<tenant>/archive/tasks/<month>/…` (tasks done
+    // over 90 days ago, every day at 03:30 UTC; deleted 730 days after they were done).
+    tiering: tiering({
+      keys: "actor-first",
+      backup: { every: "0 3 * * *", keep: BACKUPS_KEPT },
+      archive: [{ ...TASK_ARCHIVE, every: "30 3 * * *" }],
+    }),
   });
 
   // ---- users ----
@@ -237,29 +258,35 @@ export class TenantDB extends SqlActor<Env, typeof schema> {
       if (assignee !== null && !this.#exists("users", assignee))
         throw unknownReference("assignee_id", assignee);
       const at = now();
+      const status = task.status ?? "todo";
       const [created] = this.database.query<Task>(
-        `INSERT INTO tasks (project_id, title, description, assignee_id, status, priority, due_date, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id, project_id, title, description, assignee_id, status,
-         priority, due_date, created_at, updated_at`,
+        `INSERT INTO tasks (project_id, title, description, assignee_id, status, priority, due_date, created_at,
+         updated_at, done_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id, project_id, title, description,
+         assignee_id, status, priority, due_date, created_at, updated_at`,
         [
           task.project_id,
           task.title,
           task.description ?? null,
           assignee,
-          task.status ?? "todo",
+          status,
           task.priority ?? 0,
           task.due_date ?? null,
           at,
           at,
+          status === "done" ? Date.parse(at) : null,
         ],
       );
       return created;
     });
   }
 
-  /** Tasks, filtered by project, status and assignee; highest priority first, then soonest due. */
-  listTasks(input: ListTasksInput = {}): { tasks: TaskSummary[] } {
-    const filters = parseInput(listTasksInput, input ?? {});
+  /**
+   * Tasks, filtered by project, status and assignee; highest priority first, then soonest due.
+   * `include_archived`: the tasks archived to R2 too (tiering's union of the hot table and its
+   * archive; archived tasks of a project deleted since are not listed: the join needs the project).
+   */
+  async listTasks(input: ListTasksInput = {}): Promise<{ tasks: TaskSummary[] }> {
+    const { include_archived, ...filters } = parseInput(listTasksInput, input ?? {});
     const where: string[] = [];
     const params: unknown[] = [];
     if (filters.project_id !== undefined) {
@@ -275,6 +302,7 @@ export class TenantDB extends SqlActor<Env, typeof schema> {
       params.push(filters.assignee_id);
     }
     const sql = `${TASKS} ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ${TASK_ORDER}`;
+    if (include_archived) return { tasks: await this.tiering.unionQuery<TaskSummary>("tasks", sql, params) };
     return { tasks: this.database.query<TaskSummary>(sql, params) };
   }
 
@@ -303,6 +331,27 @@ export class TenantDB extends SqlActor<Env, typeof schema> {
       this.database.query("DELETE FROM tasks WHERE id = ?", [id]);
       return { deleted: true as const, id };
     });
+  }
+
+  // ---- archive (R2, under the tenant's own prefix) ----
+
+  /**
+   * Archive now what the daily run archives: tasks done longer ago than `older_than` (default 90d)
+   * move to `<tenant>/archive/tasks/<month>/…parquet` and leave the table; then archived tasks done
+   * longer ago than `keep_for` (default 730d) are deleted from R2. An admin method.
+   */
+  archiveTasks(input: ArchiveTasksInput = {}): Promise<ArchiveResult> {
+    const { older_than, keep_for } = parseInput(archiveTasksInput, input ?? {});
+    return this.tiering.archive({
+      ...TASK_ARCHIVE,
+      olderThan: older_than ?? ARCHIVE_DONE_AFTER,
+      keepFor: keep_for ?? ARCHIVE_KEPT_FOR,
+    });
+  }
+
+  /** The tenant's archived files (key, month, done-time range, rows, bytes), oldest first. */
+  listArchive(): { files: ManifestEntry[] } {
+    return { files: this.tiering.manifest("tasks") };
   }
 
   // ---- backups (R2, under the tenant's own prefix) ----
@@ -348,16 +397,27 @@ export class TenantDB extends SqlActor<Env, typeof schema> {
     }
   }
 
-  /** `UPDATE table SET <given columns>, updated_at = ? WHERE id = ?`: column names come from the schema-checked input, values are bound. */
+  /**
+   * `UPDATE table SET <given columns>, updated_at = ? WHERE id = ?`: column names come from the
+   * schema-checked input (only its keys), values are bound. A task's status also keeps `done_at`:
+   * set when it becomes done (kept while it stays done), NULL when it leaves done.
+   */
   #update(table: "users" | "projects" | "tasks", id: number, fields: Record<string, unknown>): void {
-    const given = Object.entries(fields).filter(([, value]) => value !== undefined);
-    const sets = given.map(([column]) => `${column} = ?`);
-    sets.push("updated_at = ?");
-    this.database.query(`UPDATE ${table} SET ${sets.join(", ")} WHERE id = ?`, [
-      ...given.map(([, value]) => value),
-      now(),
-      id,
-    ]);
+    const ms = Date.now();
+    let sets = "";
+    const values: unknown[] = [];
+    for (const column in fields) {
+      const value = fields[column];
+      if (value === undefined) continue;
+      sets += `${column} = ?, `;
+      values.push(value);
+    }
+    if (table === "tasks" && fields.status !== undefined) {
+      sets += "done_at = CASE WHEN ? = 'done' THEN coalesce(done_at, ?) ELSE NULL END, ";
+      values.push(fields.status, ms);
+    }
+    values.push(new Date(ms).toISOString(), id);
+    this.database.query(`UPDATE ${table} SET ${sets}updated_at = ? WHERE id = ?`, values);
   }
 
   #exists(table: "users" | "projects", id: number): boolean {

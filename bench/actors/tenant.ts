@@ -2,10 +2,11 @@ import { DurableObject } from "cloudflare:workers";
 import { jwtVerify } from "jose";
 import { TenantDB } from "../../actors/index";
 import init from "../../migrations/tenant-db/0000_init.sql";
+import doneAt from "../../migrations/tenant-db/0001_tasks_done_at.sql";
 
 /**
  * The framework side: the real TenantDB, plus methods that run `n` point reads (getTask) or
- * point writes (updateTask: status, priority, updated_at) in one call.
+ * point writes (updateTask: status, priority, done_at, updated_at) in one call.
  */
 export class BenchTenant extends TenantDB {
   async benchSeed(): Promise<number> {
@@ -43,7 +44,10 @@ export class PlainTenant extends DurableObject<Env> {
     const exists = this.#sql.exec("SELECT 1 FROM sqlite_master WHERE name = 'tasks'").toArray().length > 0;
     if (!exists)
       ctx.storage.transactionSync(() => {
-        for (const statement of init.split("--> statement-breakpoint")) this.#sql.exec(statement);
+        for (const statement of `${init}--> statement-breakpoint\n${doneAt}`.split(
+          "--> statement-breakpoint",
+        ))
+          this.#sql.exec(statement);
       });
   }
 
@@ -93,11 +97,14 @@ export class PlainTenant extends DurableObject<Env> {
       const priority = i % 100;
       this.ctx.storage.transactionSync(() => {
         if (this.#sql.exec(TASK, id).toArray().length === 0) throw new Error("no task");
+        const ms = Date.now();
         this.#sql.exec(
-          "UPDATE tasks SET status = ?, priority = ?, updated_at = ? WHERE id = ?",
+          "UPDATE tasks SET status = ?, priority = ?, done_at = CASE WHEN ? = 'done' THEN coalesce(done_at, ?) ELSE NULL END, updated_at = ? WHERE id = ?",
           status,
           priority,
-          new Date().toISOString(),
+          status,
+          ms,
+          new Date(ms).toISOString(),
           id,
         );
         return this.#sql.exec(TASK, id).one();

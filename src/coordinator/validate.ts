@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import * as z from "zod/mini";
 import en from "zod/v4/locales/en.js";
 import { ActorError } from "../errors";
+import { FAIL, fastParser } from "./fast-parse";
 
 // zod/mini ships no messages ("Invalid input" for everything): use the English ones (~5 KB).
 z.config(en());
@@ -18,8 +19,17 @@ export function actorName(value: string | undefined, what = "name"): string {
   return value;
 }
 
-/** Check `value` against a zod/mini schema; a failure is a 400 naming the first bad field. */
+/**
+ * Check `value` against a zod/mini schema; a failure is a 400 naming the first bad field. A valid
+ * input is answered by the schema's closure (fast-parse.ts: zod cannot compile itself in workerd);
+ * anything else, and every error, by zod.
+ */
 export function parseInput<S extends z.ZodMiniType>(schema: S, value: unknown): z.infer<S> {
+  const fast = fastParser(schema);
+  if (fast) {
+    const parsed = fast(value);
+    if (parsed !== FAIL) return parsed as z.infer<S>;
+  }
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issues = result.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));

@@ -23,6 +23,8 @@ export interface ArchiveResult {
   rows: number;
   files: number;
   keys: string[];
+  /** With `keepFor`: the archived files retention deleted after this run. */
+  expired?: string[];
 }
 
 /** A validated spec with the cutoff fixed, stored with the job so a resumed run uses the same one. */

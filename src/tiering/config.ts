@@ -13,6 +13,11 @@ export interface ArchiveSpec {
   /** Key prefix inside the bucket (default: the config's `prefix`, "archive"). */
   prefix?: string;
   timeUnit?: "ms" | "s";
+  /**
+   * Retention: after archiving, delete this table's archived files whose newest row is older than
+   * this age (e.g. "730d"), from R2 and the manifest. Absent: archived files are kept.
+   */
+  keepFor?: string;
 }
 
 /** `defineActor({ tiering })`: every key optional. */
@@ -127,6 +132,8 @@ function checkScheduledArchive(a: ArchiveSpec & { every: number | string }, i: n
   if (!PARTITIONS.includes(a.partition)) throw invalid(`${what}.partition must be hour, day or month`);
   if (typeof a.olderThan !== "string" || parseDuration(a.olderThan) === undefined)
     throw invalid(`${what}.olderThan must be an age like "7d"`);
+  if (a.keepFor !== undefined && (typeof a.keepFor !== "string" || parseDuration(a.keepFor) === undefined))
+    throw invalid(`${what}.keepFor must be an age like "365d"`);
   if (all.findIndex((b) => (b as ArchiveSpec).table === a.table) !== i)
     throw invalid(`${what}: ${a.table} is listed twice`);
   return { ...a, olderThan: a.olderThan, every: checkEvery(a.every, what) };

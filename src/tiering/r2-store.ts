@@ -4,7 +4,7 @@ ActorError.defineStatus("ARCHIVE_UNAVAILABLE", 503);
 ActorError.defineStatus("ARCHIVE_FILE_MISSING", 500);
 
 /**
- * Failure injection for tests: called around every put (and get). Throwing (or never settling)
+ * Failure injection for tests: called around every put (and get, delete). Throwing (or never settling)
  * from `beforePut` plays "R2 refused the write"; throwing from `afterPut` plays "the write landed but
  * its confirmation was lost". Never set in production code.
  */
@@ -12,6 +12,7 @@ export interface StoreHooks {
   beforePut?(key: string): void | Promise<void>;
   afterPut?(key: string): void | Promise<void>;
   beforeGet?(key: string): void | Promise<void>;
+  beforeDelete?(keys: string[]): void | Promise<void>;
 }
 
 /** hyparquet's random-access file: byte length plus (async) slices. */
@@ -91,6 +92,7 @@ export class ArchiveStore {
   async delete(keys: string[]): Promise<void> {
     for (let i = 0; i < keys.length; i += 1000) {
       const batch = keys.slice(i, i + 1000);
+      await this.hooks?.beforeDelete?.(batch);
       await this.read(batch[0], () => this.bucket.delete(batch));
     }
   }

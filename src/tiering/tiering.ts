@@ -15,8 +15,10 @@ import { archiveReader, coldQuery, explainCold, type SourcePlan } from "./cold-q
 import { type ArchiveSpec, type ResolvedTiering, resolveTiering, type TieringConfig } from "./config";
 import type { TieringContext } from "./context";
 import { ArchiveStore } from "./r2-store";
+import { expireArchive, finishExpire, keepForMs } from "./retention";
 import type { TieringTask } from "./schedules";
 import { createTieringTables, dropLeftovers, JOBS, MANIFEST } from "./tables";
+import { cutoffMs } from "./time";
 
 export interface TieringOptions {
   storage: DurableObjectStorage;
@@ -107,10 +109,36 @@ export class Tiering {
    */
   async archive(spec: ArchiveSpec): Promise<ArchiveResult> {
     this.#begin();
-    const resolved = resolveArchive(this.#ctx, spec, Date.now());
-    return this.#unfinished(
-      await this.#exclusive(`archive:${resolved.table}`, () => runArchive(this.#ctx, resolved)),
-    );
+    const now = Date.now();
+    const resolved = resolveArchive(this.#ctx, spec, now);
+    const keepFor = spec.keepFor === undefined ? undefined : keepForMs(spec.keepFor);
+    const result = await this.#exclusive(`archive:${resolved.table}`, () => runArchive(this.#ctx, resolved));
+    if (keepFor !== undefined)
+      result.expired = await this.#expire(resolved.table, now - keepFor, resolved.timeUnit);
+    return this.#unfinished(result);
+  }
+
+  /**
+   * Retention (see retention.ts): delete the archived files of `table` whose newest row is older
+   * than `olderThan` (a Date, epoch ms, or an age like "365d"). Returns the keys deleted.
+   */
+  async expireArchive(spec: {
+    table: string;
+    olderThan: Date | number | string;
+    timeUnit?: "ms" | "s";
+  }): Promise<{ keys: string[] }> {
+    this.#begin();
+    if (!spec || typeof spec.table !== "string" || spec.table.length === 0)
+      throw new ActorError("VALIDATION_FAILED", "table is required");
+    const unit = spec.timeUnit ?? "ms";
+    if (unit !== "ms" && unit !== "s")
+      throw new ActorError("VALIDATION_FAILED", 'timeUnit must be "ms" or "s"');
+    return { keys: await this.#expire(spec.table, cutoffMs(spec.olderThan, Date.now()), unit) };
+  }
+
+  #expire(table: string, beforeMs: number, unit: "ms" | "s"): Promise<string[]> {
+    const before = unit === "s" ? beforeMs / 1000 : beforeMs;
+    return this.#exclusive(`expire:${table}`, () => expireArchive(this.#ctx, table, before));
   }
 
   /**
@@ -232,6 +260,7 @@ export class Tiering {
         const spec = JSON.parse(job.spec);
         await this.#exclusive(job.id, () => runArchive(this.#ctx, spec));
       } else if (job.kind === "backup") await this.#exclusive("backup", () => runBackup(this.#ctx));
+      else if (job.kind === "expire") await this.#exclusive(job.id, () => finishExpire(this.#ctx, job.id));
     }
     return this.#unfinished({ done: this.jobs().length === 0 });
   }
