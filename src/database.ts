@@ -20,11 +20,8 @@ export interface TransactionOptions {
  * each one begins and ends; it never wraps or patches the runtime's storage objects.
  */
 export interface WriteHooks {
-  /**
-   * An outermost transaction begins (inside `transactionSync`). `raw`: a part's transaction, whose
-   * writes go straight on `ctx.storage.sql` (so no statement of the actor can carry what is `owed`).
-   */
-  begin(options: TransactionOptions | undefined, raw: boolean): void;
+  /** An outermost transaction begins (inside `transactionSync`). */
+  begin(options: TransactionOptions | undefined): void;
   /** It is about to commit (still inside): `wrote` says whether any of its statements wrote rows. */
   commit(wrote: boolean): void;
   /** It threw: everything it wrote is rolled back. */
@@ -37,16 +34,6 @@ export interface WriteHooks {
    * promise that `commit`/`wrote` would do nothing for it (history: only untracked tables).
    */
   captures?(sql: string): boolean;
-  /**
-   * True while the consumer owes a statement (history: the close of the transaction committed
-   * last, deferred so that it costs no call of its own). The next statement that `captures` runs
-   * `withOwed(sql)` instead, the owed statement and then its own in one `exec`, and then `paid()`.
-   */
-  readonly owed?: boolean;
-  withOwed?(sql: string): string;
-  paid?(): void;
-  /** Run what is owed now (before a nested transaction: a rolled-back savepoint would undo it). */
-  settle?(): void;
 }
 
 /** Turn JS values into what DO SQLite binds: booleans as 0/1, Dates as epoch ms, undefined as NULL. */
@@ -182,11 +169,7 @@ export class Database<TSchema extends Record<string, unknown>> {
    * Run `fn` atomically. `fn` must be synchronous: DO SQLite statements are synchronous, and
    * anything after an `await` would escape the transaction, so async callbacks are refused.
    */
-  transaction<T>(
-    fn: () => T extends PromiseLike<unknown> ? never : T,
-    options?: TransactionOptions,
-    raw = false,
-  ): T {
+  transaction<T>(fn: () => T extends PromiseLike<unknown> ? never : T, options?: TransactionOptions): T {
     if (typeof fn !== "function") throw new ActorError("VALIDATION_FAILED", "transaction needs a function");
     if (fn.constructor?.name === "AsyncFunction")
       throw new ActorError("ASYNC_TRANSACTION", "transaction callbacks must be synchronous");
@@ -204,7 +187,7 @@ export class Database<TSchema extends Record<string, unknown>> {
       this.#depth++;
       this.#wrote = false;
       try {
-        hooks.begin(options, raw);
+        hooks.begin(options);
         const result = fn();
         if (isPromise(result))
           throw new ActorError("ASYNC_TRANSACTION", "transaction callbacks must not return a promise");
@@ -237,7 +220,6 @@ export class Database<TSchema extends Record<string, unknown>> {
   }
 
   #nested<T>(fn: () => T): T {
-    if (this.#hooks?.owed) this.#hooks.settle!();
     return this.#storage.transactionSync(() => {
       this.#depth++;
       try {
@@ -253,20 +235,7 @@ export class Database<TSchema extends Record<string, unknown>> {
 
   #exec(sql: string, params: SqlParams | undefined): SqlStorageCursor<Record<string, SqlStorageValue>> {
     if (this.#unchecked) this.#flush();
-    const hooks = this.#hooks;
-    if (!hooks?.owed || !this.#captures(sql)) return this.#bound(sql, params, undefined);
-    const cursor = this.#bound(sql, params, hooks);
-    hooks.paid!();
-    return cursor;
-  }
-
-  /** Bind and run; `owing`: run what it owes first, in the same call (see `WriteHooks.owed`). */
-  #bound(
-    sql: string,
-    params: SqlParams | undefined,
-    owing: WriteHooks | undefined,
-  ): SqlStorageCursor<Record<string, SqlStorageValue>> {
-    if (!params || params.length === 0) return this.#sql.exec(owing ? owing.withOwed!(sql) : sql);
+    if (!params || params.length === 0) return this.#sql.exec(sql);
     if (!Array.isArray(params)) throw new ActorError("VALIDATION_FAILED", "SQL params must be an array");
     // The common case: every value already bindable (string, number, null, ArrayBuffer), bound as
     // given without a copy. Anything else is converted, bigints bound exactly.
@@ -276,11 +245,11 @@ export class Database<TSchema extends Record<string, unknown>> {
       if (type === "string" || type === "number" || value === null || value instanceof ArrayBuffer) continue;
       if (params.some((p) => typeof p === "bigint")) {
         const exact = bindBigints(sql, params);
-        return this.#sql.exec(owing ? owing.withOwed!(exact.sql) : exact.sql, ...exact.params.map(bindable));
+        return this.#sql.exec(exact.sql, ...exact.params.map(bindable));
       }
-      return this.#sql.exec(owing ? owing.withOwed!(sql) : sql, ...params.map(bindable));
+      return this.#sql.exec(sql, ...params.map(bindable));
     }
-    return this.#sql.exec(owing ? owing.withOwed!(sql) : sql, ...params);
+    return this.#sql.exec(sql, ...params);
   }
 
   /**

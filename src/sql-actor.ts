@@ -186,8 +186,7 @@ export class SqlActor<
       env,
       actorClass: this.constructor,
       query: (sql, params) => this.#database.query(sql, params),
-      // A part writes straight on ctx.storage.sql (see WriteHooks.begin).
-      transaction: (fn, options) => this.#database.transaction(fn as never, options, true),
+      transaction: (fn, options) => this.#database.transaction(fn as never, options),
       markWritten: () => this.#database.markWritten(),
       assertReady: () => this.assertReady(),
       schemaVersion: () => this.#migrations.version,

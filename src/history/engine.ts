@@ -97,14 +97,12 @@ export class HistoryEngine {
   }
 
   /**
-   * Could a write with this text have captured a change? No when it is a single read, or a single
-   * write whose target is a quiet table (quiet.ts): then its transaction needs no close, and it does
-   * not carry the close owed by the last transaction (capture.ts). Raw writes straight on
+   * Could a write with this text have captured a change? No only when it is a single write whose
+   * target is a quiet table (quiet.ts): then its transaction needs no close. Raw writes straight on
    * `ctx.storage` are still captured and join the next transaction that writes a tracked table.
    */
   #mayCapture(sql: string): boolean {
-    const { target, ddl, read } = this.#targets.get(sql);
-    if (read) return false;
+    const { target, ddl } = this.#targets.get(sql);
     if (ddl) {
       this.#quiet = undefined;
       return true;

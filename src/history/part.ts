@@ -52,8 +52,7 @@ export function history(config: HistoryConfig): ActorPart<History> {
       // Retention goes on the schedule from the first change on: an actor that was only looked up
       // gets no task and no alarm. Decided once, not per commit: on each install (wake, restore,
       // seeded branch) by reading the WAL, then at the first commit that captured a change (the
-      // close says so, see capture.ts), which needs no read, or may have (its close is owed), which
-      // reads the WAL until armed. Writes to untracked tables never arm.
+      // close says so, see capture.ts), which needs no read. Writes to untracked tables never arm.
       let armed = false;
       const arm = (captured: boolean) => {
         const every = engine.retentionInterval();
@@ -86,20 +85,12 @@ export function history(config: HistoryConfig): ActorPart<History> {
           engine.install();
           const hooks = engine.hooks();
           return {
-            begin: (options, raw) => hooks.begin(options, raw),
+            begin: (options) => hooks.begin(options),
             commit: (wrote) => {
-              const captured = hooks.commit(wrote);
-              // "maybe" (the close is owed): arming reads the WAL once, until it is armed.
-              if (captured !== false && !armed) armSafely(captured === true);
+              if (hooks.commit(wrote) && !armed) armSafely(true);
             },
             rollback: () => hooks.rollback(),
             captures: hooks.captures,
-            get owed() {
-              return hooks.owed;
-            },
-            withOwed: (sql) => hooks.withOwed(sql),
-            paid: () => hooks.paid(),
-            settle: () => hooks.settle(),
             wrote: () => {
               if (hooks.wrote() && !armed) armSafely(true);
             },

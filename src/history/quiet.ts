@@ -5,18 +5,15 @@ import { triggerName } from "./triggers";
 /**
  * What a statement's text says about the table it writes: a single INSERT/REPLACE/UPDATE/DELETE
  * names its target (`target`, lower case); anything else (a CTE first, several statements, another
- * schema, DDL) has none and may write anywhere. `ddl`: the text may change the schema. `read`: a
- * single SELECT, VALUES or EXPLAIN, which writes nothing.
+ * schema, DDL) has none and may write anywhere. `ddl`: the text may change the schema.
  */
 export interface WriteTarget {
   target: string | null;
   ddl: boolean;
-  read?: true;
 }
 
 const NONE: WriteTarget = { target: null, ddl: false };
 const DDL: WriteTarget = { target: null, ddl: true };
-const READ: WriteTarget = { target: null, ddl: false, read: true };
 
 /** Pure: depends on the text alone (history caches it per text). */
 export function writeTargetOf(sql: string): WriteTarget {
@@ -26,7 +23,6 @@ export function writeTargetOf(sql: string): WriteTarget {
   const first = tokens[0];
   if (isKeyword(first, "CREATE", "DROP", "ALTER")) return DDL;
   for (let i = 0; i < end; i++) if (tokens[i].depth === 0 && tokens[i].text === ";") return DDL;
-  if (isKeyword(first, "SELECT", "VALUES", "EXPLAIN")) return READ;
   let i = 1;
   if (isKeyword(first, "INSERT", "UPDATE") && isKeyword(tokens[1], "OR")) i = 3;
   if (isKeyword(first, "INSERT", "REPLACE")) {
