@@ -28,6 +28,22 @@ describe("analytics routes", () => {
     for (const bad of ["global", "US", "mars", ""]) expect(() => regionOf(bad, req())).toThrow(/region/);
   });
 
+  it("an empty User-Agent or cf-connecting-ip header is no value, not a refused event", async () => {
+    const type = fresh("empty-headers");
+    const res = await json(
+      await post("/analytics/us/ingest", event({ eventType: type }), {
+        "cf-connecting-ip": "",
+        "user-agent": "",
+      }),
+    );
+    expect(res).toEqual({ status: 200, body: { region: "us", accepted: 1, rejected: [] } });
+    const us = regionNamespace(env.REGIONAL_ANALYTICS, "us").getByName("us");
+    const raw = await runInDurableObject(us, (a: RegionalAnalytics) =>
+      a.query("SELECT ip_address, user_agent FROM raw_events WHERE event_type = ?", [type]),
+    );
+    expect(raw).toEqual([{ ip_address: null, user_agent: null }]);
+  });
+
   it("ingest and reads over HTTP; eu lives in the EU jurisdiction namespace", async () => {
     const type = fresh("http");
     const res = await json(

@@ -34,8 +34,9 @@ regionalAnalyticsRoutes.post(
     const r = region(c);
     const input = await readJson(c, body);
     const options = parseInput(ingestOptions, { partial: booleanParam(c.req.query("partial")) });
-    const ip = c.req.header("cf-connecting-ip");
-    const agent = c.req.header("user-agent");
+    // An empty header is no value (a client may send `User-Agent:` with nothing after it).
+    const ip = c.req.header("cf-connecting-ip") || undefined;
+    const agent = c.req.header("user-agent") || undefined;
     const fill = (e: Record<string, unknown>) => ({
       ...e,
       ipAddress: e.ipAddress ?? ip,
