@@ -62,4 +62,13 @@ describe("bundles", () => {
     expect(partModules(modules, "migrations/order/")).toEqual([]);
     expect(partModules(modules, "src/tiering/")).toEqual([]);
   });
+
+  it("the coordinator carries zod's English messages only, not every locale", () => {
+    // `z.core` / `z.regexes` read off the zod/mini namespace kept all of zod's core, every locale
+    // included (+415 KiB minified); named imports from zod/v4/core keep what is used.
+    const { bytes } = bundle("coordinator");
+    const modules = [...bytes].filter(([, n]) => n > 0).map(([m]) => m);
+    const locales = partModules(modules, "zod/v4/locales/");
+    expect(locales.map((m) => m.slice(m.lastIndexOf("/") + 1))).toEqual(["en.js"]);
+  });
 });
