@@ -33,6 +33,17 @@ import {
   restockInput,
   type TimestampInput,
 } from "./inputs";
+import {
+  CHANGE_FIGURES,
+  CREATE_SKU,
+  HOLD,
+  INSERT_RESERVATION,
+  LOG,
+  LOG_HOLD,
+  SET_RESERVATION_STATUS,
+  SNAPSHOT,
+  STATUS,
+} from "./reserve-sql";
 import type { LogOperation, ReservationStatus } from "./schema";
 import * as schema from "./schema";
 
@@ -93,34 +104,6 @@ interface Snapshot extends Figures {
   rOwnerKey: string | null;
 }
 
-const SNAPSHOT = `SELECT i.available, i.reserved, i.sold, i.product_name AS productName,
-  r.quantity AS rQuantity, r.status AS rStatus, r.expires_at AS rExpiresAt, r.owner_key AS rOwnerKey
-  FROM inventory i LEFT JOIN reservations r ON r.id = ?`;
-const CHANGE_FIGURES = `UPDATE inventory SET available = available + ?, reserved = reserved + ?,
-  sold = sold + ?, restocked = restocked + ?, updated_at = ?`;
-const LOG = `INSERT INTO inventory_log (operation, quantity, reference_id, available_before, available_after,
-  reserved_before, reserved_after, sold_before, sold_after, reason, timestamp)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-const INSERT_RESERVATION = `INSERT INTO reservations (id, quantity, status, created_at, expires_at, owner_key)
-  VALUES (?, ?, 'PENDING', ?, ?, ?)`;
-const SET_RESERVATION_STATUS = `UPDATE reservations SET status = ?, confirmed_at = ?, released_at = ?,
-  release_reason = ? WHERE id = ?`;
-/**
- * The common reserve in one statement: hold the stock when there is enough and the order has no
- * reservation yet. Anything else (no SKU, not enough, a reservation to expire, repeat or refuse)
- * finds no row and takes the full path through SNAPSHOT. Numbered parameters: each value is bound
- * once (?1 quantity, ?2 time, ?3 order id).
- */
-const HOLD = `UPDATE inventory SET available = available - ?1, reserved = reserved + ?1, updated_at = ?2
-  WHERE available >= ?1 AND NOT EXISTS (SELECT 1 FROM reservations WHERE id = ?3)
-  RETURNING product_name AS productName`;
-/**
- * The log row of a HOLD, in the same transaction just after it: the figures after are the row as
- * HOLD left it, the figures before differ by the quantity (?1 quantity, ?2 order id, ?3 time).
- */
-const LOG_HOLD = `INSERT INTO inventory_log (operation, quantity, reference_id, available_before, available_after,
-  reserved_before, reserved_after, sold_before, sold_after, reason, timestamp)
-  SELECT 'RESERVE', ?1, ?2, available + ?1, available, reserved - ?1, reserved, sold, sold, NULL, ?3 FROM inventory`;
 const EXPIRY_BATCH = 500;
 /** How often a stocked SKU sweeps expired reservations. */
 export const EXPIRY_INTERVAL_MS = 60_000;
@@ -264,10 +247,7 @@ export class InventorySKU extends SqlActor<Env, typeof schema> {
       if (current && current.restocked + quantity > Number.MAX_SAFE_INTEGER)
         throw new ActorError("VALIDATION_FAILED", "quantity: total stock would exceed the supported maximum");
       if (!current) {
-        this.database.query(
-          "INSERT INTO inventory (sku, product_name, available, reserved, sold, restocked, updated_at) VALUES (?, ?, 0, 0, 0, 0, ?)",
-          [this.name, productName ?? this.name, at],
-        );
+        this.database.query(CREATE_SKU, [this.name, productName ?? this.name, at]);
         this.#scheduleExpiry();
       } else if (productName) this.database.query("UPDATE inventory SET product_name = ?", [productName]);
       const before = current ?? { available: 0, reserved: 0, sold: 0 };
@@ -278,11 +258,7 @@ export class InventorySKU extends SqlActor<Env, typeof schema> {
 
   /** Current figures and the number of pending reservations. */
   status(): InventoryStatus {
-    const [row] = this.database.query<InventoryStatus>(
-      `SELECT sku, product_name AS productName, available, reserved, sold, restocked, updated_at AS updatedAt,
-        (SELECT count(*) FROM reservations WHERE status = 'PENDING') AS pendingReservations
-       FROM inventory`,
-    );
+    const [row] = this.database.query<InventoryStatus>(STATUS);
     if (!row) throw skuNotFound(this.name);
     return row;
   }

@@ -1,5 +1,15 @@
 import { DurableObject } from "cloudflare:workers";
 import { InventorySKU } from "../../actors/index";
+import {
+  CHANGE_FIGURES,
+  CREATE_SKU,
+  HOLD,
+  INSERT_RESERVATION,
+  LOG,
+  LOG_HOLD,
+  SNAPSHOT,
+  STATUS,
+} from "../../actors/inventory-sku/reserve-sql";
 import * as schema from "../../actors/inventory-sku/schema";
 import migrations from "../../migrations/inventory-sku/migrations.js";
 import { applyMigrations, defineActor } from "../../src/index";
@@ -34,23 +44,7 @@ export class BenchInventoryNoHistory extends BenchInventory {
   static override config = defineActor({ schema, migrations });
 }
 
-// The baseline's SQL is the actor's, statement for statement (same tables, from the same migration).
-const SNAPSHOT = `SELECT i.available, i.reserved, i.sold, i.product_name AS productName,
-  r.quantity AS rQuantity, r.status AS rStatus, r.expires_at AS rExpiresAt
-  FROM inventory i LEFT JOIN reservations r ON r.id = ?`;
-const CHANGE_FIGURES = `UPDATE inventory SET available = available + ?, reserved = reserved + ?,
-  sold = sold + ?, restocked = restocked + ?, updated_at = ?`;
-const LOG = `INSERT INTO inventory_log (operation, quantity, reference_id, available_before, available_after,
-  reserved_before, reserved_after, sold_before, sold_after, reason, timestamp)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-const INSERT_RESERVATION = `INSERT INTO reservations (id, quantity, status, created_at, expires_at)
-  VALUES (?, ?, 'PENDING', ?, ?)`;
-const HOLD = `UPDATE inventory SET available = available - ?1, reserved = reserved + ?1, updated_at = ?2
-  WHERE available >= ?1 AND NOT EXISTS (SELECT 1 FROM reservations WHERE id = ?3)
-  RETURNING product_name AS productName`;
-const LOG_HOLD = `INSERT INTO inventory_log (operation, quantity, reference_id, available_before, available_after,
-  reserved_before, reserved_after, sold_before, sold_after, reason, timestamp)
-  SELECT 'RESERVE', ?1, ?2, available + ?1, available, reserved - ?1, reserved, sold, sold, NULL, ?3 FROM inventory`;
+// The baseline's SQL is the actor's, statement for statement (actors/inventory-sku/reserve-sql.ts).
 const ORDER_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
 type Snapshot = {
@@ -61,12 +55,8 @@ type Snapshot = {
   rQuantity: number | null;
   rStatus: string | null;
   rExpiresAt: string | null;
+  rOwnerKey: string | null;
 };
-
-/** InventorySKU.status's SQL (the wake bench's socket call). */
-const STATUS = `SELECT sku, product_name AS productName, available, reserved, sold, restocked, updated_at AS updatedAt,
-  (SELECT count(*) FROM reservations WHERE status = 'PENDING') AS pendingReservations
-  FROM inventory`;
 
 /**
  * The baseline: a hand-written Durable Object doing the same reserve with the same SQL; and, for
@@ -92,13 +82,7 @@ export class PlainInventory extends DurableObject<Env> {
         "SELECT available, reserved, sold FROM inventory",
       );
       const before = row.toArray()[0];
-      if (!before)
-        this.#sql.exec(
-          "INSERT INTO inventory (sku, product_name, available, reserved, sold, restocked, updated_at) VALUES (?, ?, 0, 0, 0, 0, ?)",
-          this.ctx.id.name ?? "sku",
-          this.ctx.id.name ?? "sku",
-          at,
-        );
+      if (!before) this.#sql.exec(CREATE_SKU, this.ctx.id.name ?? "sku", this.ctx.id.name ?? "sku", at);
       const b = before ?? { available: 0, reserved: 0, sold: 0 };
       this.#sql.exec(CHANGE_FIGURES, quantity, 0, 0, quantity, at);
       this.#sql.exec(
@@ -131,7 +115,7 @@ export class PlainInventory extends DurableObject<Env> {
       const held = this.#sql.exec<{ productName: string }>(HOLD, quantity, at, orderId).toArray()[0];
       if (held) {
         const expiresAt = new Date(now + ttl * 60_000).toISOString();
-        this.#sql.exec(INSERT_RESERVATION, orderId, quantity, at, expiresAt);
+        this.#sql.exec(INSERT_RESERVATION, orderId, quantity, at, expiresAt, null);
         this.#sql.exec(LOG_HOLD, quantity, orderId, at);
         return {
           success: true,
@@ -151,7 +135,7 @@ export class PlainInventory extends DurableObject<Env> {
       }
       if (row.available < quantity) throw new Error("INSUFFICIENT_STOCK");
       const expiresAt = new Date(now + ttl * 60_000).toISOString();
-      this.#sql.exec(INSERT_RESERVATION, orderId, quantity, at, expiresAt);
+      this.#sql.exec(INSERT_RESERVATION, orderId, quantity, at, expiresAt, null);
       this.#sql.exec(CHANGE_FIGURES, -quantity, quantity, 0, 0, at);
       this.#sql.exec(
         LOG,

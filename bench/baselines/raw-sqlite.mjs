@@ -2,30 +2,24 @@
 // one transaction with a savepoint per operation (as each actor call is its own transaction).
 // Same tables (the actor's drizzle-kit migrations, all of them). The SQL is the reserve's common
 // path as actors/inventory-sku/inventory-sku.ts runs it since issue 13: the one-UPDATE hold
-// (HOLD ... RETURNING), the reservation insert and the log insert (LOG_HOLD). Keep these strings
-// equal to the actor's.
+// (HOLD ... RETURNING), the reservation insert and the log insert (LOG_HOLD): the actor's own
+// strings, imported from actors/inventory-sku/reserve-sql.ts.
 import { readdirSync, readFileSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
+import {
+  CHANGE_FIGURES,
+  CREATE_SKU,
+  HOLD,
+  INSERT_RESERVATION,
+  LOG,
+  LOG_HOLD,
+} from "../../actors/inventory-sku/reserve-sql.ts";
 
 const dir = new URL("../../migrations/inventory-sku/", import.meta.url);
 const ddl = readdirSync(dir)
   .filter((f) => f.endsWith(".sql"))
   .sort()
   .flatMap((f) => readFileSync(new URL(f, dir), "utf8").split("--> statement-breakpoint"));
-
-const HOLD = `UPDATE inventory SET available = available - ?1, reserved = reserved + ?1, updated_at = ?2
-  WHERE available >= ?1 AND NOT EXISTS (SELECT 1 FROM reservations WHERE id = ?3)
-  RETURNING product_name AS productName`;
-const LOG_HOLD = `INSERT INTO inventory_log (operation, quantity, reference_id, available_before, available_after,
-  reserved_before, reserved_after, sold_before, sold_after, reason, timestamp)
-  SELECT 'RESERVE', ?1, ?2, available + ?1, available, reserved - ?1, reserved, sold, sold, NULL, ?3 FROM inventory`;
-const CHANGE_FIGURES = `UPDATE inventory SET available = available + ?, reserved = reserved + ?,
-  sold = sold + ?, restocked = restocked + ?, updated_at = ?`;
-const LOG = `INSERT INTO inventory_log (operation, quantity, reference_id, available_before, available_after,
-  reserved_before, reserved_after, sold_before, sold_after, reason, timestamp)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-const INSERT_RESERVATION = `INSERT INTO reservations (id, quantity, status, created_at, expires_at, owner_key)
-  VALUES (?, ?, 'PENDING', ?, ?, ?)`;
 
 /** Restock `n`, then `n` reserves of 1, each in its own savepoint; answers the elapsed ms. */
 export function rawReserves(n, prefix) {
@@ -39,9 +33,7 @@ export function rawReserves(n, prefix) {
   const t0 = performance.now();
   db.exec("BEGIN");
   const at = new Date().toISOString();
-  db.prepare(
-    "INSERT INTO inventory (sku, product_name, available, reserved, sold, restocked, updated_at) VALUES (?, ?, 0, 0, 0, 0, ?)",
-  ).run("raw", "raw", at);
+  db.prepare(CREATE_SKU).run("raw", "raw", at);
   change.run(n, 0, 0, n, at);
   log.run("RESTOCK", n, null, 0, n, 0, 0, 0, 0, null, at);
   for (let i = 0; i < n; i++) {
