@@ -64,8 +64,10 @@ describe("BuildingTelemetry: lifecycle on schedules", () => {
       thresholdValue: 100,
     });
     await b.ingestBatch(out);
-    // An alert raised and resolved three days ago, one resolved just now, one open.
-    const old = now - 3 * DAY;
+    // An alert raised and resolved three days ago, and one open. The old one's two readings sit at
+    // the 5th and 6th minute of their hour: at `now - 3 days` they fell in two hours (and so two
+    // hourly rows) whenever the test ran in the last minute of an hour.
+    const old = Math.floor((now - 3 * DAY) / HOUR) * HOUR + 5 * MINUTE;
     await b.ingest(reading("hot", old, 150));
     await b.ingest(reading("hot", old + MINUTE, 50));
     await b.ingest(reading("hot", now - 1000, 150));

@@ -14,6 +14,7 @@ import { SqlActor } from "../../src/sql-actor";
 import type { ArchiveResult } from "../../src/tiering/archive";
 import { tiering } from "../../src/tiering/index";
 import { alertNotActive, alertNotFound, badReading, buildingNotFound, ruleNotFound } from "./errors";
+import { INSERT_MANY, INSERT_ONE, JSON_CHUNK, MARK_PENDING, MINUTE_MANY, MINUTE_ONE } from "./ingest-sql";
 import {
   type AcknowledgeInput,
   acknowledgeInput,
@@ -54,8 +55,6 @@ export const ROLLUP_EVERY_MS = 5 * MINUTE;
 export const LIFECYCLE_EVERY_MS = HOUR;
 /** Where hourly rollups go: the central actor (CentralTelemetry) bound as CENTRAL_TELEMETRY. */
 export const CENTRAL = { binding: "CENTRAL_TELEMETRY", name: "central" } as const;
-/** Readings per INSERT … SELECT FROM json_each(?) statement (a bound string may be up to 2 MB). */
-const JSON_CHUNK = 1_000;
 const MAX_ROWS = 100_000;
 
 export interface Alert {
@@ -125,21 +124,6 @@ const RULE_COLUMNS = `id, sensor_id AS sensorId, sensor_type AS sensorType, cond
   threshold_min AS thresholdMin, threshold_max AS thresholdMax, severity, cooldown_seconds AS cooldownSeconds,
   enabled, created_at AS createdAt, updated_at AS updatedAt`;
 
-const INSERT_ONE = `INSERT INTO readings (sensor_id, sensor_type, value, unit, quality, ts, received_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?)`;
-const INSERT_MANY = `INSERT INTO readings (sensor_id, sensor_type, value, unit, quality, ts, received_at)
-  SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, ? FROM json_each(?)`;
-const MINUTE_UPSERT_SET = `ON CONFLICT (sensor_id, minute) DO UPDATE SET
-  min_value = min(min_value, excluded.min_value),
-  max_value = max(max_value, excluded.max_value),
-  sum_value = sum_value + excluded.sum_value,
-  avg_quality = (avg_quality * count + excluded.avg_quality * excluded.count) / (count + excluded.count),
-  count = count + excluded.count`;
-const MINUTE_ONE = `INSERT INTO minute_aggregates (sensor_id, sensor_type, minute, min_value, max_value, sum_value, count, avg_quality)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?) ${MINUTE_UPSERT_SET}`;
-const MINUTE_MANY = `INSERT INTO minute_aggregates (sensor_id, sensor_type, minute, min_value, max_value, sum_value, count, avg_quality)
-  SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7 FROM json_each(?) WHERE true
-  ${MINUTE_UPSERT_SET}`;
 /** Adds to each hour only what its minutes gained since the last rollup (exactly once). */
 const ROLL_HOUR = `INSERT INTO hourly_aggregates (sensor_id, sensor_type, hour, min_value, max_value, avg_value, sum_value, reading_count)
   SELECT sensor_id, min(sensor_type), ?, min(min_value), max(max_value),
@@ -305,7 +289,7 @@ export class BuildingTelemetry extends SqlActor<Env, typeof schema> {
       }
       const hour = r.ts - (r.ts % HOUR);
       if (!this.#pendingHours.has(hour)) {
-        this.query("INSERT OR IGNORE INTO rollup_pending (hour) VALUES (?)", [hour]);
+        this.query(MARK_PENDING, [hour]);
         this.#pendingHours.add(hour);
       }
     }

@@ -1,5 +1,12 @@
 import { DurableObject } from "cloudflare:workers";
 import { BuildingTelemetry, buildingConfig } from "../../actors/building-telemetry/building-telemetry";
+import {
+  INSERT_MANY,
+  INSERT_ONE,
+  MARK_PENDING,
+  MINUTE_MANY,
+  MINUTE_ONE,
+} from "../../actors/building-telemetry/ingest-sql";
 import type { SensorType } from "../../actors/building-telemetry/schema";
 import init from "../../migrations/building-telemetry/0000_init.sql";
 
@@ -55,21 +62,6 @@ export class BenchLocalBuilding extends BenchBuilding {
 const TYPES = new Set(["temperature", "humidity", "co2", "occupancy", "power", "water"]);
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
-const INSERT_MANY = `INSERT INTO readings (sensor_id, sensor_type, value, unit, quality, ts, received_at)
-  SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, ? FROM json_each(?)`;
-const INSERT_ONE = `INSERT INTO readings (sensor_id, sensor_type, value, unit, quality, ts, received_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?)`;
-const UPSERT_SET = `ON CONFLICT (sensor_id, minute) DO UPDATE SET
-  min_value = min(min_value, excluded.min_value), max_value = max(max_value, excluded.max_value),
-  sum_value = sum_value + excluded.sum_value,
-  avg_quality = (avg_quality * count + excluded.avg_quality * excluded.count) / (count + excluded.count),
-  count = count + excluded.count`;
-const MINUTE_MANY = `INSERT INTO minute_aggregates (sensor_id, sensor_type, minute, min_value, max_value, sum_value, count, avg_quality)
-  SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7 FROM json_each(?) WHERE true
-  ${UPSERT_SET}`;
-const MINUTE_ONE = `INSERT INTO minute_aggregates (sensor_id, sensor_type, minute, min_value, max_value, sum_value, count, avg_quality)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?) ${UPSERT_SET}`;
-
 interface Reading {
   sensorId: string;
   sensorType: SensorType;
@@ -243,7 +235,7 @@ export class PlainBuilding extends DurableObject<Env> {
         }
         const hour = r.timestamp - (r.timestamp % HOUR);
         if (!this.#pending.has(hour)) {
-          this.#sql.exec("INSERT OR IGNORE INTO rollup_pending (hour) VALUES (?)", hour);
+          this.#sql.exec(MARK_PENDING, hour);
           this.#pending.add(hour);
         }
       }
