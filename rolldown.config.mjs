@@ -46,7 +46,9 @@ export default {
     format: "esm",
     entryFileNames: "[name].js",
     chunkFileNames: "chunks/[name]-[hash].js",
-    // Keep class and function names (stack traces, `constructor.name`, DO class names).
+    // Names rolldown renames to deconflict (`text$1`) keep their own in stack traces (one helper
+    // call in the whole build). Nothing relies on class names at runtime: actors are found by
+    // `static exportName` (src/export-name.ts), so a user's wrangler may set `keep_names: false`.
     keepNames: true,
   },
 };

@@ -1,5 +1,5 @@
 // `npm run size`: builds each Worker below with `wrangler deploy --dry-run --minify` (the project's
-// own settings: compatibility date and flags, .sql as text) and prints wrangler's own
+// own settings: compatibility date and flags, `keep_names: false`, .sql as text) and prints wrangler's own
 // "Total Upload … / gzip …" figures, beside an empty partyserver Server and an empty Agents SDK
 // Agent built the same way. Exits 1 when a goal is missed. `build()` is also used by
 // test/node/bundle.test.ts, which reads the bundle's module list.
@@ -8,7 +8,7 @@
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const root = fileURLToPath(new URL("..", import.meta.url));
@@ -64,8 +64,8 @@ export const TARGETS = [
 const UPLOAD = /Total Upload:\s*([\d.]+)\s*KiB\s*\/\s*gzip:\s*([\d.]+)\s*KiB/;
 
 /**
- * Build one target. Returns wrangler's figures (KiB) and the bundle's module list (paths relative
- * to the repository, as esbuild's metafile names them).
+ * Build one target. Returns wrangler's figures (KiB), the bundle's module list (paths relative
+ * to the repository, as esbuild's metafile names them) and the Worker's minified code.
  */
 export function build(target) {
   const dir = mkdtempSync(join(tmpdir(), `dosql-size-${target.name}-`));
@@ -79,6 +79,8 @@ export function build(target) {
           main: join(root, target.main),
           compatibility_date: "2026-08-22",
           compatibility_flags: ["nodejs_compat"],
+          // As wrangler.jsonc: classes may be renamed, actors are found by `static exportName`.
+          keep_names: false,
           rules: [{ type: "Text", globs: ["**/*.sql"], fallthrough: true }],
           durable_objects: {
             bindings: target.classes.map((c) => ({ name: c.toUpperCase(), class_name: c })),
@@ -108,13 +110,16 @@ export function build(target) {
     const match = UPLOAD.exec(output);
     if (res.status !== 0 || !match) throw new Error(`wrangler could not build ${target.name}:\n${output}`);
     const metafile = JSON.parse(readFileSync(meta, "utf8"));
+    // The Worker's own output file, in --outdir.
+    const entry = Object.entries(metafile.outputs).find(([, o]) => o.entryPoint);
+    const code = readFileSync(join(dir, "out", basename(entry[0])), "utf8");
     const modules = Object.keys(metafile.inputs).map((p) => p.replaceAll("\\", "/"));
     /** Minified bytes each input contributes to the output (0: parsed, then shaken out). */
     const bytes = new Map();
     for (const out of Object.values(metafile.outputs))
       for (const [p, i] of Object.entries(out.inputs ?? {}))
         bytes.set(p.replaceAll("\\", "/"), (bytes.get(p.replaceAll("\\", "/")) ?? 0) + i.bytesInOutput);
-    return { raw: Number(match[1]), gzip: Number(match[2]), line: match[0], modules, bytes };
+    return { raw: Number(match[1]), gzip: Number(match[2]), line: match[0], modules, bytes, code };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

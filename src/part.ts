@@ -69,8 +69,8 @@ export interface PartInstance<TApi = unknown> {
 export interface PartHost {
   readonly ctx: DurableObjectState;
   readonly env: object;
-  /** The actor's class (for `ctx.exports[name]`: branches create actors of the same class). */
-  readonly actorClass: { readonly name: string };
+  /** The actor class's export name (its `ctx.exports` key: branches create actors of the same class). */
+  readonly exportName: string;
   /** The actor's raw parameterised query (no routing, no ready check). */
   query<T = Record<string, SqlStorageValue>>(sql: string, params?: readonly unknown[]): T[];
   /** The actor's `this.transaction` (hooks included). */

@@ -13,6 +13,7 @@ import { errorFrame } from "./broadcast/protocol";
 import { Database, type RunResult, type SqlParams, type TransactionOptions } from "./database";
 import { type ActorConfig, defineActor, PART_KEYS } from "./define-actor";
 import { ActorError } from "./errors";
+import { exportNameOf } from "./export-name";
 import type { FleetMember } from "./fleet/part";
 import type { ReadOnlyResult } from "./fleet/read-only";
 import type { MemberInfo } from "./fleet/types";
@@ -52,6 +53,13 @@ export class SqlActor<
 > extends Server<Env & Cloudflare.Env> {
   static override options = { hibernate: true };
   static config: ActorConfig<any> = defineActor({ schema: {} });
+  /**
+   * The name the Worker exports this class under (its `ctx.exports` key): the fleet registry and
+   * history branches reach actors of this class by it. Defaults to the class's own `name`; declare
+   * it when the Worker is minified without keeping names (wrangler `keep_names: false`), which
+   * renames classes. Read off the class itself only, never inherited (src/export-name.ts).
+   */
+  static exportName?: string;
 
   readonly #database: Database<TSchema>;
   /** Many timers on the one alarm: `at`, `every`, `cancel`, `list` (src/schedule.ts). */
@@ -97,7 +105,8 @@ export class SqlActor<
     // Heartbeats are answered by the runtime, without waking a hibernated actor.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
     guardPublicMethods(new.target, SqlActor);
-    this.#createParts(config, env);
+    const exportName = exportNameOf(actorClass);
+    this.#createParts(config, env, exportName);
     if (this.#history && config.forward)
       this.#forward = config.forward.create({
         storage: ctx.storage,
@@ -128,7 +137,7 @@ export class SqlActor<
     this.#fleet = config.fleet?.create({
       ctx,
       env,
-      className: actorClass.name,
+      className: exportName,
       name: () => this.name,
       schemaVersion: () => this.#migrations.version,
       databaseBytes: () => this.#database.size,
@@ -180,11 +189,11 @@ export class SqlActor<
   }
 
   /** Create the parts the config declares (only those: an unconfigured part is never loaded). */
-  #createParts(config: ActorConfig<any>, env: object): void {
+  #createParts(config: ActorConfig<any>, env: object, exportName: string): void {
     const host: PartHost = {
       ctx: this.ctx,
       env,
-      actorClass: this.constructor,
+      exportName,
       query: (sql, params) => this.#database.query(sql, params),
       transaction: (fn, options) => this.#database.transaction(fn as never, options),
       markWritten: () => this.#database.markWritten(),

@@ -1,7 +1,12 @@
 import { env } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
+import { RegExpRouter } from "hono/router/reg-exp-router";
+import { SmartRouter } from "hono/router/smart-router";
+import { TrieRouter } from "hono/router/trie-router";
 import { describe, expect, it } from "vitest";
+import { createCoordinator } from "../src/coordinator/index";
 import { actorName, type ErrorBody } from "../src/index";
+import { mounts } from "../worker";
 
 const call = (path: string, init?: RequestInit) => exports.default.fetch(`http://coordinator${path}`, init);
 const post = (path: string, body: string) =>
@@ -34,6 +39,22 @@ describe("coordinator", () => {
   it("unknown route → 404 NOT_FOUND", async () => {
     await expectError(await call("/nope"), 404, "NOT_FOUND");
     await expectError(await call("/fixtures/a/notes", { method: "DELETE" }), 404, "NOT_FOUND");
+  });
+
+  it("a trailing slash is another path: /health/ and /inventory/sku-1/status/ match no route", async () => {
+    await expectError(await call("/health/"), 404, "NOT_FOUND");
+    await expectError(await call("/inventory/sku-1/status/"), 404, "NOT_FOUND");
+    expect((await call("/health")).status).toBe(200);
+  });
+
+  it("routes with TrieRouter alone, the router hono's default SmartRouter settles on for these routes", () => {
+    // src/coordinator/hono.ts: SmartRouter tries RegExpRouter first, which refuses our routes.
+    const app = createCoordinator(mounts);
+    const smart = new SmartRouter<unknown>({ routers: [new RegExpRouter(), new TrieRouter()] });
+    for (const r of app.routes) smart.add(r.method, r.path, r.handler);
+    smart.match("GET", "/health");
+    expect(smart.activeRouter.name).toBe("TrieRouter");
+    expect(app.router.name).toBe("TrieRouter");
   });
 
   it("invalid actor names → 400 INVALID_NAME", async () => {

@@ -9,7 +9,13 @@ import { describe, expect, it, vi } from "vitest";
 import type { FleetRegistry } from "../src/fleet/index";
 import { ActorError, actorStub } from "../src/index";
 import { ADMIN_TOKEN, SECURED, userToken } from "./auth-helpers";
-import { failingBundle, fleetTenant, tenantBundles, tenantTags } from "./fixtures/fleet-tenant";
+import {
+  failingBundle,
+  fleetTenant,
+  RenamedTenant,
+  tenantBundles,
+  tenantTags,
+} from "./fixtures/fleet-tenant";
 import { caller, codeOf, freshTenant, json } from "./tenant-helpers";
 
 const registry = (kind: string) => env.FLEET.getByName(kind) as DurableObjectStub<FleetRegistry>;
@@ -67,6 +73,32 @@ describe("fleet registry", () => {
     expect(third.cursor).toBeNull();
     expect(await codeOfCall(registry(kind).list({ limit: 0 }))).toBe("VALIDATION_FAILED");
     expect(await codeOfCall(registry(kind).list({ limit: 501 }))).toBe("VALIDATION_FAILED");
+  });
+
+  it("a class renamed by a minifier is reached by its declared export name", async () => {
+    // What wrangler's `keep_names: false` does to every class; the fixture declares `exportName`.
+    expect(RenamedTenant.name).toBe("a");
+    const kind = "fleet-renamed";
+    fleetTenant.registry = kind;
+    fleetTenant.migrations = tenantBundles.shipped;
+    const stub = actorStub(env.RENAMED_TENANT, "renamed-0");
+    const user = await stub.createUser({ email: "u@renamed.io", name: "U" });
+    const project = await stub.createProject({ name: "P", owner_id: user.id });
+    await stub.createTask({ project_id: project.id, title: "t" });
+    await vi.waitFor(async () => expect((await registry(kind).list()).total).toBe(1), {
+      timeout: 20_000,
+      interval: 50,
+    });
+    expect((await registry(kind).list()).actors[0]).toMatchObject({
+      name: "renamed-0",
+      className: "RenamedTenant",
+    });
+    // The registry wakes and queries the member through ctx.exports["RenamedTenant"].
+    await evictDurableObject(env.RENAMED_TENANT.getByName("renamed-0"));
+    expect(await registry(kind).migrateAll()).toMatchObject({ processed: 1, errors: [], done: true });
+    const counts = await registry(kind).queryAll({ sql: "SELECT count(*) AS n FROM tasks" });
+    expect(counts.errors).toEqual([]);
+    expect(counts.results).toEqual([expect.objectContaining({ actor: "renamed-0", rows: [{ n: 1 }] })]);
   });
 
   it("a registry with no members lists nothing and writes nothing", async () => {

@@ -11,7 +11,7 @@ export { FixtureActor, PlainNotes } from "./fixtures/actors";
 export { BackedUpInventory } from "./fixtures/backed-up-inventory";
 export { ChatRoom, QuietRoom } from "./fixtures/chat-room";
 export { RefusingRegistry, RetryTenant } from "./fixtures/fleet-retry";
-export { FleetTenant } from "./fixtures/fleet-tenant";
+export { FleetTenant, RenamedTenant } from "./fixtures/fleet-tenant";
 export { BadForward, ForwardSink, ForwardSource } from "./fixtures/forward-actors";
 export { HistoryActor, ListedHistoryActor, NoHistoryActor } from "./fixtures/history-actors";
 export { HistoryFkActor } from "./fixtures/history-fk";

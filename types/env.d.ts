@@ -62,6 +62,7 @@ declare namespace Cloudflare {
     /** The fleet registries, one object per actor kind (src/fleet). */
     FLEET: DurableObjectNamespace<import("../src/fleet/registry").FleetRegistry>;
     FLEET_TENANT: DurableObjectNamespace<import("../test/fixtures/fleet-tenant").FleetTenant>;
+    RENAMED_TENANT: DurableObjectNamespace<import("../test/fixtures/fleet-tenant").RenamedTenant>;
     /** Workers rate limiting: checkout per customer and per IP (optional). */
     CHECKOUT_LIMIT?: RateLimit;
     /** Workers rate limiting: analytics ingest per client IP (optional). */

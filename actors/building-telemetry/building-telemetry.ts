@@ -189,6 +189,8 @@ export function buildingConfig(options: { archiveBinding?: string; central?: boo
  * leave SQLite. See README.md.
  */
 export class BuildingTelemetry extends SqlActor<Env, typeof schema> {
+  /** Its export name, kept when a minifier renames the class (src/export-name.ts). */
+  static override readonly exportName: string = "BuildingTelemetry";
   static override config: ActorConfig<typeof schema> = buildingConfig();
 
   /** Enabled rules by type; undefined until first needed, and after a rule changed. */

@@ -1,7 +1,8 @@
-import { type Context, Hono } from "hono";
+import type { Context } from "hono";
 import * as z from "zod/mini";
 import { allow, socketCaller } from "../../src/coordinator/access";
 import { isKnown } from "../../src/coordinator/directory";
+import { Hono } from "../../src/coordinator/hono";
 import { actorStub } from "../../src/coordinator/stub";
 import { actorName, parseInput, readJson } from "../../src/coordinator/validate";
 import { ActorError } from "../../src/errors";

@@ -31,6 +31,8 @@ const UPSERT = `INSERT INTO building_rollups (building, sensor_id, sensor_type, 
  * Each change carries the building's row after it changed, so a row is replaced, never added to.
  */
 export class CentralTelemetry extends SqlActor<Env, typeof schema> {
+  /** Its export name, kept when a minifier renames the class (src/export-name.ts). */
+  static override readonly exportName: string = "CentralTelemetry";
   static override config: ActorConfig<typeof schema> = defineActor({ schema, migrations });
   #registered = false;
 

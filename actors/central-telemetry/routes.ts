@@ -1,6 +1,6 @@
-import { Hono } from "hono";
 import { allow } from "../../src/coordinator/access";
 import { isKnown } from "../../src/coordinator/directory";
+import { Hono } from "../../src/coordinator/hono";
 import { actorStub } from "../../src/coordinator/stub";
 import { parseInput } from "../../src/coordinator/validate";
 import { CENTRAL_NAME, rollupsInput } from "./inputs";

@@ -68,6 +68,8 @@ interface ConnectionData {
  * (viewer, editor, admin) are checked on every frame and every method.
  */
 export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
+  /** Its export name, kept when a minifier renames the class (src/export-name.ts). */
+  static override readonly exportName: string = "CollaborativeDocument";
   static override config: ActorConfig<typeof schema> = defineActor({
     schema,
     migrations,

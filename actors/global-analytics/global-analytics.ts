@@ -35,6 +35,8 @@ const UPSERT = `INSERT INTO regional_rollups (region, date, event_type, total_ev
  * region's retention.
  */
 export class GlobalAnalytics extends SqlActor<Env, typeof schema> {
+  /** Its export name, kept when a minifier renames the class (src/export-name.ts). */
+  static override readonly exportName: string = "GlobalAnalytics";
   static override config: ActorConfig<typeof schema> = defineActor({ schema, migrations });
 
   /** The `global` forward's target (RegionalAnalytics): one batch of region_rollups changes. */

@@ -118,6 +118,8 @@ export const EXPIRY_INTERVAL_MS = 60_000;
  * available + reserved + sold differs from everything restocked.
  */
 export class InventorySKU extends SqlActor<Env, typeof schema> {
+  /** Its export name, kept when a minifier renames the class (src/export-name.ts). */
+  static override readonly exportName: string = "InventorySKU";
   /** The longest hold this deployment allows: read from the environment once per wake. */
   readonly #maxTtl = maxTtlMinutes(this.env);
   // The figures and reservations are captured for time travel (`stateAt`); inventory_log is an

@@ -84,6 +84,8 @@ const RESERVATION_KEY = "order:reservation-key";
  * admin), so the SKUs and the order cannot disagree.
  */
 export class Order extends SqlActor<Env, typeof schema> {
+  /** Its export name, kept when a minifier renames the class (src/export-name.ts). */
+  static override readonly exportName: string = "Order";
   static override config = defineActor({ schema, migrations, fleet: fleet("orders") });
   #tail: Promise<unknown> = Promise.resolve();
 

@@ -1,7 +1,8 @@
-import { type Context, Hono } from "hono";
+import type { Context } from "hono";
 import { allow, callerOf } from "../../src/coordinator/access";
 import type { Caller } from "../../src/coordinator/auth";
 import { isKnown } from "../../src/coordinator/directory";
+import { Hono } from "../../src/coordinator/hono";
 import { rateLimit } from "../../src/coordinator/rate-limit";
 import { actorStub } from "../../src/coordinator/stub";
 import { actorName, readJson } from "../../src/coordinator/validate";

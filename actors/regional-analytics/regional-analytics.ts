@@ -110,6 +110,8 @@ const ROLLUP = `INSERT INTO region_rollups (date, event_type, total_events, uniq
  * under `analytics/<region>/daily_aggregates/` and read back by `historical`.
  */
 export class RegionalAnalytics extends SqlActor<Env, typeof schema> {
+  /** Its export name, kept when a minifier renames the class (src/export-name.ts). */
+  static override readonly exportName: string = "RegionalAnalytics";
   static override config: ActorConfig<typeof schema> = defineActor({
     schema,
     migrations,

@@ -1,7 +1,8 @@
-import { type Context, Hono } from "hono";
+import type { Context } from "hono";
 import * as z from "zod/mini";
 import { allow } from "../../src/coordinator/access";
 import { isKnown } from "../../src/coordinator/directory";
+import { Hono } from "../../src/coordinator/hono";
 import { rateLimit } from "../../src/coordinator/rate-limit";
 import { parseInput, readJson } from "../../src/coordinator/validate";
 import { regionEmpty } from "./errors";

@@ -121,6 +121,8 @@ const TASK_ORDER = "ORDER BY t.priority DESC, t.due_date IS NULL, t.due_date ASC
  * a tenant never written answer 404 without creating it.
  */
 export class TenantDB extends SqlActor<Env, typeof schema> {
+  /** Its export name, kept when a minifier renames the class (src/export-name.ts). */
+  static override readonly exportName: string = "TenantDB";
   static override config: ActorConfig<typeof schema> = defineActor({
     schema,
     migrations,

@@ -1,8 +1,9 @@
-import { type Context, Hono } from "hono";
+import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { ActorError } from "../errors";
 import { allow, routesWithoutRole } from "./access";
 import { toErrorResponse } from "./errors";
+import { Hono } from "./hono";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 

@@ -1,5 +1,6 @@
-import { type Context, Hono } from "hono";
+import type { Context } from "hono";
 import { allow } from "../coordinator/access";
+import { Hono } from "../coordinator/hono";
 import { parseInput, readJson } from "../coordinator/validate";
 import { ActorError } from "../errors";
 import { listInput, migrateInput, queryInput } from "./inputs";

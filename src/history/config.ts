@@ -13,7 +13,7 @@ export interface HistoryConfig {
   appendOnly?: Readonly<Record<string, string>>;
   /** Retention: an age ("30d", "12h", or ms) and/or the most changes to keep. Pruned by `history.prune()`. */
   retain?: string | number | { age?: string | number; maxChanges?: number };
-  /** The namespace binding of this actor class, used by `branch()`; defaults to `ctx.exports[ClassName]`. */
+  /** The namespace binding of this actor class, used by `branch()`; defaults to `ctx.exports[exportName]` (the class's `static exportName`, else its name). */
   binding?: string;
   /**
    * Index the WAL by (table, key): `rowHistory` and `undo`'s conflict check look rows up instead of

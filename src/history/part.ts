@@ -42,7 +42,7 @@ export function history(config: HistoryConfig): ActorPart<History> {
           namespace: () =>
             (settings.binding
               ? (env as Record<string, unknown>)[settings.binding]
-              : (ctx as { exports?: Record<string, unknown> }).exports?.[host.actorClass.name]) as
+              : (ctx as { exports?: Record<string, unknown> }).exports?.[host.exportName]) as
               | DurableObjectNamespace
               | undefined,
         },
