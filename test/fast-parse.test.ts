@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import * as z from "zod/mini";
+import * as inventory from "../actors/inventory-sku/inputs";
 import * as inputs from "../actors/tenant-db/inputs";
 import { FAIL, fastParser } from "../src/coordinator/fast-parse";
 import { parseInput } from "../src/coordinator/validate";
@@ -175,5 +176,89 @@ describe("parseInput's closures (fast-parse.ts) answer exactly what zod answers"
     }
     expect(error).toMatchObject({ code: "VALIDATION_FAILED" });
     expect(error?.description).toMatch(/^priority: /);
+  });
+});
+
+// Order ids follow the actor-name rule, a regex check (`z.regex`): its edges.
+const NAMES: unknown[] = [
+  "o-1",
+  "A.b_c-9",
+  ".",
+  "..",
+  "...",
+  ".a",
+  "a b",
+  "ä",
+  "a/b",
+  "x".repeat(128),
+  "x".repeat(129),
+  "k".repeat(15),
+  "k".repeat(16),
+  "k".repeat(64),
+  "k".repeat(65),
+  "",
+  7,
+  null,
+  undefined,
+  60,
+  61,
+  10_080,
+  10_081,
+  1_000_000_000,
+  1_000_000_001,
+  true,
+];
+
+describe("parseInput's closures for InventorySKU's inputs (a regex check on the order id)", () => {
+  const single = {
+    reserveInput: inventory.reserveInput,
+    confirmInput: inventory.confirmInput,
+    releaseInput: inventory.releaseInput,
+    restockInput: inventory.restockInput,
+    orderId: inventory.orderId,
+  };
+
+  it("reserve, confirm, release, restock and the order id have closures", () => {
+    for (const [name, schema] of Object.entries(single))
+      expect(fastParser(schema), name).toBeTypeOf("function");
+  });
+
+  it("random inputs: accepted by the closure exactly when zod accepts, with zod's value", () => {
+    const rand = lcg(13);
+    let accepted = 0;
+    for (const [name, schema] of Object.entries(single)) {
+      const shape = (schema as unknown as { _zod: { def: { shape?: Record<string, unknown> } } })._zod.def
+        .shape;
+      const fast = fastParser(schema)!;
+      for (let i = 0; i < 4_000; i++) {
+        let input: unknown = NAMES[Math.floor(rand() * NAMES.length)];
+        if (shape) {
+          const out: Record<string, unknown> = {};
+          for (const key of Object.keys(shape))
+            if (rand() < 0.8) out[key] = NAMES[Math.floor(rand() * NAMES.length)];
+          input = out;
+        }
+        const zod = schema.safeParse(input);
+        const mine = fast(input);
+        const label = `${name} ${JSON.stringify(input)}`;
+        expect(mine !== FAIL, label).toBe(zod.success);
+        if (zod.success) {
+          accepted++;
+          expect(mine, label).toStrictEqual(zod.data);
+        }
+      }
+    }
+    expect(accepted).toBeGreaterThan(500);
+  });
+
+  it("a bad order id still gets zod's typed error naming the field", () => {
+    let error: ActorError | undefined;
+    try {
+      parseInput(inventory.reserveInput, { orderId: "..", quantity: 1 });
+    } catch (err) {
+      error = ActorError.from(err);
+    }
+    expect(error).toMatchObject({ code: "VALIDATION_FAILED" });
+    expect(error?.description).toMatch(/^orderId: must be 1-128 characters/);
   });
 });

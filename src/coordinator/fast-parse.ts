@@ -10,8 +10,8 @@ import type * as z from "zod/mini";
  * input is valid. test/fast-parse.test.ts compares both on valid and invalid inputs of every
  * TenantDB input schema.
  *
- * Supported: object (strip mode: unknown keys dropped), string (min/max length; email, ISO date
- * and date-time formats by zod's own pattern), number and safe integer (inclusive or exclusive
+ * Supported: object (strip mode: unknown keys dropped), string (min/max length; `z.regex`; email,
+ * ISO date and date-time formats by zod's own pattern), number and safe integer (inclusive or exclusive
  * bounds), boolean, enum, optional, nullable, union, unknown. Anything else (refinements, coercion,
  * defaults, transforms, other formats or checks) makes the whole schema fall back to zod.
  */
@@ -50,6 +50,8 @@ interface CheckDef {
   inclusive?: boolean;
   minimum?: number;
   maximum?: number;
+  format?: string;
+  pattern?: unknown;
 }
 
 const FORMATS = new Set(["email", "date", "datetime"]);
@@ -131,10 +133,10 @@ function buildObject(def: Def): Check | undefined {
 }
 
 function buildString(def: Def): Check | undefined {
-  let pattern: RegExp | undefined;
+  const patterns: RegExp[] = [];
   if (def.check !== undefined || def.format !== undefined) {
     if (def.check !== "string_format" || !FORMATS.has(def.format ?? "") || !def.pattern) return undefined;
-    pattern = def.pattern;
+    patterns.push(def.pattern);
   }
   let min = 0;
   let max = Number.POSITIVE_INFINITY;
@@ -143,11 +145,15 @@ function buildString(def: Def): Check | undefined {
   for (const c of checks) {
     if (c.check === "min_length" && typeof c.minimum === "number") min = Math.max(min, c.minimum);
     else if (c.check === "max_length" && typeof c.maximum === "number") max = Math.min(max, c.maximum);
+    // `z.regex(...)` (order ids, actor names): the pattern as zod tests it.
+    else if (c.check === "string_format" && c.format === "regex" && c.pattern instanceof RegExp)
+      patterns.push(c.pattern);
     else return undefined;
   }
   return (v) => {
     if (typeof v !== "string" || v.length < min || v.length > max) return FAIL;
-    if (pattern) {
+    for (let i = 0; i < patterns.length; i++) {
+      const pattern = patterns[i];
       pattern.lastIndex = 0;
       if (!pattern.test(v)) return FAIL;
     }
