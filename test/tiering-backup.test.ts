@@ -86,6 +86,27 @@ describe("backup and restore", () => {
     ]);
   });
 
+  it("brings back a view's INSTEAD OF trigger (InventorySKU's reserve_hold): the view accepts inserts again", async () => {
+    const { stub } = freshTiered("bkviewtrigger");
+    await stub.seedReadings(10, T0, DAY);
+    await runInDurableObject(stub, (a) => {
+      a.run("CREATE VIEW new_events AS SELECT name, at FROM events WHERE 0");
+      a.run(
+        "CREATE TRIGGER new_events_insert INSTEAD OF INSERT ON new_events BEGIN INSERT INTO events (name, at) VALUES (NEW.name, NEW.at); END",
+      );
+    });
+    const backup = await runInDurableObject(stub, (a) => a.tiering.backup());
+    await runInDurableObject(stub, (a) => a.run("DROP VIEW new_events"));
+    await runInDurableObject(stub, (a) => a.tiering.restoreFromBackup(backup.key));
+    await runInDurableObject(stub, (a) => a.run("INSERT INTO new_events (name, at) VALUES ('via-view', 7)"));
+    expect(await q(stub, "SELECT name, at FROM events WHERE name = 'via-view'")).toEqual([
+      { name: "via-view", at: 7 },
+    ]);
+    expect(
+      await q(stub, "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'new_events'"),
+    ).toEqual([{ name: "new_events_insert" }]);
+  });
+
   it("keeps integers beyond 2^53 exact: values of every affinity, rowids and AUTOINCREMENT counters", async () => {
     const { stub } = freshTiered("bkbig");
     // SQL literals: no JavaScript number holds these.
