@@ -8,6 +8,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { measure } from "../scripts/size.mjs";
+import { workerdCpu } from "./cpu.mjs";
 import { plot } from "./plot.mjs";
 import { QUICK } from "./quick.mjs";
 import { table } from "./table.mjs";
@@ -78,7 +79,7 @@ async function startWorker() {
     } catch {}
     rmSync(state, { recursive: true, force: true });
   };
-  return { base, stop };
+  return { base, stop, cpu: workerdCpu(child.pid) };
 }
 
 const median = (xs) => {
@@ -86,14 +87,26 @@ const median = (xs) => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
+const cpuFigures = (subj, basl) => {
+  const ratios = subj.map((s, i) => s / basl[i]);
+  return {
+    ratio: { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) },
+    frameworkMs: median(subj),
+    baselineMs: median(basl),
+  };
+};
 const fmt = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
 
 // A side's time for one round: the wall time of its call, unless the call measures itself and
 // answers `{ ms }` (a case whose untimed preparation, e.g. evicting an object, is part of the call).
-async function timed(fn) {
+// Beside it, the CPU the call cost the workerd processes (bench/cpu.mjs), when it can be read.
+let readCpu;
+async function timed(fn, cpuTimes) {
+  const c0 = readCpu?.();
   const t0 = performance.now();
   const out = await fn();
   const wall = performance.now() - t0;
+  if (c0 !== undefined) cpuTimes.push(readCpu() - c0);
   return typeof out?.ms === "number" && Number.isFinite(out.ms) ? out.ms : wall;
 }
 
@@ -110,16 +123,18 @@ async function runCase(base, c) {
   const ratios = [];
   const subj = [];
   const basl = [];
+  const subjCpu = [];
+  const baslCpu = [];
   for (let r = 0; r < rounds; r++) {
     // Alternate which side goes first so drift on a shared machine hits both equally.
     let s;
     let b;
     if (r % 2 === 0) {
-      s = await timed(() => c.subject(base, r));
-      b = await timed(() => c.baseline(base, r));
+      s = await timed(() => c.subject(base, r), subjCpu);
+      b = await timed(() => c.baseline(base, r), baslCpu);
     } else {
-      b = await timed(() => c.baseline(base, r));
-      s = await timed(() => c.subject(base, r));
+      b = await timed(() => c.baseline(base, r), baslCpu);
+      s = await timed(() => c.subject(base, r), subjCpu);
     }
     subj.push(s);
     basl.push(b);
@@ -145,6 +160,12 @@ async function runCase(base, c) {
     baselinePerSecond: c.ops ? (c.ops / median(basl)) * 1000 : null,
     goal: c.goal ?? null,
     met: c.goal ? med <= c.goal : null,
+    // CPU ms of the workerd processes per round (bench/cpu.mjs): the ratio per round, its median.
+    // A case with a side outside workerd (the node:sqlite floor) says `cpu: false`.
+    cpu:
+      c.cpu !== false && subjCpu.length === rounds && baslCpu.length === rounds
+        ? cpuFigures(subjCpu, baslCpu)
+        : null,
     seed: c.seed ?? null,
     seedGoalPerSecond: seedGoal,
     seedMet: seedGoal ? rate >= seedGoal : null,
@@ -155,7 +176,7 @@ async function runCase(base, c) {
   result.seconds = Number(((performance.now() - caseStarted) / 1000).toFixed(1));
   results.push(result);
   console.log(
-    `- ${c.name}: ratio median ${fmt(med)} (${fmt(result.ratio.min)}–${fmt(result.ratio.max)}), ${rounds} rounds, ${result.seconds} s`,
+    `- ${c.name}: ratio median ${fmt(med)} (${fmt(result.ratio.min)}–${fmt(result.ratio.max)})${result.cpu ? `, CPU ratio median ${fmt(result.cpu.ratio.median)} (${fmt(result.cpu.ratio.min)}–${fmt(result.cpu.ratio.max)})` : ""}, ${rounds} rounds, ${result.seconds} s`,
   );
 }
 
@@ -224,7 +245,8 @@ const save = (sizes, complete) => {
   return written;
 };
 let failed = 0;
-const { base, stop } = await startWorker();
+const { base, stop, cpu } = await startWorker();
+readCpu = cpu;
 try {
   for (const c of selected) {
     try {

@@ -8,6 +8,8 @@ const N = QUICK ? 200 : 2000;
 
 export default [
   {
+    // The baseline runs in Node: no CPU ratio (bench/cpu.mjs reads workerd's CPU alone).
+    cpu: false,
     name: `InventorySKU reserve ×${N} in one call (history off) ÷ raw node:sqlite (the same SQL: the one-UPDATE hold, reservation insert, log insert)`,
     subject: async (base, round) => {
       const res = await fetch(
