@@ -17,6 +17,21 @@ const peer =
   (base, round) =>
     post(base, `/bench/peer/${variant}/peer-${variant}-${round % 2}?n=${n}`);
 
+// Every object a round of the inventory cases reaches (round % 4, round % 2), constructed and
+// migrated before the rounds: the warm-up round reaches none of them, and without this the first
+// rounds would time a fresh object's migrations and history install (the cold start cases' figure).
+const inventoryPaths = {
+  "history-on": (r) => `/bench/reserve/history-on/peer-inventory-${r}`,
+  "history-off": (r) => `/bench/reserve/history-off/peer-inventory-off-${r}`,
+  plain: (r) => `/bench/reserve/plain/peer-plain-${r}`,
+};
+const warmInventory =
+  (...variants) =>
+  async (base) => {
+    for (const v of variants) for (let r = 0; r < 4; r++) await post(base, `${inventoryPaths[v](r)}?n=1`);
+    for (let r = 0; r < 2; r++) await post(base, `/bench/peer/hand/peer-hand-${r}?n=1`);
+  };
+
 export default [
   {
     // Goal: ≥ 0.95× the hand-written object's throughput, i.e. time ratio ≤ 1/0.95.
@@ -95,24 +110,24 @@ export default [
     seed: { figure: "5,000–15,000 reserves/s per SKU (USE_CASES 4)", top: 15_000 },
     goal: 2,
     rounds: ROUNDS * 2,
-    subject: (base, round) =>
-      post(base, `/bench/reserve/history-on/peer-inventory-${round % 4}?n=${INVENTORY_N}`),
+    setup: warmInventory("history-on"),
+    subject: (base, round) => post(base, `${inventoryPaths["history-on"](round % 4)}?n=${INVENTORY_N}`),
     baseline: peer("hand", INVENTORY_N),
   },
   // Where InventorySKU's time goes: its richer SQL, the framework, history.
   {
     name: `query-path: reserve ×${INVENTORY_N}: InventorySKU's SQL hand-written (PlainInventory) vs the minimal hand-written reserve`,
     rounds: ROUNDS * 2,
-    subject: (base, round) => post(base, `/bench/reserve/plain/peer-plain-${round % 4}?n=${INVENTORY_N}`),
+    setup: warmInventory("plain"),
+    subject: (base, round) => post(base, `${inventoryPaths.plain(round % 4)}?n=${INVENTORY_N}`),
     baseline: peer("hand", INVENTORY_N),
   },
   {
     name: `query-path: reserve ×${INVENTORY_N}: InventorySKU history on vs history off`,
     rounds: ROUNDS * 2,
-    subject: (base, round) =>
-      post(base, `/bench/reserve/history-on/peer-inventory-${round % 4}?n=${INVENTORY_N}`),
-    baseline: (base, round) =>
-      post(base, `/bench/reserve/history-off/peer-inventory-off-${round % 4}?n=${INVENTORY_N}`),
+    setup: warmInventory("history-on", "history-off"),
+    subject: (base, round) => post(base, `${inventoryPaths["history-on"](round % 4)}?n=${INVENTORY_N}`),
+    baseline: (base, round) => post(base, `${inventoryPaths["history-off"](round % 4)}?n=${INVENTORY_N}`),
   },
   {
     name: `query-path: cold start, ${COLD} fresh objects (construct + schema + first reserve): SqlActor vs hand-written DO`,
