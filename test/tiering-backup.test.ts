@@ -86,7 +86,7 @@ describe("backup and restore", () => {
     ]);
   });
 
-  it("brings back a view's INSTEAD OF trigger (InventorySKU's reserve_hold): the view accepts inserts again", async () => {
+  it("brings back a view's INSTEAD OF trigger: the view accepts inserts again", async () => {
     const { stub } = freshTiered("bkviewtrigger");
     await stub.seedReadings(10, T0, DAY);
     await runInDurableObject(stub, (a) => {
