@@ -1,5 +1,6 @@
 // The bench's one table (markdown): a row per scenario — our figure, the baseline's, the ratio
-// (median, min–max of the per-round ratios, best÷best), the seed's figure and the goals, each
+// (median, min–max of the per-round ratios, best÷best; then the median CPU ratio of the workerd
+// processes when the run read it, bench/cpu.mjs), the seed's figure and the goals, each
 // judged "met" or "missed" — then a row per extra figure a case reports (an extra may carry its
 // own goal: `{ value, goal, met }`, see bench/goal.mjs), a row per bundle size, and the run's time
 // against the issue's limit. Used by bench/run.mjs.
@@ -24,7 +25,7 @@ export function runTime(run) {
 /** Markdown lines of the table, from bench/results.json's `results`, `sizes` and top-level fields. */
 export function table(results, sizes = [], run = null) {
   const lines = [
-    "| scenario | ours (median) | baseline (median) | ratio median (min–max; best÷best) | seed figure | goal |",
+    "| scenario | ours (median) | baseline (median) | ratio median (min–max; best÷best; CPU ratio) | seed figure | goal |",
     "| --- | --- | --- | --- | --- | --- |",
   ];
   for (const r of results) {
@@ -37,8 +38,9 @@ export function table(results, sizes = [], run = null) {
     if (r.seedGoalPerSecond !== null)
       goals.push(`≥ ${r.seedGoalPerSecond.toLocaleString("en")}/s (2× seed top)${mark(r.seedMet)}`);
     const took = typeof r.seconds === "number" ? `; ${r.seconds} s` : "";
+    const cpu = r.cpu ? `; CPU ${fmt(r.cpu.ratio.median)}` : "";
     lines.push(
-      `| ${r.scenario} | ${fmt(r.frameworkMs, 1)} ms${rate(r.frameworkPerSecond)} | ${fmt(r.baselineMs, 1)} ms${rate(r.baselinePerSecond)} | ${fmt(r.ratio.median)} (${fmt(r.ratio.min)}–${fmt(r.ratio.max)}; ${fmt(r.ratio.bestOverBest)}${took}) | ${r.seed?.figure ?? "-"} | ${goals.join("; ") || "-"} |`,
+      `| ${r.scenario} | ${fmt(r.frameworkMs, 1)} ms${rate(r.frameworkPerSecond)} | ${fmt(r.baselineMs, 1)} ms${rate(r.baselinePerSecond)} | ${fmt(r.ratio.median)} (${fmt(r.ratio.min)}–${fmt(r.ratio.max)}; ${fmt(r.ratio.bestOverBest)}${took}${cpu}) | ${r.seed?.figure ?? "-"} | ${goals.join("; ") || "-"} |`,
     );
     for (const [label, value] of Object.entries(r.extra ?? {})) {
       const judged = value !== null && typeof value === "object" && "goal" in value;
