@@ -189,20 +189,16 @@ function snapshot(ctx: TieringContext, keep: number | undefined): BackupState {
       const rows = Number(sql.exec(`SELECT count(*) AS n FROM ${quoteIdent(snap)}`).one().n);
       return { name: t.name, rowid, columns, rows, parts: [] };
     });
-    // A trigger on a backed-up view (INSTEAD OF) goes with the view, as an index goes with its table.
-    const views = new Set(
-      sql
-        .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'view'")
-        .toArray()
-        .map((v) => v.name)
-        .filter(isBackedUp),
-    );
-    const objects = sql
+    const schema = sql
       .exec<{ type: string; name: string; tbl: string; sql: string }>(
         "SELECT type, name, tbl_name AS tbl, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid",
       )
-      .toArray()
-      .filter((o) => (o.type === "view" ? isBackedUp(o.name) : names.has(o.tbl) || views.has(o.tbl)));
+      .toArray();
+    // A trigger on a backed-up view (INSTEAD OF) goes with the view, as an index goes with its table.
+    const views = new Set(schema.filter((o) => o.type === "view" && isBackedUp(o.name)).map((o) => o.name));
+    const objects = schema.filter((o) =>
+      o.type === "view" ? views.has(o.name) : names.has(o.tbl) || views.has(o.tbl),
+    );
     const hasSequences =
       sql.exec("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").toArray().length > 0;
     const sequences = hasSequences
