@@ -1,7 +1,10 @@
 import { ActorError } from "./errors";
 
-/** A JavaScript identifier, as a Worker's export names are (the fleet registry checks the same). */
-const EXPORT_NAME = /^[A-Za-z_$][\w$]{0,127}$/;
+/**
+ * A JavaScript identifier of at most 128 characters: a Worker's export names, actor method names
+ * (forward targets) and the class names the fleet registry is told, all checked by this one pattern.
+ */
+export const IDENTIFIER = /^[A-Za-z_$][\w$]{0,127}$/;
 
 /**
  * The name the Worker exports an actor class under: its key in `ctx.exports`, by which the fleet
@@ -16,7 +19,7 @@ const EXPORT_NAME = /^[A-Za-z_$][\w$]{0,127}$/;
 export function exportNameOf(actorClass: { readonly name: string; readonly exportName?: unknown }): string {
   if (!Object.hasOwn(actorClass, "exportName")) return actorClass.name;
   const name = actorClass.exportName;
-  if (typeof name !== "string" || !EXPORT_NAME.test(name))
+  if (typeof name !== "string" || !IDENTIFIER.test(name))
     throw new ActorError(
       "INVALID_CONFIG",
       "static exportName must be the class's export name: a JavaScript identifier of at most 128 characters",

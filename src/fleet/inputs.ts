@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import { IDENTIFIER } from "../export-name";
 
 /** Bounds of one call: a Worker invocation allows only so many subrequests (1,000 on paid plans). */
 export const MAX_BATCH = 500;
@@ -14,7 +15,7 @@ const sqlValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 
 export const reportInput = z.object({
   name: z.string().check(z.minLength(1), z.maxLength(128)),
-  className: z.string().check(z.regex(/^[A-Za-z_$][\w$]{0,127}$/)),
+  className: z.string().check(z.regex(IDENTIFIER)),
   version: z.nullable(z.string().check(z.maxLength(256))),
   bytes: z.int().check(z.gte(0)),
   jurisdiction: z.optional(z.nullable(z.string().check(z.regex(/^[a-z]{2,16}$/)))),

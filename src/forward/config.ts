@@ -1,4 +1,5 @@
 import { ActorError } from "../errors";
+import { IDENTIFIER } from "../export-name";
 import type { ForwardSpec, ForwardTarget, ResolvedForward } from "./types";
 
 const NAME = /^[A-Za-z0-9._-]{1,64}$/;
@@ -26,13 +27,13 @@ function checkTarget(to: unknown, name: string): ForwardTarget {
   const keys = Object.keys(t).sort().join(",");
   if (keys === "queue") return { queue: bindingName(t.queue, `${name}.to.queue`) };
   if (keys === "call") {
-    if (typeof t.call !== "string" || !/^[A-Za-z_$][\w$]{0,127}$/.test(t.call))
+    if (typeof t.call !== "string" || !IDENTIFIER.test(t.call))
       throw invalid(`${name}.to.call must name a method of the actor`);
     return { call: t.call };
   }
   if (keys === "actor,method,name") {
     const actor = bindingName(t.actor, `${name}.to.actor`);
-    if (typeof t.method !== "string" || !/^[A-Za-z_$][\w$]{0,127}$/.test(t.method))
+    if (typeof t.method !== "string" || !IDENTIFIER.test(t.method))
       throw invalid(`${name}.to.method must name a method of the target actor`);
     if (
       typeof t.name !== "function" &&
