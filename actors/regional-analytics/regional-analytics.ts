@@ -386,21 +386,9 @@ export class RegionalAnalytics extends SqlActor<Env, typeof schema> {
       eventType,
       path,
     ]);
-    this.query(RAW, [
-      sessionId,
-      e.userId,
-      userHash,
-      e.ipAddress,
-      e.userAgent,
-      eventType,
-      e.data,
-      e.pageUrl,
-      path,
-      e.referrer,
-      e.at,
-      minute,
-      now,
-    ]);
+    const raw = this.#row(e, userHash, minute);
+    raw.push(now); // RAW's last parameter, ingested_at
+    this.query(RAW, raw);
     this.query(SESSION, [sessionId, userHash, e.at, e.at, eventType === "page_view" ? 1 : 0]);
   }
 
@@ -411,27 +399,31 @@ export class RegionalAnalytics extends SqlActor<Env, typeof schema> {
   #writeAll(events: readonly Event[], userHashes: readonly (string | null)[], now: number): void {
     const rows: unknown[][] = new Array(events.length);
     for (let i = 0; i < events.length; i++) {
-      const e = events[i];
-      rows[i] = eventRow(
-        e.sessionId,
-        e.userId,
-        userHashes[i],
-        e.ipAddress,
-        e.userAgent,
-        e.eventType,
-        e.data,
-        e.pageUrl,
-        e.path,
-        e.referrer,
-        e.at,
-        this.#minute(e.at),
-      );
+      rows[i] = this.#row(events[i], userHashes[i], this.#minute(events[i].at));
     }
     const batch = JSON.stringify(rows);
     // Buckets first: their unique checks must not see this batch's raw rows.
     this.query(BUCKETS, [batch]);
     this.query(RAWS, [batch, now]);
     this.query(SESSIONS, [batch]);
+  }
+
+  /** An event's raw_events fields (`eventRow`): a batch row, and the single-event RAW's parameters before ingested_at. */
+  #row(e: Event, userHash: string | null, minute: string): unknown[] {
+    return eventRow(
+      e.sessionId,
+      e.userId,
+      userHash,
+      e.ipAddress,
+      e.userAgent,
+      e.eventType,
+      e.data,
+      e.pageUrl,
+      e.path,
+      e.referrer,
+      e.at,
+      minute,
+    );
   }
 
   /** minuteOf(at), the last minute's text remembered (the events of a call mostly share one minute). */

@@ -123,33 +123,30 @@ export class PlainAnalytics extends DurableObject<Env> {
   async ingest(events: BenchEvent[], lax = false): Promise<number> {
     const checked = lax ? this.#checkLax(events) : this.#check(events);
     const prepared = await Promise.all(
-      checked.map(async (e) => ({
-        e,
-        path: e.path,
-        minute: new Date(e.timestamp).toISOString().slice(0, 16),
-        hash: e.userId === undefined ? null : await this.#hash(e.userId),
-      })),
+      checked.map(async (e) => {
+        const minute = new Date(e.timestamp).toISOString().slice(0, 16);
+        const hash = e.userId === undefined ? null : await this.#hash(e.userId);
+        // Its raw_events fields (eventRow): a batch row, or RAW's parameters before ingested_at.
+        const row = eventRow(
+          e.sessionId,
+          e.userId ?? null,
+          hash,
+          e.ipAddress ?? null,
+          e.userAgent ?? null,
+          e.eventType,
+          e.data,
+          e.pageUrl,
+          e.path,
+          null,
+          e.timestamp,
+          minute,
+        );
+        return { e, path: e.path, minute, hash, row };
+      }),
     );
     const now = Date.now();
     if (prepared.length > 1) {
-      const batch = JSON.stringify(
-        prepared.map(({ e, path, minute, hash }) =>
-          eventRow(
-            e.sessionId,
-            e.userId ?? null,
-            hash,
-            e.ipAddress ?? null,
-            e.userAgent ?? null,
-            e.eventType,
-            e.data,
-            e.pageUrl,
-            path,
-            null,
-            e.timestamp,
-            minute,
-          ),
-        ),
-      );
+      const batch = JSON.stringify(prepared.map((p) => p.row));
       this.ctx.storage.transactionSync(() => {
         this.#sql.exec(BUCKETS, batch);
         this.#sql.exec(RAWS, batch, now);
@@ -158,7 +155,7 @@ export class PlainAnalytics extends DurableObject<Env> {
       return events.length;
     }
     this.ctx.storage.transactionSync(() => {
-      for (const { e, path, minute, hash } of prepared) {
+      for (const { e, path, minute, hash, row } of prepared) {
         this.#sql.exec(
           BUCKET,
           minute,
@@ -174,22 +171,7 @@ export class PlainAnalytics extends DurableObject<Env> {
           e.eventType,
           path,
         );
-        this.#sql.exec(
-          RAW,
-          e.sessionId,
-          e.userId ?? null,
-          hash,
-          e.ipAddress ?? null,
-          e.userAgent ?? null,
-          e.eventType,
-          e.data,
-          e.pageUrl,
-          path,
-          null,
-          e.timestamp,
-          minute,
-          now,
-        );
+        this.#sql.exec(RAW, ...(row as SqlStorageValue[]), now);
         this.#sql.exec(
           SESSION,
           e.sessionId,
