@@ -4,13 +4,13 @@
 /**
  * The event's minute bucket (minute, event type, page path): one more event, and one more session
  * (user) when no earlier event of the bucket has it, checked against raw_events before the
- * event's own row is there. Parameters: minute, type, path, session, minute, type, path, hash,
- * hash, minute, type, path.
+ * event's own row is there. Parameters: ?1 minute, ?2 event type, ?3 page path, ?4 session id,
+ * ?5 user hash (or null).
  */
 export const BUCKET = `INSERT INTO minute_aggregates (minute, event_type, page_path, event_count, unique_sessions, unique_users)
-  VALUES (?, ?, ?, 1,
-    NOT EXISTS (SELECT 1 FROM raw_events WHERE session_id = ? AND minute = ? AND event_type = ? AND page_path = ?),
-    CASE WHEN ? IS NULL THEN 0 ELSE NOT EXISTS (SELECT 1 FROM raw_events WHERE user_hash = ? AND minute = ? AND event_type = ? AND page_path = ?) END)
+  VALUES (?1, ?2, ?3, 1,
+    NOT EXISTS (SELECT 1 FROM raw_events WHERE session_id = ?4 AND minute = ?1 AND event_type = ?2 AND page_path = ?3),
+    CASE WHEN ?5 IS NULL THEN 0 ELSE NOT EXISTS (SELECT 1 FROM raw_events WHERE user_hash = ?5 AND minute = ?1 AND event_type = ?2 AND page_path = ?3) END)
   ON CONFLICT (minute, event_type, page_path) DO UPDATE SET event_count = event_count + 1,
     unique_sessions = unique_sessions + excluded.unique_sessions, unique_users = unique_users + excluded.unique_users`;
 /** The raw event, PII included. */

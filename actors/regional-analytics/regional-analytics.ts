@@ -372,20 +372,7 @@ export class RegionalAnalytics extends SqlActor<Env, typeof schema> {
   #write(e: Event, userHash: string | null, now: number): void {
     const { path, eventType, sessionId } = e;
     const minute = this.#minute(e.at);
-    this.query(BUCKET, [
-      minute,
-      eventType,
-      path,
-      sessionId,
-      minute,
-      eventType,
-      path,
-      userHash,
-      userHash,
-      minute,
-      eventType,
-      path,
-    ]);
+    this.query(BUCKET, [minute, eventType, path, sessionId, userHash]);
     const raw = this.#row(e, userHash, minute);
     raw.push(now); // RAW's last parameter, ingested_at
     this.query(RAW, raw);

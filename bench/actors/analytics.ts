@@ -156,21 +156,7 @@ export class PlainAnalytics extends DurableObject<Env> {
     }
     this.ctx.storage.transactionSync(() => {
       for (const { e, path, minute, hash, row } of prepared) {
-        this.#sql.exec(
-          BUCKET,
-          minute,
-          e.eventType,
-          path,
-          e.sessionId,
-          minute,
-          e.eventType,
-          path,
-          hash,
-          hash,
-          minute,
-          e.eventType,
-          path,
-        );
+        this.#sql.exec(BUCKET, minute, e.eventType, path, e.sessionId, hash);
         this.#sql.exec(RAW, ...(row as SqlStorageValue[]), now);
         this.#sql.exec(
           SESSION,

@@ -82,7 +82,7 @@ export function rawAnalytics(n, batch, onDisk = false) {
     return (rows, now) => {
       for (const row of rows) {
         const [sessionId, , hash, , , type, , , path, , at, minute] = row;
-        bucket.run(minute, type, path, sessionId, minute, type, path, hash, hash, minute, type, path);
+        bucket.run(minute, type, path, sessionId, hash);
         raw.run(...row, now);
         session.run(sessionId, hash, at, at, type === "page_view" ? 1 : 0);
       }
