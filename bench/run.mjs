@@ -117,9 +117,15 @@ async function runCase(base, c) {
   const rounds = capped ? Math.min(c.rounds ?? ROUNDS, ROUNDS) : (c.rounds ?? ROUNDS);
   // A case preparing state per round (one warm-up round, then `rounds`) is told how many.
   await c.setup?.(base, rounds);
-  // Warm both sides (isolate start, table creation, JIT) before measuring.
-  await c.subject(base, -1);
-  await c.baseline(base, -1);
+  // Warm both sides (isolate start, table creation, JIT) before measuring. A case whose rounds
+  // cycle through `objects` objects per side (round % objects) has each of them called once first
+  // (as rounds 0…objects-1), so no timed round pays an object's first wake (construct, migrations);
+  // any other case gets one call as round -1.
+  const warmRounds = c.objects ? Array.from({ length: c.objects }, (_, i) => i) : [-1];
+  for (const w of warmRounds) {
+    await c.subject(base, w);
+    await c.baseline(base, w);
+  }
   const ratios = [];
   const subj = [];
   const basl = [];

@@ -13,17 +13,13 @@ import { QUICK } from "../quick.mjs";
 const SINGLE = QUICK ? 100 : 1000;
 const BATCHED = QUICK ? 1_000 : 10_000;
 
+/** The rounds go to this many objects per side (round % OBJECTS), each warmed by the runner first. */
+const OBJECTS = 4;
 const run = (variant, n, batch) => (base, round) =>
-  post(base, `/bench/analytics/${variant}/analytics-${variant}-${batch}-${round % 4}?n=${n}&batch=${batch}`);
-
-/**
- * The rounds go to 4 objects per side (round % 4) and the runner's warm-up round (-1) to another
- * one: without this, with 5 rounds 4 of them timed a first wake (migrations, and for the actor its
- * registration and schedule) and the median was mostly cold starts. One call to each object first.
- */
-const warmObjects = (n, batch) => async (base) => {
-  for (const variant of ["actor", "plain"]) for (let k = 0; k < 4; k++) await run(variant, n, batch)(base, k);
-};
+  post(
+    base,
+    `/bench/analytics/${variant}/analytics-${variant}-${batch}-${round % OBJECTS}?n=${n}&batch=${batch}`,
+  );
 
 /** Events per second of one side, from its best of 3 calls to one object, after a call that warms it (a side the rounds never ran starts cold). */
 async function best(base, variant, n, batch) {
@@ -109,7 +105,7 @@ export default [
     seed: { figure: "5,000–10,000 events/s per regional DO, single events (USE_CASES 3)", top: 10_000 },
     // The issue's goal: framework ≥ 0.95× hand.
     goal: 1 / 0.95,
-    setup: warmObjects(SINGLE, 1),
+    objects: OBJECTS,
     subject: run("actor", SINGLE, 1),
     baseline: run("plain", SINGLE, 1),
     extra: (base) => rates(base, SINGLE, 1),
@@ -120,7 +116,7 @@ export default [
     seed: { figure: "20,000–50,000 events/s, batches of 100–500 (USE_CASES 3)", top: 50_000 },
     // The issue's goal: framework ≥ 0.95× hand.
     goal: 1 / 0.95,
-    setup: warmObjects(BATCHED, 500),
+    objects: OBJECTS,
     subject: run("actor", BATCHED, 500),
     baseline: run("plain", BATCHED, 500),
     extra: (base) => rates(base, BATCHED, 500),

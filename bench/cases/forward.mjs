@@ -4,6 +4,9 @@
 import { postJson } from "../http.mjs";
 import { QUICK } from "../quick.mjs";
 
+/** The rounds go to this many objects per side (round % OBJECTS), each warmed by the runner first. */
+const OBJECTS = 4;
+
 const N = QUICK ? 200 : 2000;
 const perSecond = (ms) => `${Math.round((N / ms) * 1000).toLocaleString("en")} changes/s`;
 const timedPost = async (base, path) => {
@@ -22,8 +25,9 @@ export default [
     // The issue's goal: framework ≥ 0.95× hand on every scenario.
     goal: 1 / 0.95,
     rounds: 8,
-    subject: (base, round) => postJson(base, `/bench/forward/actor/fa-${round % 4}?n=${N}`),
-    baseline: (base, round) => postJson(base, `/bench/forward/hand-actor/ha-${round % 4}?n=${N}`),
+    objects: OBJECTS,
+    subject: (base, round) => postJson(base, `/bench/forward/actor/fa-${round % OBJECTS}?n=${N}`),
+    baseline: (base, round) => postJson(base, `/bench/forward/hand-actor/ha-${round % OBJECTS}?n=${N}`),
     extra: async (base) => ({
       "forward → actor throughput (one more run)": perSecond(
         await timedPost(base, `/bench/forward/actor/fa-x?n=${N}`),
@@ -39,8 +43,9 @@ export default [
     // The issue's goal: framework ≥ 0.95× hand on every scenario.
     goal: 1 / 0.95,
     rounds: 8,
-    subject: (base, round) => postJson(base, `/bench/forward/queue/fq-${round % 4}?n=${N}`),
-    baseline: (base, round) => postJson(base, `/bench/forward/hand-queue/hq-${round % 4}?n=${N}`),
+    objects: OBJECTS,
+    subject: (base, round) => postJson(base, `/bench/forward/queue/fq-${round % OBJECTS}?n=${N}`),
+    baseline: (base, round) => postJson(base, `/bench/forward/hand-queue/hq-${round % OBJECTS}?n=${N}`),
     extra: async (base) => ({
       "forward → queue throughput (one more run)": perSecond(
         await timedPost(base, `/bench/forward/queue/fq-x?n=${N}`),

@@ -3,6 +3,9 @@
 import { postJson } from "../http.mjs";
 import { QUICK } from "../quick.mjs";
 
+/** The rounds go to this many objects per side (round % OBJECTS), each warmed by the runner first. */
+const OBJECTS = 4;
+
 const N = Number(process.env.BENCH_HISTORY_N ?? (QUICK ? 200 : 2000));
 
 const asOf = { at: 0 };
@@ -14,21 +17,24 @@ export default [
     goal: 1.3,
     ops: N,
     seed: { figure: "WAL write 1–3 ms per operation (USE_CASES 2)" },
-    subject: (base, round) => postJson(base, `/bench/history-write/on/hw-on-${round % 4}?n=${N}`),
-    baseline: (base, round) => postJson(base, `/bench/history-write/off/hw-off-${round % 4}?n=${N}`),
+    objects: OBJECTS,
+    subject: (base, round) => postJson(base, `/bench/history-write/on/hw-on-${round % OBJECTS}?n=${N}`),
+    baseline: (base, round) => postJson(base, `/bench/history-write/off/hw-off-${round % OBJECTS}?n=${N}`),
   },
   {
     name: `history write cost: ${N} reserves per call, history off (this.run) vs hand-written DO`,
     goal: 1 / 0.95,
-    subject: (base, round) => postJson(base, `/bench/history-write/off/hw-off-${round % 4}?n=${N}`),
-    baseline: (base, round) => postJson(base, `/bench/history-write/hand/hw-hand-${round % 4}?n=${N}`),
+    objects: OBJECTS,
+    subject: (base, round) => postJson(base, `/bench/history-write/off/hw-off-${round % OBJECTS}?n=${N}`),
+    baseline: (base, round) => postJson(base, `/bench/history-write/hand/hw-hand-${round % OBJECTS}?n=${N}`),
   },
   {
     name: `history write cost: ${N} reserves per call, history on vs hand-written DO`,
     // History on ≤ 1.3× off, off ≤ 1/0.95 × hand: on ≤ 1.3/0.95 × hand.
     goal: 1.3 / 0.95,
-    subject: (base, round) => postJson(base, `/bench/history-write/on/hw-on-${round % 4}?n=${N}`),
-    baseline: (base, round) => postJson(base, `/bench/history-write/hand/hw-hand-${round % 4}?n=${N}`),
+    objects: OBJECTS,
+    subject: (base, round) => postJson(base, `/bench/history-write/on/hw-on-${round % OBJECTS}?n=${N}`),
+    baseline: (base, round) => postJson(base, `/bench/history-write/hand/hw-hand-${round % OBJECTS}?n=${N}`),
   },
   {
     name: "history AS OF on a 100,000-row table with 10% changed since vs the plain query (all rows read in the DO)",

@@ -6,13 +6,16 @@ import { latencyGoals } from "../goal.mjs";
 import { post } from "../http.mjs";
 import { QUICK } from "../quick.mjs";
 
+/** The rounds go to this many objects per side (round % OBJECTS), each warmed by the runner first. */
+const OBJECTS = 4;
+
 const N = QUICK ? 200 : 2000;
 const HTTP_REQUESTS = QUICK ? 20 : 100;
 const LATENCY_REQUESTS = QUICK ? 100 : 1000;
 const AUTOCANNON_REQUESTS = QUICK ? 200 : 2000;
 
 const inActor = (variant) => (base, round) =>
-  post(base, `/bench/reserve/${variant}/reserve-${variant}-${round % 4}?n=${N}`);
+  post(base, `/bench/reserve/${variant}/reserve-${variant}-${round % OBJECTS}?n=${N}`);
 
 let seq = 0;
 const skuOf = { actor: "http-actor", plain: "http-plain" };
@@ -69,6 +72,7 @@ export default [
     seed: { figure: "5,000–15,000 reserves/s per SKU (USE_CASES 4)", top: 15_000 },
     goal: 1.1,
     rounds: 30,
+    objects: OBJECTS,
     subject: inActor("history-off"),
     baseline: inActor("plain"),
     async extra(base) {
@@ -95,6 +99,7 @@ export default [
     seed: { figure: "5,000–15,000 reserves/s per SKU (USE_CASES 4)", top: 15_000 },
     goal: 1.5,
     rounds: 30,
+    objects: OBJECTS,
     subject: inActor("history-on"),
     baseline: inActor("plain"),
   },

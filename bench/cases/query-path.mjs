@@ -12,25 +12,20 @@ const INVENTORY_N = QUICK ? 200 : 2000;
 const COLD = QUICK ? 5 : 40;
 const ROUNDS = Number(process.env.BENCH_PEER_ROUNDS ?? 7);
 
+/** The peer rounds go to this many objects per class (round % PEERS), each warmed by the runner first. */
+const PEERS = 2;
+/** The inventory rounds: this many objects per variant (round % INVENTORIES). */
+const INVENTORIES = 4;
 const peer =
   (variant, n = N) =>
   (base, round) =>
-    post(base, `/bench/peer/${variant}/peer-${variant}-${round % 2}?n=${n}`);
+    post(base, `/bench/peer/${variant}/peer-${variant}-${round % PEERS}?n=${n}`);
 
-// Every object a round of the inventory cases reaches (round % 4, round % 2), constructed and
-// migrated before the rounds: the warm-up round reaches none of them, and without this the first
-// rounds would time a fresh object's migrations and history install (the cold start cases' figure).
 const inventoryPaths = {
   "history-on": (r) => `/bench/reserve/history-on/peer-inventory-${r}`,
   "history-off": (r) => `/bench/reserve/history-off/peer-inventory-off-${r}`,
   plain: (r) => `/bench/reserve/plain/peer-plain-${r}`,
 };
-const warmInventory =
-  (...variants) =>
-  async (base) => {
-    for (const v of variants) for (let r = 0; r < 4; r++) await post(base, `${inventoryPaths[v](r)}?n=1`);
-    for (let r = 0; r < 2; r++) await post(base, `/bench/peer/hand/peer-hand-${r}?n=1`);
-  };
 
 export default [
   {
@@ -38,6 +33,7 @@ export default [
     name: `query-path: reserve ×${N} per call: SqlActor (history off, this.transaction + this.query) vs hand-written DO`,
     goal: 1.053,
     rounds: ROUNDS,
+    objects: PEERS,
     subject: peer("idiom"),
     baseline: peer("hand"),
   },
@@ -45,6 +41,7 @@ export default [
     name: `query-path: reserve ×${N} per call: partyserver Server (same SQL through ctx.storage.sql) vs hand-written DO`,
     // A peer against the hand-written DO: no goal of ours (the one that counts is the next case).
     rounds: ROUNDS,
+    objects: PEERS,
     subject: peer("party"),
     baseline: peer("hand"),
   },
@@ -54,6 +51,7 @@ export default [
 
     goal: 1.053,
     rounds: ROUNDS,
+    objects: PEERS,
     subject: peer("idiom"),
     baseline: peer("party"),
   },
@@ -61,6 +59,7 @@ export default [
     name: `query-path: reserve ×${N} per call: agents Agent (same SQL through this.sql) vs hand-written DO`,
     // A peer against the hand-written DO: no goal of ours (the one that counts is the next case).
     rounds: ROUNDS,
+    objects: PEERS,
     subject: peer("agent"),
     baseline: peer("hand"),
   },
@@ -69,6 +68,7 @@ export default [
     name: `query-path: reserve ×${N} per call: SqlActor (history off) vs agents Agent`,
     goal: 1,
     rounds: ROUNDS,
+    objects: PEERS,
     subject: peer("idiom"),
     baseline: peer("agent"),
   },
@@ -76,6 +76,7 @@ export default [
     name: `query-path: reserve ×${N} per call: @cloudflare/actors Actor (same SQL through this.sql) vs hand-written DO`,
     // A peer against the hand-written DO: no goal of ours (the one that counts is the next case).
     rounds: ROUNDS,
+    objects: PEERS,
     subject: peer("actors"),
     baseline: peer("hand"),
   },
@@ -84,6 +85,7 @@ export default [
     name: `query-path: reserve ×${N} per call: SqlActor (history off) vs @cloudflare/actors Actor`,
     goal: 1,
     rounds: ROUNDS,
+    objects: PEERS,
     subject: peer("idiom"),
     baseline: peer("actors"),
   },
@@ -92,6 +94,7 @@ export default [
     name: `query-path: reserve ×${N} per call: SqlActor, history on for two of the three tables, vs hand-written DO`,
     goal: 1.3,
     rounds: ROUNDS,
+    objects: PEERS,
     subject: peer("idiom-history"),
     baseline: peer("hand"),
   },
@@ -100,6 +103,7 @@ export default [
     name: `query-path: reserve ×${N} per call: SqlActor history on (two of three tables) vs history off`,
     goal: 1.3,
     rounds: ROUNDS,
+    objects: PEERS,
     subject: peer("idiom-history"),
     baseline: peer("idiom"),
   },
@@ -110,24 +114,27 @@ export default [
     seed: { figure: "5,000–15,000 reserves/s per SKU (USE_CASES 4)", top: 15_000 },
     goal: 2,
     rounds: ROUNDS * 2,
-    setup: warmInventory("history-on"),
-    subject: (base, round) => post(base, `${inventoryPaths["history-on"](round % 4)}?n=${INVENTORY_N}`),
+    objects: INVENTORIES,
+    subject: (base, round) =>
+      post(base, `${inventoryPaths["history-on"](round % INVENTORIES)}?n=${INVENTORY_N}`),
     baseline: peer("hand", INVENTORY_N),
   },
   // Where InventorySKU's time goes: its richer SQL, the framework, history.
   {
     name: `query-path: reserve ×${INVENTORY_N}: InventorySKU's SQL hand-written (PlainInventory) vs the minimal hand-written reserve`,
     rounds: ROUNDS * 2,
-    setup: warmInventory("plain"),
-    subject: (base, round) => post(base, `${inventoryPaths.plain(round % 4)}?n=${INVENTORY_N}`),
+    objects: INVENTORIES,
+    subject: (base, round) => post(base, `${inventoryPaths.plain(round % INVENTORIES)}?n=${INVENTORY_N}`),
     baseline: peer("hand", INVENTORY_N),
   },
   {
     name: `query-path: reserve ×${INVENTORY_N}: InventorySKU history on vs history off`,
     rounds: ROUNDS * 2,
-    setup: warmInventory("history-on", "history-off"),
-    subject: (base, round) => post(base, `${inventoryPaths["history-on"](round % 4)}?n=${INVENTORY_N}`),
-    baseline: (base, round) => post(base, `${inventoryPaths["history-off"](round % 4)}?n=${INVENTORY_N}`),
+    objects: INVENTORIES,
+    subject: (base, round) =>
+      post(base, `${inventoryPaths["history-on"](round % INVENTORIES)}?n=${INVENTORY_N}`),
+    baseline: (base, round) =>
+      post(base, `${inventoryPaths["history-off"](round % INVENTORIES)}?n=${INVENTORY_N}`),
   },
   {
     name: `query-path: cold start, ${COLD} fresh objects (construct + schema + first reserve): SqlActor vs hand-written DO`,
