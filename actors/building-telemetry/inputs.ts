@@ -1,5 +1,6 @@
 import * as z from "zod/mini";
 import { parseDuration } from "../../src/duration";
+import { isoDateTime } from "../../src/iso-input";
 import { CONDITIONS, SENSOR_TYPES, SEVERITIES, type SensorType } from "./schema";
 
 export const MAX_BATCH = 5_000;
@@ -16,9 +17,9 @@ const finite = z.number().check(z.refine(Number.isFinite, "must be a finite numb
 
 /** The largest moment a Date holds, in epoch ms. */
 const MAX_MS = 8.64e15;
-const isoDateTime = z.iso.datetime({ offset: true });
+const dateTime = isoDateTime();
 /** A moment: epoch milliseconds or an ISO-8601 date-time (with offset or Z). */
-export const timestampInput = z.union([z.int().check(z.gte(0), z.lte(MAX_MS)), isoDateTime]);
+export const timestampInput = z.union([z.int().check(z.gte(0), z.lte(MAX_MS)), dateTime]);
 export type TimestampInput = z.input<typeof timestampInput>;
 
 export function toMs(value: TimestampInput): number {
@@ -84,7 +85,7 @@ export function checkReading(input: unknown, now: number): Reading | ReadingIssu
     if (!Number.isSafeInteger(timestamp) || timestamp < 0 || timestamp > MAX_MS)
       return issue("timestamp", "must be epoch milliseconds (an integer from 0) or an ISO-8601 date-time");
     ts = timestamp;
-  } else if (typeof timestamp === "string" && isoDateTime.safeParse(timestamp).success)
+  } else if (typeof timestamp === "string" && dateTime.safeParse(timestamp).success)
     ts = Date.parse(timestamp);
   else return issue("timestamp", "must be epoch milliseconds (an integer from 0) or an ISO-8601 date-time");
   if (ts > now + MAX_FUTURE_MS) return issue("timestamp", "must not be more than 1 hour ahead");

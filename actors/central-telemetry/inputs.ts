@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import { isoDateTime } from "../../src/iso-input";
 
 /** The name of the one central actor every building forwards to (BuildingTelemetry's CENTRAL.name). */
 export const CENTRAL_NAME = "central";
@@ -7,7 +8,7 @@ export const MAX_ROWS = 100_000;
 const finite = z.number().check(z.refine(Number.isFinite, "must be a finite number"));
 
 /** A moment: epoch milliseconds or an ISO-8601 date-time (with offset or Z). */
-const timestampInput = z.union([z.int().check(z.gte(0), z.lte(8.64e15)), z.iso.datetime({ offset: true })]);
+const timestampInput = z.union([z.int().check(z.gte(0), z.lte(8.64e15)), isoDateTime()]);
 
 export const toMs = (value: z.infer<typeof timestampInput>): number =>
   typeof value === "number" ? value : Date.parse(value);

@@ -1,5 +1,6 @@
 import * as z from "zod/mini";
 import { NAME_PATTERN } from "../../src/coordinator/validate";
+import { isoDateTime } from "../../src/iso-input";
 import { BLOCK_TYPES, ROLES } from "./schema";
 
 /** Block ids are chosen by clients (so an insert can be referenced before its answer arrives). */
@@ -84,7 +85,7 @@ export type HistoryInput = z.input<typeof historyInput>;
 
 /** A moment that has passed: an ISO-8601 date-time (with offset or Z) or epoch milliseconds. */
 export const pastTimestamp = z
-  .union([z.iso.datetime({ offset: true }), z.int().check(z.gte(0), z.lte(8.64e15))])
+  .union([isoDateTime(), z.int().check(z.gte(0), z.lte(8.64e15))])
   .check(
     z.refine(
       (value) => (typeof value === "number" ? value : Date.parse(value)) <= Date.now(),

@@ -1,5 +1,6 @@
 import * as z from "zod/mini";
 import { NAME_PATTERN } from "../../src/coordinator/validate";
+import { isoDate } from "../../src/iso-input";
 
 export const MAX_METRICS_DAYS = 400;
 
@@ -13,7 +14,7 @@ export const regionName = z.string().check(z.regex(NAME_PATTERN, "must be an act
 
 /** One region_rollups row as a forward carries it: exactly these columns are read, nothing else is kept. */
 export const rollupRow = z.object({
-  date: z.iso.date(),
+  date: isoDate(),
   event_type: eventType,
   total_events: count,
   unique_sessions: count,
@@ -22,7 +23,7 @@ export const rollupRow = z.object({
 export type RollupRow = z.infer<typeof rollupRow>;
 
 export const metricsInput = z
-  .object({ from: z.optional(z.iso.date()), to: z.optional(z.iso.date()), eventType: z.optional(eventType) })
+  .object({ from: z.optional(isoDate()), to: z.optional(isoDate()), eventType: z.optional(eventType) })
   .check(
     z.refine((v) => v.from === undefined || v.to === undefined || v.from <= v.to, {
       message: "from must not be after to",

@@ -1,5 +1,6 @@
 import * as z from "zod/mini";
 import { NAME_PATTERN } from "../../src/coordinator/validate";
+import { isoDateTime } from "../../src/iso-input";
 import { LOG_OPERATIONS } from "./schema";
 
 /** The largest quantity one call may move; anything above is a typo or an attack, not an order. */
@@ -71,10 +72,7 @@ export const historyInput = z.object({
 export type HistoryInput = z.input<typeof historyInput>;
 
 /** A moment: an ISO-8601 date-time (with offset or Z) or epoch milliseconds. */
-export const timestampInput = z.union([
-  z.iso.datetime({ offset: true }),
-  z.int().check(z.gte(0), z.lte(8.64e15)),
-]);
+export const timestampInput = z.union([isoDateTime(), z.int().check(z.gte(0), z.lte(8.64e15))]);
 export type TimestampInput = z.input<typeof timestampInput>;
 
 /** A moment that has passed (`state-at` asks what was, not what will be). */

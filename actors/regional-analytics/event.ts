@@ -1,9 +1,10 @@
 // Named imports only: `z.core` / `z.regexes` off the zod/mini namespace keep the whole core
 // namespace, every locale included (+415 KiB minified in the coordinator), and zod's `regexes`
 // namespace keeps all of its ~60 regexes (+6.5 KiB minified): the two patterns are read off the
-// schemas the other inputs use (z.iso.datetime, z.ipv4), which set them when built.
+// schemas the other inputs use (isoDateTime, z.ipv4), which set them when built.
 import * as z from "zod/mini";
 import { isValidIPv6 } from "zod/v4/core";
+import { isoDateTime } from "../../src/iso-input";
 import { MAX_PROPERTIES_BYTES, pathOf, type TimestampInput } from "./inputs";
 
 // The event check of `ingest`, written out by hand rather than as a zod schema: it runs once per
@@ -51,7 +52,7 @@ export interface EventIssue {
 
 const TOKEN_CHARS = "A-Z a-z 0-9 . _ : / -";
 const TOKEN = /^[A-Za-z0-9._:/-]+$/;
-const DATETIME = patternOf(z.iso.datetime({ offset: true }));
+const DATETIME = patternOf(isoDateTime());
 const IPV4 = patternOf(z.ipv4());
 const MAX_TIMESTAMP = 8.64e15;
 

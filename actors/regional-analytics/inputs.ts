@@ -1,5 +1,6 @@
 import * as z from "zod/mini";
 import { parseInput } from "../../src/coordinator/validate";
+import { isoDate } from "../../src/iso-input";
 
 /** One batch holds at most this many events (one transaction). */
 export const MAX_BATCH = 1000;
@@ -61,7 +62,7 @@ export const queryInput = z.object({
 export type QueryInput = z.input<typeof queryInput>;
 
 /** A UTC day: YYYY-MM-DD. */
-export const dateInput = z.iso.date();
+export const dateInput = isoDate();
 
 export const historicalInput = z
   .object({ start: dateInput, end: dateInput, eventType: z.optional(token(64)) })

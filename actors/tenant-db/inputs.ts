@@ -1,5 +1,6 @@
 import * as z from "zod/mini";
 import { parseDuration } from "../../src/duration";
+import { isoDate, isoDateTime } from "../../src/iso-input";
 import { PROJECT_STATUSES, TASK_STATUSES, USER_ROLES } from "./schema";
 
 /** Record ids are SQLite rowids: positive safe integers. */
@@ -8,7 +9,7 @@ const text = (max: number) => z.string().check(z.minLength(1), z.maxLength(max))
 const nullableText = (max: number) => z.nullable(z.string().check(z.maxLength(max)));
 const email = z.email().check(z.maxLength(254));
 /** A due date: an ISO-8601 date (2026-12-01) or date-time with offset. */
-const dueDate = z.nullable(z.union([z.iso.date(), z.iso.datetime({ offset: true })]));
+const dueDate = z.nullable(z.union([isoDate(), isoDateTime()]));
 export const MAX_PRIORITY = 1_000_000;
 const priority = z.int().check(z.gte(-MAX_PRIORITY), z.lte(MAX_PRIORITY));
 export const MAX_NAME = 200;

@@ -66,13 +66,17 @@ describe("bundles", () => {
   it("the coordinator carries zod's English messages only, not every locale", () => {
     // `z.core` / `z.regexes` read off the zod/mini namespace kept all of zod's core, every locale
     // included (+415 KiB minified); named imports from zod/v4/core keep what is used.
-    const { bytes } = bundle("coordinator");
+    const { bytes, code } = bundle("coordinator");
     const modules = [...bytes].filter(([, n]) => n > 0).map(([m]) => m);
     const locales = partModules(modules, "zod/v4/locales/");
     expect(locales.map((m) => m.slice(m.lastIndexOf("/") + 1))).toEqual(["en.js"]);
     // zod's `regexes` namespace, read as an object, kept all ~60 of its regexes (6.6 KiB); the
     // patterns read off the schemas the inputs use keep only those (1.2 KiB).
     expect(bytes.get("node_modules/zod/v4/core/regexes.js")).toBeLessThan(2048);
+    // `z.iso.datetime` / `z.iso.date` kept the whole `z.iso` namespace object, its time and
+    // duration schemas included (src/iso-input.ts builds the two used without it).
+    expect(code).not.toContain("ZodMiniISODuration");
+    expect(code).not.toContain("ZodMiniISOTime");
   });
 
   it("the coordinator is minified without names, and each actor says the name it is exported under", () => {
