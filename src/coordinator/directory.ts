@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { tableExists } from "../sql/tables";
 
 /**
  * The names of the actors of one kind that have ever been written ("inventory", "orders"), so
@@ -38,11 +39,7 @@ export class Directory extends DurableObject {
   }
 
   #tableExists(): boolean {
-    if (!this.#hasTable)
-      this.#hasTable =
-        this.ctx.storage.sql
-          .exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'names'")
-          .toArray().length > 0;
+    if (!this.#hasTable) this.#hasTable = tableExists(this.ctx.storage.sql, "names");
     return this.#hasTable;
   }
 }

@@ -1,4 +1,5 @@
 import { ActorError } from "../errors";
+import { tableExists } from "../sql/tables";
 import { type ReadOnlyResult, readOnlyQuery } from "./read-only";
 import type { FleetRegistry } from "./registry";
 import type { FleetReport, MemberInfo } from "./types";
@@ -122,10 +123,7 @@ export class FleetMember {
 
   #stale(): boolean {
     const sql = this.#host.ctx.storage.sql;
-    const exists = sql
-      .exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", MARKER)
-      .toArray();
-    if (exists.length === 0) return true;
+    if (!tableExists(sql, MARKER)) return true;
     const [row] = sql
       .exec<{ version: string | null; at: number }>(`SELECT version, at FROM ${MARKER}`)
       .toArray();

@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { parseInput } from "../coordinator/validate";
 import { ActorError } from "../errors";
+import { tableExists } from "../sql/tables";
 import { inBatches } from "./batch";
 import {
   DEFAULT_BATCH,
@@ -280,11 +281,7 @@ export class FleetRegistry extends DurableObject {
   }
 
   #exists(): boolean {
-    if (!this.#ready)
-      this.#ready =
-        this.ctx.storage.sql
-          .exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'actors'")
-          .toArray().length > 0;
+    if (!this.#ready) this.#ready = tableExists(this.ctx.storage.sql, "actors");
     return this.#ready;
   }
 }

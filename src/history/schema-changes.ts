@@ -1,4 +1,5 @@
 import type { MigrationObserver, SchemaChange } from "../migrations";
+import { tableExists } from "../sql/tables";
 import { CLOSE, CLOSE_AS } from "./capture";
 import { TRACKED, WAL } from "./store";
 import { describeTable } from "./tables";
@@ -20,7 +21,7 @@ export function migrationObserver(sql: SqlStorage, beforeApply: () => void): Mig
   /** The migration's own changes are being recorded (one transaction, closed by `wrote`). */
   let open = false;
   const tracked = () =>
-    exists(sql, TRACKED)
+    tableExists(sql, TRACKED)
       ? new Set(
           sql
             .exec<{ tbl: string }>(`SELECT tbl FROM ${TRACKED}`)
@@ -31,7 +32,7 @@ export function migrationObserver(sql: SqlStorage, beforeApply: () => void): Mig
   return {
     beforeApply,
     schemaChange: (change) => {
-      if (exists(sql, WAL)) translate(sql, change);
+      if (tableExists(sql, WAL)) translate(sql, change);
     },
     beforeWrite: (tables) => {
       const names = tracked();
@@ -55,12 +56,6 @@ export function migrationObserver(sql: SqlStorage, beforeApply: () => void): Mig
       open = false;
     },
   };
-}
-
-function exists(sql: SqlStorage, table: string): boolean {
-  return (
-    sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", table).toArray().length > 0
-  );
 }
 
 const path = (column: string) => `$."${column}"`;

@@ -1,7 +1,7 @@
 import { quoteIdent } from "../database";
 import { ActorError } from "../errors";
 import { type Affinity, affinityOf } from "../sql/affinity";
-import { listTables } from "../sql/tables";
+import { listTables, tableSql } from "../sql/tables";
 
 export { type Affinity, affinityOf };
 
@@ -51,10 +51,7 @@ export function describeTable(sql: SqlStorage, name: string): TableInfo | undefi
     .toArray()
     .map((r) => r.table);
   const keyCols = cols.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk);
-  const withoutRowid = sql
-    .exec<{ sql: string | null }>("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", name)
-    .toArray()
-    .some((r) => /\bWITHOUT\s+ROWID\s*$/i.test(r.sql ?? ""));
+  const withoutRowid = /\bWITHOUT\s+ROWID\s*$/i.test(tableSql(sql, name) ?? "");
   // An INTEGER PRIMARY KEY is the rowid: never NULL, never a blob.
   const rowidAlias =
     !withoutRowid && keyCols.length === 1 && (keyCols[0].type ?? "").toUpperCase() === "INTEGER"

@@ -1,4 +1,5 @@
 import type { JsonValue } from "../json";
+import { tableExists } from "../sql/tables";
 import type { Timing } from "./timing";
 
 /** `scheduled`: waiting for its time; `running`: started, not finished; `failed`: dead-lettered. */
@@ -125,9 +126,7 @@ export class ScheduleStore {
   }
 
   get exists(): boolean {
-    this.#exists ??=
-      this.#sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", TABLE).toArray()
-        .length > 0;
+    this.#exists ??= tableExists(this.#sql, TABLE);
     return this.#exists;
   }
 

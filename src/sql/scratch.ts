@@ -4,6 +4,7 @@ import { affinityOf } from "./affinity";
 import { BulkInserter } from "./bulk-insert";
 import { COLLATIONS, type Collation } from "./collations";
 import { findSources, type SourceRef } from "./sources";
+import { dropTablesWithPrefix } from "./tables";
 import { splice } from "./tokens";
 
 /** Per-query scratch tables of `'scheme://…'` sources: never outlive a call. */
@@ -140,15 +141,7 @@ const cleaned = new WeakSet<DurableObjectStorage>();
 export function dropScratchLeftovers(storage: DurableObjectStorage): void {
   if (cleaned.has(storage)) return;
   cleaned.add(storage);
-  const sql = storage.sql;
-  const names = sql
-    .exec<{ name: string }>(
-      "SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, ?) = ?",
-      SCRATCH_PREFIX.length,
-      SCRATCH_PREFIX,
-    )
-    .toArray();
-  for (const { name } of names) sql.exec(`DROP TABLE IF EXISTS ${quoteIdent(name)}`);
+  dropTablesWithPrefix(storage.sql, SCRATCH_PREFIX);
 }
 
 /**

@@ -1,3 +1,5 @@
+import { quoteIdent } from "../database";
+
 /** One table of the database, as `listTables` reports it. */
 export interface TableEntry {
   name: string;
@@ -31,4 +33,30 @@ export function listTables(sql: SqlStorage): TableEntry[] {
       rowid: !/\bWITHOUT\s+ROWID\b/i.test(text.slice(text.lastIndexOf(")"))),
     };
   });
+}
+
+/** Is there a table of this name? */
+export function tableExists(sql: SqlStorage, name: string): boolean {
+  return sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", name).toArray().length > 0;
+}
+
+/** A table's CREATE statement as sqlite_master keeps it (undefined when there is no such table). */
+export function tableSql(sql: SqlStorage, name: string): string | undefined {
+  return (
+    sql
+      .exec<{ sql: string | null }>("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", name)
+      .toArray()[0]?.sql ?? undefined
+  );
+}
+
+/** Drop every table whose name starts with `prefix` (the framework's scratch and staging tables). */
+export function dropTablesWithPrefix(sql: SqlStorage, prefix: string): void {
+  const names = sql
+    .exec<{ name: string }>(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, ?) = ?",
+      prefix.length,
+      prefix,
+    )
+    .toArray();
+  for (const { name } of names) sql.exec(`DROP TABLE IF EXISTS ${quoteIdent(name)}`);
 }

@@ -2,7 +2,7 @@ import { quoteIdent } from "../database";
 import { ActorError, badInput } from "../errors";
 import { TRIGGER_PREFIX } from "../history/store";
 import { BulkInserter } from "../sql/bulk-insert";
-import { listTables, type TableEntry } from "../sql/tables";
+import { listTables, type TableEntry, tableExists } from "../sql/tables";
 import { isKeyword, significant, tokenize } from "../sql/tokens";
 import { addRow } from "./archive";
 import { type BackupManifest, parseBackupManifest } from "./backup-format";
@@ -199,9 +199,7 @@ function snapshot(ctx: TieringContext, keep: number | undefined): BackupState {
     const objects = schema.filter((o) =>
       o.type === "view" ? views.has(o.name) : names.has(o.tbl) || views.has(o.tbl),
     );
-    const hasSequences =
-      sql.exec("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").toArray().length > 0;
-    const sequences = hasSequences
+    const sequences = tableExists(sql, "sqlite_sequence")
       ? sql
           .exec<{ name: string; seq: number; digits: string }>(
             "SELECT name, seq, CAST(seq AS TEXT) AS digits FROM sqlite_sequence",

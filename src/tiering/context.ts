@@ -1,6 +1,7 @@
 import { quoteIdent } from "../database";
 import { ActorError } from "../errors";
 import { columnCollations } from "../sql/collations";
+import { tableSql } from "../sql/tables";
 import type { ResolvedTiering } from "./config";
 import type { ArchiveStore } from "./r2-store";
 import { JOBS } from "./tables";
@@ -50,10 +51,7 @@ export function tableColumns(sql: SqlStorage, table: string): TableColumn[] {
     )
     .toArray();
   if (columns.length === 0) return [];
-  const create = sql
-    .exec<{ sql: string | null }>("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", table)
-    .toArray()[0]?.sql;
-  const collations = columnCollations(create ?? "");
+  const collations = columnCollations(tableSql(sql, table) ?? "");
   return columns.map((c) => ({
     name: c.name,
     type: c.type,

@@ -1,4 +1,5 @@
 import { dropScratchLeftovers, SCRATCH_PREFIX } from "../sql/scratch";
+import { dropTablesWithPrefix } from "../sql/tables";
 
 /**
  * Tiering's own tables. The manifest is part of the actor's data (a backup carries it, so a
@@ -77,14 +78,6 @@ export function createTieringTables(sql: SqlStorage): void {
  * instance starts any cold query or restore of its own (tiering does it once, on first use).
  */
 export function dropLeftovers(storage: DurableObjectStorage): void {
-  const sql = storage.sql;
   dropScratchLeftovers(storage);
-  const names = sql
-    .exec<{ name: string }>(
-      "SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, ?) = ?",
-      STAGE_PREFIX.length,
-      STAGE_PREFIX,
-    )
-    .toArray();
-  for (const { name } of names) sql.exec(`DROP TABLE IF EXISTS "${name}"`);
+  dropTablesWithPrefix(storage.sql, STAGE_PREFIX);
 }
