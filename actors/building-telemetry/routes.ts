@@ -4,7 +4,13 @@ import { allow, socketCaller } from "../../src/coordinator/access";
 import { isKnown } from "../../src/coordinator/directory";
 import { Hono } from "../../src/coordinator/hono";
 import { actorStub } from "../../src/coordinator/stub";
-import { actorName, parseInput, readJson } from "../../src/coordinator/validate";
+import {
+  actorName,
+  integerParam,
+  parseInput,
+  readJson,
+  requireUpgrade,
+} from "../../src/coordinator/validate";
 import { ActorError } from "../../src/errors";
 import { withCaller } from "../../src/rpc/caller";
 import { buildingNotFound } from "./errors";
@@ -90,8 +96,7 @@ buildingRoutes.get("/buildings/:b/historical", allow("public"), async (c) => {
 /** The alerts socket: `init { alerts }`, then `alert`, `alert-acknowledged`, `alert-resolved` frames. */
 buildingRoutes.get("/buildings/:b/alerts/ws", allow("public"), async (c) => {
   const stub = await knownBuilding(c);
-  if (c.req.header("Upgrade")?.toLowerCase() !== "websocket")
-    throw new ActorError("UPGRADE_REQUIRED", "this route is a WebSocket");
+  requireUpgrade(c);
   const who = await socketCaller(c.req.raw, c.env);
   return stub.fetch(withCaller(c.req.raw, who));
 });
@@ -123,8 +128,3 @@ buildingRoutes.post("/buildings/:b/alerts/acknowledge", allow("admin"), async (c
 buildingRoutes.post("/admin/buildings/:b/sync", allow("admin"), async (c) =>
   c.json(await (await knownBuilding(c)).sync()),
 );
-
-/** A query-string integer as a number; anything else stays a string so validation names it. */
-function integerParam(value: string | undefined): number | string | undefined {
-  return value !== undefined && /^\d{1,16}$/.test(value) ? Number(value) : value;
-}

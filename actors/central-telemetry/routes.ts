@@ -2,7 +2,7 @@ import { allow } from "../../src/coordinator/access";
 import { isKnown } from "../../src/coordinator/directory";
 import { Hono } from "../../src/coordinator/hono";
 import { actorStub } from "../../src/coordinator/stub";
-import { parseInput } from "../../src/coordinator/validate";
+import { integerParam, parseInput } from "../../src/coordinator/validate";
 import { CENTRAL_NAME, rollupsInput } from "./inputs";
 
 /**
@@ -23,8 +23,3 @@ centralRoutes.get("/central/buildings/rollups", allow("public"), async (c) => {
   if (!(await isKnown(c.env, "central", CENTRAL_NAME))) return c.json({ rollups: [], truncated: false });
   return c.json(await actorStub(c.env.CENTRAL_TELEMETRY, CENTRAL_NAME).rollups(input));
 });
-
-/** A query-string integer as a number; anything else stays a string so validation names it. */
-function integerParam(value: string | undefined): number | string | undefined {
-  return value !== undefined && /^\d{1,16}$/.test(value) ? Number(value) : value;
-}

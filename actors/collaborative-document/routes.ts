@@ -3,7 +3,13 @@ import { allow, callerOf } from "../../src/coordinator/access";
 import { isKnown } from "../../src/coordinator/directory";
 import { Hono } from "../../src/coordinator/hono";
 import { actorStub } from "../../src/coordinator/stub";
-import { actorName, parseInput, readJson } from "../../src/coordinator/validate";
+import {
+  actorName,
+  integerParam,
+  parseInput,
+  readJson,
+  requireUpgrade,
+} from "../../src/coordinator/validate";
 import { ActorError } from "../../src/errors";
 import { type VouchedCaller, withCaller } from "../../src/rpc/caller";
 import { documentNotFound } from "./errors";
@@ -23,8 +29,7 @@ type C = Context<{ Bindings: Env }>;
 
 /** The socket: identity checked here (missing user → 400 before the upgrade), then vouched to the actor. */
 documentRoutes.get("/:doc/ws", allow("user"), async (c) => {
-  if (c.req.header("Upgrade")?.toLowerCase() !== "websocket")
-    throw new ActorError("UPGRADE_REQUIRED", "this route is a WebSocket");
+  requireUpgrade(c);
   const doc = actorName(c.req.param("doc"), "document");
   const who = socketUser(c);
   return actorStub(c.env.COLLABORATIVE_DOCUMENT, doc).fetch(withCaller(c.req.raw, who));
@@ -96,9 +101,4 @@ function socketUser(c: C): VouchedCaller {
   const name = userName ? userName.slice(0, 128) : null;
   // Development mode: the document decides the user's role; the admin token is the document's admin.
   return { role: caller.role === "admin" && !caller.dev ? "admin" : "user", userId, name };
-}
-
-/** A query-string integer as a number; anything else stays a string so validation names it. */
-function integerParam(value: string | undefined): number | string | undefined {
-  return value !== undefined && /^\d{1,16}$/.test(value) ? Number(value) : value;
 }

@@ -3,7 +3,13 @@ import { allow, socketCaller } from "../../src/coordinator/access";
 import { isKnown } from "../../src/coordinator/directory";
 import { Hono } from "../../src/coordinator/hono";
 import { actorStub } from "../../src/coordinator/stub";
-import { actorName, parseInput, readJson } from "../../src/coordinator/validate";
+import {
+  actorName,
+  integerParam,
+  parseInput,
+  readJson,
+  requireUpgrade,
+} from "../../src/coordinator/validate";
 import { ActorError } from "../../src/errors";
 import { withCaller } from "../../src/rpc/caller";
 import { skuNotFound } from "./errors";
@@ -74,8 +80,7 @@ inventoryRoutes.get("/:sku/status", allow("public"), async (c) => c.json(await (
  * vouched to the actor, which gates each method by role with the same rule.
  */
 inventoryRoutes.get("/:sku/ws", allow("public"), async (c) => {
-  if (c.req.header("Upgrade")?.toLowerCase() !== "websocket")
-    throw new ActorError("UPGRADE_REQUIRED", "this route is a WebSocket");
+  requireUpgrade(c);
   const who = await socketCaller(c.req.raw, c.env);
   return (await knownSku(c)).fetch(withCaller(c.req.raw, who));
 });
@@ -100,9 +105,4 @@ function checkTtl(c: C, ttlMinutes: number | undefined): void {
   const max = maxTtlMinutes(c.env);
   if (ttlMinutes !== undefined && ttlMinutes > max)
     throw new ActorError("VALIDATION_FAILED", `ttlMinutes: must be at most ${max}`, { max });
-}
-
-/** A query-string integer as a number; anything else stays a string so validation names it. */
-function integerParam(value: string | undefined): number | string | undefined {
-  return value !== undefined && /^\d{1,16}$/.test(value) ? Number(value) : value;
 }

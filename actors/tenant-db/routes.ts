@@ -5,8 +5,7 @@ import { isKnown } from "../../src/coordinator/directory";
 import { Hono } from "../../src/coordinator/hono";
 import { actorStub } from "../../src/coordinator/stub";
 import type { TenancyOptions } from "../../src/coordinator/tenancy";
-import { parseInput, readJson } from "../../src/coordinator/validate";
-import { ActorError } from "../../src/errors";
+import { integerParam, parseInput, readJson, requireUpgrade } from "../../src/coordinator/validate";
 import { withCaller } from "../../src/rpc/caller";
 import { tenantNotFound } from "./errors";
 import {
@@ -131,8 +130,7 @@ export function createTenantRoutes(tenancy: TenancyOptions = { from: "path" }): 
    * the coordinator vouches the caller to the actor.
    */
   routes.get(`${base}/ws`, user, async (c) => {
-    if (c.req.header("Upgrade")?.toLowerCase() !== "websocket")
-      throw new ActorError("UPGRADE_REQUIRED", "this route is a WebSocket");
+    requireUpgrade(c);
     const caller = callerOf(c);
     const who = caller.role === "user" ? { role: "user", userId: caller.userId } : { role: caller.role };
     return (await known(c)).fetch(withCaller(c.req.raw, who));
@@ -163,9 +161,4 @@ function idParam(c: C): number {
 /** `true`/`false` as a boolean; anything else stays a string so validation names it. */
 function booleanParam(value: string | undefined): boolean | string | undefined {
   return value === "true" ? true : value === "false" ? false : value;
-}
-
-/** A query-string integer as a number; anything else stays a string so validation names it. */
-function integerParam(value: string | undefined): number | string | undefined {
-  return value !== undefined && /^\d{1,16}$/.test(value) ? Number(value) : value;
 }

@@ -41,6 +41,17 @@ export function parseInput<S extends z.ZodMiniType>(schema: S, value: unknown): 
   );
 }
 
+/** A query-string integer as a number; anything else stays a string so validation names it. */
+export function integerParam(value: string | undefined): number | string | undefined {
+  return value !== undefined && /^\d{1,16}$/.test(value) ? Number(value) : value;
+}
+
+/** A WebSocket route: anything but an upgrade request is a 426 `UPGRADE_REQUIRED`. */
+export function requireUpgrade(c: Context): void {
+  if (c.req.header("Upgrade")?.toLowerCase() !== "websocket")
+    throw new ActorError("UPGRADE_REQUIRED", "this route is a WebSocket");
+}
+
 /** Read the request body as JSON (400 `INVALID_JSON` when it is not), then validate it. */
 export async function readJson<S extends z.ZodMiniType>(c: Context, schema: S): Promise<z.infer<S>> {
   let body: unknown;

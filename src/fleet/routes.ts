@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { allow } from "../coordinator/access";
 import { Hono } from "../coordinator/hono";
-import { parseInput, readJson } from "../coordinator/validate";
+import { integerParam, parseInput, readJson } from "../coordinator/validate";
 import { ActorError } from "../errors";
 import { listInput, migrateInput, queryInput } from "./inputs";
 import type { FleetEnv } from "./part";
@@ -59,8 +59,4 @@ async function readOptionalJson<S extends Parameters<typeof readJson>[1]>(c: Con
   if (length === "0" || (length === undefined && c.req.header("content-type") === undefined))
     return parseInput(schema, {});
   return readJson(c, schema);
-}
-
-function integerParam(value: string | undefined): number | string | undefined {
-  return value !== undefined && /^\d{1,16}$/.test(value) ? Number(value) : value;
 }
