@@ -1,5 +1,4 @@
 import { ActorError } from "../errors";
-import { sqlExtensions } from "../sql/extensions";
 import type { SourceReader } from "../sql/scratch";
 import { type ArchiveResult, resolveArchive, runArchive } from "./archive";
 import {
@@ -164,11 +163,6 @@ export class Tiering {
         return reader.open(ref, params, run);
       },
     };
-  }
-
-  /** Does this SQL read an `'r2://…'` source? (SqlActor.query routes on it; cached per SQL text.) */
-  readsArchive(sql: string): boolean {
-    return sqlExtensions(sql).schemes.includes("r2");
   }
 
   /**
