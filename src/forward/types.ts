@@ -75,7 +75,7 @@ export interface ForwardSpec {
   start?: "now" | "start";
 }
 
-/** A forward as `stats()` and `forwardStatus()` show it. */
+/** A forward as `stats()`, `flushForward()` and `resumeForward()` show it. */
 export interface ForwardStatus {
   name: string;
   target: string;
