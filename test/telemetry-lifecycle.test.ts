@@ -63,7 +63,11 @@ describe("BuildingTelemetry: lifecycle on schedules", () => {
       condition: "gt",
       thresholdValue: 100,
     });
+    // A building takes readings only of hours it still keeps: the 31-day-old ones go in while its
+    // hourly retention is 40 days, which then drops back to the default 30 for the lifecycle.
+    await b.configure({ retention: { hourly: "40d" } });
     await b.ingestBatch(out);
+    await b.configure({ retention: { hourly: "30d" } });
     // An alert raised and resolved three days ago, and one open. The old one's two readings sit at
     // the 5th and 6th minute of their hour: at `now - 3 days` they fell in two hours (and so two
     // hourly rows) whenever the test ran in the last minute of an hour.
@@ -181,7 +185,9 @@ describe("BuildingTelemetry: lifecycle on schedules", () => {
         thresholdValue: 90,
         cooldownSeconds: 0,
       });
+      await b.configure({ retention: { hourly: "40d" } }); // as above: the 31-day-old readings
       await b.ingestBatch(out);
+      await b.configure({ retention: { hourly: "30d" } });
       const range = { start: now - 40 * DAY, end: now };
       const before = await b.historical(range);
       expect(before.data.reduce((n, p) => n + p.count, 0)).toBe(12);

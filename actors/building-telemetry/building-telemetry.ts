@@ -200,6 +200,7 @@ export class BuildingTelemetry extends SqlActor<Env, typeof schema> {
   #lastRaised = new Map<string, number>();
   /** Hours known to be in rollup_pending (so a reading of such an hour writes no marker again). */
   readonly #pendingHours = new Set<number>();
+  #hourlyRetentionMs: number | undefined;
   #exists: boolean;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -215,6 +216,7 @@ export class BuildingTelemetry extends SqlActor<Env, typeof schema> {
   async ingest(reading: ReadingInput): Promise<IngestResult> {
     const now = Date.now();
     const one = [valid(reading, 0, now)];
+    this.#assertHoursKept(one, now);
     if (!this.#exists) await this.#ensureBuilding();
     else this.assertReady();
     return this.#store(one, now);
@@ -228,9 +230,36 @@ export class BuildingTelemetry extends SqlActor<Env, typeof schema> {
     const now = Date.now();
     const list = new Array<Reading>(readings.length);
     for (let i = 0; i < readings.length; i++) list[i] = valid(readings[i], i, now);
+    this.#assertHoursKept(list, now);
     if (!this.#exists) await this.#ensureBuilding();
     else this.assertReady();
     return this.#store(list, now);
+  }
+
+  /**
+   * Refuse a reading whose hour is past the hourly retention: the lifecycle may have dropped that
+   * hour here already, and rolling the reading up would start it again from this reading alone,
+   * which the central actor (it replaces an hour with the building's figures) would take for the
+   * whole hour. The lifecycle drops hours before `now - retention`, so any hour from there is kept.
+   */
+  #assertHoursKept(readings: Reading[], now: number): void {
+    const floor = now - this.#hourlyRetention();
+    for (let i = 0; i < readings.length; i++) {
+      const ts = readings[i].ts;
+      if (ts - (ts % HOUR) < floor)
+        throw badReading(
+          i,
+          "timestamp",
+          "is older than the building's hourly retention (its hour is no longer kept)",
+        );
+    }
+  }
+
+  /** The hourly retention (read once per instance, and again after `configure`). */
+  #hourlyRetention(): number {
+    if (this.#hourlyRetentionMs === undefined)
+      this.#hourlyRetentionMs = this.#exists ? this.#retention().hourly : DEFAULT_RETENTION.hourly;
+    return this.#hourlyRetentionMs;
   }
 
   #store(readings: Reading[], now: number): IngestResult {
@@ -420,7 +449,8 @@ export class BuildingTelemetry extends SqlActor<Env, typeof schema> {
 
   /**
    * Change a rule (any field; `enabled: false` disables it). Its open alerts are checked against
-   * the new rule by the next readings; a disabled rule's open alerts are resolved ("rule disabled").
+   * the new rule by the next readings; a disabled rule's open alerts are resolved ("rule disabled"),
+   * and so are those of sensors it no longer watches, its sensor or type changed ("rule changed").
    */
   updateRule(input: RuleUpdateInput): AlertRule {
     const { id, ...changes } = parseInput(ruleUpdateInput, input);
@@ -451,13 +481,20 @@ export class BuildingTelemetry extends SqlActor<Env, typeof schema> {
             id,
           ],
         );
-        if (next.enabled === false) {
-          const now = Date.now();
-          for (const [key, alertId] of this.#open!) {
-            if (!key.startsWith(`${id}\u0000`)) continue;
-            events.push({ type: "alert-resolved", data: this.#resolve(alertId, now, "rule disabled") });
-            this.#open!.delete(key);
-          }
+        // An open alert of a sensor the rule no longer watches would never see a reading checked
+        // against it again: resolve it (disabled, or moved to another sensor or type).
+        const now = Date.now();
+        for (const alert of this.query<{ id: number; sensorId: string; sensorType: string }>(
+          "SELECT id, sensor_id AS sensorId, sensor_type AS sensorType FROM active_alerts WHERE rule_id = ? AND status != 'RESOLVED'",
+          [id],
+        )) {
+          const watched =
+            alert.sensorType === next.sensorType &&
+            (next.sensorId == null || next.sensorId === alert.sensorId);
+          if (next.enabled !== false && watched) continue;
+          const reason = next.enabled === false ? "rule disabled" : "rule changed";
+          events.push({ type: "alert-resolved", data: this.#resolve(alert.id, now, reason) });
+          this.#open!.delete(alertKey(id, alert.sensorId));
         }
       });
     } catch (err) {
@@ -607,6 +644,7 @@ export class BuildingTelemetry extends SqlActor<Env, typeof schema> {
       this.query("UPDATE building SET minute_retention_ms = ?", [parseDuration(retention.minute)]);
     if (retention?.hourly)
       this.query("UPDATE building SET hourly_retention_ms = ?", [parseDuration(retention.hourly)]);
+    this.#hourlyRetentionMs = undefined;
     return { retention: this.#retention() };
   }
 
