@@ -274,13 +274,21 @@ describe("RegionalAnalytics → GlobalAnalytics", () => {
           }),
         );
     await r.ingest(events);
+    // Only days past the 7-day late window may be archived: age the events by 10 days (workerd has
+    // no fake clock; the rows are what ingest wrote, moved back in time).
+    await runInDurableObject(r, (a: RegionalAnalytics) =>
+      a.query(
+        "UPDATE raw_events SET timestamp = timestamp - ?, minute = strftime('%Y-%m-%dT%H:%M', (timestamp - ?) / 1000, 'unixepoch')",
+        [10 * DAY, 10 * DAY],
+      ),
+    );
     await r.rollup();
-    const start = dayOf(daysAgo(6));
+    const start = dayOf(daysAgo(16));
     const end = today();
     const before = await r.historical({ start, end });
     expect(before.days.length).toBeGreaterThan(0);
     expect(before.totals.reduce((n, t) => n + t.totalEvents, 0)).toBe(events.length);
-    const archived = await r.archiveDaily({ before: today() });
+    const archived = await r.archiveDaily({ before: dayOf(daysAgo(8)) });
     expect(archived.done).toBe(true);
     expect(archived.rows).toBe(before.days.length);
     expect(await rows(r, "SELECT count(*) AS n FROM daily_aggregates")).toEqual([{ n: 0 }]);
@@ -291,10 +299,10 @@ describe("RegionalAnalytics → GlobalAnalytics", () => {
     for (const key of keys) expect(key.startsWith(`analytics/${name}/daily_aggregates/`)).toBe(true);
     expect(await r.historical({ start, end })).toEqual(before);
     // Filtered by event type and range, too.
-    const clicks = await r.historical({ start: dayOf(daysAgo(2)), end, eventType: "click" });
-    expect(clicks.days.every((d) => d.eventType === "click" && d.date >= dayOf(daysAgo(2)))).toBe(true);
+    const clicks = await r.historical({ start: dayOf(daysAgo(12)), end, eventType: "click" });
+    expect(clicks.days.every((d) => d.eventType === "click" && d.date >= dayOf(daysAgo(12)))).toBe(true);
     expect(clicks.days).toEqual(
-      before.days.filter((d) => d.eventType === "click" && d.date >= dayOf(daysAgo(2))),
+      before.days.filter((d) => d.eventType === "click" && d.date >= dayOf(daysAgo(12))),
     );
   });
 });

@@ -134,6 +134,7 @@ export class RegionalAnalytics extends SqlActor<Env, typeof schema> {
         {
           table: "daily_aggregates",
           timeColumn: "day_start",
+          // Longer than the late window (7 days): an archived day never receives an event again.
           olderThan: "14d",
           partition: "month",
           every: "30 3 * * *",
@@ -355,9 +356,22 @@ export class RegionalAnalytics extends SqlActor<Env, typeof schema> {
     });
   }
 
-  /** Archive daily aggregates of days before `before` now (the schedule archives those older than 14 days). */
+  /**
+   * Archive daily aggregates of days before `before` now (the schedule archives those older than
+   * 14 days). Only closed days: one the late window can still send events to would be recomputed
+   * into a hot row by the next rollup and counted twice (hot and archived) by `historical`.
+   */
   async archiveDaily(input: ArchiveInput = {}): Promise<{ done: boolean; rows: number }> {
     const { before } = parseInput(archiveInput, input ?? {});
+    const firstOpen = new Date(Date.now() - LATE_WINDOW_MS).toISOString().slice(0, 10);
+    if (before !== undefined && before > firstOpen)
+      throw new ActorError(
+        "VALIDATION_FAILED",
+        `before must be ${firstOpen} or earlier: later days can still receive events (the ${LATE_WINDOW_MS / DAY_MS}-day late window)`,
+        { path: "before", latest: firstOpen },
+      );
+    // Every accepted event of the closed days in their figures before they leave SQLite.
+    this.rollup();
     const olderThan = before === undefined ? "14d" : dayStart(before);
     const result = await this.tiering.archive({
       table: "daily_aggregates",
