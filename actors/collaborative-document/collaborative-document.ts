@@ -203,8 +203,11 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
         const op = action === "undo" ? this.#log.lastDone(userId) : this.#log.lastUndone(userId);
         if (!op || op.op_type === null || op.block_id === null) return null;
         const since = action === "undo" ? op.id : op.undone_by!;
-        const clash = this.#log.conflictAfter(since, op.block_id, userId);
         const target = rowsOf(action === "undo" ? op.before_state : op.after_state);
+        // Undoing an insert (or redoing a delete) removes the block's whole subtree as it is now:
+        // an edit by someone else to any block in it (or a block they moved in) is a clash.
+        const touched = target === null ? this.#blocks.subtree(op.block_id).map((r) => r.id) : [op.block_id];
+        const clash = this.#log.conflictAfter(since, touched.length ? touched : [op.block_id], userId);
         const effect = clash
           ? { reason: `changed since by ${clash.user_id} (${clash.kind})`, blockId: op.block_id }
           : revert(this.#blocks, op.op_type, op.block_id, target, userId, now);

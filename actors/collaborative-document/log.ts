@@ -111,11 +111,15 @@ export class OperationLog {
     this.#query("UPDATE operations SET state = 'dropped' WHERE id = ?", [id]);
   }
 
-  /** The first change after row `afterId` that touched `blockId` by someone other than `userId`, or any restore/merge. */
-  conflictAfter(afterId: number, blockId: string, userId: string): OperationRow | undefined {
+  /**
+   * The first change after row `afterId` that touched one of `blockIds` by someone other than
+   * `userId`, or any restore/merge.
+   */
+  conflictAfter(afterId: number, blockIds: readonly string[], userId: string): OperationRow | undefined {
     const [edit] = this.#query<OperationRow>(
-      `SELECT ${COLUMNS} FROM operations WHERE block_id = ? AND id > ? AND user_id != ? ORDER BY id LIMIT 1`,
-      [blockId, afterId, userId],
+      `SELECT ${COLUMNS} FROM operations WHERE block_id IN (SELECT value FROM json_each(?)) AND id > ? AND user_id != ?
+       ORDER BY id LIMIT 1`,
+      [JSON.stringify(blockIds), afterId, userId],
     );
     const [whole] = this.#query<OperationRow>(
       `SELECT ${COLUMNS} FROM operations WHERE id > ? AND kind IN ('restore', 'merge') ORDER BY id LIMIT 1`,
