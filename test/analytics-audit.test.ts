@@ -1,6 +1,6 @@
 // Defects found by an audit of RegionalAnalytics and GlobalAnalytics: each test failed before its fix.
 import { describe, expect, it } from "vitest";
-import { errorOf, event, fresh, region } from "./analytics-helpers";
+import { errorOf, event, fresh, globalActor, region } from "./analytics-helpers";
 
 const DAY = 86_400_000;
 const today = () => new Date().toISOString().slice(0, 10);
@@ -25,5 +25,50 @@ describe("RegionalAnalytics: archived days are closed", () => {
     await r.ingest(event({ sessionId: "late", timestamp: daysAgo(2) + 5000 }));
     await r.rollup();
     expect(total(await r.historical(range))).toBe(4);
+  });
+});
+
+describe("GlobalAnalytics: a region destroyed and written again", () => {
+  const batch = (source: string, epoch: number, lsn: number, total: number) => ({
+    source,
+    forward: "global",
+    epoch,
+    after: 0,
+    from: lsn,
+    to: lsn,
+    changes: [
+      {
+        lsn,
+        tx: lsn,
+        at: Date.now(),
+        table: "region_rollups",
+        op: "update" as const,
+        key: { date: today(), event_type: "page_view" },
+        before: null,
+        after: {
+          date: today(),
+          event_type: "page_view",
+          total_events: total,
+          unique_sessions: 1,
+          unique_users: 1,
+        },
+      },
+    ],
+  });
+
+  it("takes the new region's figures although its LSNs started over (a later epoch), and ignores the old one's", async () => {
+    const name = fresh("reborn");
+    const g = globalActor();
+    const totalOf = async () =>
+      (await g.metrics({ from: today(), to: today(), eventType: "page_view" })).days[0]?.regions[name]
+        ?.totalEvents;
+    expect(await g.applyRollups(batch(name, 1000, 7, 70))).toMatchObject({ applied: true });
+    expect(await totalOf()).toBe(70);
+    // Recreated: LSN 1 again, a later epoch. Before epochs this was taken for a redelivery.
+    expect(await g.applyRollups(batch(name, 2000, 1, 3))).toMatchObject({ applied: true, changes: 1 });
+    expect(await totalOf()).toBe(3);
+    // The old incarnation's batch arriving late changes nothing.
+    expect(await g.applyRollups(batch(name, 1000, 8, 80))).toMatchObject({ applied: false });
+    expect(await totalOf()).toBe(3);
   });
 });

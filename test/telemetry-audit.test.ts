@@ -1,3 +1,4 @@
+import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { baseHour, building, call, codeOf, freshName, HOUR, json, reading, rows } from "./telemetry-helpers";
 
@@ -85,5 +86,79 @@ describe("BuildingTelemetry: a rule that stops covering a sensor", () => {
     // A new alert on t-1 for the rule's new type works as before.
     const again = await b.ingest({ ...reading("h-1", Date.now(), 99), sensorType: "humidity", unit: "%" });
     expect(again.alerts).toMatchObject([{ ruleId: rule.id, sensorId: "h-1" }]);
+  });
+});
+
+describe("CentralTelemetry: a building destroyed and written again", () => {
+  const figures = async (name: string, hour: number) =>
+    (
+      await json(call("GET", `/central/buildings/rollups?from=${hour}&to=${hour + HOUR}`))
+    ).body.rollups.filter((r: { building: string }) => r.building === name);
+
+  it("replaces the old figures with the new building's (its LSNs start over; nothing is taken for a redelivery)", async () => {
+    const name = freshName("reborn");
+    const hour = baseHour();
+    // Five syncs: the central actor has applied the building's LSNs up to 5.
+    for (let i = 0; i < 5; i++) {
+      await building(name).ingest(reading("t-1", hour + 1000 + i, 20 + i));
+      await call("POST", `/admin/buildings/${name}/sync`);
+    }
+    expect(await figures(name, hour)).toMatchObject([{ readingCount: 5, min: 20, max: 24 }]);
+
+    await runInDurableObject(building(name), (actor: { destroy(): Promise<void> }) => actor.destroy());
+    // The destroyed instance is aborted just after: the next call reaches a fresh, empty one.
+    let fresh = false;
+    for (let i = 0; i < 20 && !fresh; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      fresh = await building(name)
+        .ingest(reading("t-1", hour + 5000, 50))
+        .then(() => true)
+        .catch(() => false);
+    }
+    expect(fresh).toBe(true);
+    expect((await json(call("POST", `/admin/buildings/${name}/sync`))).body.forward).toMatchObject({
+      ackedLsn: 1,
+    });
+    expect(await figures(name, hour)).toMatchObject([{ readingCount: 1, min: 50, max: 50, avg: 50 }]);
+
+    // A batch of the old building (an earlier epoch) arriving now is stale: nothing changes.
+    const central = env.CENTRAL_TELEMETRY.getByName("central");
+    const applied = await runInDurableObject(
+      central,
+      (actor: { query(sql: string, p: unknown[]): unknown[] }) =>
+        actor.query("SELECT lsn, epoch FROM _dosql_applied WHERE source = ?", [name]),
+    );
+    const [{ epoch }] = applied as { epoch: number }[];
+    const stale = await central.applyRollups({
+      source: name,
+      forward: "central",
+      epoch: epoch - 1,
+      after: 0,
+      from: 1,
+      to: 9,
+      changes: [
+        {
+          lsn: 9,
+          tx: 9,
+          at: Date.now(),
+          table: "hourly_aggregates",
+          op: "update",
+          key: { sensor_id: "t-1", hour },
+          before: null,
+          after: {
+            sensor_id: "t-1",
+            sensor_type: "temperature",
+            hour,
+            min_value: 1,
+            max_value: 1,
+            sum_value: 1,
+            reading_count: 1,
+            avg_value: 1,
+          },
+        },
+      ],
+    });
+    expect(stale).toMatchObject({ applied: false, changes: 0 });
+    expect(await figures(name, hour)).toMatchObject([{ readingCount: 1, min: 50 }]);
   });
 });

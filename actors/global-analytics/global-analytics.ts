@@ -44,7 +44,10 @@ export class GlobalAnalytics extends SqlActor<Env, typeof schema> {
     if (!this.#written()) await registerName(this.env, "analytics", this.name);
     const region = parseInput(regionName, (batch as { source?: unknown } | null)?.source);
     const now = Date.now();
-    return applyOnce(this, batch, (changes: ForwardChange[]) => {
+    return applyOnce(this, batch, (changes: ForwardChange[], _batch, { reset }) => {
+      // The region was destroyed and written again: its LSNs started over, so the old ones no
+      // longer order its changes (its figures stay until the new ones replace them).
+      if (reset) this.database.query("UPDATE regional_rollups SET source_lsn = 0 WHERE region = ?", [region]);
       for (const change of changes) {
         if (change.table !== "region_rollups") throw unexpectedChange(change.table, "not a region rollup");
         if (change.op === "delete") continue;

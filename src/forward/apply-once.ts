@@ -25,6 +25,7 @@ export function checkBatch(batch: unknown): ForwardBatch {
   if (typeof b.source !== "string" || b.source.length === 0 || b.source.length > 256)
     throw bad("source must be a string of 1 to 256 characters");
   if (typeof b.forward !== "string" || !NAME.test(b.forward)) throw bad("forward must be a forward name");
+  if (b.epoch !== undefined && !lsnOk(b.epoch)) throw bad("epoch must be a whole number of milliseconds");
   if (!lsnOk(b.after) || !lsnOk(b.from) || !lsnOk(b.to) || b.from < 1 || b.from > b.to || b.after >= b.to)
     throw bad("needs from ≤ to and after < to, whole numbers");
   if (!Array.isArray(b.changes) || b.changes.length > 10_000)
@@ -48,24 +49,39 @@ export function checkBatch(batch: unknown): ForwardBatch {
  * actor has not applied yet (by source, forward and LSN) and the applied LSN is recorded with them.
  * A redelivered batch changes nothing (`applied: false`). A batch that arrived before an earlier
  * one (from a queue, which does not keep order) is refused with FORWARD_GAP (409): retry it later.
- * `fn` must be synchronous; throwing rolls everything back.
+ * A batch of a later `epoch` comes from a sender that was destroyed and written again (its LSNs
+ * started over): it is applied from its start, and `fn` is told (`reset`) so that it can drop
+ * what it keyed on the old LSNs; a batch of an earlier epoch than the one applied is stale and
+ * changes nothing. `fn` must be synchronous; throwing rolls everything back.
  */
 export function applyOnce(
   actor: ApplyHost,
   batch: unknown,
-  fn: (changes: ForwardChange[], batch: ForwardBatch) => void,
+  fn: (changes: ForwardChange[], batch: ForwardBatch, info: { reset: boolean }) => void,
 ): ApplyResult {
   const b = checkBatch(batch);
   if (typeof fn !== "function") throw new ActorError("VALIDATION_FAILED", "applyOnce needs a function");
   if (!ready.has(actor)) {
     actor.run(
-      `CREATE TABLE IF NOT EXISTS ${APPLIED} (source TEXT NOT NULL, forward TEXT NOT NULL, lsn INTEGER NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (source, forward))`,
+      `CREATE TABLE IF NOT EXISTS ${APPLIED} (source TEXT NOT NULL, forward TEXT NOT NULL, lsn INTEGER NOT NULL, at INTEGER NOT NULL, epoch INTEGER, PRIMARY KEY (source, forward))`,
     );
+    // Tables made before epochs existed get the column (NULL: the sender's epoch is adopted).
+    if (!actor.query<{ name: string }>(`PRAGMA table_info(${APPLIED})`).some((c) => c.name === "epoch"))
+      actor.run(`ALTER TABLE ${APPLIED} ADD COLUMN epoch INTEGER`);
     ready.add(actor);
   }
   return actor.transaction(
     () => {
-      const applied = appliedLsn(actor, b.source, b.forward);
+      const [row] = actor.query<{ lsn: number; epoch: number | null }>(
+        `SELECT lsn, epoch FROM ${APPLIED} WHERE source = ? AND forward = ?`,
+        [b.source, b.forward],
+      );
+      let applied = row?.lsn ?? 0;
+      const known = row?.epoch ?? null;
+      if (b.epoch !== undefined && known !== null && b.epoch < known)
+        return { applied: false, changes: 0, appliedLsn: applied };
+      const reset = b.epoch !== undefined && known !== null && b.epoch > known;
+      if (reset) applied = 0;
       if (b.to <= applied) return { applied: false, changes: 0, appliedLsn: applied };
       if (b.after > applied)
         throw new ActorError(
@@ -74,11 +90,12 @@ export function applyOnce(
           { applied, after: b.after },
         );
       const fresh = b.changes.filter((c) => c.lsn > applied);
-      fn(fresh, b);
+      fn(fresh, b, { reset });
       actor.run(
-        `INSERT INTO ${APPLIED} (source, forward, lsn, at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (source, forward) DO UPDATE SET lsn = excluded.lsn, at = excluded.at`,
-        [b.source, b.forward, b.to, Date.now()],
+        `INSERT INTO ${APPLIED} (source, forward, lsn, at, epoch) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (source, forward) DO UPDATE SET lsn = excluded.lsn, at = excluded.at,
+           epoch = coalesce(excluded.epoch, epoch)`,
+        [b.source, b.forward, b.to, Date.now(), b.epoch ?? null],
       );
       return { applied: true, changes: fresh.length, appliedLsn: b.to };
     },

@@ -150,6 +150,7 @@ export class Forwarder {
         await destination.send({
           source: this.#host.source,
           forward: spec.name,
+          epoch: this.#host.state.epoch(),
           after,
           from,
           to,

@@ -2,10 +2,12 @@
  * Durable state of each forward, beside its durable subscriber in history (which holds the
  * acknowledged LSN, so retention already keeps what a forward has not delivered):
  * - `_dosql_forwards`: active or parked, consecutive failures and the last error, delivery counts;
- * - `_dosql_forward_sent`: per destination, the `to` of the last batch it accepted (a batch's `after`).
+ * - `_dosql_forward_sent`: per destination, the `to` of the last batch it accepted (a batch's `after`);
+ * - `_dosql_forward_epoch`: when this actor's storage began (one row), every batch's `epoch`.
  */
 export const FORWARDS = "_dosql_forwards";
 export const SENT = "_dosql_forward_sent";
+export const EPOCH = "_dosql_forward_epoch";
 
 const DDL = [
   `CREATE TABLE IF NOT EXISTS ${FORWARDS} (name TEXT PRIMARY KEY, state TEXT NOT NULL DEFAULT 'active',
@@ -13,6 +15,7 @@ const DDL = [
     batches INTEGER NOT NULL DEFAULT 0, changes INTEGER NOT NULL DEFAULT 0, last_delivery_at INTEGER)`,
   `CREATE TABLE IF NOT EXISTS ${SENT} (forward TEXT NOT NULL, destination TEXT NOT NULL, sent_to INTEGER NOT NULL,
     PRIMARY KEY (forward, destination))`,
+  `CREATE TABLE IF NOT EXISTS ${EPOCH} (id INTEGER PRIMARY KEY CHECK (id = 1), epoch INTEGER NOT NULL)`,
 ];
 
 export type ForwardRow = {
@@ -39,6 +42,15 @@ export class ForwardState {
 
   create(): void {
     for (const statement of DDL) this.#sql.exec(statement);
+    this.#sql.exec(`INSERT INTO ${EPOCH} (id, epoch) VALUES (1, ?) ON CONFLICT (id) DO NOTHING`, Date.now());
+  }
+
+  /**
+   * When this actor's storage began (epoch ms, set once). A destroyed actor that is written again
+   * starts its LSNs over at 1 with a later epoch, so a receiver can tell it from a redelivery.
+   */
+  epoch(): number {
+    return this.#sql.exec<{ epoch: number }>(`SELECT epoch FROM ${EPOCH}`).one().epoch;
   }
 
   ensure(name: string): void {

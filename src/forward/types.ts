@@ -31,6 +31,12 @@ export interface ForwardBatch {
   source: string;
   /** The forward's name. */
   forward: string;
+  /**
+   * When the sender's storage began (epoch ms). A later epoch than the one a receiver applied
+   * means the sender was destroyed and written again: its LSNs started over (`applyOnce` resets).
+   * Absent in batches of senders before it existed.
+   */
+  epoch?: number;
   after: number;
   from: number;
   to: number;

@@ -24,6 +24,8 @@ const NOT_BACKED_UP = [
   SNAPSHOT_PREFIX,
   "_dosql_hold_",
   "_dosql_schedule",
+  // When this storage began (src/forward/state.ts): a restore keeps the present one.
+  "_dosql_forward_epoch",
 ];
 
 export function isBackedUp(table: string): boolean {
