@@ -40,15 +40,21 @@ export const PII_COLUMNS = [
   "event_data",
 ];
 
-let latest = 0;
+let asked = 0;
+let shown = 0;
 
-/** Each region's realtime figures; an answer older than the last one asked for is dropped. */
+/**
+ * Each region's realtime figures; an answer older than one already shown is dropped. (Not "older
+ * than the last one asked for": a refresh the periodic timer starts meanwhile would then drop the
+ * burst's own, and the panel would lag the events the page says were accepted.)
+ */
 export async function refreshRealtime(): Promise<void> {
-  const mine = ++latest;
+  const mine = ++asked;
   const all = await Promise.all(
     REGIONS.map(async (r) => ({ r, rt: await api<Realtime>(`/analytics/${r}/realtime`) })),
   );
-  if (mine !== latest) return;
+  if (mine < shown) return;
+  shown = mine;
   const rows: (string | number)[][] = [];
   for (const { r, rt } of all) {
     byId(`rt-${r}`).textContent = String(rt.activeSessions);
