@@ -176,7 +176,7 @@ describe("core audit: history capture and time travel", () => {
     ]);
   });
 
-  it("P7 params: invalid Date, NaN, objects", async () => {
+  it("an invalid Date or NaN parameter is a typed error, never a silent NULL", async () => {
     const stub = fresh("params");
     const r = await inside(stub, (a) => ({
       date: codeOf(() => a.run("INSERT INTO readings (id, ts, v) VALUES (1, ?, 1)", [new Date("nope")])),
@@ -192,7 +192,7 @@ describe("core audit: history capture and time travel", () => {
     });
   });
 
-  it("P9 FOR SYSTEM_TIME on a table named in another case, in a CTE and a subquery", async () => {
+  it("FOR SYSTEM_TIME reads a table named in another case, inside a CTE and a correlated subquery", async () => {
     const stub = fresh("case");
     await inside(stub, (a) => a.run("INSERT INTO users (id, email, name) VALUES (1, 'f@x.io', 'old')"));
     const t0 = await pointInTime(stub);
