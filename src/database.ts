@@ -9,6 +9,22 @@ export interface RunResult {
   changes: number;
   lastRowId: number;
 }
+/**
+ * The actor the tiering archive records its deletes under (src/tiering/part.ts): rows deleted in
+ * such a transaction were moved to R2, not lost, so history's restore, undo and merge tell them
+ * apart (src/history/archived.ts). Reserved: callers cannot name their own transactions so.
+ */
+export const ARCHIVE_ACTOR = "archive";
+
+/** Refuse the reserved actor name from a caller. */
+export function assertCallerActor(actor: unknown): void {
+  if (actor === ARCHIVE_ACTOR)
+    throw new ActorError(
+      "VALIDATION_FAILED",
+      `the actor name ${JSON.stringify(ARCHIVE_ACTOR)} is reserved for the archive`,
+    );
+}
+
 export interface TransactionOptions {
   /** Who made the change: recorded with the transaction when history is on. */
   actor?: string;
@@ -253,10 +269,10 @@ export class Database<TSchema extends Record<string, unknown>> {
     for (let i = 0; i < params.length; i++) {
       const value = params[i];
       const type = typeof value;
-      // (`value === value`: NaN is not ready, bindable refuses it.)
+      // NaN is not ready: bindable refuses it.
       if (
         type === "string" ||
-        (type === "number" && value === value) ||
+        (type === "number" && !Number.isNaN(value)) ||
         value === null ||
         value instanceof ArrayBuffer
       )

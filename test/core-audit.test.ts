@@ -213,3 +213,83 @@ describe("core audit: history capture and time travel", () => {
     expect(r.upper).toBeUndefined();
   });
 });
+
+describe("core audit: archived rows and history", () => {
+  const DAY = 86_400_000;
+  const old = Date.UTC(2026, 0, 1);
+  const seed = (a: CoreAuditActor) =>
+    a.transaction(() => {
+      for (let i = 1; i <= 6; i++)
+        a.run("INSERT INTO readings (id, ts, v, tag) VALUES (?, ?, ?, ?)", [
+          i,
+          old + i * 3_600_000,
+          i,
+          i % 2 ? "odd" : null,
+        ]);
+    });
+  const archive = (stub: Stub) =>
+    runInDurableObject(stub, (a: CoreAuditActor) =>
+      a.tiering.archive({ table: "readings", timeColumn: "ts", olderThan: old + 10 * DAY, partition: "day" }),
+    );
+  const COUNT = "SELECT count(*) AS n, sum(v) AS s FROM readings";
+  const union = (stub: Stub) =>
+    runInDurableObject(stub, (a: CoreAuditActor) => a.tiering.unionQuery("readings", COUNT));
+
+  it("restoreTo a time before an archive leaves archived rows archived: cold and hot count each row once", async () => {
+    const stub = fresh("arch-restore");
+    await inside(stub, seed);
+    const t0 = await pointInTime(stub);
+    expect((await archive(stub)).done).toBe(true);
+    // A row written after t0, hot: the restore removes it.
+    await inside(stub, (a) => a.run("INSERT INTO readings (id, ts, v) VALUES (7, ?, 100)", [Date.now()]));
+    expect(await union(stub)).toEqual([{ n: 7, s: 121 }]);
+    const code = await inside(stub, (a) => codeOf(() => a.restoreTo(t0)));
+    expect({ code, rows: await union(stub) }).toEqual({ code: undefined, rows: [{ n: 6, s: 21 }] });
+  });
+
+  it("restoreTo refuses (ARCHIVED, nothing written) when the archive holds another version than the one asked for", async () => {
+    const stub = fresh("arch-changed");
+    await inside(stub, seed);
+    const t0 = await pointInTime(stub);
+    await inside(stub, (a) => a.run("UPDATE readings SET v = 50 WHERE id = 2"));
+    await archive(stub);
+    const before = await inside(stub, (a) => a.query("SELECT max(lsn) AS l FROM _dosql_wal"));
+    const code = await inside(stub, (a) => codeOf(() => a.restoreTo(t0)));
+    expect(code).toBe("ARCHIVED");
+    expect(await inside(stub, (a) => a.query("SELECT max(lsn) AS l FROM _dosql_wal"))).toEqual(before);
+    expect(await union(stub)).toEqual([{ n: 6, s: 69 }]);
+  });
+
+  it("undo of the archive's transaction is refused with ARCHIVED; the reserved actor name is refused to callers", async () => {
+    const stub = fresh("arch-undo");
+    await inside(stub, seed);
+    await archive(stub);
+    const tx = await inside(stub, lastTx);
+    const r = await inside(stub, (a) => ({
+      undo: codeOf(() => a.undo(tx)),
+      tx: codeOf(() => a.transaction(() => a.run("DELETE FROM readings"), { actor: "archive" })),
+      restore: codeOf(() => a.restoreTo(Date.now(), { actor: "archive" })),
+    }));
+    expect(r).toEqual({ undo: "ARCHIVED", tx: "VALIDATION_FAILED", restore: "VALIDATION_FAILED" });
+    expect(await union(stub)).toEqual([{ n: 6, s: 21 }]);
+  });
+
+  it("merging a branch that archived rows does not delete them from the parent", async () => {
+    const stub = fresh("arch-merge");
+    await inside(stub, seed);
+    const name = `arch-merge-branch-${Date.now()}-${seq++}`;
+    await inside(stub, (a) => a.branch(name));
+    const branch = env.CORE_AUDIT.getByName(name);
+    await inside(branch, (a) => a.run("UPDATE readings SET v = 10 WHERE id = 1"));
+    expect((await archive(branch)).done).toBe(true);
+    await inside(stub, (a) => a.merge(name));
+    expect(await inside(stub, (a) => a.query("SELECT id, v FROM readings ORDER BY id"))).toEqual([
+      { id: 1, v: 10 },
+      { id: 2, v: 2 },
+      { id: 3, v: 3 },
+      { id: 4, v: 4 },
+      { id: 5, v: 5 },
+      { id: 6, v: 6 },
+    ]);
+  });
+});
