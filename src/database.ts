@@ -9,6 +9,22 @@ export interface RunResult {
   changes: number;
   lastRowId: number;
 }
+/**
+ * The actor the tiering archive records its deletes under (src/tiering/part.ts): rows deleted in
+ * such a transaction were moved to R2, not lost, so history's restore, undo and merge tell them
+ * apart (src/history/archived.ts). Reserved: callers cannot name their own transactions so.
+ */
+export const ARCHIVE_ACTOR = "archive";
+
+/** Refuse the reserved actor name from a caller. */
+export function assertCallerActor(actor: unknown): void {
+  if (actor === ARCHIVE_ACTOR)
+    throw new ActorError(
+      "VALIDATION_FAILED",
+      `the actor name ${JSON.stringify(ARCHIVE_ACTOR)} is reserved for the archive`,
+    );
+}
+
 export interface TransactionOptions {
   /** Who made the change: recorded with the transaction when history is on. */
   actor?: string;
@@ -36,12 +52,23 @@ export interface WriteHooks {
   captures?(sql: string): boolean;
 }
 
-/** Turn JS values into what DO SQLite binds: booleans as 0/1, Dates as epoch ms, undefined as NULL. */
+/**
+ * Turn JS values into what DO SQLite binds: booleans as 0/1, Dates as epoch ms, undefined as NULL.
+ * NaN (a number, or an invalid Date's time) is refused: SQLite would store it as NULL, silently.
+ */
 function bindable(value: unknown): SqlStorageValue {
   if (value === undefined || value === null) return null;
   if (typeof value === "boolean") return value ? 1 : 0;
-  if (value instanceof Date) return value.getTime();
-  if (typeof value === "string" || typeof value === "number" || value instanceof ArrayBuffer) return value;
+  if (value instanceof Date) {
+    const ms = value.getTime();
+    if (Number.isNaN(ms)) throw new ActorError("VALIDATION_FAILED", "cannot bind an invalid Date to SQL");
+    return ms;
+  }
+  if (typeof value === "number") {
+    if (Number.isNaN(value)) throw new ActorError("VALIDATION_FAILED", "cannot bind NaN to SQL");
+    return value;
+  }
+  if (typeof value === "string" || value instanceof ArrayBuffer) return value;
   if (ArrayBuffer.isView(value))
     return value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength) as ArrayBuffer;
   throw new ActorError("VALIDATION_FAILED", `cannot bind a value of type ${typeof value} to SQL`);
@@ -242,7 +269,14 @@ export class Database<TSchema extends Record<string, unknown>> {
     for (let i = 0; i < params.length; i++) {
       const value = params[i];
       const type = typeof value;
-      if (type === "string" || type === "number" || value === null || value instanceof ArrayBuffer) continue;
+      // NaN is not ready: bindable refuses it.
+      if (
+        type === "string" ||
+        (type === "number" && !Number.isNaN(value)) ||
+        value === null ||
+        value instanceof ArrayBuffer
+      )
+        continue;
       if (params.some((p) => typeof p === "bigint")) {
         const exact = bindBigints(sql, params);
         return this.#sql.exec(exact.sql, ...exact.params.map(bindable));

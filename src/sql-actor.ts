@@ -10,7 +10,13 @@ import {
   type PresenceEntry,
 } from "./broadcast";
 import { errorFrame } from "./broadcast/protocol";
-import { Database, type RunResult, type SqlParams, type TransactionOptions } from "./database";
+import {
+  assertCallerActor,
+  Database,
+  type RunResult,
+  type SqlParams,
+  type TransactionOptions,
+} from "./database";
 import { type ActorConfig, defineActor, PART_KEYS } from "./define-actor";
 import { ActorError } from "./errors";
 import { exportNameOf } from "./export-name";
@@ -305,6 +311,7 @@ export class SqlActor<
   /** Atomic; with history on, every change inside shares one transaction id and `options.actor`. */
   transaction<T>(fn: () => T extends PromiseLike<unknown> ? never : T, options?: TransactionOptions): T {
     if (this.#unavailable !== undefined) throw this.#unavailable;
+    if (options !== null && typeof options === "object") assertCallerActor(options.actor);
     return this.#database.transaction(fn, options);
   }
 

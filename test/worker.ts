@@ -14,6 +14,7 @@ export { RefusingRegistry, RetryTenant } from "./fixtures/fleet-retry";
 export { FleetTenant, RenamedTenant } from "./fixtures/fleet-tenant";
 export { BadForward, ForwardSink, ForwardSource } from "./fixtures/forward-actors";
 export { HistoryActor, ListedHistoryActor, NoHistoryActor } from "./fixtures/history-actors";
+export { CoreAuditActor } from "./fixtures/core-audit";
 export { HistoryFkActor } from "./fixtures/history-fk";
 export { MigratingActor, MigratingHistoryActor } from "./fixtures/migration-actors";
 export { NoRpcActor, RpcActor } from "./fixtures/rpc-actor";

@@ -52,6 +52,7 @@ declare namespace Cloudflare {
       import("../test/fixtures/migration-actors").MigratingHistoryActor
     >;
     HISTORY_FK: DurableObjectNamespace<import("../test/fixtures/history-fk").HistoryFkActor>;
+    CORE_AUDIT: DurableObjectNamespace<import("../test/fixtures/core-audit").CoreAuditActor>;
     BACKED_UP_INVENTORY: DurableObjectNamespace<
       import("../test/fixtures/backed-up-inventory").BackedUpInventory
     >;

@@ -155,7 +155,7 @@ function upsert(sql: SqlStorage, table: TableInfo, key: WalKey, image: string): 
   const others = cols.filter((c) => !table.pk.includes(c.name)).map((c) => quoteIdent(c.name));
   const target = quoteIdent(table.name);
   const onConflict = others.length
-    ? `DO UPDATE SET ${others.map((n) => `${n} = excluded.${n}`).join(", ")} WHERE NOT (${others.map((n) => `${target}.${n} IS excluded.${n}`).join(" AND ")})`
+    ? `DO UPDATE SET ${others.map((n) => `${n} = excluded.${n}`).join(", ")} WHERE NOT (${others.map((n) => `${target}.${n} IS excluded.${n} COLLATE BINARY`).join(" AND ")})`
     : "DO NOTHING";
   sql.exec(
     `INSERT INTO ${target} (${names.join(", ")}) SELECT ${cols.map((c) => decodeValue("j", c)).join(", ")} FROM (SELECT ? AS j) WHERE true ON CONFLICT (${table.pk.map(quoteIdent).join(", ")}) ${onConflict}`,

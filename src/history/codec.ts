@@ -30,11 +30,11 @@ export function rowImage(prefix: string, columns: readonly ColumnInfo[]): string
   return `('{' || ${parts.join(" || ',' || ")} || '}')`;
 }
 
-/** JSON object of the columns whose value differs between OLD and NEW, with NEW's values. */
+/** JSON object of the columns whose value differs between OLD and NEW (byte for byte, whatever the column's collation), with NEW's values. */
 export function changedImage(columns: readonly ColumnInfo[]): string {
   const parts = columns.map(
     (c) =>
-      `CASE WHEN ${ref("OLD", c.name)} IS NOT ${ref("NEW", c.name)} THEN ${sqlString(`,${JSON.stringify(c.name)}:`)} || json_quote(${encodeValue("NEW", c)}) ELSE '' END`,
+      `CASE WHEN ${ref("OLD", c.name)} IS NOT ${ref("NEW", c.name)} COLLATE BINARY THEN ${sqlString(`,${JSON.stringify(c.name)}:`)} || json_quote(${encodeValue("NEW", c)}) ELSE '' END`,
   );
   return `('{' || substr(${parts.join(" || ")}, 2) || '}')`;
 }

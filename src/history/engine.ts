@@ -1,3 +1,4 @@
+import { assertCallerActor } from "../database";
 import { ActorError } from "../errors";
 import type { MigrationObserver } from "../migrations";
 import { TextCache } from "../query-route";
@@ -202,6 +203,7 @@ export class HistoryEngine {
 
   restoreTo(timestamp: unknown, options: { tables?: readonly string[]; actor?: string } = {}): RestoreResult {
     const time = toTime(timestamp);
+    assertCallerActor(options.actor);
     const { captured } = this.tracking;
     if (options.tables !== undefined && (!Array.isArray(options.tables) || options.tables.length === 0))
       throw new ActorError("VALIDATION_FAILED", "tables must be a non-empty list of tracked tables");
@@ -224,6 +226,7 @@ export class HistoryEngine {
   }
 
   undo(txId: number, options: { actor?: string } = {}): WriteResult {
+    assertCallerActor(options.actor);
     return this.#write(options.actor ?? "undo", () =>
       refuseSideEffects(
         applyTargets(this.#sql, undoTargets(this.#sql, this.tracking.captured, txId), this.#allTables),
@@ -238,6 +241,7 @@ export class HistoryEngine {
   }
 
   merge(branch: string, options: { onConflict?: ConflictPolicy; actor?: string } = {}): Promise<MergeResult> {
+    assertCallerActor(options?.actor);
     return this.#branching.merge(branch, options);
   }
 

@@ -1,6 +1,7 @@
 import { quoteIdent } from "../database";
 import { ActorError } from "../errors";
-import type { RowTarget } from "./apply";
+import { keyId, type RowTarget } from "./apply";
+import { archivedSince } from "./archived";
 import {
   keyMatch,
   keyObject,
@@ -88,15 +89,22 @@ export function mergeSource(
       .toArray();
     if (rows.length + changed.length > MAX_MERGE_ROWS)
       throw new ActorError("MERGE_TOO_LARGE", `a merge carries at most ${MAX_MERGE_ROWS} changed rows`);
+    // A row this branch's archive moved to R2 still holds its last values there: the archive's
+    // delete is not a change to carry (it deleted the parent's row, which lives on nowhere else).
+    const archived = archivedSince(sql, table, fromLsn, upTo);
     for (const c of changed) {
       const key = walKey(c);
-      rows.push({ table: table.name, key, base: c.before, theirs: currentImage(sql, table, key) });
+      let theirs = currentImage(sql, table, key);
+      const moved = archived.size ? archived.get(keyId(table.name, key)) : undefined;
+      if (theirs === null && moved?.last) theirs = moved.image;
+      rows.push({ table: table.name, key, base: c.before, theirs });
     }
   }
   return { upTo, rows };
 }
 
-function sameRow(a: string | null, b: string | null): boolean {
+/** Two JSON row images hold the same values (whatever their key order). */
+export function sameRow(a: string | null, b: string | null): boolean {
   if (a === null || b === null) return a === b;
   if (a === b) return true;
   const x = JSON.parse(a) as Record<string, unknown>;

@@ -1,15 +1,23 @@
 import { ActorError } from "../errors";
 import { applyTargets, keyId, type RowTarget } from "./apply";
+import { archivedConflict, archivedSince, isArchiveTransaction } from "./archived";
 import { keyObject, type Row, type WalKey, walKey, walKeyColumns } from "./codec";
+import { sameRow } from "./merge";
 import { floorLsn, lastLsn, WAL } from "./store";
 import type { TableInfo } from "./tables";
 import { assertCovered, lsnAfter } from "./time";
 
-/** Row states that put `tables` back to how they were at `time` (the first change after it, undone). */
+/**
+ * Row states that put `tables` back to how they were at `time` (the first change after it, undone).
+ * A row the archive moved to R2 since is left there when the archive holds it as it was at `time`
+ * (cold queries read it); any other version is refused with ARCHIVED, since writing it back hot
+ * would make cold queries read the row twice.
+ */
 export function restoreTargets(sql: SqlStorage, tables: readonly TableInfo[], time: number): RowTarget[] {
   for (const t of tables) assertCovered(sql, t.name, time);
   const from = lsnAfter(sql, time);
   const targets: RowTarget[] = [];
+  const refused: { table: TableInfo; key: WalKey }[] = [];
   for (const table of tables) {
     const rows = sql
       .exec<{ pk: SqlStorageValue; pk_digits: string | null; before: string | null }>(
@@ -18,8 +26,15 @@ export function restoreTargets(sql: SqlStorage, tables: readonly TableInfo[], ti
         table.name,
       )
       .toArray();
-    for (const r of rows) targets.push({ table, key: walKey(r), image: r.before });
+    const archived = archivedSince(sql, table, from);
+    for (const r of rows) {
+      const key = walKey(r);
+      const moved = archived.size ? archived.get(keyId(table.name, key)) : undefined;
+      if (moved === undefined) targets.push({ table, key, image: r.before });
+      else if (!(moved.last && sameRow(moved.image, r.before))) refused.push({ table, key });
+    }
   }
+  if (refused.length) throw archivedConflict(`cannot restore to ${new Date(time).toISOString()}`, refused);
   return targets;
 }
 
@@ -43,6 +58,13 @@ export function undoTargets(
   const first = sql.exec(`SELECT 1 FROM ${WAL} WHERE lsn = ? AND tx = lsn`, txId).toArray();
   if (!first.length)
     throw new ActorError("TX_NOT_FOUND", `transaction ${txId} is not in the history`, { txId });
+  // Its rows are in R2, read by cold queries: written back hot, they would be read twice.
+  if (isArchiveTransaction(sql, txId))
+    throw new ActorError(
+      "ARCHIVED",
+      `transaction ${txId} moved rows to the archive: they are read with cold queries, and cannot be undone into the hot table`,
+      { txId },
+    );
   // A transaction's changes are contiguous: they end where the next transaction starts.
   const next = sql
     .exec<{ lsn: number }>(

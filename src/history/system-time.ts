@@ -146,16 +146,25 @@ function isKeyword(t: Token): boolean {
   return t.kind === "word" && NOT_ALIAS.has(t.text.toUpperCase());
 }
 
+/** A tracked table by the name a query gives it: SQLite's names are case-insensitive, so is this. */
+function byName<T>(tables: ReadonlyMap<string, T>, name: string): T | undefined {
+  const exact = tables.get(name);
+  if (exact !== undefined) return exact;
+  const lower = name.toLowerCase();
+  for (const [key, value] of tables) if (key.toLowerCase() === lower) return value;
+  return undefined;
+}
+
 function subquery(sql: SqlStorage, tracking: Tracking, table: string, period: Period): string {
-  const log = tracking.appendOnly.get(table);
+  const log = byName(tracking.appendOnly, table);
   if (log) return appendOnlySubquery(log.info, log.timeColumn, period);
-  const info = tracking.captured.get(table);
+  const info = byName(tracking.captured, table);
   if (!info)
     throw new ActorError("HISTORY_NOT_TRACKED", `table ${quoteIdent(table)} is not tracked by history`, {
       table,
     });
   if (period.kind === "asOf") {
-    assertCovered(sql, table, period.at);
+    assertCovered(sql, info.name, period.at);
     return asOfSubquery(info, lsnAfter(sql, period.at));
   }
   const versions = versionsSubquery(info);

@@ -4,7 +4,7 @@ import { TRIGGER_PREFIX, WAL } from "./store";
 import type { TableInfo } from "./tables";
 
 /** Bump when the generated SQL changes, so existing actors regenerate their triggers on wake. */
-const TRIGGER_VERSION = 6;
+const TRIGGER_VERSION = 7;
 
 const NOW = "CAST(unixepoch('subsec') * 1000 AS INTEGER)";
 /** The newest WAL row, as `w`: while its mark is -1 its transaction is open. */
@@ -32,8 +32,14 @@ export const triggerName = (table: string, kind: string): string => `${TRIGGER_P
 export function captureTriggers(table: TableInfo): { name: string; sql: string }[] {
   const on = quoteIdent(table.name);
   const cols = table.columns;
-  const samePk = table.pk.map((c) => `OLD.${quoteIdent(c)} IS NEW.${quoteIdent(c)}`).join(" AND ");
-  const sameAll = cols.map((c) => `OLD.${quoteIdent(c.name)} IS NEW.${quoteIdent(c.name)}`).join(" AND ");
+  // Compared byte for byte: `IS` takes a column's own collation, so under NOCASE (or RTRIM) a change
+  // of case (or of trailing spaces) compared equal and went unrecorded (undo, restore, AS OF missed it).
+  const samePk = table.pk
+    .map((c) => `OLD.${quoteIdent(c)} IS NEW.${quoteIdent(c)} COLLATE BINARY`)
+    .join(" AND ");
+  const sameAll = cols
+    .map((c) => `OLD.${quoteIdent(c.name)} IS NEW.${quoteIdent(c.name)} COLLATE BINARY`)
+    .join(" AND ");
   const make = (kind: string, event: string, body: string) => {
     const name = triggerName(table.name, kind);
     return { name, sql: `CREATE TRIGGER ${quoteIdent(name)} AFTER ${event} ON ${on} ${body}` };

@@ -1,3 +1,4 @@
+import { ARCHIVE_ACTOR } from "../database";
 import { ActorError } from "../errors";
 import { type ActorPart, PART, type PartHost, type PartInstance } from "../part";
 import type { SourceReader } from "../sql/scratch";
@@ -31,7 +32,7 @@ export function tiering(config: TieringConfig = {}): ActorPart<Tiering> {
         config,
         query: (sql, params) => host.query(sql, params),
         assertReady: () => host.assertReady(),
-        transaction: (fn) => host.transaction(fn, { actor: "archive" }),
+        transaction: (fn) => host.transaction(fn, { actor: ARCHIVE_ACTOR }),
         markWritten: () => host.markWritten(),
         restoreHooks: () => host.restoreHooks(),
         afterRestore: () => host.reapplyMigrations(),
