@@ -1,17 +1,17 @@
-import { env, runInDurableObject } from "cloudflare:test";
+import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { baseHour, building, call, codeOf, freshName, HOUR, json, reading, rows } from "./telemetry-helpers";
 
 // Defects found by an audit of BuildingTelemetry and CentralTelemetry: each test failed before its fix.
 
-describe("BuildingTelemetry: a late reading for an hour retention already dropped", () => {
-  const centralFigures = async (name: string, hour: number) =>
-    (
-      await json(
-        call("GET", `/central/buildings/rollups?from=${hour}&to=${hour + HOUR}&sensor_type=temperature`),
-      )
-    ).body.rollups.filter((r: { building: string }) => r.building === name);
+const centralFigures = async (name: string, hour: number) =>
+  (
+    await json(
+      call("GET", `/central/buildings/rollups?from=${hour}&to=${hour + HOUR}&sensor_type=temperature`),
+    )
+  ).body.rollups.filter((r: { building: string }) => r.building === name);
 
+describe("BuildingTelemetry: a late reading for an hour retention already dropped", () => {
   it("is refused by its index, so the central actor's figures for that hour are never replaced by a partial hour", async () => {
     const name = freshName("late");
     const b = building(name);
@@ -44,9 +44,43 @@ describe("BuildingTelemetry: a late reading for an hour retention already droppe
     await call("POST", `/admin/buildings/${name}/sync`);
     expect(await centralFigures(name, hour)).toMatchObject([full]);
 
-    // A reading of an hour still kept is taken (the floor follows the configured retention).
+    // A reading of an hour still kept is taken.
+    expect((await b.ingest(reading("t-1", Date.now(), 30))).ingested).toBe(1);
+  });
+});
+
+describe("BuildingTelemetry: the hourly retention lengthened after an hour was dropped", () => {
+  it("still refuses readings of the dropped hour (the central actor kept 3 readings of it, not 1)", async () => {
+    const name = freshName("regrown");
+    const b = building(name);
+    const hour = baseHour();
+    await b.ingestBatch([
+      reading("t-1", hour + 1000, 20),
+      reading("t-1", hour + 2000, 22),
+      reading("t-1", hour + 3000, 24),
+    ]);
+    await call("POST", `/admin/buildings/${name}/sync`);
+    const full = { readingCount: 3, min: 20, max: 24, avg: 22 };
+    expect(await centralFigures(name, hour)).toMatchObject([full]);
+    await b.configure({ retention: { hourly: "1h" } });
+    await b.lifecycle();
+    expect(await rows(b, "SELECT * FROM hourly_aggregates WHERE hour = ?", [hour])).toEqual([]);
+
+    // The retention is lengthened again: the hour is within it, but its aggregate is gone here.
     await b.configure({ retention: { hourly: "30d" } });
-    expect((await b.ingest(reading("t-1", hour + 4000, 30))).ingested).toBe(1);
+    const late = await codeOf(b.ingest(reading("t-1", hour + 4000, 30)));
+    expect(late.code).toBe("VALIDATION_FAILED");
+    expect(late.details).toMatchObject({ index: 0, path: "timestamp" });
+    // Also after the actor restarts (the floor is stored, not only held in memory).
+    await evictDurableObject(b);
+    expect((await codeOf(building(name).ingest(reading("t-1", hour + 4000, 30)))).code).toBe(
+      "VALIDATION_FAILED",
+    );
+    await call("POST", `/admin/buildings/${name}/sync`);
+    expect(await centralFigures(name, hour)).toMatchObject([full]);
+
+    // Hours from the cutoff on are taken.
+    expect((await building(name).ingest(reading("t-1", Date.now() - 1000, 30))).ingested).toBe(1);
   });
 });
 
