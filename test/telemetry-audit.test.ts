@@ -196,3 +196,37 @@ describe("CentralTelemetry: a building destroyed and written again", () => {
     expect(await figures(name, hour)).toMatchObject([{ readingCount: 1, min: 50 }]);
   });
 });
+
+describe("BuildingTelemetry: values so large their sums overflow", () => {
+  it("are refused by index (two of 1.7e308 made the minute's sum Infinity, and the central forward stopped for good)", async () => {
+    const name = freshName("huge");
+    const b = building(name);
+    const hour = baseHour();
+    const refused = await codeOf(
+      b.ingestBatch([
+        reading("t-1", hour + 1000, 1e300),
+        reading("t-1", hour + 2000, 1.7e308),
+        reading("t-1", hour + 3000, 5),
+      ]),
+    );
+    expect(refused).toMatchObject({ code: "VALIDATION_FAILED", details: { index: 1, path: "value" } });
+    expect((await codeOf(b.ingest(reading("t-1", hour + 2000, -1.7e308)))).details).toMatchObject({
+      path: "value",
+    });
+    expect((await json(call("POST", `/buildings/${name}/ingest`, reading("t-1", hour, 1e301)))).status).toBe(
+      400,
+    );
+
+    // At the bound, every figure stays finite and reaches the central actor.
+    await b.ingestBatch([
+      reading("t-1", hour + 1000, 1e300),
+      reading("t-1", hour + 2000, 1e300),
+      reading("t-1", hour + 3000, -1e300),
+    ]);
+    const sync = await json(call("POST", `/admin/buildings/${name}/sync`));
+    expect(sync.body.forward).toMatchObject({ pending: 0, failures: 0 });
+    const [fig] = await centralFigures(name, hour);
+    expect(fig).toMatchObject({ readingCount: 3, min: -1e300, max: 1e300 });
+    expect(fig.avg).toBeCloseTo(1e300 / 3, -290);
+  });
+});
