@@ -230,3 +230,50 @@ describe("BuildingTelemetry: values so large their sums overflow", () => {
     expect(fig.avg).toBeCloseTo(1e300 / 3, -290);
   });
 });
+
+describe("BuildingTelemetry: a batch whose readings are not in time order", () => {
+  it("raises and resolves alerts as the same readings in time order do (the breach listed after a newer in-range reading stayed ACTIVE)", async () => {
+    const outcome = async (order: "time" | "reversed") => {
+      const b = building(freshName(`order-${order}`));
+      const at = Date.now() - 10 * 60_000;
+      await b.createRule({
+        sensorType: "temperature",
+        condition: "gt",
+        thresholdValue: 30,
+        cooldownSeconds: 0,
+      });
+      const batch = [
+        reading("t-1", at + 1000, 40),
+        reading("t-1", at + 2000, 20),
+        reading("t-2", at + 1500, 35),
+      ];
+      const res = await b.ingestBatch(order === "time" ? batch : batch.reverse());
+      const open = (await b.activeAlerts()).alerts.map((a) => a.sensorId);
+      const stored = await rows(
+        b,
+        "SELECT sensor_id, status, triggered_at, resolved_at FROM active_alerts ORDER BY sensor_id",
+      );
+      return {
+        raised: res.alerts.length,
+        resolved: res.resolved.length,
+        open,
+        stored: stored.map((r) => ({
+          ...r,
+          triggered_at: Number(r.triggered_at) - at,
+          resolved_at: r.resolved_at === null ? null : Number(r.resolved_at) - at,
+        })),
+      };
+    };
+    const inOrder = await outcome("time");
+    expect(inOrder).toEqual({
+      raised: 2,
+      resolved: 1,
+      open: ["t-2"],
+      stored: [
+        { sensor_id: "t-1", status: "RESOLVED", triggered_at: 1000, resolved_at: 2000 },
+        { sensor_id: "t-2", status: "ACTIVE", triggered_at: 1500, resolved_at: null },
+      ],
+    });
+    expect(await outcome("reversed")).toEqual(inOrder);
+  });
+});

@@ -282,7 +282,10 @@ export class BuildingTelemetry extends SqlActor<Env, typeof schema> {
         this.#insertReadings(readings, now);
         this.#upsertMinutes(readings);
         if (rules.size === 0) return;
-        for (const r of readings) {
+        // In time order (a stable sort: equal times keep the batch's order): a breach listed after a
+        // newer reading back in range would otherwise raise an alert that stays open, and the
+        // alerts of a batch would depend on how the gateway ordered it.
+        for (const r of inTimeOrder(readings)) {
           const ofType = rules.ofType(r.sensorType);
           if (ofType) this.#evaluate(r, ofType, result, events);
         }
@@ -793,6 +796,13 @@ export class BuildingTelemetry extends SqlActor<Env, typeof schema> {
     this.schedule.every(ROLLUP_EVERY_MS, "rollup", undefined, { key: "rollup" });
     this.schedule.every(LIFECYCLE_EVERY_MS, "lifecycle", undefined, { key: "lifecycle" });
   }
+}
+
+/** The readings by time, the batch itself when it is in order already (no copy). */
+function inTimeOrder(readings: Reading[]): Reading[] {
+  for (let i = 1; i < readings.length; i++)
+    if (readings[i].ts < readings[i - 1].ts) return [...readings].sort((a, b) => a.ts - b.ts);
+  return readings;
 }
 
 /** One reading checked (inputs.ts), or VALIDATION_FAILED naming its index and first bad field. */
