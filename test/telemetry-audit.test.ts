@@ -1,17 +1,17 @@
-import { env, runInDurableObject } from "cloudflare:test";
+import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { baseHour, building, call, codeOf, freshName, HOUR, json, reading, rows } from "./telemetry-helpers";
 
 // Defects found by an audit of BuildingTelemetry and CentralTelemetry: each test failed before its fix.
 
-describe("BuildingTelemetry: a late reading for an hour retention already dropped", () => {
-  const centralFigures = async (name: string, hour: number) =>
-    (
-      await json(
-        call("GET", `/central/buildings/rollups?from=${hour}&to=${hour + HOUR}&sensor_type=temperature`),
-      )
-    ).body.rollups.filter((r: { building: string }) => r.building === name);
+const centralFigures = async (name: string, hour: number) =>
+  (
+    await json(
+      call("GET", `/central/buildings/rollups?from=${hour}&to=${hour + HOUR}&sensor_type=temperature`),
+    )
+  ).body.rollups.filter((r: { building: string }) => r.building === name);
 
+describe("BuildingTelemetry: a late reading for an hour retention already dropped", () => {
   it("is refused by its index, so the central actor's figures for that hour are never replaced by a partial hour", async () => {
     const name = freshName("late");
     const b = building(name);
@@ -44,9 +44,43 @@ describe("BuildingTelemetry: a late reading for an hour retention already droppe
     await call("POST", `/admin/buildings/${name}/sync`);
     expect(await centralFigures(name, hour)).toMatchObject([full]);
 
-    // A reading of an hour still kept is taken (the floor follows the configured retention).
+    // A reading of an hour still kept is taken.
+    expect((await b.ingest(reading("t-1", Date.now(), 30))).ingested).toBe(1);
+  });
+});
+
+describe("BuildingTelemetry: the hourly retention lengthened after an hour was dropped", () => {
+  it("still refuses readings of the dropped hour (the central actor kept 3 readings of it, not 1)", async () => {
+    const name = freshName("regrown");
+    const b = building(name);
+    const hour = baseHour();
+    await b.ingestBatch([
+      reading("t-1", hour + 1000, 20),
+      reading("t-1", hour + 2000, 22),
+      reading("t-1", hour + 3000, 24),
+    ]);
+    await call("POST", `/admin/buildings/${name}/sync`);
+    const full = { readingCount: 3, min: 20, max: 24, avg: 22 };
+    expect(await centralFigures(name, hour)).toMatchObject([full]);
+    await b.configure({ retention: { hourly: "1h" } });
+    await b.lifecycle();
+    expect(await rows(b, "SELECT * FROM hourly_aggregates WHERE hour = ?", [hour])).toEqual([]);
+
+    // The retention is lengthened again: the hour is within it, but its aggregate is gone here.
     await b.configure({ retention: { hourly: "30d" } });
-    expect((await b.ingest(reading("t-1", hour + 4000, 30))).ingested).toBe(1);
+    const late = await codeOf(b.ingest(reading("t-1", hour + 4000, 30)));
+    expect(late.code).toBe("VALIDATION_FAILED");
+    expect(late.details).toMatchObject({ index: 0, path: "timestamp" });
+    // Also after the actor restarts (the floor is stored, not only held in memory).
+    await evictDurableObject(b);
+    expect((await codeOf(building(name).ingest(reading("t-1", hour + 4000, 30)))).code).toBe(
+      "VALIDATION_FAILED",
+    );
+    await call("POST", `/admin/buildings/${name}/sync`);
+    expect(await centralFigures(name, hour)).toMatchObject([full]);
+
+    // Hours from the cutoff on are taken.
+    expect((await building(name).ingest(reading("t-1", Date.now() - 1000, 30))).ingested).toBe(1);
   });
 });
 
@@ -160,5 +194,86 @@ describe("CentralTelemetry: a building destroyed and written again", () => {
     });
     expect(stale).toMatchObject({ applied: false, changes: 0 });
     expect(await figures(name, hour)).toMatchObject([{ readingCount: 1, min: 50 }]);
+  });
+});
+
+describe("BuildingTelemetry: values so large their sums overflow", () => {
+  it("are refused by index (two of 1.7e308 made the minute's sum Infinity, and the central forward stopped for good)", async () => {
+    const name = freshName("huge");
+    const b = building(name);
+    const hour = baseHour();
+    const refused = await codeOf(
+      b.ingestBatch([
+        reading("t-1", hour + 1000, 1e300),
+        reading("t-1", hour + 2000, 1.7e308),
+        reading("t-1", hour + 3000, 5),
+      ]),
+    );
+    expect(refused).toMatchObject({ code: "VALIDATION_FAILED", details: { index: 1, path: "value" } });
+    expect((await codeOf(b.ingest(reading("t-1", hour + 2000, -1.7e308)))).details).toMatchObject({
+      path: "value",
+    });
+    expect((await json(call("POST", `/buildings/${name}/ingest`, reading("t-1", hour, 1e301)))).status).toBe(
+      400,
+    );
+
+    // At the bound, every figure stays finite and reaches the central actor.
+    await b.ingestBatch([
+      reading("t-1", hour + 1000, 1e300),
+      reading("t-1", hour + 2000, 1e300),
+      reading("t-1", hour + 3000, -1e300),
+    ]);
+    const sync = await json(call("POST", `/admin/buildings/${name}/sync`));
+    expect(sync.body.forward).toMatchObject({ pending: 0, failures: 0 });
+    const [fig] = await centralFigures(name, hour);
+    expect(fig).toMatchObject({ readingCount: 3, min: -1e300, max: 1e300 });
+    expect(fig.avg).toBeCloseTo(1e300 / 3, -290);
+  });
+});
+
+describe("BuildingTelemetry: a batch whose readings are not in time order", () => {
+  it("raises and resolves alerts as the same readings in time order do (the breach listed after a newer in-range reading stayed ACTIVE)", async () => {
+    const outcome = async (order: "time" | "reversed") => {
+      const b = building(freshName(`order-${order}`));
+      const at = Date.now() - 10 * 60_000;
+      await b.createRule({
+        sensorType: "temperature",
+        condition: "gt",
+        thresholdValue: 30,
+        cooldownSeconds: 0,
+      });
+      const batch = [
+        reading("t-1", at + 1000, 40),
+        reading("t-1", at + 2000, 20),
+        reading("t-2", at + 1500, 35),
+      ];
+      const res = await b.ingestBatch(order === "time" ? batch : batch.reverse());
+      const open = (await b.activeAlerts()).alerts.map((a) => a.sensorId);
+      const stored = await rows(
+        b,
+        "SELECT sensor_id, status, triggered_at, resolved_at FROM active_alerts ORDER BY sensor_id",
+      );
+      return {
+        raised: res.alerts.length,
+        resolved: res.resolved.length,
+        open,
+        stored: stored.map((r) => ({
+          ...r,
+          triggered_at: Number(r.triggered_at) - at,
+          resolved_at: r.resolved_at === null ? null : Number(r.resolved_at) - at,
+        })),
+      };
+    };
+    const inOrder = await outcome("time");
+    expect(inOrder).toEqual({
+      raised: 2,
+      resolved: 1,
+      open: ["t-2"],
+      stored: [
+        { sensor_id: "t-1", status: "RESOLVED", triggered_at: 1000, resolved_at: 2000 },
+        { sensor_id: "t-2", status: "ACTIVE", triggered_at: 1500, resolved_at: null },
+      ],
+    });
+    expect(await outcome("reversed")).toEqual(inOrder);
   });
 });

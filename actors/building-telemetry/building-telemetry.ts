@@ -200,7 +200,8 @@ export class BuildingTelemetry extends SqlActor<Env, typeof schema> {
   #lastRaised = new Map<string, number>();
   /** Hours known to be in rollup_pending (so a reading of such an hour writes no marker again). */
   readonly #pendingHours = new Set<number>();
-  #hourlyRetentionMs: number | undefined;
+  /** The hourly retention and the lifecycle's latest hourly cutoff (read once, again after a change). */
+  #hoursKept: { retention: number; droppedBefore: number } | undefined;
   #exists: boolean;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -237,13 +238,16 @@ export class BuildingTelemetry extends SqlActor<Env, typeof schema> {
   }
 
   /**
-   * Refuse a reading whose hour is past the hourly retention: the lifecycle may have dropped that
-   * hour here already, and rolling the reading up would start it again from this reading alone,
-   * which the central actor (it replaces an hour with the building's figures) would take for the
-   * whole hour. The lifecycle drops hours before `now - retention`, so any hour from there is kept.
+   * Refuse a reading whose hour is past the hourly retention, or before the lifecycle's latest
+   * hourly cutoff: the lifecycle may have dropped that hour here already, and rolling the reading
+   * up would start it again from this reading alone, which the central actor (it replaces an hour
+   * with the building's figures) would take for the whole hour. The lifecycle drops hours before
+   * `now - retention`, so any hour from there is kept; a retention lengthened later does not bring
+   * back the hours dropped under the shorter one (hence the stored cutoff).
    */
   #assertHoursKept(readings: Reading[], now: number): void {
-    const floor = now - this.#hourlyRetention();
+    const kept = this.#hoursKeptFloor();
+    const floor = Math.max(now - kept.retention, kept.droppedBefore);
     for (let i = 0; i < readings.length; i++) {
       const ts = readings[i].ts;
       if (ts - (ts % HOUR) < floor)
@@ -255,11 +259,17 @@ export class BuildingTelemetry extends SqlActor<Env, typeof schema> {
     }
   }
 
-  /** The hourly retention (read once per instance, and again after `configure`). */
-  #hourlyRetention(): number {
-    if (this.#hourlyRetentionMs === undefined)
-      this.#hourlyRetentionMs = this.#exists ? this.#retention().hourly : DEFAULT_RETENTION.hourly;
-    return this.#hourlyRetentionMs;
+  /** The hourly retention and cutoff (read once per instance, and again after `configure` or a lifecycle). */
+  #hoursKeptFloor(): { retention: number; droppedBefore: number } {
+    if (this.#hoursKept === undefined) {
+      const [row] = this.#exists
+        ? this.query<{ retention: number; droppedBefore: number }>(
+            "SELECT hourly_retention_ms AS retention, hourly_dropped_before AS droppedBefore FROM building",
+          )
+        : [];
+      this.#hoursKept = row ?? { retention: DEFAULT_RETENTION.hourly, droppedBefore: 0 };
+    }
+    return this.#hoursKept;
   }
 
   #store(readings: Reading[], now: number): IngestResult {
@@ -272,7 +282,10 @@ export class BuildingTelemetry extends SqlActor<Env, typeof schema> {
         this.#insertReadings(readings, now);
         this.#upsertMinutes(readings);
         if (rules.size === 0) return;
-        for (const r of readings) {
+        // In time order (a stable sort: equal times keep the batch's order): a breach listed after a
+        // newer reading back in range would otherwise raise an alert that stays open, and the
+        // alerts of a batch would depend on how the gateway ordered it.
+        for (const r of inTimeOrder(readings)) {
           const ofType = rules.ofType(r.sensorType);
           if (ofType) this.#evaluate(r, ofType, result, events);
         }
@@ -644,7 +657,7 @@ export class BuildingTelemetry extends SqlActor<Env, typeof schema> {
       this.query("UPDATE building SET minute_retention_ms = ?", [parseDuration(retention.minute)]);
     if (retention?.hourly)
       this.query("UPDATE building SET hourly_retention_ms = ?", [parseDuration(retention.hourly)]);
-    this.#hourlyRetentionMs = undefined;
+    this.#hoursKept = undefined;
     return { retention: this.#retention() };
   }
 
@@ -710,6 +723,11 @@ export class BuildingTelemetry extends SqlActor<Env, typeof schema> {
       const hourly = this.run("DELETE FROM hourly_aggregates WHERE hour < ?", [
         now - retention.hourly,
       ]).changes;
+      // Remembered: hours before the cutoff are refused from now on, whatever the retention becomes.
+      this.query("UPDATE building SET hourly_dropped_before = max(hourly_dropped_before, ?)", [
+        now - retention.hourly,
+      ]);
+      this.#hoursKept = undefined;
       const cutoff = now - RESOLVED_KEPT_MS;
       this.query(
         `INSERT INTO alert_history (alert_id, rule_id, sensor_id, sensor_type, severity, trigger_value, duration_seconds,
@@ -778,6 +796,13 @@ export class BuildingTelemetry extends SqlActor<Env, typeof schema> {
     this.schedule.every(ROLLUP_EVERY_MS, "rollup", undefined, { key: "rollup" });
     this.schedule.every(LIFECYCLE_EVERY_MS, "lifecycle", undefined, { key: "lifecycle" });
   }
+}
+
+/** The readings by time, the batch itself when it is in order already (no copy). */
+function inTimeOrder(readings: Reading[]): Reading[] {
+  for (let i = 1; i < readings.length; i++)
+    if (readings[i].ts < readings[i - 1].ts) return [...readings].sort((a, b) => a.ts - b.ts);
+  return readings;
 }
 
 /** One reading checked (inputs.ts), or VALIDATION_FAILED naming its index and first bad field. */

@@ -9,6 +9,13 @@ export const MAX_FUTURE_MS = 60 * 60_000;
 export const MAX_QUERY_HOURS = 24 * 90;
 export const MAX_REALTIME_MINUTES = 24 * 60;
 export const MAX_COOLDOWN_SECONDS = 86_400;
+/**
+ * The largest magnitude of a reading's value. Finite is not enough: the sums of the minute and
+ * hourly aggregates (and the central actor's sums over a building's sensors) must stay finite too,
+ * and two values near Number.MAX_VALUE already add up to Infinity, which the central actor refuses,
+ * stopping the building's forward for good. At 1e300, 1.7e8 readings fit in one sum.
+ */
+export const MAX_ABS_VALUE = 1e300;
 
 const shortText = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
 /** Sensor ids are free text from gateways, bounded (they are bound as parameters, never spliced). */
@@ -58,7 +65,7 @@ const issue = (path: string, message: string): ReadingIssue => ({ path, message 
 const text = (v: unknown, max: number) => typeof v === "string" && v.length >= 1 && v.length <= max;
 
 /**
- * Check one reading: sensorId text of 1–128, sensorType one of SENSOR_TYPES, a finite value, unit
+ * Check one reading: sensorId text of 1–128, sensorType one of SENSOR_TYPES, a finite value (at most MAX_ABS_VALUE either side of 0), unit
  * text of 1–32, quality an integer 0–100 (optional), timestamp epoch ms (an integer 0–8.64e15) or an
  * ISO-8601 date-time with offset, at most MAX_FUTURE_MS ahead of `now`. Fields are checked in that
  * order and the first bad one is answered; other keys are ignored. Written by hand, not with zod:
@@ -74,6 +81,7 @@ export function checkReading(input: unknown, now: number): Reading | ReadingIssu
   if (typeof sensorType !== "string" || !TYPES.has(sensorType))
     return issue("sensorType", `must be one of ${SENSOR_TYPES.join(", ")}`);
   if (typeof value !== "number" || !Number.isFinite(value)) return issue("value", "must be a finite number");
+  if (Math.abs(value) > MAX_ABS_VALUE) return issue("value", "must be from -1e300 to 1e300");
   if (!text(unit, 32)) return issue("unit", "must be text of 1 to 32 characters");
   if (
     quality !== undefined &&

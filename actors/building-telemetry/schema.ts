@@ -27,6 +27,11 @@ export const building = sqliteTable("building", {
   rawRetentionMs: integer("raw_retention_ms").notNull(),
   minuteRetentionMs: integer("minute_retention_ms").notNull(),
   hourlyRetentionMs: integer("hourly_retention_ms").notNull(),
+  /**
+   * The lifecycle's latest hourly cutoff: hours before it may have been dropped here, so readings
+   * of them are refused even once the retention is lengthened (they would start the hour again).
+   */
+  hourlyDroppedBefore: integer("hourly_dropped_before").notNull().default(0),
 });
 
 /** Raw readings (kept `raw_retention_ms`, then archived to R2 Parquet by day). */

@@ -1,0 +1,1 @@
+ALTER TABLE `building` ADD `hourly_dropped_before` integer DEFAULT 0 NOT NULL;
