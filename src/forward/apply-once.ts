@@ -72,10 +72,7 @@ export function applyOnce(
   }
   return actor.transaction(
     () => {
-      const [row] = actor.query<{ lsn: number; epoch: number | null }>(
-        `SELECT lsn, epoch FROM ${APPLIED} WHERE source = ? AND forward = ?`,
-        [b.source, b.forward],
-      );
+      const row = appliedRow(actor, b.source, b.forward);
       let applied = row?.lsn ?? 0;
       const known = row?.epoch ?? null;
       if (b.epoch !== undefined && known !== null && b.epoch < known)
@@ -109,9 +106,17 @@ export function appliedLsn(actor: Pick<ApplyHost, "query">, source: string, forw
     const exists = actor.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [APPLIED]);
     if (exists.length === 0) return 0;
   }
-  const row = actor.query<{ lsn: number }>(`SELECT lsn FROM ${APPLIED} WHERE source = ? AND forward = ?`, [
-    source,
-    forward,
-  ])[0];
-  return row?.lsn ?? 0;
+  return appliedRow(actor, source, forward)?.lsn ?? 0;
+}
+
+/** What this actor has applied of `source`'s forward: the LSN and the sender's epoch then. */
+function appliedRow(
+  actor: Pick<ApplyHost, "query">,
+  source: string,
+  forward: string,
+): { lsn: number; epoch: number | null } | undefined {
+  return actor.query<{ lsn: number; epoch: number | null }>(
+    `SELECT lsn, epoch FROM ${APPLIED} WHERE source = ? AND forward = ?`,
+    [source, forward],
+  )[0];
 }

@@ -129,6 +129,17 @@ export type RowValue = string | number | null | Uint8Array;
 /** A row (or a key) as history returns it. */
 export type Row = Record<string, RowValue>;
 
+/** Two JSON row images hold the same values (whatever their key order). */
+export function sameRow(a: string | null, b: string | null): boolean {
+  if (a === null || b === null) return a === b;
+  if (a === b) return true;
+  const x = JSON.parse(a) as Record<string, unknown>;
+  const y = JSON.parse(b) as Record<string, unknown>;
+  const keys = new Set([...Object.keys(x), ...Object.keys(y)]);
+  for (const k of keys) if (JSON.stringify(x[k] ?? null) !== JSON.stringify(y[k] ?? null)) return false;
+  return true;
+}
+
 /** A JSON image in JS, with encoded blobs turned back into bytes. */
 export function parseImage(text: SqlStorageValue | undefined): Row | null {
   if (typeof text !== "string") return null;

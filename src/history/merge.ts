@@ -8,6 +8,7 @@ import {
   parseImage,
   type Row,
   rowImage,
+  sameRow,
   type WalKey,
   walKey,
   walKeyColumns,
@@ -101,17 +102,6 @@ export function mergeSource(
     }
   }
   return { upTo, rows };
-}
-
-/** Two JSON row images hold the same values (whatever their key order). */
-export function sameRow(a: string | null, b: string | null): boolean {
-  if (a === null || b === null) return a === b;
-  if (a === b) return true;
-  const x = JSON.parse(a) as Record<string, unknown>;
-  const y = JSON.parse(b) as Record<string, unknown>;
-  const keys = new Set([...Object.keys(x), ...Object.keys(y)]);
-  for (const k of keys) if (JSON.stringify(x[k] ?? null) !== JSON.stringify(y[k] ?? null)) return false;
-  return true;
 }
 
 /** This side: what to write and what conflicts, under `policy`. */

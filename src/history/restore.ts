@@ -1,8 +1,7 @@
 import { ActorError } from "../errors";
 import { applyTargets, keyId, type RowTarget } from "./apply";
 import { archivedConflict, archivedSince, isArchiveTransaction } from "./archived";
-import { keyObject, type Row, type WalKey, walKey, walKeyColumns } from "./codec";
-import { sameRow } from "./merge";
+import { keyObject, type Row, sameRow, type WalKey, walKey, walKeyColumns } from "./codec";
 import { floorLsn, lastLsn, WAL } from "./store";
 import type { TableInfo } from "./tables";
 import { assertCovered, lsnAfter } from "./time";
