@@ -32,6 +32,7 @@ import {
 import { configuredSalt, generateSalt, UserHasher } from "./privacy";
 import {
   type DailyRow,
+  dayOf,
   dayStart,
   emptyQuery,
   emptyRealtime,
@@ -331,7 +332,7 @@ export class RegionalAnalytics extends SqlActor<Env, typeof schema> {
     const { retentionDays: asked } = parseInput(pruneInput, input ?? {});
     const now = Date.now();
     const days = asked ?? retentionDays(this.env);
-    const cutoff = dayStart(new Date(now - days * DAY_MS).toISOString().slice(0, 10));
+    const cutoff = dayStart(dayOf(now - days * DAY_MS));
     // Roll up first, so no event is pruned before its day's figures were computed.
     this.rollup();
     try {
@@ -363,7 +364,7 @@ export class RegionalAnalytics extends SqlActor<Env, typeof schema> {
    */
   async archiveDaily(input: ArchiveInput = {}): Promise<{ done: boolean; rows: number }> {
     const { before } = parseInput(archiveInput, input ?? {});
-    const firstOpen = new Date(Date.now() - LATE_WINDOW_MS).toISOString().slice(0, 10);
+    const firstOpen = dayOf(Date.now() - LATE_WINDOW_MS);
     if (before !== undefined && before > firstOpen)
       throw new ActorError(
         "VALIDATION_FAILED",

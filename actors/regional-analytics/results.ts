@@ -86,6 +86,11 @@ export function minuteOf(ms: number): string {
   return new Date(ms).toISOString().slice(0, 16);
 }
 
+/** The UTC day ("YYYY-MM-DD") of a time. */
+export function dayOf(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
 /** The first millisecond (UTC) of a "YYYY-MM-DD" day. */
 export function dayStart(date: string): number {
   return Date.parse(`${date}T00:00:00Z`);
