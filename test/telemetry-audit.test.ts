@@ -1,6 +1,17 @@
 import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { baseHour, building, call, codeOf, freshName, HOUR, json, reading, rows } from "./telemetry-helpers";
+import {
+  baseHour,
+  building,
+  call,
+  codeOf,
+  freshName,
+  HOUR,
+  hourlyChange,
+  json,
+  reading,
+  rows,
+} from "./telemetry-helpers";
 
 // Defects found by an audit of BuildingTelemetry and CentralTelemetry: each test failed before its fix.
 
@@ -117,18 +128,13 @@ describe("BuildingTelemetry: a rule that stops covering a sensor", () => {
     await b.updateRule({ id: rule.id, sensorType: "humidity", sensorId: null });
     expect(await openAlerts(b)).toEqual([]);
 
-    // A new alert on t-1 for the rule's new type works as before.
+    // A sensor of the rule's new type raises a new alert as before.
     const again = await b.ingest({ ...reading("h-1", Date.now(), 99), sensorType: "humidity", unit: "%" });
     expect(again.alerts).toMatchObject([{ ruleId: rule.id, sensorId: "h-1" }]);
   });
 });
 
 describe("CentralTelemetry: a building destroyed and written again", () => {
-  const figures = async (name: string, hour: number) =>
-    (
-      await json(call("GET", `/central/buildings/rollups?from=${hour}&to=${hour + HOUR}`))
-    ).body.rollups.filter((r: { building: string }) => r.building === name);
-
   it("replaces the old figures with the new building's (its LSNs start over; nothing is taken for a redelivery)", async () => {
     const name = freshName("reborn");
     const hour = baseHour();
@@ -137,7 +143,7 @@ describe("CentralTelemetry: a building destroyed and written again", () => {
       await building(name).ingest(reading("t-1", hour + 1000 + i, 20 + i));
       await call("POST", `/admin/buildings/${name}/sync`);
     }
-    expect(await figures(name, hour)).toMatchObject([{ readingCount: 5, min: 20, max: 24 }]);
+    expect(await centralFigures(name, hour)).toMatchObject([{ readingCount: 5, min: 20, max: 24 }]);
 
     await runInDurableObject(building(name), (actor: { destroy(): Promise<void> }) => actor.destroy());
     // The destroyed instance is aborted just after: the next call reaches a fresh, empty one.
@@ -153,7 +159,7 @@ describe("CentralTelemetry: a building destroyed and written again", () => {
     expect((await json(call("POST", `/admin/buildings/${name}/sync`))).body.forward).toMatchObject({
       ackedLsn: 1,
     });
-    expect(await figures(name, hour)).toMatchObject([{ readingCount: 1, min: 50, max: 50, avg: 50 }]);
+    expect(await centralFigures(name, hour)).toMatchObject([{ readingCount: 1, min: 50, max: 50, avg: 50 }]);
 
     // A batch of the old building (an earlier epoch) arriving now is stale: nothing changes.
     const central = env.CENTRAL_TELEMETRY.getByName("central");
@@ -171,29 +177,17 @@ describe("CentralTelemetry: a building destroyed and written again", () => {
       from: 1,
       to: 9,
       changes: [
-        {
-          lsn: 9,
-          tx: 9,
-          at: Date.now(),
-          table: "hourly_aggregates",
-          op: "update",
-          key: { sensor_id: "t-1", hour },
-          before: null,
-          after: {
-            sensor_id: "t-1",
-            sensor_type: "temperature",
-            hour,
-            min_value: 1,
-            max_value: 1,
-            sum_value: 1,
-            reading_count: 1,
-            avg_value: 1,
-          },
-        },
+        hourlyChange(9, 9, hour, {
+          min_value: 1,
+          max_value: 1,
+          sum_value: 1,
+          reading_count: 1,
+          avg_value: 1,
+        }),
       ],
     });
     expect(stale).toMatchObject({ applied: false, changes: 0 });
-    expect(await figures(name, hour)).toMatchObject([{ readingCount: 1, min: 50 }]);
+    expect(await centralFigures(name, hour)).toMatchObject([{ readingCount: 1, min: 50 }]);
   });
 });
 

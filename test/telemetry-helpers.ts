@@ -51,6 +51,20 @@ export function reading(sensorId: string, ts: number, value: number, extra: Reco
   return { sensorId, sensorType: "temperature" as const, value, unit: "C", timestamp: ts, ...extra };
 }
 
+/** One hourly_aggregates change of sensor t-1 as a forward batch carries it (for batches made by hand). */
+export function hourlyChange(lsn: number, tx: number, hour: number, figures: Record<string, number>) {
+  return {
+    lsn,
+    tx,
+    at: Date.now(),
+    table: "hourly_aggregates",
+    op: "update" as const,
+    key: { sensor_id: "t-1", hour },
+    before: null,
+    after: { sensor_id: "t-1", sensor_type: "temperature", hour, ...figures },
+  };
+}
+
 /** Rows straight from the actor's tables. */
 export function rows<T = Record<string, unknown>>(stub: BuildingStub, sql: string, params: unknown[] = []) {
   return runInDurableObject(stub, (actor: BuildingTelemetry) => actor.query(sql, params) as T[]);

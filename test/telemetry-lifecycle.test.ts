@@ -10,6 +10,7 @@ import {
   DAY,
   freshName,
   HOUR,
+  hourlyChange,
   json,
   MINUTE,
   makeDue,
@@ -297,24 +298,7 @@ describe("CentralTelemetry: rollups forwarded by the buildings", () => {
         from: 1,
         to: lsn,
         changes: [
-          {
-            lsn,
-            tx: 1,
-            at: Date.now(),
-            table: "hourly_aggregates",
-            op: "update",
-            key: { sensor_id: "t-1", hour },
-            before: null,
-            after: {
-              sensor_id: "t-1",
-              sensor_type: "temperature",
-              hour,
-              min_value: 0,
-              max_value: 0,
-              sum_value: 999,
-              reading_count: 999,
-            },
-          },
+          hourlyChange(lsn, 1, hour, { min_value: 0, max_value: 0, sum_value: 999, reading_count: 999 }),
         ],
       });
       expect(again.applied).toBe(false);
