@@ -246,8 +246,7 @@ export class BuildingTelemetry extends SqlActor<Env, typeof schema> {
    * back the hours dropped under the shorter one (hence the stored cutoff).
    */
   #assertHoursKept(readings: Reading[], now: number): void {
-    const kept = this.#hoursKeptFloor();
-    const floor = Math.max(now - kept.retention, kept.droppedBefore);
+    const floor = this.#hoursKeptFloor(now);
     for (let i = 0; i < readings.length; i++) {
       const ts = readings[i].ts;
       if (ts - (ts % HOUR) < floor)
@@ -259,8 +258,11 @@ export class BuildingTelemetry extends SqlActor<Env, typeof schema> {
     }
   }
 
-  /** The hourly retention and cutoff (read once per instance, and again after `configure` or a lifecycle). */
-  #hoursKeptFloor(): { retention: number; droppedBefore: number } {
+  /**
+   * The start of the oldest hour still kept at `now`: from the hourly retention and the stored
+   * cutoff (read once per instance, and again after `configure` or a lifecycle).
+   */
+  #hoursKeptFloor(now: number): number {
     if (this.#hoursKept === undefined) {
       const [row] = this.#exists
         ? this.query<{ retention: number; droppedBefore: number }>(
@@ -269,7 +271,7 @@ export class BuildingTelemetry extends SqlActor<Env, typeof schema> {
         : [];
       this.#hoursKept = row ?? { retention: DEFAULT_RETENTION.hourly, droppedBefore: 0 };
     }
-    return this.#hoursKept;
+    return Math.max(now - this.#hoursKept.retention, this.#hoursKept.droppedBefore);
   }
 
   #store(readings: Reading[], now: number): IngestResult {
