@@ -293,3 +293,19 @@ describe("core audit: archived rows and history", () => {
     ]);
   });
 });
+
+describe("core audit: column types", () => {
+  it("an untyped column changing from integer 1 to real 1.0 is captured, and restoreTo puts the integer back", async () => {
+    const stub = fresh("types");
+    await inside(stub, (a) => a.run("INSERT INTO wr (a, b, v) VALUES ('t', x'00', 1)"));
+    const t0 = await pointInTime(stub);
+    await inside(stub, (a) => a.run("UPDATE wr SET v = 1.0"));
+    const r = await inside(stub, (a) => {
+      const now = a.query("SELECT typeof(v) AS t FROM wr");
+      const was = a.query("SELECT typeof(v) AS t FROM wr FOR SYSTEM_TIME AS OF ?", [t0]);
+      a.restoreTo(t0);
+      return { now, was, restored: a.query("SELECT typeof(v) AS t FROM wr") };
+    });
+    expect(r).toEqual({ now: [{ t: "real" }], was: [{ t: "integer" }], restored: [{ t: "integer" }] });
+  });
+});

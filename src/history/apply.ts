@@ -152,10 +152,18 @@ function upsert(sql: SqlStorage, table: TableInfo, key: WalKey, image: string): 
       key,
     });
   const names = cols.map((c) => quoteIdent(c.name));
-  const others = cols.filter((c) => !table.pk.includes(c.name)).map((c) => quoteIdent(c.name));
+  const otherCols = cols.filter((c) => !table.pk.includes(c.name));
+  const others = otherCols.map((c) => quoteIdent(c.name));
   const target = quoteIdent(table.name);
+  // Byte for byte (not the column's collation), and by type where no affinity makes 1 and 1.0 one.
+  const same = otherCols.map((c) => {
+    const [t, x] = [`${target}.${quoteIdent(c.name)}`, `excluded.${quoteIdent(c.name)}`];
+    return c.affinity === "BLOB"
+      ? `(${t} IS ${x} COLLATE BINARY AND typeof(${t}) = typeof(${x}))`
+      : `${t} IS ${x} COLLATE BINARY`;
+  });
   const onConflict = others.length
-    ? `DO UPDATE SET ${others.map((n) => `${n} = excluded.${n}`).join(", ")} WHERE NOT (${others.map((n) => `${target}.${n} IS excluded.${n} COLLATE BINARY`).join(" AND ")})`
+    ? `DO UPDATE SET ${others.map((n) => `${n} = excluded.${n}`).join(", ")} WHERE NOT (${same.join(" AND ")})`
     : "DO NOTHING";
   sql.exec(
     `INSERT INTO ${target} (${names.join(", ")}) SELECT ${cols.map((c) => decodeValue("j", c)).join(", ")} FROM (SELECT ? AS j) WHERE true ON CONFLICT (${table.pk.map(quoteIdent).join(", ")}) ${onConflict}`,

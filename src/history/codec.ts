@@ -34,7 +34,7 @@ export function rowImage(prefix: string, columns: readonly ColumnInfo[]): string
 export function changedImage(columns: readonly ColumnInfo[]): string {
   const parts = columns.map(
     (c) =>
-      `CASE WHEN ${ref("OLD", c.name)} IS NOT ${ref("NEW", c.name)} COLLATE BINARY THEN ${sqlString(`,${JSON.stringify(c.name)}:`)} || json_quote(${encodeValue("NEW", c)}) ELSE '' END`,
+      `CASE WHEN ${ref("OLD", c.name)} IS NOT ${ref("NEW", c.name)} COLLATE BINARY${c.affinity === "BLOB" ? ` OR typeof(${ref("OLD", c.name)}) <> typeof(${ref("NEW", c.name)})` : ""} THEN ${sqlString(`,${JSON.stringify(c.name)}:`)} || json_quote(${encodeValue("NEW", c)}) ELSE '' END`,
   );
   return `('{' || substr(${parts.join(" || ")}, 2) || '}')`;
 }

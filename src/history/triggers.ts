@@ -4,7 +4,7 @@ import { TRIGGER_PREFIX, WAL } from "./store";
 import type { TableInfo } from "./tables";
 
 /** Bump when the generated SQL changes, so existing actors regenerate their triggers on wake. */
-const TRIGGER_VERSION = 7;
+const TRIGGER_VERSION = 8;
 
 const NOW = "CAST(unixepoch('subsec') * 1000 AS INTEGER)";
 /** The newest WAL row, as `w`: while its mark is -1 its transaction is open. */
@@ -37,8 +37,14 @@ export function captureTriggers(table: TableInfo): { name: string; sql: string }
   const samePk = table.pk
     .map((c) => `OLD.${quoteIdent(c)} IS NEW.${quoteIdent(c)} COLLATE BINARY`)
     .join(" AND ");
+  // A column without affinity can hold 1 and then 1.0, which IS calls equal: compare types there too.
   const sameAll = cols
-    .map((c) => `OLD.${quoteIdent(c.name)} IS NEW.${quoteIdent(c.name)} COLLATE BINARY`)
+    .map((c) => {
+      const [o, n] = [`OLD.${quoteIdent(c.name)}`, `NEW.${quoteIdent(c.name)}`];
+      return c.affinity === "BLOB"
+        ? `(${o} IS ${n} COLLATE BINARY AND typeof(${o}) = typeof(${n}))`
+        : `${o} IS ${n} COLLATE BINARY`;
+    })
     .join(" AND ");
   const make = (kind: string, event: string, body: string) => {
     const name = triggerName(table.name, kind);
