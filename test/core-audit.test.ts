@@ -309,3 +309,28 @@ describe("core audit: column types", () => {
     expect(r).toEqual({ now: [{ t: "real" }], was: [{ t: "integer" }], restored: [{ t: "integer" }] });
   });
 });
+
+describe("core audit: application triggers with history on", () => {
+  it("a self-updating trigger with a WHEN guard runs once and is captured; without one the statement fails and writes nothing", async () => {
+    const stub = fresh("selftrigger");
+    const r = await inside(stub, (a) => {
+      a.run("INSERT INTO users (id, email, name) VALUES (1, 'g@x.io', 'G')");
+      a.query(
+        "CREATE TRIGGER users_touch AFTER UPDATE ON users WHEN NEW.name IS OLD.name BEGIN UPDATE users SET name = coalesce(NEW.name, '') || '!' WHERE id = NEW.id; END",
+      );
+      a.run("UPDATE users SET email = ? WHERE id = ?", ["h@x.io", 1]);
+      const guarded = a.query("SELECT email, name FROM users");
+      const captured = a.query("SELECT op, after FROM _dosql_wal WHERE tbl = 'users' ORDER BY lsn");
+      a.query("DROP TRIGGER users_touch");
+      a.query(
+        "CREATE TRIGGER users_loop AFTER UPDATE ON users BEGIN UPDATE users SET name = coalesce(NEW.name, '') || '!' WHERE id = NEW.id; END",
+      );
+      const failed = codeOf(() => a.run("UPDATE users SET email = ? WHERE id = ?", ["i@x.io", 1]));
+      return { guarded, captured, failed, after: a.query("SELECT email, name FROM users") };
+    });
+    expect(r.guarded).toEqual([{ email: "h@x.io", name: "G!" }]);
+    expect(r.captured.map((c) => c.op)).toEqual(["I", "U", "U"]);
+    expect(r.failed).toBeDefined();
+    expect(r.after).toEqual([{ email: "h@x.io", name: "G!" }]);
+  });
+});
