@@ -292,6 +292,35 @@ describe("core audit: archived rows and history", () => {
       { id: 6, v: 6 },
     ]);
   });
+  it("merging a branch's change to a row the parent archived is refused with ARCHIVED: cold and hot never count it twice", async () => {
+    const stub = fresh("arch-parent");
+    await inside(stub, seed);
+    const name = `arch-parent-branch-${Date.now()}-${seq++}`;
+    await inside(stub, (a) => a.branch(name));
+    const branch = env.CORE_AUDIT.getByName(name);
+    // The branch changes row 1 and deletes row 2; the parent archives all six meanwhile.
+    await inside(branch, (a) => a.run("UPDATE readings SET v = 10 WHERE id = 1"));
+    await inside(branch, (a) => a.run("DELETE FROM readings WHERE id = 2"));
+    expect((await archive(stub)).done).toBe(true);
+    const lsn = () => inside(stub, (a) => a.query("SELECT max(lsn) AS l FROM _dosql_wal"));
+    const before = await lsn();
+    const codes: Record<string, string | undefined> = {};
+    for (const onConflict of ["theirs", "ours", "fail"] as const) {
+      codes[onConflict] = await inside(stub, async (a) => {
+        try {
+          const r = await a.merge(name, { onConflict });
+          return `merged=${r.merged} conflicts=${r.conflicts.length}`;
+        } catch (err) {
+          return ActorError.from(err)?.code ?? String(err);
+        }
+      });
+    }
+    // Taking the branch's rows would write row 1 back hot (read twice) and leave row 2 in the
+    // archive (the delete lost): refused whatever the policy, and nothing written.
+    expect(codes).toEqual({ theirs: "ARCHIVED", ours: "ARCHIVED", fail: "ARCHIVED" });
+    expect(await lsn()).toEqual(before);
+    expect(await union(stub)).toEqual([{ n: 6, s: 21 }]);
+  });
 });
 
 describe("core audit: column types", () => {

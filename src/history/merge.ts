@@ -1,7 +1,7 @@
 import { quoteIdent } from "../database";
 import { ActorError } from "../errors";
 import { keyId, type RowTarget } from "./apply";
-import { archivedSince } from "./archived";
+import { type ArchivedRow, archivedConflict, archivedSince } from "./archived";
 import {
   keyMatch,
   keyObject,
@@ -113,6 +113,11 @@ export function planMerge(
 ): { targets: RowTarget[]; conflicts: MergeConflict[] } {
   const targets: RowTarget[] = [];
   const conflicts: MergeConflict[] = [];
+  // Rows this actor's archive moved to R2 (and not written since): "ours" is the archived row, and
+  // taking theirs is refused with ARCHIVED, since the archive cannot be rewritten: written back hot
+  // the row would be read twice, and a delete would leave it in the archive.
+  const archivedOf = new Map<string, Map<string, ArchivedRow>>();
+  const refused: { table: TableInfo; key: WalKey }[] = [];
   for (const r of source.rows) {
     const table = captured.get(r.table);
     if (!table)
@@ -120,10 +125,24 @@ export function planMerge(
         "BRANCH_SCHEMA_MISMATCH",
         `the branch changed ${r.table}, which this actor does not track`,
       );
-    const ours = currentImage(sql, table, r.key);
+    let ours = currentImage(sql, table, r.key);
+    let moved = false;
+    if (ours === null) {
+      let archived = archivedOf.get(table.name);
+      if (!archived) {
+        archived = archivedSince(sql, table, 1);
+        archivedOf.set(table.name, archived);
+      }
+      const row = archived.size ? archived.get(keyId(table.name, r.key)) : undefined;
+      if (row?.last) {
+        ours = row.image;
+        moved = true;
+      }
+    }
     if (sameRow(ours, r.theirs)) continue;
-    if (sameRow(ours, r.base)) {
-      targets.push({ table, key: r.key, image: r.theirs });
+    if (sameRow(ours, r.base) || (moved && policy === "theirs")) {
+      if (moved) refused.push({ table, key: r.key });
+      else targets.push({ table, key: r.key, image: r.theirs });
       continue;
     }
     conflicts.push({
@@ -135,5 +154,6 @@ export function planMerge(
     });
     if (policy === "theirs") targets.push({ table, key: r.key, image: r.theirs });
   }
+  if (refused.length) throw archivedConflict("cannot merge", refused);
   return { targets, conflicts };
 }
