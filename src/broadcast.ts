@@ -259,7 +259,12 @@ export class Connections {
 function encode(message: unknown): string | ArrayBuffer | ArrayBufferView {
   if (typeof message === "string" || message instanceof ArrayBuffer || ArrayBuffer.isView(message))
     return message;
-  const text = JSON.stringify(message as JsonValue);
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(message as JsonValue);
+  } catch {
+    text = undefined; // a bigint, or a cycle
+  }
   if (text === undefined)
     throw new ActorError("INVALID_JSON", "a broadcast message must be a string, bytes or JSON");
   return text;

@@ -22,6 +22,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
   QUERY_TOO_LARGE: 413,
+  SQL_ERROR: 400,
   MIGRATION_FAILED: 500,
   MIGRATION_WOULD_LOSE_ROWS: 500,
   MIGRATION_WOULD_BREAK_REFERENCES: 500,
@@ -97,6 +98,20 @@ export class ActorError extends Error {
     }
     return new ActorError(code, body.slice(0, nul), details);
   }
+}
+
+/** SQLite's answers to bad SQL or data (syntax, unknown names, constraints, types): the caller's to fix. */
+const CALLER_SQLITE_CODE = /\bSQLITE_(ERROR|CONSTRAINT|MISMATCH|RANGE|TOOBIG|AUTH)\b/;
+
+/**
+ * A SQLite error raised by the caller's SQL as a typed `SQL_ERROR` (400), SQLite's message and code
+ * kept (`details.sqlite`). Typed errors (an `ActorError`, or a trigger's `RAISE` of one) and
+ * anything else (the storage failing) are answered as they are.
+ */
+export function sqlError(err: unknown): unknown {
+  if (!(err instanceof Error) || ActorError.from(err)) return err;
+  const code = CALLER_SQLITE_CODE.exec(err.message);
+  return code ? new ActorError("SQL_ERROR", err.message.slice(0, 1_000), { sqlite: code[0] }) : err;
 }
 
 /** Shorthand for a 400 with a field-level reason. */

@@ -18,7 +18,7 @@ import {
   type TransactionOptions,
 } from "./database";
 import { type ActorConfig, defineActor, PART_KEYS } from "./define-actor";
-import { ActorError } from "./errors";
+import { ActorError, sqlError } from "./errors";
 import { exportNameOf } from "./export-name";
 import type { FleetMember } from "./fleet/part";
 import type { ReadOnlyResult } from "./fleet/read-only";
@@ -279,15 +279,30 @@ export class SqlActor<
   query<T = Record<string, SqlStorageValue>>(sql: string, params?: SqlParams): T[] | Promise<T[]> {
     if (this.#unavailable !== undefined) throw this.#unavailable;
     const route = typeof sql === "string" ? this.#routes.get(sql) : Route.Rows;
-    if (route <= Route.Write) return this.#database.query<T>(sql, params, route === Route.Rows);
-    return this.#routed(route, sql, params ?? []) as T[] | Promise<T[]>;
+    let result: T[] | Promise<T[]>;
+    try {
+      if (route <= Route.Write) return this.#database.query<T>(sql, params, route === Route.Rows);
+      result = this.#routed(route, sql, params ?? []) as T[] | Promise<T[]>;
+    } catch (err) {
+      throw sqlError(err);
+    }
+    return result instanceof Promise
+      ? result.catch((err) => {
+          throw sqlError(err);
+        })
+      : result;
   }
 
+  /** SQLite's errors for the caller's SQL are typed (`SQL_ERROR`, 400), here and in `query`. */
   run(sql: string, params?: SqlParams): RunResult {
     if (this.#unavailable !== undefined) throw this.#unavailable;
     // Parts never take `run` (a cold query is async, time travel only reads): only the cursor is routed.
     const written = typeof sql === "string" && this.#routes.get(sql) === Route.Write;
-    return this.#database.run(sql, params, !written);
+    try {
+      return this.#database.run(sql, params, !written);
+    } catch (err) {
+      throw sqlError(err);
+    }
   }
 
   /**

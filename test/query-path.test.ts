@@ -3,6 +3,7 @@
 // materialised; values already bindable are bound as given.
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import type { ActorError } from "../src/index";
 import { ROUTE_CACHE_SIZE, ROUTE_CACHE_TEXT, Route, RouteCache, routeOf } from "../src/query-route";
 import { runPlanOf } from "../src/sql-statement";
 import { codeOf } from "./history-helpers";
@@ -141,6 +142,44 @@ describe("SqlActor.query on an actor without history or tiering", () => {
     expect((await code((a) => a.query("")))?.code).toBe("VALIDATION_FAILED");
     expect((await code((a) => a.query("SELECT ?", "x")))?.code).toBe("VALIDATION_FAILED");
     expect((await code((a) => a.run("SELECT ?", [{}])))?.code).toBe("VALIDATION_FAILED");
+  });
+
+  it("answers SQLite's errors for the caller's SQL as SQL_ERROR (400, SQLite's message and code), over RPC too", async () => {
+    const stub = fixture();
+    const inside = await runInDurableObject(stub, (actor) => {
+      actor.query("CREATE TABLE u (id INTEGER PRIMARY KEY, v TEXT NOT NULL UNIQUE)");
+      actor.run("INSERT INTO u (v) VALUES ('a')");
+      const caught = (fn: () => unknown) => {
+        try {
+          fn();
+        } catch (err) {
+          const e = err as ActorError;
+          return { name: e.name, code: e.code, status: e.status, details: e.details, message: e.message };
+        }
+      };
+      return {
+        syntax: caught(() => actor.query("SELEC 1")),
+        unknown: caught(() => actor.query("SELECT nope FROM u")),
+        unique: caught(() => actor.run("INSERT INTO u (v) VALUES ('a')")),
+        inTransaction: caught(() => actor.transaction(() => actor.run("INSERT INTO u (v) VALUES (NULL)"))),
+        rows: actor.query("SELECT count(*) AS n FROM u")[0].n,
+      };
+    });
+    expect(inside.syntax).toMatchObject({
+      name: "ActorError",
+      code: "SQL_ERROR",
+      status: 400,
+      details: { sqlite: "SQLITE_ERROR" },
+    });
+    expect(inside.syntax?.message).toContain("syntax error");
+    expect(inside.unknown).toMatchObject({ code: "SQL_ERROR" });
+    expect(inside.unique).toMatchObject({ code: "SQL_ERROR", details: { sqlite: "SQLITE_CONSTRAINT" } });
+    expect(inside.unique?.message).toContain("UNIQUE constraint failed");
+    expect(inside.inTransaction).toMatchObject({ code: "SQL_ERROR" });
+    expect(inside.rows).toBe(1);
+    // Over a real RPC stub the code arrives.
+    const rpc = stub as unknown as { query(sql: string): Promise<unknown> };
+    expect((await codeOf(rpc.query("SELEC 1")))?.code).toBe("SQL_ERROR");
   });
 });
 

@@ -2,7 +2,6 @@ import { ActorError } from "../errors";
 import { significant, tokenize } from "../sql/tokens";
 
 ActorError.defineStatus("READ_ONLY", 400);
-ActorError.defineStatus("SQL_ERROR", 400);
 
 /** The rollback that ends every read-only run (nothing it did is kept). */
 class RolledBack extends Error {}

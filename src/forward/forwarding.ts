@@ -101,9 +101,13 @@ export class Forwarding {
   #get(name: unknown): Forwarder {
     const forwarder = typeof name === "string" ? this.#forwarders.get(name) : undefined;
     if (!forwarder)
-      throw new ActorError("FORWARD_NOT_FOUND", `no forward ${JSON.stringify(name)}`, {
-        forwards: [...this.#forwarders.keys()],
-      });
+      throw new ActorError(
+        "FORWARD_NOT_FOUND",
+        `no forward ${typeof name === "string" ? JSON.stringify(name) : `named by a ${typeof name}`}`,
+        {
+          forwards: [...this.#forwarders.keys()],
+        },
+      );
     return forwarder;
   }
 

@@ -1,5 +1,5 @@
 import { quoteIdent } from "../database";
-import { ActorError, badInput } from "../errors";
+import { ActorError, badInput, sqlError } from "../errors";
 import { affinityOf } from "./affinity";
 import { BulkInserter } from "./bulk-insert";
 import { COLLATIONS, type Collation } from "./collations";
@@ -165,13 +165,15 @@ export async function runOverScratch<T>(
       for (const w of work) await w();
     }
     for (const s of sources) s.finish();
-    return query(
-      splice(
-        text,
-        sources.map((s) => ({ start: s.ref.start, end: s.ref.end, text: s.replacement() })),
-      ),
-      params,
+    const spliced = splice(
+      text,
+      sources.map((s) => ({ start: s.ref.start, end: s.ref.end, text: s.replacement() })),
     );
+    try {
+      return query(spliced, params);
+    } catch (err) {
+      throw sqlError(err);
+    }
   } finally {
     for (const s of sources) {
       try {
