@@ -42,8 +42,12 @@ export class RpcServer {
   readonly #settings: RpcSettings;
   readonly #host: RpcHost;
   readonly #live: LiveQueries;
-  /** Calls in flight per connection id (in memory: a hibernated actor has none). */
-  readonly #flights = new Map<string, Map<CallId, Flight>>();
+  /**
+   * Calls in flight per socket (in memory: a hibernated actor has none). Keyed by the socket
+   * itself, not its id: the id is the client's `_pk` (presence shows it to everyone), so another
+   * socket may carry the same id and must not reach these calls.
+   */
+  readonly #flights = new WeakMap<ActorConnection, Map<CallId, Flight>>();
 
   constructor(settings: RpcSettings, host: RpcHost) {
     this.#settings = settings;
@@ -215,16 +219,16 @@ export class RpcServer {
   }
 
   closed(connection: ActorConnection): void {
-    for (const flight of this.#flights.get(connection.id)?.values() ?? []) flight.cancel?.();
-    this.#flights.delete(connection.id);
+    for (const flight of this.#flights.get(connection)?.values() ?? []) flight.cancel?.();
+    this.#flights.delete(connection);
     this.#live.closed(connection);
   }
 
   #flightsOf(connection: ActorConnection): Map<CallId, Flight> {
-    let flights = this.#flights.get(connection.id);
+    let flights = this.#flights.get(connection);
     if (!flights) {
       flights = new Map();
-      this.#flights.set(connection.id, flights);
+      this.#flights.set(connection, flights);
     }
     return flights;
   }

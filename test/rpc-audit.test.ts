@@ -1,0 +1,37 @@
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { openSocket, uniqueName } from "./rpc-helpers";
+
+const actor = (prefix: string) => env.RPC_ACTOR.getByName(uniqueName(prefix));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("socket RPC audit", () => {
+  // A connection id is the client's `_pk`, and presence shows every connection's id to everyone.
+  it("a socket that takes another's connection id can neither cancel, crowd out nor (by closing) stop its calls", async () => {
+    const stub = actor("same-id");
+    const victim = await openSocket(stub, { id: "shared" });
+    victim.send({ id: "s", method: "count", args: [30, 20] });
+    await victim.next((f) => f.id === "s" && f.chunk === 2);
+    const other = await openSocket(stub, { id: "shared" });
+    // Its own calls under the victim's call id are its own, not a duplicate of the victim's.
+    expect((await other.call("echo", "mine")).result).toEqual(["mine"]);
+    other.send({ id: "s", method: "echo", args: ["same call id"] });
+    expect(await other.next((f) => f.id === "s")).toEqual({ id: "s", result: ["same call id"] });
+    other.send({ cancel: "s" });
+    await sleep(100);
+    other.ws.close(1000, "bye");
+    const done = await victim.next((f) => f.id === "s" && f.done, 10_000);
+    expect(done).toEqual({ id: "s", done: true });
+    const chunks = victim.received.filter((f) => f.id === "s" && "chunk" in f).map((f) => f.chunk);
+    expect(chunks).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    // The victim's own cancel still works.
+    victim.send({ id: "t", method: "count", args: [1000, 20] });
+    await victim.next((f) => f.id === "t" && f.chunk === 1);
+    victim.send({ cancel: "t" });
+    expect(await victim.next((f) => f.id === "t" && f.done)).toEqual({
+      id: "t",
+      done: true,
+      cancelled: true,
+    });
+  });
+});
