@@ -1,13 +1,18 @@
 import { env, runInDurableObject } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { ActorError } from "../src/index";
-import type { ScheduledActor } from "./fixtures/scheduled-actors";
+import type { RunRow, ScheduledActor } from "./fixtures/scheduled-actors";
 
 let seq = 0;
 const fresh = (prefix: string) => env.SCHEDULED.getByName(`${prefix}-${Date.now()}-${seq++}`);
 type Stub = ReturnType<typeof fresh>;
 const inActor = <R>(stub: Stub, fn: (actor: ScheduledActor, state: DurableObjectState) => R | Promise<R>) =>
   runInDurableObject(stub, fn);
+
+const runsOf = (stub: Stub, method?: string): Promise<RunRow[]> =>
+  inActor(stub, (actor) => actor.runs(method));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const waitFor = <T>(fn: () => Promise<T>) => vi.waitFor(fn, { timeout: 10_000, interval: 50 });
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -46,5 +51,21 @@ describe("schedule audit", () => {
     const edge = await inActor(stub, (actor) => actor.schedule.at(new Date(LAST_ALARM), "record", "edge"));
     expect(edge.nextRunAt).toBe(LAST_ALARM);
     expect(await inActor(stub, (_actor, state) => state.storage.getAlarm())).toBe(LAST_ALARM);
+  });
+
+  it("a task cancelled by an earlier task of the same batch does not run", async () => {
+    const stub = fresh("batch-cancel");
+    await inActor(stub, (actor) => {
+      const past = Date.now() - 1_000;
+      // All three due together, so one alarm claims them as one batch, in this order.
+      actor.schedule.at(new Date(past), "cancelSelf", "victim");
+      actor.schedule.at(new Date(past + 1), "record", "cancelled", { key: "victim" });
+      actor.schedule.at(new Date(past + 2), "record", "kept");
+    });
+    await waitFor(async () => expect((await runsOf(stub, "record")).map((r) => r.payload)).toContain("kept"));
+    await sleep(200);
+    expect((await runsOf(stub, "cancelSelf")).map((r) => r.payload)).toEqual(["victim"]);
+    expect((await runsOf(stub, "record")).map((r) => r.payload)).toEqual(["kept"]);
+    expect(await inActor(stub, (actor) => actor.schedule.list())).toEqual([]);
   });
 });
