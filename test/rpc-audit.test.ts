@@ -34,4 +34,22 @@ describe("socket RPC audit", () => {
       cancelled: true,
     });
   });
+
+  it("an RPC frame without a usable id is answered with the contract's error frame ({ type, data: { code, message } })", async () => {
+    const socket = await openSocket(actor("error-shape"));
+    for (const frame of [
+      { id: { not: "an id" }, method: "echo" },
+      { id: 1.5, subscribe: { sql: "SELECT id FROM items" } },
+      { cancel: { not: "an id" } },
+    ]) {
+      socket.send(frame);
+      const error = await socket.next((f) => f.type === "error");
+      expect(error.data, JSON.stringify(frame)).toEqual({
+        code: "VALIDATION_FAILED",
+        message: error.message,
+      });
+      expect(error.code).toBe("VALIDATION_FAILED");
+    }
+    expect((await socket.call("echo", "open")).result).toEqual(["open"]);
+  });
 });

@@ -1,3 +1,4 @@
+import { errorFrame } from "../broadcast/protocol";
 import type { ActorConnection, ConnectionState } from "../broadcast/state";
 import { ActorError } from "../errors";
 import { toJsonText } from "../json";
@@ -112,11 +113,8 @@ export class RpcServer {
       const known = ActorError.from(err);
       if (!known) console.error("a socket call failed", err);
       const error = known ?? new ActorError("INTERNAL", "internal error");
-      if (id === undefined)
-        this.#host.send(
-          connection,
-          JSON.stringify({ type: "error", code: error.code, message: error.description }),
-        );
+      // Without an id to answer, the socket's error frame (DESIGN.md: { type: "error", data: { code, message } }).
+      if (id === undefined) this.#host.send(connection, errorFrame(error));
       else this.#reply(connection, id, "error", errorBody(error));
     }
   }
