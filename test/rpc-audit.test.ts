@@ -52,4 +52,49 @@ describe("socket RPC audit", () => {
     }
     expect((await socket.call("echo", "open")).result).toEqual(["open"]);
   });
+
+  // A live query is kept up to date from the rows each commit changed; a row's place in the result
+  // must depend on that row alone. A self-join makes it depend on other rows.
+  it("a live query whose result depends on other rows of the table (self-join) is refused, not silently left stale", async () => {
+    // Items whose successor id exists: only row 1 once row 2 is added.
+    for (const sql of [
+      "SELECT a.id, a.name FROM items a JOIN items b ON b.id = a.id + 1",
+      "SELECT a.id, a.name FROM items a, items b WHERE b.id = a.id + 1",
+      "SELECT id, name FROM items a WHERE EXISTS (SELECT 1 FROM items b WHERE b.id = a.id + 1)",
+    ]) {
+      const stub = actor("self-join");
+      await stub.addItem({ id: 1, name: "a", qty: 1 });
+      const socket = await openSocket(stub);
+      socket.send({ id: "join", subscribe: { sql } });
+      const answer = await socket.next((f) => f.id === "join");
+      if (answer.result) {
+        // Accepted: then it must follow the commit that brings row 1 into the result.
+        expect(answer.result.rows, sql).toEqual([]);
+        await stub.addItem({ id: 2, name: "b", qty: 1 });
+        const push = await socket.next((f) => f.sub === "join", 2_000).catch(() => undefined);
+        expect(push?.rows, `${sql}: row 1 joined the result, no push`).toEqual([{ id: 1, name: "a" }]);
+      } else expect(answer.error.code, sql).toBe("LIVE_QUERY_UNSUPPORTED");
+    }
+    // Queries that read each row on its own are still served.
+    const socket = await openSocket(actor("row-by-row"));
+    for (const [id, plain, params] of [
+      ["plain", "SELECT id, name FROM items WHERE qty < ?", [5]],
+      ["or", "SELECT id, name FROM items WHERE id = ? OR qty = ?", [1, 5]],
+      [
+        "union",
+        "SELECT id, name FROM items WHERE qty < ? UNION SELECT id, name FROM items WHERE id > ?",
+        [1, 5],
+      ],
+      [
+        "all",
+        "SELECT id, name FROM items WHERE qty < ? UNION ALL SELECT id, name FROM items WHERE id > ?",
+        [1, 5],
+      ],
+      ["json", "SELECT items.id, items.name FROM items, json_each(?) j WHERE items.id = j.value", ["[1, 2]"]],
+    ] as const) {
+      socket.send({ id, subscribe: { sql: plain, params } });
+      const got = await socket.next((f) => f.id === id);
+      expect(got.error, `${plain}: ${JSON.stringify(got.error)}`).toBeUndefined();
+    }
+  });
 });
