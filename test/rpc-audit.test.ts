@@ -97,4 +97,23 @@ describe("socket RPC audit", () => {
       expect(got.error, `${plain}: ${JSON.stringify(got.error)}`).toBeUndefined();
     }
   });
+
+  it("a live query with GROUP BY (one row per group, whichever the table holds) is refused, not silently left wrong", async () => {
+    const stub = actor("group-by");
+    await stub.addItem({ id: 1, name: "same", qty: 1 });
+    const socket = await openSocket(stub);
+    const sql = "SELECT id, name FROM items GROUP BY name";
+    socket.send({ id: "g", subscribe: { sql } });
+    const answer = await socket.next((f) => f.id === "g");
+    if (answer.result) {
+      const mirror = new Map(answer.result.rows.map((r: { id: number }) => [r.id, r]));
+      await stub.addItem({ id: 2, name: "same", qty: 1 });
+      const push = await socket.next((f) => f.sub === "g", 1_500).catch(() => undefined);
+      for (const row of push?.rows ?? []) mirror.set(row.id, row);
+      for (const [id] of push?.removed ?? []) mirror.delete(id);
+      socket.send({ id: "now", subscribe: { sql } });
+      const now = await socket.next((f) => f.id === "now");
+      expect([...mirror.values()], "the client's copy after the push").toEqual(now.result.rows);
+    } else expect(answer.error.code).toBe("LIVE_QUERY_UNSUPPORTED");
+  });
 });

@@ -78,6 +78,11 @@ function singleSelect(sql: unknown, paramCount: number): string {
     throw unsupported("a live query is one SELECT statement");
   if (body.some((t) => t.kind === "punct" && t.text === ";"))
     throw unsupported("a live query is one statement");
+  // GROUP BY without an aggregate passes the opcode check, but a row stands for its whole group:
+  // which one depends on the other rows, so the changed rows alone cannot keep it up to date.
+  const word = (i: number) => (body[i]?.kind === "word" ? body[i].text.toUpperCase() : undefined);
+  if (body.some((_, i) => word(i) === "GROUP" && word(i + 1) === "BY"))
+    throw unsupported("GROUP BY cannot be kept live row by row; select the rows and group on the client");
   const params = body.filter((t) => t.kind === "param");
   if (params.some((t) => t.text !== "?")) throw unsupported("live queries take positional ? parameters only");
   if (params.length !== paramCount)
