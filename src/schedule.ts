@@ -324,6 +324,9 @@ export class Scheduler<T extends object> {
   }
 
   async #run(row: Row): Promise<void> {
+    // Claimed with its batch, but an earlier task of the batch may have cancelled or replaced it
+    // since: then this run is no longer wanted (its end would be a no-op, its side effects not).
+    if (this.#stopped || this.#store.get(row.id)?.run_id !== row.run_id) return;
     let failure: unknown;
     let failed = false;
     try {

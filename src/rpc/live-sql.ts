@@ -78,6 +78,11 @@ function singleSelect(sql: unknown, paramCount: number): string {
     throw unsupported("a live query is one SELECT statement");
   if (body.some((t) => t.kind === "punct" && t.text === ";"))
     throw unsupported("a live query is one statement");
+  // GROUP BY without an aggregate passes the opcode check, but a row stands for its whole group:
+  // which one depends on the other rows, so the changed rows alone cannot keep it up to date.
+  const word = (i: number) => (body[i]?.kind === "word" ? body[i].text.toUpperCase() : undefined);
+  if (body.some((_, i) => word(i) === "GROUP" && word(i + 1) === "BY"))
+    throw unsupported("GROUP BY cannot be kept live row by row; select the rows and group on the client");
   const params = body.filter((t) => t.kind === "param");
   if (params.some((t) => t.text !== "?")) throw unsupported("live queries take positional ? parameters only");
   if (params.length !== paramCount)
@@ -123,6 +128,44 @@ function tablesRead(
   return names;
 }
 
+/** Query plan lines that begin a new SELECT of a compound (UNION, UNION ALL, EXCEPT, INTERSECT). */
+const COMPOUND_ARM = /^(LEFT|RIGHT|LEFT-MOST SUBQUERY|UNION ALL|(UNION|EXCEPT|INTERSECT) USING TEMP B-TREE)$/;
+
+/**
+ * A live query is kept up to date from the rows each commit changed (the table shadowed by them),
+ * so whether a row is in the result must depend on that row alone. A self-join, or a subquery
+ * reading the table, makes it depend on other rows: the changed rows alone give a wrong answer
+ * (a row that joins the result because another row was added is never pushed). From the query
+ * plan: each SELECT of the statement (each arm of a compound) may loop over the table once (a
+ * MULTI-INDEX OR is one loop); table-valued functions are not the table.
+ */
+function checkRowByRow(sql: SqlStorage, text: string, params: readonly LiveParam[], table: string): void {
+  const plan = sql
+    .exec<{ id: number; parent: number; detail: string }>(`EXPLAIN QUERY PLAN ${text}`, ...bind(params))
+    .toArray();
+  const byId = new Map(plan.map((row) => [row.id, row]));
+  const loops = new Map<number, Set<number>>();
+  for (const row of plan) {
+    if (!/^(SCAN|SEARCH) /.test(row.detail) || /VIRTUAL TABLE|CONSTANT ROW/.test(row.detail)) continue;
+    let loop = row.id;
+    let scope = 0;
+    for (let up = byId.get(row.parent); up; up = byId.get(up.parent)) {
+      if (up.detail === "MULTI-INDEX OR") loop = up.id;
+      if (COMPOUND_ARM.test(up.detail)) {
+        scope = up.id;
+        break;
+      }
+    }
+    const inScope = loops.get(scope) ?? new Set<number>();
+    inScope.add(loop);
+    loops.set(scope, inScope);
+    if (inScope.size > 1)
+      throw unsupported(
+        `a live query reads each row of ${table} on its own: no self-join, and no subquery on ${table}`,
+      );
+  }
+}
+
 export function bind(params: readonly LiveParam[]): SqlStorageValue[] {
   return params.map((p) => (typeof p === "boolean" ? (p ? 1 : 0) : p));
 }
@@ -159,6 +202,7 @@ export function analyzeLiveQuery(
   const [name] = tables;
   const table = tracked.get(name);
   if (!table) throw unsupported(`table ${name} is not under history, so it cannot be queried live`);
+  checkRowByRow(sql, text, params, name);
   const afterSql = changedRowsSql(table, text, "after");
   // The table must be shadowed by the CTE (a schema-qualified name would read the table itself).
   const shadowed = tablesRead(sql, afterSql, [0, 0, name, ...params], false);

@@ -1,3 +1,4 @@
+import { errorFrame } from "../broadcast/protocol";
 import type { ActorConnection, ConnectionState } from "../broadcast/state";
 import { ActorError } from "../errors";
 import { toJsonText } from "../json";
@@ -42,8 +43,12 @@ export class RpcServer {
   readonly #settings: RpcSettings;
   readonly #host: RpcHost;
   readonly #live: LiveQueries;
-  /** Calls in flight per connection id (in memory: a hibernated actor has none). */
-  readonly #flights = new Map<string, Map<CallId, Flight>>();
+  /**
+   * Calls in flight per socket (in memory: a hibernated actor has none). Keyed by the socket
+   * itself, not its id: the id is the client's `_pk` (presence shows it to everyone), so another
+   * socket may carry the same id and must not reach these calls.
+   */
+  readonly #flights = new WeakMap<ActorConnection, Map<CallId, Flight>>();
 
   constructor(settings: RpcSettings, host: RpcHost) {
     this.#settings = settings;
@@ -108,11 +113,8 @@ export class RpcServer {
       const known = ActorError.from(err);
       if (!known) console.error("a socket call failed", err);
       const error = known ?? new ActorError("INTERNAL", "internal error");
-      if (id === undefined)
-        this.#host.send(
-          connection,
-          JSON.stringify({ type: "error", code: error.code, message: error.description }),
-        );
+      // Without an id to answer, the socket's error frame (DESIGN.md: { type: "error", data: { code, message } }).
+      if (id === undefined) this.#host.send(connection, errorFrame(error));
       else this.#reply(connection, id, "error", errorBody(error));
     }
   }
@@ -215,16 +217,16 @@ export class RpcServer {
   }
 
   closed(connection: ActorConnection): void {
-    for (const flight of this.#flights.get(connection.id)?.values() ?? []) flight.cancel?.();
-    this.#flights.delete(connection.id);
+    for (const flight of this.#flights.get(connection)?.values() ?? []) flight.cancel?.();
+    this.#flights.delete(connection);
     this.#live.closed(connection);
   }
 
   #flightsOf(connection: ActorConnection): Map<CallId, Flight> {
-    let flights = this.#flights.get(connection.id);
+    let flights = this.#flights.get(connection);
     if (!flights) {
       flights = new Map();
-      this.#flights.set(connection.id, flights);
+      this.#flights.set(connection, flights);
     }
     return flights;
   }

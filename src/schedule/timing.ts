@@ -8,13 +8,19 @@ export type Every = number | string;
 
 export type Timing = { kind: "at" } | { kind: "every"; intervalMs: number } | { kind: "cron"; cron: string };
 
-const MAX_TIME = 8.64e15; // the largest valid Date
+/**
+ * The latest due time: the Durable Object alarm refuses later ones ("doesn't support dates after
+ * 2189", measured: 2199-12-31T23:59:59.999Z is the last it takes), so a task due later would be
+ * stored and never armed.
+ */
+const MAX_TIME = Date.UTC(2200, 0, 1) - 1;
 
 /** The epoch ms a one-off task is due. */
 export function resolveAt(when: When, now: number): number {
   if (when instanceof Date) {
     const t = when.getTime();
     if (!Number.isFinite(t)) throw invalid("the date is not a valid Date");
+    if (t > MAX_TIME) throw invalid("the date is too far in the future (the alarm takes dates up to 2199)");
     return t;
   }
   if (typeof when !== "number" || !Number.isFinite(when))
@@ -69,7 +75,10 @@ export function nextCronTime(cron: string, after: number): number {
 
 /** The first due time of a recurring task, counted from `now`. */
 export function firstRun(timing: Exclude<Timing, { kind: "at" }>, now: number): number {
-  return timing.kind === "every" ? now + timing.intervalMs : nextCronTime(timing.cron, now);
+  if (timing.kind === "cron") return nextCronTime(timing.cron, now);
+  if (now + timing.intervalMs > MAX_TIME)
+    throw invalid("the interval is too long (the alarm takes dates up to 2199)");
+  return now + timing.intervalMs;
 }
 
 /**
