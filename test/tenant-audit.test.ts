@@ -1,13 +1,26 @@
 // Audit of TenantDB (test first: each test here failed on the code before its fix).
-import { env, runInDurableObject } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it, vi } from "vitest";
 import type { TenantDB } from "../actors/tenant-db/index";
+import type { FleetRegistry } from "../src/fleet/index";
+import { ActorError, actorStub } from "../src/index";
 import { ADMIN_TOKEN, SECURED } from "./auth-helpers";
+import { failingBundle, fleetTenant, tenantBundles, tenantTags } from "./fixtures/fleet-tenant";
 import { caller, freshTenant, json } from "./tenant-helpers";
 
 const admin = caller({ vars: SECURED, token: ADMIN_TOKEN });
 const DAY = 86_400_000;
 const tenantStub = (tenant: string) => env.TENANT_DB.getByName(tenant) as DurableObjectStub<TenantDB>;
+const registry = (kind: string) => env.FLEET.getByName(kind) as DurableObjectStub<FleetRegistry>;
+
+async function codeOfCall(p: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await p;
+  } catch (err) {
+    return ActorError.from(err)?.code ?? `untyped: ${String(err)}`;
+  }
+  return undefined;
+}
 
 /** A tenant with one user and one project. */
 async function seed(tenant: string) {
@@ -52,5 +65,68 @@ describe("listTasks orders by when a task is due, not by how its due date is wri
     });
     expect((await json(admin("POST", `${base}/archive`))).rows).toBe(3);
     expect(await titles("?include_archived=true")).toEqual([...inDueOrder, "undated"]);
+  });
+});
+
+describe("a restore whose backup the deployed migrations cannot bring up to date", () => {
+  it("changes nothing: the data, the actor's version and the fleet registry stay as they were", async () => {
+    const kind = "tenants-audit-restore";
+    fleetTenant.registry = kind;
+    fleetTenant.migrations = tenantBundles.withPaused;
+    const name = freshTenant("audit-restore");
+    const stub = actorStub(env.FLEET_TENANT, name);
+    try {
+      const owner = await stub.createUser({ email: "o@x.io", name: "O" });
+      const kept = await stub.createProject({ name: "kept", owner_id: owner.id });
+      const second = await stub.createProject({ name: "second", owner_id: owner.id });
+      await stub.createTask({ project_id: kept.id, title: "written before the backup" });
+      // The backup holds two projects of one owner, at the version before one_project_per_owner.
+      const backup = await stub.backup();
+      await stub.deleteProject({ id: second.id });
+      await stub.createTask({ project_id: kept.id, title: "written after the backup" });
+
+      // one_project_per_owner is deployed: the next wake applies it (one owner, one project now).
+      fleetTenant.migrations = failingBundle;
+      await evictDurableObject(env.FLEET_TENANT.getByName(name));
+      const before = await stub.listTasks();
+      expect(before.tasks.map((t) => t.title).sort()).toEqual([
+        "written after the backup",
+        "written before the backup",
+      ]);
+      await vi.waitFor(
+        async () =>
+          expect((await registry(kind).list()).actors).toEqual([
+            expect.objectContaining({ name, version: tenantTags.failing, error: null }),
+          ]),
+        { timeout: 10_000, interval: 50 },
+      );
+
+      // The backup's two projects of one owner cannot take one_project_per_owner: the restore fails…
+      expect(await codeOfCall(stub.restoreBackup({ key: backup.key }))).toBe("MIGRATION_FAILED");
+      // …and, as it says, restored nothing: the tenant serves what it had, at its version.
+      expect(await stub.listTasks()).toEqual(before);
+      expect((await stub.listProjects()).projects.map((p) => p.name)).toEqual(["kept"]);
+      const version = await runInDurableObject(
+        env.FLEET_TENANT.getByName(name) as unknown as DurableObjectStub,
+        (_a, state) => ({
+          ledger: state.storage.sql.exec("SELECT tag FROM _dosql_migrations ORDER BY idx DESC LIMIT 1").one()
+            .tag,
+          index: state.storage.sql
+            .exec("SELECT name FROM sqlite_master WHERE name = 'one_project_per_owner'")
+            .toArray().length,
+        }),
+      );
+      expect(version).toEqual({ ledger: tenantTags.failing, index: 1 });
+      // A new wake agrees with the registry: same version, no error.
+      await evictDurableObject(env.FLEET_TENANT.getByName(name));
+      expect(await stub.listTasks()).toEqual(before);
+      const step = await registry(kind).migrateAll({});
+      expect(step.errors).toEqual([]);
+      expect((await registry(kind).list()).actors).toEqual([
+        expect.objectContaining({ name, version: tenantTags.failing, error: null }),
+      ]);
+    } finally {
+      fleetTenant.migrations = tenantBundles.shipped;
+    }
   });
 });

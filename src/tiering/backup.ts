@@ -298,14 +298,17 @@ const KEY_PATTERN = /^[A-Za-z0-9._=%-]+(?:\/[A-Za-z0-9._=%-]+)*\/backup\.json$/;
  * Replace the actor's data with a backup, atomically. Parts are read one at a time into staging
  * tables (memory stays at one part); then a single synchronous transaction drops the current
  * tables, recreates the backup's schema, copies the staged rows in (rowids and AUTOINCREMENT
- * counters included), recreates indexes, views and triggers, and drops the staging tables. Any
- * failure before that transaction commits leaves the actor exactly as it was.
+ * counters included), recreates indexes, views and triggers, runs `migrate` (the actor's pending
+ * migrations over the backup's schema), and drops the staging tables. Any failure before that
+ * transaction commits, a migration the restored rows refuse included, leaves the actor exactly as
+ * it was.
  */
 export async function restoreBackup(
   ctx: TieringContext,
   key: unknown,
   bucketName?: unknown,
   hooks?: () => RestoreHooks | undefined,
+  migrate?: () => void,
 ): Promise<RestoreResult> {
   if (typeof key !== "string" || !KEY_PATTERN.test(key) || key.split("/").includes(".."))
     throw badInput("key must be the key of a backup's backup.json", { field: "key" });
@@ -356,6 +359,7 @@ export async function restoreBackup(
       under?.before();
       swapIn(ctx.sql, manifest, stages, keeps);
       under?.after();
+      migrate?.();
     });
   } finally {
     for (const stage of stages) ctx.sql.exec(`DROP TABLE IF EXISTS ${quoteIdent(stage)}`);
