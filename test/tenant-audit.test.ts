@@ -130,3 +130,76 @@ describe("a restore whose backup the deployed migrations cannot bring up to date
     }
   });
 });
+
+async function r2Keys(prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await env.ARCHIVE.list({ prefix, cursor });
+    keys.push(...page.objects.map((o) => o.key));
+    cursor = page.truncated ? page.cursor : undefined;
+  } while (cursor);
+  return keys.sort();
+}
+
+describe("archived files a restore leaves out of the manifest", () => {
+  it("go with retention like every other archived file (a task deleted after the restore stayed in R2 for good)", async () => {
+    const tenant = freshTenant("audit-orphan");
+    const { base, project } = await seed(tenant);
+    const ids: number[] = [];
+    for (const title of ["kept", "deleted later"])
+      ids.push(
+        (await json(admin("POST", `${base}/tasks`, { project_id: project.id, title, status: "done" }))).id,
+      );
+    await runInDurableObject(tenantStub(tenant), (a: TenantDB) => {
+      a.database.query("UPDATE tasks SET done_at = ?", [Date.now() - 120 * DAY]);
+    });
+    // Backed up while both tasks are hot; then archived to one file.
+    const backup = await json(admin("POST", `${base}/backups`));
+    const archived = await json(admin("POST", `${base}/archive`));
+    expect(archived).toMatchObject({ rows: 2, files: 1 });
+    const [file] = archived.keys;
+
+    // Restored: both tasks are hot again and the manifest is the backup's (no file). One of them
+    // is deleted, the other archived again (into a file of its own).
+    expect((await admin("POST", `${base}/restore`, { key: backup.key })).status).toBe(200);
+    expect((await json(admin("GET", `${base}/archive`))).files).toEqual([]);
+    expect((await admin("DELETE", `${base}/tasks/${ids[1]}`)).status).toBe(200);
+    const again = await json(admin("POST", `${base}/archive`));
+    expect(again).toMatchObject({ rows: 1, files: 1 });
+    expect(await r2Keys(`${tenant}/archive/`)).toEqual([file, ...again.keys].sort());
+
+    // Retention past both: every archived file of the tenant goes, the one from before the
+    // restore (which still holds the deleted task) included.
+    const expired = await json(admin("POST", `${base}/archive`, { keep_for: "100d" }));
+    expect(expired.expired.sort()).toEqual([file, ...again.keys].sort());
+    expect(await r2Keys(`${tenant}/archive/`)).toEqual([]);
+    expect((await json(admin("GET", `${base}/tasks?include_archived=true`))).tasks).toEqual([]);
+  });
+});
+
+describe("a file a restore left out and a later restore brings back", () => {
+  it("is the manifest's again: read back, and expired once", async () => {
+    const tenant = freshTenant("audit-back");
+    const { base, project } = await seed(tenant);
+    for (const title of ["a", "b"])
+      await admin("POST", `${base}/tasks`, { project_id: project.id, title, status: "done" });
+    await runInDurableObject(tenantStub(tenant), (a: TenantDB) => {
+      a.database.query("UPDATE tasks SET done_at = ?", [Date.now() - 120 * DAY]);
+    });
+    const hot = await json(admin("POST", `${base}/backups`));
+    const { keys } = await json(admin("POST", `${base}/archive`));
+    const cold = await json(admin("POST", `${base}/backups`));
+    const all = (await json(admin("GET", `${base}/tasks?include_archived=true`))).tasks;
+    expect(all).toHaveLength(2);
+
+    await admin("POST", `${base}/restore`, { key: hot.key });
+    // Retention that does not reach the file leaves it in R2.
+    expect((await json(admin("POST", `${base}/archive`, { older_than: "1000d" }))).expired).toEqual([]);
+    await admin("POST", `${base}/restore`, { key: cold.key });
+    expect((await json(admin("GET", `${base}/tasks?include_archived=true`))).tasks).toEqual(all);
+    const expired = await json(admin("POST", `${base}/archive`, { keep_for: "100d" }));
+    expect(expired.expired).toEqual(keys);
+    expect(await r2Keys(`${tenant}/archive/`)).toEqual([]);
+  });
+});
