@@ -203,3 +203,45 @@ describe("a file a restore left out and a later restore brings back", () => {
     expect(await r2Keys(`${tenant}/archive/`)).toEqual([]);
   });
 });
+
+describe("an archive attempt that is not committed", () => {
+  it("never deletes a file another backup's manifest names (restoring that backup lost its archived tasks)", async () => {
+    const tenant = freshTenant("audit-pending");
+    const { base, project } = await seed(tenant);
+    for (const title of ["a", "b"])
+      await admin("POST", `${base}/tasks`, { project_id: project.id, title, status: "done" });
+    await runInDurableObject(tenantStub(tenant), (a: TenantDB) => {
+      a.database.query("UPDATE tasks SET done_at = ?", [Date.now() - 120 * DAY]);
+    });
+    const hot = await json(admin("POST", `${base}/backups`));
+    const { keys } = await json(admin("POST", `${base}/archive`));
+    const cold = await json(admin("POST", `${base}/backups`));
+    const all = (await json(admin("GET", `${base}/tasks?include_archived=true`))).tasks;
+
+    // Back to the backup with both tasks hot; archiving them again writes the same file (same
+    // rows, same bytes, same key), and a task changes while that put is in flight: the attempt is
+    // not committed, and the next one archives the changed rows under a key of their own.
+    await admin("POST", `${base}/restore`, { key: hot.key });
+    const again = await runInDurableObject(tenantStub(tenant), async (a: TenantDB) => {
+      let puts = 0;
+      a.tiering.store().hooks = {
+        afterPut() {
+          if (puts++ === 0) a.database.query("UPDATE tasks SET priority = 9 WHERE title = 'a'");
+        },
+      };
+      try {
+        return await a.archiveTasks({});
+      } finally {
+        a.tiering.store().hooks = undefined;
+      }
+    });
+    expect(again).toMatchObject({ done: true, rows: 2, files: 1 });
+    expect(again.keys).not.toEqual(keys);
+
+    // The newer backup names the first file: restored, it reads its tasks back.
+    await admin("POST", `${base}/restore`, { key: cold.key });
+    const res = await admin("GET", `${base}/tasks?include_archived=true`);
+    expect(res.status).toBe(200);
+    expect((await res.json<{ tasks: unknown[] }>()).tasks).toEqual(all);
+  });
+});
