@@ -109,8 +109,14 @@ const PROJECTS = `SELECT p.id, p.name, p.description, p.owner_id, p.status, p.cr
 const TASKS = `SELECT t.id, t.project_id, t.title, t.description, t.assignee_id, t.status, t.priority,
   t.due_date, t.created_at, t.updated_at, u.name AS assignee_name, p.name AS project_name
   FROM tasks t JOIN projects p ON p.id = t.project_id LEFT JOIN users u ON u.id = t.assignee_id`;
-/** Highest priority first; then the soonest due date, undated last; then oldest first. */
-const TASK_ORDER = "ORDER BY t.priority DESC, t.due_date IS NULL, t.due_date ASC, t.id ASC";
+/**
+ * Highest priority first; then the soonest due date, undated last; then oldest first. Due dates
+ * compare as instants (`unixepoch(…, 'subsec')`: a date is its UTC midnight, a date-time its offset
+ * applied), not as text: `…T09:00:00.5Z` sorts before `…T09:00:00Z` as text, `…T23:00:00-05:00`
+ * before the next day's `…T01:00:00Z`.
+ */
+const TASK_ORDER =
+  "ORDER BY t.priority DESC, t.due_date IS NULL, unixepoch(t.due_date, 'subsec') ASC, t.due_date ASC, t.id ASC";
 
 /**
  * The database of one tenant (the actor's name): its users, projects and tasks (Use Case 1).

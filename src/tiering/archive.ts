@@ -14,7 +14,7 @@ import {
   tableColumns,
 } from "./context";
 import { contentTag, encodeParquet, rowSelect } from "./parquet-write";
-import { isInternal, JOBS, MANIFEST } from "./tables";
+import { DETACHED, isInternal, JOBS, MANIFEST } from "./tables";
 import { cutoffMs, PARTITIONS, type Partition, partitionOf } from "./time";
 
 export interface ArchiveResult {
@@ -167,13 +167,24 @@ export async function runArchive(ctx: TieringContext, spec: ResolvedArchive): Pr
   }
 }
 
-/** Delete objects a previous step uploaded but never committed (crash, lost confirmation, changed rows). */
+/**
+ * Delete objects a previous step uploaded but never committed (crash, lost confirmation, changed
+ * rows). A key is content-addressed, so an attempt may have rewritten a file that is committed:
+ * in the manifest, or in the manifest of an older state a restore detached it from (a backup
+ * taken then names it). Such a file is kept.
+ */
 async function removeUncommitted(ctx: TieringContext, jobId: string): Promise<void> {
   const pending = pendingKeys(ctx.sql, jobId);
   if (pending.length === 0) return;
   for (const { bucket, key } of pending) {
     const committed = ctx.sql
-      .exec(`SELECT 1 FROM ${MANIFEST} WHERE bucket = ? AND key = ?`, bucket, key)
+      .exec(
+        `SELECT 1 FROM ${MANIFEST} WHERE bucket = ? AND key = ? UNION ALL SELECT 1 FROM ${DETACHED} WHERE bucket = ? AND key = ?`,
+        bucket,
+        key,
+        bucket,
+        key,
+      )
       .toArray().length;
     if (!committed) await ctx.store(bucket).delete([key]);
   }

@@ -10,7 +10,16 @@ import { columnList, keySegment, type TieringContext, tableColumns } from "./con
 import { readRange, scanFile } from "./parquet-read";
 import { type ColumnDecl, encodeParquet, rowSelect } from "./parquet-write";
 import type { ArchiveStore } from "./r2-store";
-import { BACKUPS, isBackedUp, JOBS, SNAPSHOT_PREFIX, STAGE_PREFIX } from "./tables";
+import {
+  BACKUPS,
+  createDetachedTable,
+  DETACHED,
+  isBackedUp,
+  JOBS,
+  MANIFEST,
+  SNAPSHOT_PREFIX,
+  STAGE_PREFIX,
+} from "./tables";
 
 ActorError.defineStatus("BACKUP_CORRUPT", 500);
 
@@ -298,14 +307,17 @@ const KEY_PATTERN = /^[A-Za-z0-9._=%-]+(?:\/[A-Za-z0-9._=%-]+)*\/backup\.json$/;
  * Replace the actor's data with a backup, atomically. Parts are read one at a time into staging
  * tables (memory stays at one part); then a single synchronous transaction drops the current
  * tables, recreates the backup's schema, copies the staged rows in (rowids and AUTOINCREMENT
- * counters included), recreates indexes, views and triggers, and drops the staging tables. Any
- * failure before that transaction commits leaves the actor exactly as it was.
+ * counters included), recreates indexes, views and triggers, runs `migrate` (the actor's pending
+ * migrations over the backup's schema), and drops the staging tables. Any failure before that
+ * transaction commits, a migration the restored rows refuse included, leaves the actor exactly as
+ * it was.
  */
 export async function restoreBackup(
   ctx: TieringContext,
   key: unknown,
   bucketName?: unknown,
   hooks?: () => RestoreHooks | undefined,
+  migrate?: () => void,
 ): Promise<RestoreResult> {
   if (typeof key !== "string" || !KEY_PATTERN.test(key) || key.split("/").includes(".."))
     throw badInput("key must be the key of a backup's backup.json", { field: "key" });
@@ -354,8 +366,11 @@ export async function restoreBackup(
     for (const o of manifest.objects) oneCreate(o);
     ctx.storage.transactionSync(() => {
       under?.before();
+      const archived = manifestFiles(ctx.sql);
       swapIn(ctx.sql, manifest, stages, keeps);
+      detach(ctx.sql, archived);
       under?.after();
+      migrate?.();
     });
   } finally {
     for (const stage of stages) ctx.sql.exec(`DROP TABLE IF EXISTS ${quoteIdent(stage)}`);
@@ -367,6 +382,34 @@ export async function restoreBackup(
     schemaVersion: manifest.schemaVersion,
     walLsn: manifest.walLsn,
   };
+}
+
+type ArchivedFile = { bucket: string; key: string; tbl: string; max_time: number };
+
+/** The archived files the manifest lists now (none when there is no manifest). */
+function manifestFiles(sql: SqlStorage): ArchivedFile[] {
+  if (!tableExists(sql, MANIFEST)) return [];
+  return sql.exec<ArchivedFile>(`SELECT bucket, key, tbl, max_time FROM ${MANIFEST}`).toArray();
+}
+
+/**
+ * After the swap: files the manifest listed before the restore and the restored one does not are
+ * remembered for retention (retention.ts), and files the restored manifest lists again are its own.
+ */
+function detach(sql: SqlStorage, before: ArchivedFile[]): void {
+  createDetachedTable(sql);
+  for (const f of before)
+    sql.exec(
+      `INSERT OR IGNORE INTO ${DETACHED} (bucket, key, tbl, max_time) VALUES (?, ?, ?, ?)`,
+      f.bucket,
+      f.key,
+      f.tbl,
+      f.max_time,
+    );
+  if (tableExists(sql, MANIFEST))
+    sql.exec(
+      `DELETE FROM ${DETACHED} WHERE EXISTS (SELECT 1 FROM ${MANIFEST} m WHERE m.bucket = ${DETACHED}.bucket AND m.key = ${DETACHED}.key)`,
+    );
 }
 
 function swapIn(

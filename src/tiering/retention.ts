@@ -1,7 +1,7 @@
 import { parseDuration } from "../duration";
 import { badInput } from "../errors";
 import { pendingKeys, setPendingKeys, type TieringContext } from "./context";
-import { JOBS, MANIFEST } from "./tables";
+import { DETACHED, JOBS, MANIFEST } from "./tables";
 
 /** A retention age (`keepFor: "730d"`) in ms; a typed 400 when it is not an age. */
 export function keepForMs(keepFor: unknown): number {
@@ -15,8 +15,9 @@ export function keepForMs(keepFor: unknown): number {
  * row is older than `before` (in the time column's unit). The manifest rows go first, in one
  * transaction that also records their keys as the job's pending keys, so cold queries stop
  * planning them at once; the objects are deleted after, and a failed delete is retried by the
- * next run or `resume()`. Only keys of this actor's own manifest are ever deleted: another
- * actor's files (another tenant's prefix) are never listed, let alone touched.
+ * next run or `resume()`. Files a restore took out of the manifest (they were archived after the
+ * backup) expire by the same rule. Only keys this actor's own manifest lists or listed are ever
+ * deleted: another actor's files (another tenant's prefix) are never listed, let alone touched.
  */
 export async function expireArchive(ctx: TieringContext, table: string, before: number): Promise<string[]> {
   const jobId = `expire:${table}`;
@@ -28,7 +29,19 @@ export async function expireArchive(ctx: TieringContext, table: string, before: 
         before,
       )
       .toArray();
-    if (old.length === 0) return;
+    // Files a restore took out of the manifest (backup.ts): a file the manifest lists again is its
+    // own; the others expire by the same rule.
+    ctx.sql.exec(
+      `DELETE FROM ${DETACHED} WHERE EXISTS (SELECT 1 FROM ${MANIFEST} m WHERE m.bucket = ${DETACHED}.bucket AND m.key = ${DETACHED}.key)`,
+    );
+    const detached = ctx.sql
+      .exec<{ bucket: string; key: string }>(
+        `SELECT bucket, key FROM ${DETACHED} WHERE tbl = ? AND max_time < ? ORDER BY key`,
+        table,
+        before,
+      )
+      .toArray();
+    if (old.length === 0 && detached.length === 0) return;
     const now = Date.now();
     ctx.sql.exec(
       `INSERT INTO ${JOBS} (id, kind, spec, state, created_at, updated_at) VALUES (?, 'expire', ?, '{}', ?, ?)
@@ -39,8 +52,11 @@ export async function expireArchive(ctx: TieringContext, table: string, before: 
       now,
     );
     const pending = pendingKeys(ctx.sql, jobId);
-    setPendingKeys(ctx.sql, jobId, [...pending, ...old.map(({ bucket, key }) => ({ bucket, key }))]);
+    const keys = [...old, ...detached].map(({ bucket, key }) => ({ bucket, key }));
+    setPendingKeys(ctx.sql, jobId, [...pending, ...keys]);
     for (const { id } of old) ctx.sql.exec(`DELETE FROM ${MANIFEST} WHERE id = ?`, id);
+    for (const { bucket, key } of detached)
+      ctx.sql.exec(`DELETE FROM ${DETACHED} WHERE bucket = ? AND key = ?`, bucket, key);
   });
   return finishExpire(ctx, jobId);
 }

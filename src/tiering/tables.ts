@@ -9,6 +9,13 @@ import { dropTablesWithPrefix } from "../sql/tables";
 export const MANIFEST = "_dosql_archive_manifest";
 export const JOBS = "_dosql_tiering_jobs";
 export const BACKUPS = "_dosql_tiering_backups";
+/**
+ * Archived files a restore took out of the manifest (the backup predates them): no cold query
+ * reads them, but their rows are still in R2 (and another backup's manifest may name them), so
+ * retention deletes them when it would have deleted them from the manifest. Bookkeeping, like the
+ * jobs: a restore never puts it back.
+ */
+export const DETACHED = "_dosql_tiering_detached";
 /** Per-restore staging tables (and the per-query scratch tables of src/sql/scratch.ts): never outlive a call. */
 export const STAGE_PREFIX = "_dosql_stage_";
 /** Snapshot copies a running backup uploads from; dropped when the backup completes. */
@@ -65,6 +72,7 @@ export function createTieringTables(sql: SqlStorage): void {
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL
   )`);
+  createDetachedTable(sql);
   sql.exec(`CREATE TABLE IF NOT EXISTS ${BACKUPS} (
     key TEXT PRIMARY KEY,
     bucket TEXT NOT NULL,
@@ -73,6 +81,16 @@ export function createTieringTables(sql: SqlStorage): void {
     row_count INTEGER NOT NULL,
     byte_size INTEGER NOT NULL
   )`);
+}
+
+export function createDetachedTable(sql: SqlStorage): void {
+  sql.exec(`CREATE TABLE IF NOT EXISTS ${DETACHED} (
+    bucket TEXT NOT NULL,
+    key TEXT NOT NULL,
+    tbl TEXT NOT NULL,
+    max_time REAL NOT NULL,
+    PRIMARY KEY (bucket, key)
+  ) WITHOUT ROWID`);
 }
 
 /**

@@ -37,7 +37,11 @@ export interface TieringOptions {
   markWritten?(): void;
   /** How a restore runs under history (the tables it keeps, its work around the swap), if on. */
   restoreHooks?(): RestoreHooks | undefined;
-  /** Called after a restore replaced the data (the actor re-applies its migrations). */
+  /**
+   * Called inside the restore's transaction, right after the swap: the actor re-applies its
+   * migrations to the backup's schema. A failure there rolls the whole restore back, so a backup
+   * the deployed migrations cannot bring up to date leaves the actor as it was.
+   */
   afterRestore?(): void;
   /** Called when an archive or backup stopped at its step budget: book a `{ resume: true }` run. */
   scheduleResume?(): void;
@@ -218,9 +222,13 @@ export class Tiering {
   async restoreFromBackup(key: string, options: { bucket?: string } = {}): Promise<RestoreResult> {
     this.#begin();
     return this.#exclusive("restore", async () => {
-      const result = await restoreBackup(this.#ctx, key, options?.bucket, this.#options.restoreHooks);
-      this.#options.afterRestore?.();
-      return result;
+      return restoreBackup(
+        this.#ctx,
+        key,
+        options?.bucket,
+        this.#options.restoreHooks,
+        this.#options.afterRestore,
+      );
     });
   }
 
