@@ -230,8 +230,12 @@ export class Scheduler<T extends object> {
           inFlight.set(row.id, run);
         }
         if (inFlight.size === 0 || Date.now() - started >= MAX_HANDLER_MS) return;
-        // Until a run ends, the next task comes due, a lease runs out, or the table changes.
-        const wake = this.#store.wakeTime(this.#config.leaseMs);
+        // Until a run ends, the next task comes due, a lease runs out, or the table changes. With
+        // the batch full, a due task waits for a run to end: waking for it would spin on a 0 ms timer.
+        const full = inFlight.size >= this.#config.batchSize;
+        const wake = full
+          ? this.#store.leaseExpiry(this.#config.leaseMs)
+          : this.#store.wakeTime(this.#config.leaseMs);
         await this.#until(wake === null ? undefined : wake - Date.now(), inFlight.values());
       }
     } finally {

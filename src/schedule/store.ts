@@ -326,13 +326,18 @@ export class ScheduleStore {
     return row?.t ?? null;
   }
 
-  /** When the alarm must fire: the earliest due task, or a running task's lease expiry (the backup). */
-  wakeTime(leaseMs: number): number | null {
+  /** When the first lease of a running task runs out. */
+  leaseExpiry(leaseMs: number): number | null {
     const running = this.#rows(
       `SELECT min(last_run_at) AS t FROM ${TABLE} WHERE status = 'running'`,
     )[0] as unknown as { t: number | null } | undefined;
+    return running?.t == null ? null : running.t + leaseMs;
+  }
+
+  /** When the alarm must fire: the earliest due task, or a running task's lease expiry (the backup). */
+  wakeTime(leaseMs: number): number | null {
     const due = this.nextDue();
-    const lease = running?.t == null ? null : running.t + leaseMs;
+    const lease = this.leaseExpiry(leaseMs);
     if (due === null) return lease;
     return lease === null ? due : Math.min(due, lease);
   }
