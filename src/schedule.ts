@@ -375,9 +375,11 @@ export class Scheduler<T extends object> {
     this.#store.pruneFailed(this.#config.keepFailed);
   }
 
-  /** After a change: re-arm now, and once more after the current synchronous work (a rolled-back transaction). */
+  /**
+   * After a change: re-arm once the current synchronous work is done. Not at once: the change may
+   * be inside a transaction, and a transaction that rolls back takes its setAlarm with it.
+   */
   #changed(): void {
-    this.#arm();
     this.#wake?.();
     if (this.#recheckQueued) return;
     this.#recheckQueued = true;
@@ -397,9 +399,13 @@ export class Scheduler<T extends object> {
     // Already armed for a moment between the due time and now: as good as re-arming.
     if (due !== null && target !== null && typeof armed === "number" && armed >= due && armed <= target)
       return;
-    this.#armedAt = target;
     const done = target === null ? this.#storage.deleteAlarm() : this.#storage.setAlarm(target);
-    done.catch((err) => console.error("could not set the actor's alarm", err));
+    this.#armedAt = target;
+    done.catch((err) => {
+      // Refused: the alarm is not what was asked, so the next change must set it again.
+      if (this.#armedAt === target) this.#armedAt = undefined;
+      console.error("could not set the actor's alarm", err);
+    });
   }
 }
 

@@ -1,5 +1,6 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
+import { ActorError } from "../src/index";
 import type { RunRow, ScheduledActor } from "./fixtures/scheduled-actors";
 
 // The alarm handler when its batch is full, the recorded alarm against the real one, and the
@@ -45,6 +46,39 @@ describe("a full batch", () => {
       most = Math.max(most, running);
     }
     expect(most).toBe(25);
+    expect(await inActor(stub, (actor) => actor.schedule.list())).toEqual([]);
+    expect(await alarmOf(stub)).toBeNull();
+  });
+});
+
+describe("the recorded alarm", () => {
+  const rollBack = (actor: ScheduledActor, change: () => void) =>
+    expect(() =>
+      actor.transaction(() => {
+        change();
+        throw new ActorError("ON_PURPOSE", "roll back");
+      }),
+    ).toThrow(/roll back/);
+
+  it("follows the real alarm after a rolled-back transaction: the same change again really sets it", async () => {
+    const stub = fresh("rolled-back");
+    const later = await inActor(stub, (actor) => actor.schedule.at(60_000, "record", "later"));
+    // A setAlarm inside a transaction is rolled back with it. The same schedule made again right
+    // after must still move the alarm, or the task would wait for the later one.
+    const soon = await inActor(stub, (actor) => {
+      const when = new Date(Date.now() + 300);
+      rollBack(actor, () => actor.schedule.at(when, "record", "rolled back"));
+      return actor.schedule.at(when, "record", "soon");
+    });
+    expect(await alarmOf(stub)).toBe(soon.nextRunAt);
+    await waitFor(async () => expect((await runsOf(stub)).map((r) => r.payload)).toEqual(["soon"]));
+    expect(await alarmOf(stub)).toBe(later.nextRunAt);
+
+    // A cancel rolled back, then the same cancel: no task is left, nor an alarm.
+    await inActor(stub, (actor) => {
+      rollBack(actor, () => actor.schedule.cancel(later.id));
+      expect(actor.schedule.cancel(later.id)).toBe(true);
+    });
     expect(await inActor(stub, (actor) => actor.schedule.list())).toEqual([]);
     expect(await alarmOf(stub)).toBeNull();
   });
