@@ -346,7 +346,7 @@ export class Scheduler<T extends object> {
     const now = Date.now();
     if (failed) return this.#fail(row, failure, now);
     const timing = timingOf(row);
-    this.#store.succeeded(row, timing.kind === "at" ? null : nextRun(timing, row.next_run_at, now));
+    this.#store.succeeded(row, timing.kind === "at" ? null : nextRun(timing, dueAt(row), now));
   }
 
   /** One failed attempt: retry with exponential backoff, or dead-letter once the attempts are used up. */
@@ -369,7 +369,7 @@ export class Scheduler<T extends object> {
         row,
         attempts,
         message,
-        nextRun(timing, row.next_run_at, now),
+        nextRun(timing, dueAt(row), now),
         now,
       );
     this.#store.pruneFailed(this.#config.keepFailed);
@@ -407,6 +407,11 @@ export class Scheduler<T extends object> {
       console.error("could not set the actor's alarm", err);
     });
   }
+}
+
+/** When a run was due: a retry runs later, but the next run keeps the cadence of the first due time. */
+function dueAt(row: Row): number {
+  return row.due_at ?? row.next_run_at;
 }
 
 function sameTask(row: Row, spec: TaskSpec): boolean {

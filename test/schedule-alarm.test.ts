@@ -1,4 +1,4 @@
-import { env, runInDurableObject } from "cloudflare:test";
+import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { ActorError } from "../src/index";
 import type { RunRow, ScheduledActor } from "./fixtures/scheduled-actors";
@@ -14,6 +14,18 @@ const runsOf = (stub: Stub, method?: string): Promise<RunRow[]> =>
   inActor(stub, (actor) => actor.runs(method));
 const alarmOf = (stub: Stub) => inActor(stub, (_actor, state) => state.storage.getAlarm());
 const waitFor = <T>(fn: () => Promise<T>) => vi.waitFor(fn, { timeout: 10_000, interval: 50 });
+
+/** An interval task made due at `due`, its first attempt run now; the retries follow on the real alarm. */
+async function dueAt(stub: Stub, intervalMs: number, method: "failTwice" | "failAlways", maxAttempts = 3) {
+  const due = Date.now() - 5;
+  const task = await inActor(stub, (actor) => {
+    const created = actor.schedule.every(intervalMs, method, undefined, { key: "cadence", maxAttempts });
+    actor.query("UPDATE _dosql_schedules SET next_run_at = ? WHERE id = ?", [due, created.id]);
+    return created;
+  });
+  expect(await runDurableObjectAlarm(stub)).toBe(true);
+  return { id: task.id, due };
+}
 
 describe("a full batch", () => {
   it("due tasks beyond the batch wait for a run to end, not on a 0 ms timer, and all run in due order", async () => {
@@ -82,4 +94,83 @@ describe("the recorded alarm", () => {
     expect(await inActor(stub, (actor) => actor.schedule.list())).toEqual([]);
     expect(await alarmOf(stub)).toBeNull();
   });
+});
+
+describe("an interval task's cadence after a retry", () => {
+  it("a run retried twice, then done: the next run is on the original cadence, not the retry's", async () => {
+    const stub = fresh("cadence");
+    const { id, due } = await dueAt(stub, 60_000, "failTwice");
+    const task = await waitFor(async () => {
+      const row = await inActor(stub, (actor) => actor.schedule.get(id));
+      expect(row).toMatchObject({ runs: 1, attempts: 0, status: "scheduled" });
+      return row!;
+    });
+    expect((await runsOf(stub, "failTwice")).length).toBe(3);
+    // Due at :00 and retried 100 ms, then 200 ms later: the next run is still at :00.
+    expect(task.nextRunAt).toBe(due + 60_000);
+    expect(await alarmOf(stub)).toBe(task.nextRunAt);
+  });
+
+  it("retries that outlast the interval: the next run is the first time on the grid after the run", async () => {
+    const stub = fresh("cadence-short");
+    const { id, due } = await dueAt(stub, 200, "failTwice");
+    // The task and its runs read together, between runs.
+    const { task, last } = await waitFor(async () => {
+      const seen = await inActor(stub, (actor) => ({
+        task: actor.schedule.get(id)!,
+        last: actor.runs("failTwice").at(-1)!.at,
+      }));
+      expect(seen.task).toMatchObject({ status: "scheduled", attempts: 0 });
+      expect(seen.task.runs).toBeGreaterThanOrEqual(1);
+      return seen;
+    });
+    await inActor(stub, (actor) => actor.schedule.cancel(id));
+    expect((task.nextRunAt - due) % 200).toBe(0);
+    expect(task.nextRunAt).toBeGreaterThan(last);
+    expect(task.nextRunAt - last).toBeLessThanOrEqual(200);
+  });
+
+  it("a run dead-lettered after its retries: the copy keeps its due time, the task its cadence (a one-off its due time)", async () => {
+    const stub = fresh("cadence-dead");
+    const { id, due } = await dueAt(stub, 60_000, "failAlways", 2);
+    const [copy] = await waitFor(async () => {
+      const rows = await inActor(stub, (actor) => actor.schedule.list({ status: "failed" }));
+      expect(rows).toHaveLength(1);
+      return rows;
+    });
+    expect(copy).toMatchObject({ failedFrom: id, attempts: 2, nextRunAt: due });
+    const task = await inActor(stub, (actor) => actor.schedule.get(id));
+    expect(task).toMatchObject({ status: "scheduled", attempts: 0, nextRunAt: due + 60_000 });
+    expect(await alarmOf(stub)).toBe(due + 60_000);
+
+    // A one-off's dead letter too shows when the failed run was due, not its last retry.
+    const once = fresh("once-dead");
+    const oneOff = await inActor(once, (actor) =>
+      actor.schedule.at(new Date(Date.now() - 5), "failAlways", "once", { maxAttempts: 2 }),
+    );
+    const dead = await waitFor(async () => {
+      const rows = await inActor(once, (actor) => actor.schedule.list({ status: "failed" }));
+      expect(rows).toHaveLength(1);
+      return rows[0];
+    });
+    expect(dead).toMatchObject({ id: oneOff.id, attempts: 2, nextRunAt: oneOff.nextRunAt });
+  });
+});
+
+it("a schedule table made before due_at gets the column on wake, and retries work", async () => {
+  const stub = fresh("upgrade");
+  await inActor(stub, (actor) => {
+    actor.schedule.at(60_000, "record", "kept");
+    actor.run("ALTER TABLE _dosql_schedules DROP COLUMN due_at");
+  });
+  await evictDurableObject(stub);
+  const columns = await inActor(stub, (actor) =>
+    actor
+      .query<{ name: string }>("SELECT name FROM pragma_table_info('_dosql_schedules')")
+      .map((c) => c.name),
+  );
+  expect(columns).toContain("due_at");
+  const { id, due } = await dueAt(stub, 60_000, "failTwice");
+  await waitFor(async () => expect((await inActor(stub, (actor) => actor.schedule.get(id)))?.runs).toBe(1));
+  expect((await inActor(stub, (actor) => actor.schedule.get(id)))?.nextRunAt).toBe(due + 60_000);
 });
