@@ -230,8 +230,12 @@ export class Scheduler<T extends object> {
           inFlight.set(row.id, run);
         }
         if (inFlight.size === 0 || Date.now() - started >= MAX_HANDLER_MS) return;
-        // Until a run ends, the next task comes due, a lease runs out, or the table changes.
-        const wake = this.#store.wakeTime(this.#config.leaseMs);
+        // Until a run ends, the next task comes due, a lease runs out, or the table changes. With
+        // the batch full, a due task waits for a run to end: waking for it would spin on a 0 ms timer.
+        const full = inFlight.size >= this.#config.batchSize;
+        const wake = full
+          ? this.#store.leaseExpiry(this.#config.leaseMs)
+          : this.#store.wakeTime(this.#config.leaseMs);
         await this.#until(wake === null ? undefined : wake - Date.now(), inFlight.values());
       }
     } finally {
@@ -342,7 +346,7 @@ export class Scheduler<T extends object> {
     const now = Date.now();
     if (failed) return this.#fail(row, failure, now);
     const timing = timingOf(row);
-    this.#store.succeeded(row, timing.kind === "at" ? null : nextRun(timing, row.next_run_at, now));
+    this.#store.succeeded(row, timing.kind === "at" ? null : nextRun(timing, dueAt(row), now));
   }
 
   /** One failed attempt: retry with exponential backoff, or dead-letter once the attempts are used up. */
@@ -365,15 +369,17 @@ export class Scheduler<T extends object> {
         row,
         attempts,
         message,
-        nextRun(timing, row.next_run_at, now),
+        nextRun(timing, dueAt(row), now),
         now,
       );
     this.#store.pruneFailed(this.#config.keepFailed);
   }
 
-  /** After a change: re-arm now, and once more after the current synchronous work (a rolled-back transaction). */
+  /**
+   * After a change: re-arm once the current synchronous work is done. Not at once: the change may
+   * be inside a transaction, and a transaction that rolls back takes its setAlarm with it.
+   */
   #changed(): void {
-    this.#arm();
     this.#wake?.();
     if (this.#recheckQueued) return;
     this.#recheckQueued = true;
@@ -393,10 +399,19 @@ export class Scheduler<T extends object> {
     // Already armed for a moment between the due time and now: as good as re-arming.
     if (due !== null && target !== null && typeof armed === "number" && armed >= due && armed <= target)
       return;
-    this.#armedAt = target;
     const done = target === null ? this.#storage.deleteAlarm() : this.#storage.setAlarm(target);
-    done.catch((err) => console.error("could not set the actor's alarm", err));
+    this.#armedAt = target;
+    done.catch((err) => {
+      // Refused: the alarm is not what was asked, so the next change must set it again.
+      if (this.#armedAt === target) this.#armedAt = undefined;
+      console.error("could not set the actor's alarm", err);
+    });
   }
+}
+
+/** When a run was due: a retry runs later, but the next run keeps the cadence of the first due time. */
+function dueAt(row: Row): number {
+  return row.due_at ?? row.next_run_at;
 }
 
 function sameTask(row: Row, spec: TaskSpec): boolean {

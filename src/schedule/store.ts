@@ -50,7 +50,8 @@ const DDL = [
     last_run_at INTEGER,
     runs INTEGER NOT NULL DEFAULT 0,
     created_at INTEGER NOT NULL,
-    failed_from TEXT
+    failed_from TEXT,
+    due_at INTEGER
   )`,
   `CREATE INDEX IF NOT EXISTS ${TABLE}_due ON ${TABLE} (status, next_run_at)`,
 ];
@@ -73,6 +74,8 @@ export interface Row {
   runs: number;
   created_at: number;
   failed_from: string | null;
+  /** While a run waits for a retry (next_run_at): when that run was due, its place on the cadence. */
+  due_at: number | null;
 }
 
 /** What a new or replaced task is made of. */
@@ -137,6 +140,11 @@ export class ScheduleStore {
 
   create(): void {
     for (const statement of DDL) this.#sql.exec(statement);
+    // Tables made before due_at was added.
+    if (
+      this.#sql.exec("SELECT 1 FROM pragma_table_info(?) WHERE name = 'due_at'", TABLE).toArray().length === 0
+    )
+      this.#sql.exec(`ALTER TABLE ${TABLE} ADD COLUMN due_at INTEGER`);
     this.#exists = true;
   }
 
@@ -184,7 +192,7 @@ export class ScheduleStore {
   replace(id: string, spec: TaskSpec): void {
     this.#write(
       `UPDATE ${TABLE} SET method = ?, payload = ?, kind = ?, interval_ms = ?, cron = ?, next_run_at = ?,
-         max_attempts = ?, status = 'scheduled', attempts = 0, run_id = NULL, last_error = NULL
+         max_attempts = ?, status = 'scheduled', attempts = 0, run_id = NULL, last_error = NULL, due_at = NULL
        WHERE id = ?`,
       ...specColumns(spec),
       id,
@@ -237,17 +245,18 @@ export class ScheduleStore {
     }
     this.#write(
       `UPDATE ${TABLE} SET status = 'scheduled', run_id = NULL, attempts = 0, last_error = NULL,
-         runs = runs + 1, next_run_at = ? WHERE id = ? AND run_id = ?`,
+         runs = runs + 1, next_run_at = ?, due_at = NULL WHERE id = ? AND run_id = ?`,
       nextRunAt,
       row.id,
       row.run_id,
     );
   }
 
-  /** A run failed and will be tried again at `retryAt`. */
+  /** A run failed and will be tried again at `retryAt`; when it was due is kept (`due_at`). */
   retryLater(row: Row, attempts: number, error: string, retryAt: number): void {
     this.#write(
-      `UPDATE ${TABLE} SET status = 'scheduled', run_id = NULL, attempts = ?, last_error = ?, next_run_at = ?
+      `UPDATE ${TABLE} SET status = 'scheduled', run_id = NULL, attempts = ?, last_error = ?,
+         due_at = coalesce(due_at, next_run_at), next_run_at = ?
        WHERE id = ? AND run_id IS ?`,
       attempts,
       error,
@@ -260,7 +269,9 @@ export class ScheduleStore {
   /** A one-off used up its attempts: it stays in the table as a dead letter. */
   deadLetter(row: Row, attempts: number, error: string): void {
     this.#write(
-      `UPDATE ${TABLE} SET status = 'failed', run_id = NULL, attempts = ?, last_error = ? WHERE id = ? AND run_id IS ?`,
+      `UPDATE ${TABLE} SET status = 'failed', run_id = NULL, attempts = ?, last_error = ?,
+         next_run_at = coalesce(due_at, next_run_at), due_at = NULL
+       WHERE id = ? AND run_id IS ?`,
       attempts,
       error,
       row.id,
@@ -284,7 +295,8 @@ export class ScheduleStore {
     this.#write(
       `INSERT INTO ${TABLE} (id, key, method, payload, kind, interval_ms, cron, next_run_at, status, attempts,
          max_attempts, last_error, last_run_at, created_at, failed_from)
-       SELECT ?, NULL, method, payload, kind, interval_ms, cron, next_run_at, 'failed', ?, max_attempts, ?, ?, ?, id
+       SELECT ?, NULL, method, payload, kind, interval_ms, cron, coalesce(due_at, next_run_at), 'failed', ?,
+         max_attempts, ?, ?, ?, id
        FROM ${TABLE} WHERE id = ? AND run_id IS ?`,
       copyId,
       attempts,
@@ -295,7 +307,8 @@ export class ScheduleStore {
       row.run_id,
     );
     this.#write(
-      `UPDATE ${TABLE} SET status = 'scheduled', run_id = NULL, attempts = 0, last_error = ?, next_run_at = ?
+      `UPDATE ${TABLE} SET status = 'scheduled', run_id = NULL, attempts = 0, last_error = ?, next_run_at = ?,
+         due_at = NULL
        WHERE id = ? AND run_id IS ?`,
       error,
       nextRunAt,
@@ -326,13 +339,18 @@ export class ScheduleStore {
     return row?.t ?? null;
   }
 
-  /** When the alarm must fire: the earliest due task, or a running task's lease expiry (the backup). */
-  wakeTime(leaseMs: number): number | null {
+  /** When the first lease of a running task runs out. */
+  leaseExpiry(leaseMs: number): number | null {
     const running = this.#rows(
       `SELECT min(last_run_at) AS t FROM ${TABLE} WHERE status = 'running'`,
     )[0] as unknown as { t: number | null } | undefined;
+    return running?.t == null ? null : running.t + leaseMs;
+  }
+
+  /** When the alarm must fire: the earliest due task, or a running task's lease expiry (the backup). */
+  wakeTime(leaseMs: number): number | null {
     const due = this.nextDue();
-    const lease = running?.t == null ? null : running.t + leaseMs;
+    const lease = this.leaseExpiry(leaseMs);
     if (due === null) return lease;
     return lease === null ? due : Math.min(due, lease);
   }
