@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import * as z from "zod/mini";
-import { allow, callerOf } from "../../src/coordinator/access";
+import { allow, callerOf, socketIdentity } from "../../src/coordinator/access";
 import { isKnown } from "../../src/coordinator/directory";
 import { Hono } from "../../src/coordinator/hono";
 import { actorStub } from "../../src/coordinator/stub";
@@ -131,9 +131,7 @@ export function createTenantRoutes(tenancy: TenancyOptions = { from: "path" }): 
    */
   routes.get(`${base}/ws`, user, async (c) => {
     requireUpgrade(c);
-    const caller = callerOf(c);
-    const who = caller.role === "user" ? { role: "user", userId: caller.userId } : { role: caller.role };
-    return (await known(c)).fetch(withCaller(c.req.raw, who));
+    return (await known(c)).fetch(withCaller(c.req.raw, socketIdentity(callerOf(c), c.req.raw)));
   });
 
   return routes;
