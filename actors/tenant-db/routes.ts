@@ -27,9 +27,10 @@ const body = z.record(z.string(), z.unknown());
 
 /**
  * The tenant routes of DESIGN.md §4 (users, projects, tasks, the tenant's socket), each a thin
- * layer over one TenantDB method. Every route is `user` scoped to the tenant: a user token needs
- * a `tenant` claim equal to the routed tenant (none → 401, another → 403), the admin token
- * reaches any tenant. Only `POST …/users` may create a tenant; every other route on a tenant
+ * layer over one TenantDB method. Every route is scoped to the tenant: users, projects, tasks and
+ * the socket are `user` (a user token needs a `tenant` claim equal to the routed tenant: none →
+ * 401, another → 403; the admin token reaches any tenant); backups, restore and the archive are
+ * `admin` (the admin token only). Only `POST …/users` may create a tenant; every other route on a tenant
  * never written answers 404 TENANT_NOT_FOUND without reaching (and so creating) it.
  *
  * `createTenantRoutes()` routes by path (`/:tenant/users`, mounted at `/tenants`);
