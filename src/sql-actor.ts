@@ -546,7 +546,7 @@ export class SqlActor<
       }
     } catch (err) {
       const known = ActorError.from(err) ?? new ActorError("INTERNAL", "could not accept the connection");
-      connection.send(JSON.stringify({ type: "error", code: known.code, message: known.description }));
+      connection.send(errorFrame(known));
       connection.close(1008, known.code);
       return;
     }

@@ -267,6 +267,22 @@ describe("client messages", () => {
     expect(await stub.presence()).toEqual([]);
   });
 
+  it("a connection refused while joining gets the contract's error frame ({ type, data: { code, message } }), then a 1008 close", async () => {
+    const stub = env.CHAT_ROOM.getByName(roomName("refused"));
+    const refused = await connect(stub, "alice-1", { userId: "alice", topics: "broken-check" });
+    const closed = new Promise<number>((resolve) =>
+      refused.ws.addEventListener("close", (event: CloseEvent) => resolve(event.code)),
+    );
+    const message = "the check failed on purpose";
+    expect(await refused.next(ofType("error"))).toEqual({
+      type: "error",
+      code: "CHECK_FAILED",
+      message,
+      data: { code: "CHECK_FAILED", message },
+    });
+    expect(await closed).toBe(1008);
+  });
+
   it("connection state is size-guarded below the runtime's 16 KiB attachment limit", async () => {
     const stub = env.CHAT_ROOM.getByName(roomName("size"));
     await connect(stub, "alice-1", { userId: "alice" });

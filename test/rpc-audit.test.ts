@@ -116,4 +116,53 @@ describe("socket RPC audit", () => {
       expect([...mirror.values()], "the client's copy after the push").toEqual(now.result.rows);
     } else expect(answer.error.code).toBe("LIVE_QUERY_UNSUPPORTED");
   });
+
+  // Rows are keyed by the key columns the result names; a result column named like one but holding
+  // another value keys the client's copy by the wrong value.
+  it("a live query whose key column holds another value (SELECT name AS id) is refused, not silently wrong", async () => {
+    const keyOf = (key: string[], row: Record<string, unknown>) => JSON.stringify(key.map((c) => row[c]));
+    for (const sql of [
+      "SELECT name AS id, qty FROM items",
+      "SELECT name id, qty FROM items",
+      'SELECT qty, name AS "ID" FROM items',
+      "SELECT id AS n, name AS id FROM items",
+      "SELECT id, qty FROM (SELECT name AS id, qty FROM items)",
+      "SELECT id, name FROM items WHERE qty < 2 UNION ALL SELECT qty, name FROM items WHERE qty >= 2",
+      "SELECT id, qty FROM renamed",
+    ]) {
+      const stub = actor("alias-key");
+      await stub.run("CREATE VIEW renamed AS SELECT name AS id, qty FROM items");
+      await stub.addItem({ id: 1, name: "same", qty: 2 });
+      await stub.addItem({ id: 2, name: "same", qty: 1 });
+      const socket = await openSocket(stub);
+      socket.send({ id: "k", subscribe: { sql } });
+      const answer = await socket.next((f) => f.id === "k");
+      if (answer.result) {
+        // Accepted: then the client's copy, keyed by `key`, must match the result after a change.
+        const { key, rows } = answer.result;
+        const mirror = new Map(rows.map((r: Record<string, unknown>) => [keyOf(key, r), r]));
+        await stub.setQty(1, 5);
+        const push = await socket.next((f) => f.sub === "k", 1_500).catch(() => undefined);
+        for (const row of push?.rows ?? []) mirror.set(keyOf(key, row), row);
+        for (const values of push?.removed ?? []) mirror.delete(JSON.stringify(values));
+        socket.send({ id: "now", subscribe: { sql } });
+        const now = await socket.next((f) => f.id === "now");
+        const sorted = (list: unknown[]) => list.map((r) => JSON.stringify(r)).sort();
+        expect(sorted([...mirror.values()]), `${sql}: the client's copy`).toEqual(sorted(now.result.rows));
+      } else expect(answer.error.code, sql).toBe("LIVE_QUERY_UNSUPPORTED");
+      socket.ws.close(1000, "done");
+    }
+    // The key named plainly, qualified, or aliased to itself is still served.
+    const socket = await openSocket(actor("key-plain"));
+    for (const [id, plain] of [
+      ["self", "SELECT items.id AS id, name FROM items"],
+      ["alias", "SELECT i.id, i.name AS label FROM items i"],
+      ["star", "SELECT *, v AS w FROM pairs WHERE b > 0"],
+      ["sub", "SELECT id, name FROM (SELECT id, name FROM items)"],
+    ] as const) {
+      socket.send({ id, subscribe: { sql: plain } });
+      const got = await socket.next((f) => f.id === id);
+      expect(got.error, `${plain}: ${JSON.stringify(got.error)}`).toBeUndefined();
+    }
+  });
 });

@@ -210,8 +210,9 @@ describe("BuildingTelemetry: RPC on /buildings/:b/alerts/ws", () => {
     expect((await ws.next(isType("alert"))).data).toMatchObject({ sensorId: "room-2", status: "ACTIVE" });
 
     // Acknowledge over the socket: answered, and broadcast as the actor's own frame.
+    // The acknowledger is the socket's vouched caller (no ?userId=: the admin), not the argument.
     const ack = await ws.call("acknowledge", { alertId, userId: "op-1" });
-    expect(ack.result).toMatchObject({ id: alertId, status: "ACKNOWLEDGED", acknowledgedBy: "op-1" });
+    expect(ack.result).toMatchObject({ id: alertId, status: "ACKNOWLEDGED", acknowledgedBy: "admin" });
     expect((await ws.next(isType("alert-acknowledged"))).data).toMatchObject({ id: alertId });
     ws.ws.close();
   });
@@ -235,7 +236,7 @@ describe("BuildingTelemetry: RPC on /buildings/:b/alerts/ws", () => {
       status: "ACKNOWLEDGED",
     });
     // The public socket sees the acknowledgement as its own alert frame.
-    expect((await anyone.next(isType("alert-acknowledged"))).data).toMatchObject({ acknowledgedBy: "op-2" });
+    expect((await anyone.next(isType("alert-acknowledged"))).data).toMatchObject({ acknowledgedBy: "admin" });
     // After an eviction (hibernation) the sockets keep their roles: calls wake the actor and are answered.
     await evictDurableObject(b);
     expect((await anyone.call("activeAlerts")).result.alerts[0]).toMatchObject({ status: "ACKNOWLEDGED" });
@@ -244,6 +245,41 @@ describe("BuildingTelemetry: RPC on /buildings/:b/alerts/ws", () => {
       "INVALID_STATUS_ACKNOWLEDGED",
     );
     for (const s of [anyone, user, operator]) s.ws.close();
+  });
+
+  it("the acknowledger recorded is the caller the Worker vouched for, never the userId argument", async () => {
+    const { name, b, t, alertId } = await seeded();
+    const more = async (sensor: string) =>
+      (await b.ingest(reading(sensor, t, 1500, { sensorType: "co2", unit: "ppm" }))).alerts[0].id as number;
+    const [second, third, fourth] = [await more("room-2"), await more("room-3"), await more("room-4")];
+    const byOf = async (id: number) =>
+      (await b.activeAlerts()).alerts.find((a: { id: number }) => a.id === id)?.acknowledgedBy;
+    // Auth on: the admin token names no user, so the acknowledger is "admin", on the socket and over HTTP.
+    const operator = await alertsAt(name, securedFetch, { token: ADMIN_TOKEN, userId: "op-x" });
+    await operator.next(isType("init"));
+    expect((await operator.call("acknowledge", { alertId, userId: "mallory" })).result).toMatchObject({
+      acknowledgedBy: "admin",
+    });
+    const res = await post(
+      securedFetch,
+      `/buildings/${name}/alerts/acknowledge`,
+      { alertId: second, userId: "mallory" },
+      ADMIN_TOKEN,
+    );
+    expect(res.status).toBe(200);
+    expect(await byOf(second)).toBe("admin");
+    // A Worker that vouches for an operator by name: that operator, whatever the argument says.
+    const named = await openSocket(b, { caller: { role: "admin", userId: "op-9" } });
+    expect((await named.call("acknowledge", { alertId: third, userId: "mallory" })).result).toMatchObject({
+      acknowledgedBy: "op-9",
+    });
+    // Development mode: the user the coordinator vouched from ?userId= (no userId argument needed).
+    const dev = await alertsAt(name, undefined, { userId: "op-1" });
+    await dev.next(isType("init"));
+    expect((await dev.call("acknowledge", { alertId: fourth })).result).toMatchObject({
+      acknowledgedBy: "op-1",
+    });
+    for (const s of [operator, named, dev]) s.ws.close();
   });
 
   it("refuses methods not offered (METHOD_NOT_ALLOWED) and bad arguments (VALIDATION_FAILED)", async () => {

@@ -139,6 +139,40 @@ describe("tenant archive in R2 under <tenant>/archive/, with retention", () => {
     expect(titlesOf(otherAll)).toEqual(["theirs"]);
   });
 
+  // Archiving moves tasks to R2; they are still the project's tasks (listTasks include_archived).
+  it("task_count counts a project's archived tasks too: the daily archive keeps it, deletes and retention lower it", async () => {
+    const tenant = freshTenant("count");
+    const { base, user, ids } = await seed(tenant, [
+      { title: "old-1", done: true },
+      { title: "old-2", done: true },
+      { title: "open" },
+    ]);
+    const other = await json(admin("POST", `${base}/projects`, { name: "Q", owner_id: user.id }));
+    const q = await json(admin("POST", `${base}/tasks`, { project_id: other.id, title: "q-old" }));
+    await admin("PATCH", `${base}/tasks`, { id: q.id, status: "done" });
+    await doneDaysAgo(tenant, [ids["old-1"], ids["old-2"], q.id], 120);
+    const counts = async () => {
+      const { projects } = await json(admin("GET", `${base}/projects`));
+      return Object.fromEntries(
+        projects.map((p: { name: string; task_count: number }) => [p.name, p.task_count]),
+      );
+    };
+    expect(await counts()).toEqual({ P: 3, Q: 1 });
+
+    await runScheduledArchive(tenant);
+    expect((await hotRows(tenant)).map((r) => r.title)).toEqual(["open"]);
+    expect(await counts()).toEqual({ P: 3, Q: 1 });
+    await evictDurableObject(tenantStub(tenant));
+    expect(await counts()).toEqual({ P: 3, Q: 1 });
+
+    // A hot task deleted leaves the count; the archive's retention deletes archived ones for good.
+    expect((await admin("DELETE", `${base}/tasks/${ids.open}`)).status).toBe(200);
+    expect(await counts()).toEqual({ P: 2, Q: 1 });
+    const expired = await json(admin("POST", `${base}/archive`, { keep_for: "100d" }));
+    expect(expired.expired.length).toBeGreaterThan(0);
+    expect(await counts()).toEqual({ P: 0, Q: 0 });
+  });
+
   it("an archive run now takes older_than; bad ages and flags are typed 400s that archive nothing", async () => {
     const tenant = freshTenant("ar-now");
     const { base, ids } = await seed(tenant, [{ title: "a", done: true }, { title: "b" }]);

@@ -61,6 +61,26 @@ describe("tenant tokens", () => {
     expect((await admin("GET", `${s.base}/users`)).status).toBe(200);
   });
 
+  it("backups, restore and the archive are admin only: the tenant's own token is 403, and without ADMIN_TOKEN they are 404", async () => {
+    const s = await seeded();
+    const adminRoutes: [string, string, unknown?][] = [
+      ["POST", `${s.base}/backups`],
+      ["GET", `${s.base}/backups`],
+      ["POST", `${s.base}/restore`, { key: `${s.tenant}/backups/x/backup.json` }],
+      ["POST", `${s.base}/archive`],
+      ["GET", `${s.base}/archive`],
+    ];
+    const token = await tokenFor(s.tenant);
+    const own = as(token);
+    const noAdminToken = caller({ vars: { AUTH_JWT_SECRET: SECRET }, token });
+    for (const [method, path, body] of adminRoutes) {
+      expect([method, path, (await own(method, path, body)).status]).toEqual([method, path, 403]);
+      expect([method, path, (await noAdminToken(method, path, body)).status]).toEqual([method, path, 404]);
+    }
+    expect((await admin("GET", `${s.base}/backups`)).status).toBe(200);
+    expect((await noAdminToken("GET", `${s.base}/users`)).status).toBe(200);
+  });
+
   it("refuses every bad token with 401, another tenant's with 403, and reads or writes nothing", async () => {
     const s = await seeded();
     const now = Math.floor(Date.now() / 1000);

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import type { TenantDB } from "../actors/tenant-db/index";
 import { ADMIN_TOKEN, SECURED, userToken } from "./auth-helpers";
 import { caller, codeOf, freshTenant, json } from "./tenant-helpers";
 
@@ -47,5 +48,34 @@ describe("tenant backups in R2 under the tenant's own prefix", () => {
     expect((await own("POST", `${base}/backups`)).status).toBe(403);
     expect((await own("GET", `${base}/backups`)).status).toBe(403);
     expect((await own("POST", `${base}/restore`, { key: backup.key })).status).toBe(403);
+  });
+
+  it("after a restore the fleet registry lists the tenant's size as restored", async () => {
+    const tenant = freshTenant("bk-size");
+    const base = `/tenants/${tenant}`;
+    const user = await json(admin("POST", `${base}/users`, { email: "a@x.io", name: "A" }));
+    const project = await json(admin("POST", `${base}/projects`, { name: "P", owner_id: user.id }));
+    const listed = async () =>
+      (await json(admin("GET", "/admin/fleet/tenants?limit=500"))).actors.find(
+        (a: { name: string }) => a.name === tenant,
+      );
+    // Its first wake reported its size then (a fresh report holds for an hour).
+    await vi.waitFor(async () => expect(await listed()).toBeDefined(), { timeout: 10_000, interval: 50 });
+    const first = (await listed()).bytes;
+    for (let i = 0; i < 60; i++)
+      await admin("POST", `${base}/tasks`, {
+        project_id: project.id,
+        title: `t${i}`,
+        description: "x".repeat(4000),
+      });
+    const backup = await json(admin("POST", `${base}/backups`));
+    expect((await admin("POST", `${base}/restore`, { key: backup.key })).status).toBe(200);
+    const stub = env.TENANT_DB.getByName(tenant) as DurableObjectStub<TenantDB>;
+    const { databaseBytes } = await stub.stats();
+    expect(databaseBytes).toBeGreaterThan(first);
+    await vi.waitFor(async () => expect((await listed()).bytes).toBe(databaseBytes), {
+      timeout: 5_000,
+      interval: 50,
+    });
   });
 });

@@ -9,7 +9,7 @@ import { fleet } from "../../src/fleet/part";
 import { forward } from "../../src/forward/index";
 import type { ForwardStatus } from "../../src/forward/types";
 import { history } from "../../src/history/index";
-import { rpc } from "../../src/rpc/index";
+import { caller, rpc } from "../../src/rpc/index";
 import { SqlActor } from "../../src/sql-actor";
 import type { ArchiveResult } from "../../src/tiering/archive";
 import { tiering } from "../../src/tiering/index";
@@ -540,9 +540,17 @@ export class BuildingTelemetry extends SqlActor<Env, typeof schema> {
     ).map(toAlert);
   }
 
-  /** An operator takes an ACTIVE alert; it stays open until its readings come back in range. */
+  /**
+   * An operator takes an ACTIVE alert; it stays open until its readings come back in range.
+   * The acknowledger recorded is the caller: in a socket call the user the Worker in front vouched
+   * for (its role, "admin", when it vouched none), never the `userId` argument; over DO RPC the
+   * `userId` the Worker with the binding states (the coordinator's route: its verified caller).
+   */
   acknowledge(input: AcknowledgeInput): Alert {
-    const { alertId, userId } = parseInput(acknowledgeInput, input);
+    const { alertId, userId: stated } = parseInput(acknowledgeInput, input);
+    const socket = caller();
+    const userId = socket ? (socket.userId ?? socket.role) : stated;
+    if (!userId) throw new ActorError("VALIDATION_FAILED", "userId: required");
     this.#assertExists();
     const [row] = this.query<AlertRow>(
       `UPDATE active_alerts SET status = 'ACKNOWLEDGED', acknowledged_at = ?, acknowledged_by = ?

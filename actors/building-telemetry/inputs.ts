@@ -155,7 +155,8 @@ export type RuleUpdateInput = z.input<typeof ruleUpdateInput>;
 
 export const acknowledgeInput = z.object({
   alertId: z.int().check(z.gte(1)),
-  userId: shortText(128),
+  /** Who acknowledges, over DO RPC; a socket call and the HTTP route use the verified caller instead. */
+  userId: z.optional(shortText(128)),
 });
 export type AcknowledgeInput = z.input<typeof acknowledgeInput>;
 

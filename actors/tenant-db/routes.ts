@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import * as z from "zod/mini";
-import { allow, callerOf } from "../../src/coordinator/access";
+import { allow, callerOf, socketIdentity } from "../../src/coordinator/access";
 import { isKnown } from "../../src/coordinator/directory";
 import { Hono } from "../../src/coordinator/hono";
 import { actorStub } from "../../src/coordinator/stub";
@@ -27,9 +27,10 @@ const body = z.record(z.string(), z.unknown());
 
 /**
  * The tenant routes of DESIGN.md §4 (users, projects, tasks, the tenant's socket), each a thin
- * layer over one TenantDB method. Every route is `user` scoped to the tenant: a user token needs
- * a `tenant` claim equal to the routed tenant (none → 401, another → 403), the admin token
- * reaches any tenant. Only `POST …/users` may create a tenant; every other route on a tenant
+ * layer over one TenantDB method. Every route is scoped to the tenant: users, projects, tasks and
+ * the socket are `user` (a user token needs a `tenant` claim equal to the routed tenant: none →
+ * 401, another → 403; the admin token reaches any tenant); backups, restore and the archive are
+ * `admin` (the admin token only). Only `POST …/users` may create a tenant; every other route on a tenant
  * never written answers 404 TENANT_NOT_FOUND without reaching (and so creating) it.
  *
  * `createTenantRoutes()` routes by path (`/:tenant/users`, mounted at `/tenants`);
@@ -131,9 +132,7 @@ export function createTenantRoutes(tenancy: TenancyOptions = { from: "path" }): 
    */
   routes.get(`${base}/ws`, user, async (c) => {
     requireUpgrade(c);
-    const caller = callerOf(c);
-    const who = caller.role === "user" ? { role: "user", userId: caller.userId } : { role: caller.role };
-    return (await known(c)).fetch(withCaller(c.req.raw, who));
+    return (await known(c)).fetch(withCaller(c.req.raw, socketIdentity(callerOf(c), c.req.raw)));
   });
 
   return routes;

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { check, index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { check, index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 /**
  * One TenantDB actor holds the users, projects and tasks of one tenant (its name): the data
@@ -75,5 +75,23 @@ export const tasks = sqliteTable(
     index("idx_tasks_assignee").on(t.assigneeId),
     index("idx_tasks_status").on(t.status),
     index("idx_tasks_done_at").on(t.doneAt),
+  ],
+);
+
+/**
+ * How many tasks of each project an archived file holds (a file never changes: its key names its
+ * content). listProjects adds them to the hot tasks, so archiving keeps `task_count`; a file is
+ * counted once when it is new to the archive's manifest, and its rows go when retention deletes it.
+ */
+export const archivedTaskCounts = sqliteTable(
+  "archived_task_counts",
+  {
+    fileKey: text("file_key").notNull(),
+    projectId: integer("project_id").notNull(),
+    tasks: integer("tasks").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.fileKey, t.projectId] }),
+    index("idx_archived_task_counts_project").on(t.projectId),
   ],
 );

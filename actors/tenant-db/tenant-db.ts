@@ -3,7 +3,8 @@ import { registerName } from "../../src/coordinator/directory";
 import { parseInput } from "../../src/coordinator/validate";
 import { type ActorConfig, defineActor } from "../../src/define-actor";
 import { ActorError } from "../../src/errors";
-import { fleet } from "../../src/fleet/part";
+import { exportNameOf } from "../../src/export-name";
+import { type FleetMember, fleet } from "../../src/fleet/part";
 import { rpc } from "../../src/rpc/index";
 import { SqlActor } from "../../src/sql-actor";
 import type { ArchiveResult } from "../../src/tiering/archive";
@@ -102,10 +103,12 @@ const PROJECT =
   "SELECT id, name, description, owner_id, status, created_at, updated_at FROM projects WHERE id = ?";
 const TASK = `SELECT id, project_id, title, description, assignee_id, status, priority, due_date, created_at,
   updated_at FROM tasks WHERE id = ?`;
+/** `task_count`: the project's tasks, hot and archived (archiving moves tasks to R2, they still exist). */
 const PROJECTS = `SELECT p.id, p.name, p.description, p.owner_id, p.status, p.created_at, p.updated_at,
-  u.name AS owner_name, count(t.id) AS task_count
-  FROM projects p JOIN users u ON u.id = p.owner_id LEFT JOIN tasks t ON t.project_id = p.id
-  WHERE p.status = ? GROUP BY p.id ORDER BY p.updated_at DESC, p.id DESC`;
+  u.name AS owner_name, (SELECT count(*) FROM tasks t WHERE t.project_id = p.id)
+  + (SELECT coalesce(sum(a.tasks), 0) FROM archived_task_counts a WHERE a.project_id = p.id) AS task_count
+  FROM projects p JOIN users u ON u.id = p.owner_id
+  WHERE p.status = ? ORDER BY p.updated_at DESC, p.id DESC`;
 const TASKS = `SELECT t.id, t.project_id, t.title, t.description, t.assignee_id, t.status, t.priority,
   t.due_date, t.created_at, t.updated_at, u.name AS assignee_name, p.name AS project_name
   FROM tasks t JOIN projects p ON p.id = t.project_id LEFT JOIN users u ON u.id = t.assignee_id`;
@@ -216,9 +219,13 @@ export class TenantDB extends SqlActor<Env, typeof schema> {
     });
   }
 
-  /** Projects of one status (default active), most recently updated first, with owner name and task count. */
-  listProjects(input: ListProjectsInput = {}): { projects: ProjectSummary[] } {
+  /**
+   * Projects of one status (default active), most recently updated first, with owner name and
+   * task count (archived tasks included).
+   */
+  async listProjects(input: ListProjectsInput = {}): Promise<{ projects: ProjectSummary[] }> {
     const { status } = parseInput(listProjectsInput, input ?? {});
+    await this.#countArchive();
     return { projects: this.database.query<ProjectSummary>(PROJECTS, [status ?? "active"]) };
   }
 
@@ -378,17 +385,68 @@ export class TenantDB extends SqlActor<Env, typeof schema> {
    * the admin token only). A key outside `<tenant>/backups/` is refused: a tenant is never
    * restored from another tenant's data.
    */
-  restoreBackup(input: RestoreInput): Promise<RestoreResult> {
+  async restoreBackup(input: RestoreInput): Promise<RestoreResult> {
     const { key } = parseInput(restoreInput, input);
     if (!key.startsWith(`${this.name}/backups/`) || !key.endsWith("/backup.json"))
       throw new ActorError(
         "VALIDATION_FAILED",
         `key: must be one of this tenant's backups (${this.name}/backups/…/backup.json)`,
       );
-    return this.tiering.restoreFromBackup(key);
+    const restored = await this.tiering.restoreFromBackup(key);
+    this.#fleetMember()?.refresh(); // the registry lists the tenant's size: the restore changed it
+    return restored;
   }
 
   // ---- helpers ----
+
+  /**
+   * Bring `archived_task_counts` up to the archive's manifest: a file archived since is read once
+   * (its tasks per project), the rows of files retention deleted go. A restore brings back the
+   * counts of the backup's time together with its manifest, so they stay in step.
+   */
+  async #countArchive(): Promise<void> {
+    const files = this.tiering.manifest("tasks");
+    const counted = new Set(
+      this.database
+        .query<{ file_key: string }>("SELECT DISTINCT file_key FROM archived_task_counts")
+        .map((r) => r.file_key),
+    );
+    const listed = new Set(files.map((f) => f.key));
+    for (const key of counted)
+      if (!listed.has(key)) this.database.query("DELETE FROM archived_task_counts WHERE file_key = ?", [key]);
+    for (const file of files) {
+      if (counted.has(file.key)) continue;
+      // A source reference (not a value, so not a parameter): the manifest's own key, quoted.
+      const source = `'r2://${file.bucket}/${file.key.replaceAll("'", "''")}'`;
+      const perProject = await this.tiering.query<{ project_id: number; n: number }>(
+        `SELECT project_id, count(*) AS n FROM ${source} GROUP BY project_id`,
+      );
+      this.transaction(() => {
+        for (const { project_id, n } of perProject)
+          this.database.query(
+            `INSERT INTO archived_task_counts (file_key, project_id, tasks) VALUES (?, ?, ?)
+             ON CONFLICT (file_key, project_id) DO UPDATE SET tasks = excluded.tasks`,
+            [file.key, project_id, n],
+          );
+      });
+    }
+  }
+
+  /**
+   * This tenant as its fleet registry knows it (the class's own `fleet` part), to report at once
+   * what the registry otherwise hears on the next stale wake.
+   */
+  #fleetMember(): FleetMember | undefined {
+    const actorClass = this.constructor as typeof TenantDB;
+    return actorClass.config.fleet?.create({
+      ctx: this.ctx,
+      env: this.env,
+      className: exportNameOf(actorClass),
+      name: () => this.name,
+      schemaVersion: () => this.stats().schemaVersion,
+      databaseBytes: () => this.stats().databaseBytes,
+    });
+  }
 
   /** Record the tenant's name before its first write (idempotent; cached per isolate). */
   async #register(): Promise<void> {

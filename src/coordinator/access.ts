@@ -64,13 +64,33 @@ export function customerOf(caller: Caller, asked: string | undefined): string | 
  * the admin token are admin, a valid user token is that user, no token is public; a token that
  * does not verify is refused (401), as on HTTP routes.
  */
-export async function socketCaller(
-  request: Request,
-  env: AuthEnv,
-): Promise<{ role: "public" | "user" | "admin"; userId?: string }> {
-  if (authConfig(env).dev) return { role: "admin" };
+export async function socketCaller(request: Request, env: AuthEnv): Promise<SocketIdentity> {
   const token = bearerToken(request);
-  if (token === undefined) return { role: "public" };
-  const caller = await authenticate(token, env, "user");
-  return caller.role === "user" ? { role: "user", userId: caller.userId } : { role: caller.role };
+  if (token === undefined && !authConfig(env).dev) return { role: "public" };
+  return socketIdentity(await authenticate(token, env, "user"), request);
+}
+
+/** What the coordinator vouches to an actor for a socket. */
+export interface SocketIdentity {
+  role: Role;
+  userId?: string;
+  name?: string;
+}
+
+/**
+ * The identity vouched for a socket of `caller`: a user token's `sub`; in development mode
+ * `?userId=&userName=` (there identity comes from the request, DESIGN.md §4); else no user.
+ * The actor takes the vouched identity only, never the URL's.
+ */
+export function socketIdentity(caller: Caller, request: Request): SocketIdentity {
+  if (caller.role === "user") return { role: "user", userId: caller.userId };
+  if (caller.role === "admin" && caller.dev) {
+    const params = new URL(request.url).searchParams;
+    return {
+      role: "admin",
+      userId: params.get("userId") ?? undefined,
+      name: params.get("userName") ?? undefined,
+    };
+  }
+  return { role: caller.role };
 }

@@ -70,9 +70,13 @@ export class FleetMember {
   /** After migrations, on every wake: report in the background when the registry's view is stale. */
   woke(applied: number): void {
     this.#applied = applied;
+    if ((this.#host.env as FleetEnv).FLEET && this.#stale()) this.refresh();
+  }
+
+  /** Report now, in the background: after a change the registry must see at once (a restore's size). */
+  refresh(): void {
     const ns = (this.#host.env as FleetEnv).FLEET;
-    if (!ns || !this.#stale()) return;
-    this.#host.ctx.waitUntil(this.#report(ns));
+    if (ns) this.#host.ctx.waitUntil(this.#report(ns));
   }
 
   /** The registry's wake-up call: version after the wake's migrations, size, migrations applied. */

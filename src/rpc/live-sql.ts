@@ -3,7 +3,7 @@ import { ActorError } from "../errors";
 import { decodeValue, sqlString } from "../history/codec";
 import { WAL } from "../history/store";
 import type { TableInfo } from "../history/tables";
-import { identName, tokenize } from "../sql/tokens";
+import { identName, isKeyword, significant, type Token, tokenize } from "../sql/tokens";
 
 /**
  * A live query, checked once per SQL text: one read-only SELECT of one table under history, with
@@ -214,7 +214,102 @@ export function analyzeLiveQuery(
   const missing = table.pk.filter((c) => !columnNames.includes(c));
   if (missing.length)
     throw unsupported(`a live query selects the primary key of ${name} (missing: ${missing.join(", ")})`);
+  checkKeyColumns(text, table, columnNames);
   return { sql: text, table, afterSql, beforeSql: changedRowsSql(table, text, "before") };
+}
+
+/** Words that end a select list at its own depth when there is no FROM. */
+const LIST_END = new Set([
+  "FROM",
+  "WHERE",
+  "GROUP",
+  "HAVING",
+  "WINDOW",
+  "ORDER",
+  "LIMIT",
+  "UNION",
+  "EXCEPT",
+  "INTERSECT",
+]);
+const COMPOUND = new Set(["UNION", "EXCEPT", "INTERSECT"]);
+
+/** One result column of a select list: the name it gets, and the column it reads when it is a plain reference. */
+interface ResultColumn {
+  name?: string;
+  column?: string;
+  star?: boolean;
+}
+
+function resultColumn(item: Token[], depth: number): ResultColumn {
+  let expr = item;
+  let alias: string | undefined;
+  const last = item[item.length - 1];
+  const prev = item[item.length - 2];
+  if (item.length >= 3 && isKeyword(prev, "AS")) {
+    alias = identName(last);
+    expr = item.slice(0, -2);
+  } else if (
+    item.length >= 2 &&
+    last.depth === depth &&
+    (last.kind === "word" || last.kind === "ident") &&
+    (prev.kind !== "punct" || prev.text === ")")
+  ) {
+    alias = identName(last); // `expr alias`, without AS
+    expr = item.slice(0, -1);
+  }
+  const tail = expr[expr.length - 1];
+  if (tail?.text === "*" && (expr.length === 1 || (expr.length === 3 && expr[1].text === ".")))
+    return { star: true };
+  const plain = expr.length === 1 || (expr.length === 3 && expr[1].text === ".");
+  const column = plain && tail.kind !== "punct" ? identName(tail) : undefined;
+  return { name: alias ?? column, column };
+}
+
+/** The select list after the SELECT at `at`, as result columns. */
+function selectList(tokens: Token[], at: number): ResultColumn[] {
+  const depth = tokens[at].depth;
+  let i = at + 1;
+  if (isKeyword(tokens[i], "DISTINCT", "ALL")) i++;
+  const items: Token[][] = [[]];
+  for (; i < tokens.length; i++) {
+    const t = tokens[i];
+    if (t.depth < depth || (t.depth === depth && (t.text === ")" || isKeyword(t, ...LIST_END)))) break;
+    if (t.depth === depth && t.text === ",") items.push([]);
+    else items[items.length - 1].push(t);
+  }
+  return items.filter((item) => item.length > 0).map((item) => resultColumn(item, depth));
+}
+
+/**
+ * Rows are keyed by the key columns the result names, so those must hold the key: in every
+ * SELECT of the statement a result column named like a key column is that column, named plainly
+ * (`id`, `t.id`, `t.id AS id`); each arm of a compound has the key where the result has it; the
+ * result names each key column once. (A view is refused already: it reads the table, not its shadow.)
+ */
+function checkKeyColumns(text: string, table: TableInfo, columnNames: string[]): void {
+  const refuse = () =>
+    unsupported(
+      `a live query returns the primary key of ${table.name} as it is (no other value named ${table.pk.join(", ")})`,
+    );
+  const tokens = significant(tokenize(text));
+  const same = (a: string | undefined, b: string) => a?.toLowerCase() === b.toLowerCase();
+  for (const key of table.pk) if (columnNames.filter((n) => n === key).length !== 1) throw refuse();
+  for (const [i, t] of tokens.entries()) {
+    // Every arm of a compound is a SELECT (a VALUES arm adds rows no key stands for).
+    if (t.depth === 0 && isKeyword(t, ...COMPOUND)) {
+      const next = tokens[i + (isKeyword(tokens[i + 1], "ALL") ? 2 : 1)];
+      if (!isKeyword(next, "SELECT")) throw refuse();
+    }
+    if (!isKeyword(t, "SELECT")) continue;
+    const list = selectList(tokens, i);
+    for (const c of list)
+      if (c.name !== undefined && table.pk.includes(c.name) && !same(c.column, c.name)) throw refuse();
+    // A later arm of a compound: the result's names are the first arm's, so go by position.
+    if (t.depth !== 0 || i === 0) continue;
+    const columns = list.flatMap((c) => (c.star ? table.columns.map((col) => ({ column: col.name })) : [c]));
+    if (columns.length !== columnNames.length) throw refuse();
+    for (const key of table.pk) if (!same(columns[columnNames.indexOf(key)].column, key)) throw refuse();
+  }
 }
 
 /**

@@ -63,16 +63,18 @@ export class RpcServer {
     );
   }
 
-  /** The first state of a socket: the caller the Worker in front vouched for on the upgrade request. */
+  /**
+   * The first state of a socket: the caller the Worker in front vouched for on the upgrade request.
+   * A vouched caller's user is the vouched one (none when it vouched none), never a `?userId=` the
+   * client wrote; `identify()`'s name stands only for that same user. Unvouched, `identify()` decides.
+   */
   accept(request: Request, state: ConnectionState): ConnectionState {
     const vouched = vouchedCaller(request);
     const rpc: RpcState = { role: vouched?.role ?? null };
-    return {
-      ...state,
-      userId: vouched?.userId ?? state.userId,
-      name: vouched?.name ?? state.name,
-      rpc: rpc as never,
-    };
+    if (!vouched) return { ...state, rpc: rpc as never };
+    const userId = vouched.userId ?? null;
+    const name = vouched.name ?? (userId !== null && state.userId === userId ? state.name : null);
+    return { ...state, userId, name, rpc: rpc as never };
   }
 
   caller(connection: ActorConnection): Caller {
