@@ -189,9 +189,22 @@ export class Forwarder {
   }
 }
 
-/** Rough JSON size of a change (bytes count twice as hex would). */
+/** A character beyond Latin-1 makes v8 (a queue message's encoding) store its whole string at 2 bytes a character. */
+const WIDE = /[\u0100-\uffff]/;
+
+/**
+ * Rough size of a change as a message: its JSON length, plus the length again of every string (and
+ * column name) v8 stores two bytes a character; bytes count twice, as hex would.
+ */
 function approximateBytes(change: ForwardChange): number {
-  return JSON.stringify(change, (_k, v) => (v instanceof Uint8Array ? "x".repeat(v.length * 2) : v)).length;
+  let wide = 0;
+  const json = JSON.stringify(change, (k, v) => {
+    if (WIDE.test(k)) wide += k.length; // a column name is a string of the message too
+    if (v instanceof Uint8Array) return "x".repeat(v.length * 2);
+    if (typeof v === "string" && WIDE.test(v)) wide += v.length;
+    return v;
+  });
+  return json.length + wide;
 }
 
 function describe(err: unknown): string {
