@@ -1,7 +1,7 @@
 import { ActorError } from "../errors";
 import type { Change, ChangesPage } from "../history/feed";
 import { project } from "./project";
-import { type ForwardState, subscriberId } from "./state";
+import { type ForwardRow, type ForwardState, subscriberId } from "./state";
 import { destinations, MAX_BATCH_BYTES, type TargetHost } from "./targets";
 import type { ForwardChange, ResolvedForward } from "./types";
 
@@ -68,16 +68,24 @@ export class Forwarder {
       this.#again = true;
       return;
     }
-    const row = this.#host.state.get(this.spec.name);
-    if (row.state === "parked") return;
-    if (this.#host.acked(this.#id) >= this.#host.lastLsn()) return;
-    if (!this.#host.isScheduled(this.spec.name)) this.#host.later(this.spec.name, this.spec.maxWaitMs);
+    const row = this.#promise();
     // While failing, only the schedule retries (it keeps the backoff).
-    if (row.failures === 0 && !this.#timer)
+    if (row && row.failures === 0 && !this.#timer)
       this.#timer = setTimeout(() => {
         this.#timer = undefined;
         this.deliver().catch((err) => console.error(`forward ${this.spec.name}: delivery failed`, err));
       }, this.spec.maxWaitMs);
+  }
+
+  /**
+   * The durable promise of a delivery while something waits (not parked): the scheduled task, kept
+   * through eviction and crashes. Answers the forward's row then, undefined otherwise.
+   */
+  #promise(): ForwardRow | undefined {
+    const row = this.#host.state.get(this.spec.name);
+    if (row.state === "parked" || this.#host.acked(this.#id) >= this.#host.lastLsn()) return undefined;
+    if (!this.#host.isScheduled(this.spec.name)) this.#host.later(this.spec.name, this.spec.maxWaitMs);
+    return row;
   }
 
   /** One delivery run (the schedule calls it; so do `flushForward` and `resumeForward`). */
@@ -93,6 +101,9 @@ export class Forwarder {
   }
 
   async #run(): Promise<void> {
+    // A run that is cut short (eviction, a crash, a deploy) leaves the rest to the schedule: also
+    // when it was not started by it (flushForward, resumeForward, the timer).
+    this.#promise();
     do {
       this.#again = false;
       if (this.#host.state.get(this.spec.name).state === "parked") return;
