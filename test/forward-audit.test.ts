@@ -109,3 +109,23 @@ describe("forward audit: concurrency and redelivery (invariants hold)", () => {
     await exactlyOnce(s.queue, name, "queue", await exportedLsns(source));
   });
 });
+
+describe("forward audit: a target that never answers", () => {
+  it("a delivery that hangs times out and is sent again: delivered once in effect", async () => {
+    const { name, source } = freshSource("hang");
+    const { mirror } = sinks(name);
+    await mirror.configure({ delayMs: 100_000_000 }); // the first attempt never answers
+    await source.add(1, "a", 1, "s");
+    await until(async () => (await mirror.dump()).arrivals.length > 0, "the first attempt in flight");
+    await mirror.configure({ delayMs: 0 });
+    await source.add(2, "b", 2, "s");
+    await until(
+      async () => (await mirror.dump()).mirror.length === 2,
+      "delivery past the hung attempt",
+      10_000,
+    );
+    await until(async () => (await source.pending("mirror")) === 0, "acknowledged");
+    await mirrored(source, mirror, name, "mirror");
+    await exactlyOnce(mirror, name, "mirror", await exportedLsns(source));
+  });
+});

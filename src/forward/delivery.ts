@@ -158,7 +158,7 @@ export class Forwarder {
       for (const destination of destinations(spec.to, this.#host, changes)) {
         const after = this.#host.state.sentTo(spec.name, destination.id);
         if (after >= to) continue; // accepted already, before a crash lost the acknowledgement
-        await destination.send({
+        const batch = {
           source: this.#host.source,
           forward: spec.name,
           epoch: this.#host.state.epoch(),
@@ -166,7 +166,12 @@ export class Forwarder {
           from,
           to,
           changes: destination.changes.filter((c) => c.lsn > after),
-        });
+        };
+        await within(
+          destination.send(batch),
+          spec.timeoutMs,
+          `${destination.id} did not accept batch ${from}-${to}`,
+        );
         this.#host.state.markSent(spec.name, destination.id, to);
       }
     }
@@ -197,6 +202,23 @@ export class Forwarder {
       console.error(`forward ${spec.name} parked after ${failures} failed deliveries: ${message}`);
       this.#host.cancel(spec.name);
     } else this.#host.later(spec.name, delay);
+  }
+}
+
+/**
+ * A target's answer, or FORWARD_TIMEOUT after `ms`: a target that never answers must not hold the
+ * forward (every later run would wait on it). The attempt may still land; applyOnce skips it then.
+ */
+async function within(sending: Promise<unknown>, ms: number, what: string): Promise<void> {
+  let stop = () => {};
+  const late = new Promise<never>((_, reject) => {
+    const timer = setTimeout(() => reject(new ActorError("FORWARD_TIMEOUT", `${what} within ${ms} ms`)), ms);
+    stop = () => clearTimeout(timer);
+  });
+  try {
+    await Promise.race([sending, late]);
+  } finally {
+    stop();
   }
 }
 
