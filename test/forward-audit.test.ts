@@ -1,4 +1,4 @@
-import { env } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ForwardBatch } from "../src/forward/index";
 import { exactlyOnce, exportedLsns, freshSource, mirrored, sinks, until } from "./forward-helpers";
@@ -126,6 +126,31 @@ describe("forward audit: a target that never answers", () => {
     );
     await until(async () => (await source.pending("mirror")) === 0, "acknowledged");
     await mirrored(source, mirror, name, "mirror");
+    await exactlyOnce(mirror, name, "mirror", await exportedLsns(source));
+  });
+});
+
+describe("forward audit: a restore from backup under a forward", () => {
+  it("restoring a backup taken while the forward was parked leaves it active (its state is not the backup's)", async () => {
+    const name = `restore-parked-${Date.now()}`;
+    const source = env.BACKED_UP_FORWARD.getByName(name);
+    const { mirror } = sinks(name);
+    await mirror.configure({ failBefore: 1000 });
+    for (let i = 1; i <= 3; i++) await source.add(i, `n${i}`, i, "s");
+    await until(async () => (await source.stats()).forwards[0].state === "parked", "parked");
+    const { key } = await runInDurableObject(source, (a) => a.tiering.backup());
+    // The target is fixed and the forward resumed; then more is written and delivered.
+    await mirror.configure({ failBefore: 0 });
+    await source.resumeForward("mirror");
+    await source.add(4, "n4", 4, "s");
+    await until(async () => (await source.pending("mirror")) === 0, "delivered after the resume");
+    await runInDurableObject(source, (a) => a.tiering.restoreFromBackup(key));
+    expect((await source.items()).map((r) => r.id)).toEqual([1, 2, 3]);
+    const [status] = await source.flushForward("mirror");
+    expect(status.state).toBe("active");
+    expect(status.delivered.changes).toBeGreaterThanOrEqual(4);
+    await source.add(5, "n5", 5, "s");
+    await mirrored(source, mirror, name, "after the restore");
     await exactlyOnce(mirror, name, "mirror", await exportedLsns(source));
   });
 });
