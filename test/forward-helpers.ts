@@ -32,9 +32,15 @@ export async function until(check: () => Promise<boolean>, what: string, timeout
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Wait until the sink's mirror of `name` equals the source's items. */
-export async function mirrored(source: Source, sink: Sink, name: string, what: string): Promise<void> {
+export async function mirrored(
+  source: Source,
+  sink: Sink,
+  name: string,
+  what: string,
+  timeoutMs?: number,
+): Promise<void> {
   const want = JSON.stringify((await source.items()).map((r) => ({ source: name, ...r, extra: "[]" })));
-  await until(async () => JSON.stringify((await sink.dump()).mirror) === want, what);
+  await until(async () => JSON.stringify((await sink.dump()).mirror) === want, what, timeoutMs);
 }
 
 /** The LSNs of `items` changes a forward of id, name, qty must deliver (updates of `secret` alone are not). */

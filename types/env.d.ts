@@ -46,6 +46,9 @@ declare namespace Cloudflare {
     FORWARD_SOURCE: DurableObjectNamespace<import("../test/fixtures/forward-actors").ForwardSource>;
     FORWARD_SINK: DurableObjectNamespace<import("../test/fixtures/forward-actors").ForwardSink>;
     BAD_FORWARD: DurableObjectNamespace<import("../test/fixtures/forward-actors").BadForward>;
+    BACKED_UP_FORWARD: DurableObjectNamespace<
+      import("../test/fixtures/forward-actors").BackedUpForwardSource
+    >;
     FORWARD_QUEUE: Queue<import("../src/forward/index").ForwardBatch>;
     MIGRATING: DurableObjectNamespace<import("../test/fixtures/migration-actors").MigratingActor>;
     MIGRATING_HISTORY: DurableObjectNamespace<

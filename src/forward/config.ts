@@ -77,7 +77,7 @@ function checkOne(spec: ForwardSpec, index: number): ResolvedForward {
   if (spec.batch !== undefined && (spec.batch === null || typeof spec.batch !== "object"))
     throw invalid(`${name}.batch must be { size?, maxWaitMs? }`);
   if (spec.retry !== undefined && (spec.retry === null || typeof spec.retry !== "object"))
-    throw invalid(`${name}.retry must be { attempts?, backoffMs?, maxBackoffMs? }`);
+    throw invalid(`${name}.retry must be { attempts?, backoffMs?, maxBackoffMs?, timeoutMs? }`);
   if (spec.start !== undefined && spec.start !== "now" && spec.start !== "start")
     throw invalid(`${name}.start must be "now" or "start"`);
   return {
@@ -91,6 +91,7 @@ function checkOne(spec: ForwardSpec, index: number): ResolvedForward {
     attempts: count(spec.retry?.attempts, `${name}.retry.attempts`, 8, 1, 100),
     backoffMs: count(spec.retry?.backoffMs, `${name}.retry.backoffMs`, 1000, 1, 3_600_000),
     maxBackoffMs: count(spec.retry?.maxBackoffMs, `${name}.retry.maxBackoffMs`, 300_000, 1, 86_400_000),
+    timeoutMs: count(spec.retry?.timeoutMs, `${name}.retry.timeoutMs`, 60_000, 1, 3_600_000),
     start: spec.start ?? "now",
   };
 }

@@ -1,7 +1,7 @@
 import { ActorError } from "../errors";
 import type { Change, ChangesPage } from "../history/feed";
 import { project } from "./project";
-import { type ForwardState, subscriberId } from "./state";
+import { type ForwardRow, type ForwardState, subscriberId } from "./state";
 import { destinations, MAX_BATCH_BYTES, type TargetHost } from "./targets";
 import type { ForwardChange, ResolvedForward } from "./types";
 
@@ -68,16 +68,24 @@ export class Forwarder {
       this.#again = true;
       return;
     }
-    const row = this.#host.state.get(this.spec.name);
-    if (row.state === "parked") return;
-    if (this.#host.acked(this.#id) >= this.#host.lastLsn()) return;
-    if (!this.#host.isScheduled(this.spec.name)) this.#host.later(this.spec.name, this.spec.maxWaitMs);
+    const row = this.#promise();
     // While failing, only the schedule retries (it keeps the backoff).
-    if (row.failures === 0 && !this.#timer)
+    if (row && row.failures === 0 && !this.#timer)
       this.#timer = setTimeout(() => {
         this.#timer = undefined;
         this.deliver().catch((err) => console.error(`forward ${this.spec.name}: delivery failed`, err));
       }, this.spec.maxWaitMs);
+  }
+
+  /**
+   * The durable promise of a delivery while something waits (not parked): the scheduled task, kept
+   * through eviction and crashes. Answers the forward's row then, undefined otherwise.
+   */
+  #promise(): ForwardRow | undefined {
+    const row = this.#host.state.get(this.spec.name);
+    if (row.state === "parked" || this.#host.acked(this.#id) >= this.#host.lastLsn()) return undefined;
+    if (!this.#host.isScheduled(this.spec.name)) this.#host.later(this.spec.name, this.spec.maxWaitMs);
+    return row;
   }
 
   /** One delivery run (the schedule calls it; so do `flushForward` and `resumeForward`). */
@@ -93,6 +101,9 @@ export class Forwarder {
   }
 
   async #run(): Promise<void> {
+    // A run that is cut short (eviction, a crash, a deploy) leaves the rest to the schedule: also
+    // when it was not started by it (flushForward, resumeForward, the timer).
+    this.#promise();
     do {
       this.#again = false;
       if (this.#host.state.get(this.spec.name).state === "parked") return;
@@ -147,7 +158,7 @@ export class Forwarder {
       for (const destination of destinations(spec.to, this.#host, changes)) {
         const after = this.#host.state.sentTo(spec.name, destination.id);
         if (after >= to) continue; // accepted already, before a crash lost the acknowledgement
-        await destination.send({
+        const batch = {
           source: this.#host.source,
           forward: spec.name,
           epoch: this.#host.state.epoch(),
@@ -155,7 +166,12 @@ export class Forwarder {
           from,
           to,
           changes: destination.changes.filter((c) => c.lsn > after),
-        });
+        };
+        await within(
+          destination.send(batch),
+          spec.timeoutMs,
+          `${destination.id} did not accept batch ${from}-${to}`,
+        );
         this.#host.state.markSent(spec.name, destination.id, to);
       }
     }
@@ -189,9 +205,39 @@ export class Forwarder {
   }
 }
 
-/** Rough JSON size of a change (bytes count twice as hex would). */
+/**
+ * A target's answer, or FORWARD_TIMEOUT after `ms`: a target that never answers must not hold the
+ * forward (every later run would wait on it). The attempt may still land; applyOnce skips it then.
+ */
+async function within(sending: Promise<unknown>, ms: number, what: string): Promise<void> {
+  let stop = () => {};
+  const late = new Promise<never>((_, reject) => {
+    const timer = setTimeout(() => reject(new ActorError("FORWARD_TIMEOUT", `${what} within ${ms} ms`)), ms);
+    stop = () => clearTimeout(timer);
+  });
+  try {
+    await Promise.race([sending, late]);
+  } finally {
+    stop();
+  }
+}
+
+/** A character beyond Latin-1 makes v8 (a queue message's encoding) store its whole string at 2 bytes a character. */
+const WIDE = /[\u0100-\uffff]/;
+
+/**
+ * Rough size of a change as a message: its JSON length, plus the length again of every string (and
+ * column name) v8 stores two bytes a character; bytes count twice, as hex would.
+ */
 function approximateBytes(change: ForwardChange): number {
-  return JSON.stringify(change, (_k, v) => (v instanceof Uint8Array ? "x".repeat(v.length * 2) : v)).length;
+  let wide = 0;
+  const json = JSON.stringify(change, (k, v) => {
+    if (WIDE.test(k)) wide += k.length; // a column name is a string of the message too
+    if (v instanceof Uint8Array) return "x".repeat(v.length * 2);
+    if (typeof v === "string" && WIDE.test(v)) wide += v.length;
+    return v;
+  });
+  return json.length + wide;
 }
 
 function describe(err: unknown): string {

@@ -75,8 +75,12 @@ export interface ForwardSpec {
   to: ForwardTarget;
   /** At most `size` changes a batch (default 100), sent at most `maxWaitMs` after a commit (default 1,000). */
   batch?: { size?: number; maxWaitMs?: number };
-  /** Consecutive failed deliveries before the forward is parked (default 8), and the backoff between them. */
-  retry?: { attempts?: number; backoffMs?: number; maxBackoffMs?: number };
+  /**
+   * Consecutive failed deliveries before the forward is parked (default 8), the backoff between
+   * them, and how long a target may take to accept a batch before the attempt counts as failed
+   * (default 60,000 ms; it may still land, and `applyOnce` makes the next attempt harmless).
+   */
+  retry?: { attempts?: number; backoffMs?: number; maxBackoffMs?: number; timeoutMs?: number };
   /** Where a new forward starts: after the newest change ("now", default) or at the oldest held ("start"). */
   start?: "now" | "start";
 }
@@ -122,5 +126,6 @@ export interface ResolvedForward {
   attempts: number;
   backoffMs: number;
   maxBackoffMs: number;
+  timeoutMs: number;
   start: "now" | "start";
 }

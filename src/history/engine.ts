@@ -123,7 +123,10 @@ export class HistoryEngine {
       () => this.tracking.captured,
       () => {
         this.install();
+        // The restore's transaction is a write like any other: live queries, subscribers and
+        // forwards are told (it does not go through the write path that tells them).
         this.#live?.queue();
+        this.writes.notify();
       },
     );
   }

@@ -31,8 +31,10 @@ const NOT_BACKED_UP = [
   SNAPSHOT_PREFIX,
   "_dosql_hold_",
   "_dosql_schedule",
-  // When this storage began (src/forward/state.ts): a restore keeps the present one.
-  "_dosql_forward_epoch",
+  // The forwards' state (src/forward/state.ts): when this storage began, active or parked, what each
+  // target accepted. It goes with the forwards' acknowledged LSNs, which history keeps through a
+  // restore, and with the targets, which a restore does not touch: a restore keeps the present one.
+  "_dosql_forward",
 ];
 
 export function isBackedUp(table: string): boolean {
