@@ -295,6 +295,27 @@ describe("finding sources and filters in SQL", () => {
     expect(two[1].filters).toEqual([]);
   });
 
+  it("a URL after IS [NOT] DISTINCT FROM is a value, not a source (a row holding it is found hot)", async () => {
+    const { stub } = freshTiered("qdistinct");
+    const url = "r2://ARCHIVE/files/a.parquet";
+    await runInDurableObject(stub, (a) =>
+      a.run(
+        "INSERT INTO readings (id, sensor, ts, value, note) VALUES (1, 's-a', 1, 1, ?), (2, 's-a', 2, 2, NULL)",
+        [url],
+      ),
+    );
+    const same = `SELECT id FROM readings WHERE note IS NOT DISTINCT FROM '${url}' ORDER BY id`;
+    const other = `SELECT id, 'https://x.test/a.csv' IS DISTINCT FROM note, 'r2://ARCHIVE/b.parquet' AS u FROM readings ORDER BY id`;
+    expect(findSources(same, [])).toEqual([]);
+    expect(findSources(other, [])).toEqual([]);
+    expect(sqlExtensions(other)).toEqual({ systemTime: false, schemes: [] });
+    expect(await q(stub, same)).toEqual([{ id: 1 }]);
+    expect((await q(stub, other)).map((r) => Object.values(r))).toEqual([
+      [1, 1, "r2://ARCHIVE/b.parquet"],
+      [2, 1, "r2://ARCHIVE/b.parquet"],
+    ]);
+  });
+
   it("one scan answers what a statement needs rewritten, the same for every caller", () => {
     expect(sqlExtensions("SELECT * FROM t WHERE a = ?")).toEqual({ systemTime: false, schemes: [] });
     expect(sqlExtensions("SELECT * FROM 'r2://B/p/*.parquet' r JOIN t ON t.id = r.id")).toEqual({
