@@ -200,6 +200,39 @@ describe("cold = hot (issue 11)", () => {
     expect(result.cold).toEqual(result.hot);
   });
 
+  it("a string compared with a numeric column is the number it spells: row groups are not pruned by it", async () => {
+    const { name, stub } = freshTiered("qnumstr", { rowGroupRows: 2 });
+    const result = await runInDurableObject(stub, async (a) => {
+      // q: INTEGER affinity, only text in the file (STRING statistics); k: integers and text (JSON text).
+      const ddl = "CREATE TABLE s (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, q INTEGER, k NUMERIC)";
+      const rows =
+        "INSERT INTO s (id, ts, q, k) VALUES (1, 1, '#1', 5), (2, 2, '#2', 6), (3, 3, 'zz', 'x'), (4, 4, '(a)', 'y')";
+      const queries = [
+        ["SELECT id FROM SRC WHERE q > '5' ORDER BY id", []],
+        ["SELECT id FROM SRC WHERE q >= ? ORDER BY id", ["10"]],
+        ["SELECT id FROM SRC WHERE ' 7' < q ORDER BY id", []],
+        ["SELECT id FROM SRC WHERE k = '5'", []],
+        ["SELECT id FROM SRC WHERE k = ?", ["6.0"]],
+      ] as const;
+      a.run(ddl);
+      a.run(rows);
+      const hot = queries.map(([sql, p]) => a.query(sql.replace("SRC", "s"), [...p]));
+      a.run("DROP TABLE s");
+      const ref = await archiveTable(a, name, "s", ddl, rows);
+      const cold = [];
+      for (const [sql, p] of queries) cold.push(await a.tiering.query(sql.replace("SRC", ref), [...p]));
+      return { hot, cold };
+    });
+    expect(result.hot).toEqual([
+      [{ id: 1 }, { id: 2 }, { id: 3 }, { id: 4 }],
+      [{ id: 1 }, { id: 2 }, { id: 3 }, { id: 4 }],
+      [{ id: 1 }, { id: 2 }, { id: 3 }, { id: 4 }],
+      [{ id: 1 }],
+      [{ id: 2 }],
+    ]);
+    expect(result.cold).toEqual(result.hot);
+  });
+
   it("COLLATE NOCASE columns group, filter and sort cold as hot", async () => {
     const { name, stub } = freshTiered("qnocase", { rowGroupRows: 2 });
     const result = await runInDurableObject(stub, async (a) => {
