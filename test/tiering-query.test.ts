@@ -233,6 +233,29 @@ describe("cold = hot (issue 11)", () => {
     expect(result.cold).toEqual(result.hot);
   });
 
+  it("infinities and -0.0 come back as they were, in REAL and mixed-type columns", async () => {
+    const { name, stub } = freshTiered("qinf");
+    const result = await runInDurableObject(stub, async (a) => {
+      const ddl = "CREATE TABLE f (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, r REAL, m)";
+      const rows =
+        "INSERT INTO f (id, ts, r, m) VALUES (1, 1, 9e999, 9e999), (2, 2, -9e999, -9e999), (3, 3, -0.0, -0.0), (4, 4, 1.5, 'a')";
+      const sql =
+        "SELECT id, r, typeof(r) AS tr, CAST(r AS TEXT) AS cr, m, typeof(m) AS tm, CAST(m AS TEXT) AS cm FROM SRC ORDER BY id";
+      a.run(ddl);
+      a.run(rows);
+      const hot = a.query(sql.replace("SRC", "f"));
+      a.run("DROP TABLE f");
+      const ref = await archiveTable(a, name, "f", ddl, rows);
+      return { hot, cold: await a.tiering.query(sql.replace("SRC", ref)) };
+    });
+    expect(result.hot.slice(0, 3).map((r) => [r.r, r.tr, r.m, r.cm])).toEqual([
+      [Infinity, "real", Infinity, "Inf"],
+      [-Infinity, "real", -Infinity, "-Inf"],
+      [0, "real", -0, "0.0"],
+    ]);
+    expect(result.cold).toEqual(result.hot);
+  });
+
   it("COLLATE NOCASE columns group, filter and sort cold as hot", async () => {
     const { name, stub } = freshTiered("qnocase", { rowGroupRows: 2 });
     const result = await runInDurableObject(stub, async (a) => {
