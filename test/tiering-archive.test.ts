@@ -308,6 +308,36 @@ describe("archive", () => {
     expect(new Set(monthly)).toEqual(new Set(["2026-09", "2026-10", "2026-11", "2026-12"]));
   });
 
+  it("refuses a table referenced by itself or by a name spelled in another case (archiving would cascade to hot rows)", async () => {
+    const { name, stub } = freshTiered("archselffk");
+    const result = await runInDurableObject(stub, async (a) => {
+      a.run(
+        "CREATE TABLE nodes (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES nodes (id) ON DELETE CASCADE, ts INTEGER NOT NULL)",
+      );
+      a.run("CREATE TABLE owners (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL)");
+      a.run(
+        "CREATE TABLE pets (owner INTEGER NOT NULL REFERENCES Owners (id) ON DELETE CASCADE, ts INTEGER)",
+      );
+      // Old parents (archivable), each with a recent child (hot).
+      a.run("INSERT INTO nodes (id, parent, ts) VALUES (1, NULL, ?), (2, 1, ?)", [T0, Date.now()]);
+      a.run("INSERT INTO owners (id, ts) VALUES (1, ?)", [T0]);
+      a.run("INSERT INTO pets (owner, ts) VALUES (1, ?)", [Date.now()]);
+      const archive = (table: string) =>
+        codeOf(() => a.tiering.archive({ table, timeColumn: "ts", olderThan: "1d", partition: "day" }));
+      return {
+        nodes: await archive("nodes"),
+        owners: await archive("owners"),
+        hot: a.query("SELECT (SELECT count(*) FROM nodes) AS nodes, (SELECT count(*) FROM pets) AS pets"),
+      };
+    });
+    expect(result).toEqual({
+      nodes: "ARCHIVE_UNSUPPORTED_TABLE",
+      owners: "ARCHIVE_UNSUPPORTED_TABLE",
+      hot: [{ nodes: 2, pets: 1 }],
+    });
+    expect(await r2Keys(`archive/${name}/`)).toEqual([]);
+  });
+
   it("refuses bad specs with typed errors and writes nothing", async () => {
     const { name, stub } = freshTiered("archbad");
     await stub.seedReadings(100, T0, DAY);

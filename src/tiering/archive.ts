@@ -58,13 +58,12 @@ export function resolveArchive(ctx: TieringContext, input: unknown, now: number)
     throw new ActorError("ARCHIVE_UNSUPPORTED_TABLE", `${table} is a view, virtual or WITHOUT ROWID table`, {
       table,
     });
-  const referencing = tables.filter(
-    (t) =>
-      t.name !== table &&
-      ctx.sql
-        .exec<{ table: string }>('SELECT "table" FROM pragma_foreign_key_list(?)', t.name)
-        .toArray()
-        .some((fk) => fk.table === table),
+  // The table itself included: a parent archived would take its hot children with it.
+  const referencing = tables.filter((t) =>
+    ctx.sql
+      .exec<{ table: string }>('SELECT "table" FROM pragma_foreign_key_list(?)', t.name)
+      .toArray()
+      .some((fk) => fk.table.toLowerCase() === table.toLowerCase()),
   );
   if (referencing.length)
     throw new ActorError(
