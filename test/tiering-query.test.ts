@@ -116,6 +116,29 @@ describe("cold queries", () => {
     expect(await q(stub, "SELECT count(*) AS n FROM readings")).toEqual([{ n: 0 }]);
   });
 
+  it("unionQuery: a column added after rows were archived reads its default there, as hot rows do", async () => {
+    const { stub } = freshTiered("qadded");
+    const result = await runInDurableObject(stub, async (a) => {
+      a.run("CREATE TABLE logs (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, msg TEXT)");
+      a.run("INSERT INTO logs (id, ts, msg) VALUES (1, ?, 'old'), (2, ?, 'kept')", [T0, Date.now()]);
+      await a.tiering.archive({ table: "logs", timeColumn: "ts", olderThan: "1d", partition: "day" });
+      a.run("ALTER TABLE logs ADD COLUMN level INTEGER NOT NULL DEFAULT 3");
+      a.run("INSERT INTO logs (id, ts, msg, level) VALUES (3, ?, 'new', 5)", [Date.now()]);
+      return {
+        rows: await a.tiering.unionQuery("logs", "SELECT id, level FROM logs ORDER BY id"),
+        three: await a.tiering.unionQuery("logs", "SELECT count(*) AS n FROM logs WHERE level = 3"),
+      };
+    });
+    expect(result).toEqual({
+      rows: [
+        { id: 1, level: 3 },
+        { id: 2, level: 3 },
+        { id: 3, level: 5 },
+      ],
+      three: [{ n: 2 }],
+    });
+  });
+
   it("refuse a query past the row limit with QUERY_TOO_LARGE and leave nothing behind", async () => {
     const { name, stub } = await archived("qlarge", { maxColdRows: 5_000 });
     const all = `SELECT count(*) AS n FROM ${readingsRef(name)}`;
