@@ -264,6 +264,37 @@ describe("archive", () => {
     expect(bound).toEqual([{ sensor: "s-d" }]);
   });
 
+  it("rows archived again with the same content (re-inserted after their archive) get a file of their own", async () => {
+    const { stub } = freshTiered("archagain");
+    const spec = { table: "events", timeColumn: "at", olderThan: CUTOFF, partition: "day" } as const;
+    // A table without a rowid column: once archived it is empty, so the same two events logged
+    // again (a replayed import) take the same rowids and make a byte-identical file.
+    const log = (a: { run(sql: string, params?: unknown[]): unknown }) =>
+      a.run("INSERT INTO events (name, at) VALUES ('boot', ?), ('stop', ?)", [T0, T0 + 1]);
+    const first = await runInDurableObject(stub, async (a) => {
+      log(a);
+      return a.tiering.archive(spec);
+    });
+    const again = await runInDurableObject(stub, async (a) => {
+      log(a);
+      a.run("INSERT INTO events (name, at) VALUES ('later', ?)", [T0 + DAY]);
+      return a.tiering.archive(spec);
+    });
+    expect(first).toMatchObject({ done: true, rows: 2, files: 1 });
+    expect(again).toMatchObject({ done: true, rows: 3, files: 2 });
+    expect(again.keys[0]).not.toBe(first.keys[0]);
+    expect(await q(stub, "SELECT count(*) AS n FROM events")).toEqual([{ n: 0 }]);
+    const all = await runInDurableObject(stub, (a) =>
+      a.tiering.unionQuery("events", "SELECT name, count(*) AS n FROM events GROUP BY name ORDER BY name"),
+    );
+    expect(all).toEqual([
+      { name: "boot", n: 2 },
+      { name: "later", n: 1 },
+      { name: "stop", n: 2 },
+    ]);
+    expect(await runInDurableObject(stub, (a) => a.tiering.jobs())).toEqual([]);
+  });
+
   it("hour and month partitions name their files by UTC hour and month", async () => {
     const { stub } = freshTiered("archparts");
     await stub.seedReadings(600, T0, 3 * 3_600_000);
@@ -275,6 +306,36 @@ describe("archive", () => {
     const months = await runInDurableObject(stub, (a) => a.tiering.manifest());
     const monthly = months.filter((m) => m.partition.length === 7).map((m) => m.partition);
     expect(new Set(monthly)).toEqual(new Set(["2026-09", "2026-10", "2026-11", "2026-12"]));
+  });
+
+  it("refuses a table referenced by itself or by a name spelled in another case (archiving would cascade to hot rows)", async () => {
+    const { name, stub } = freshTiered("archselffk");
+    const result = await runInDurableObject(stub, async (a) => {
+      a.run(
+        "CREATE TABLE nodes (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES nodes (id) ON DELETE CASCADE, ts INTEGER NOT NULL)",
+      );
+      a.run("CREATE TABLE owners (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL)");
+      a.run(
+        "CREATE TABLE pets (owner INTEGER NOT NULL REFERENCES Owners (id) ON DELETE CASCADE, ts INTEGER)",
+      );
+      // Old parents (archivable), each with a recent child (hot).
+      a.run("INSERT INTO nodes (id, parent, ts) VALUES (1, NULL, ?), (2, 1, ?)", [T0, Date.now()]);
+      a.run("INSERT INTO owners (id, ts) VALUES (1, ?)", [T0]);
+      a.run("INSERT INTO pets (owner, ts) VALUES (1, ?)", [Date.now()]);
+      const archive = (table: string) =>
+        codeOf(() => a.tiering.archive({ table, timeColumn: "ts", olderThan: "1d", partition: "day" }));
+      return {
+        nodes: await archive("nodes"),
+        owners: await archive("owners"),
+        hot: a.query("SELECT (SELECT count(*) FROM nodes) AS nodes, (SELECT count(*) FROM pets) AS pets"),
+      };
+    });
+    expect(result).toEqual({
+      nodes: "ARCHIVE_UNSUPPORTED_TABLE",
+      owners: "ARCHIVE_UNSUPPORTED_TABLE",
+      hot: [{ nodes: 2, pets: 1 }],
+    });
+    expect(await r2Keys(`archive/${name}/`)).toEqual([]);
   });
 
   it("refuses bad specs with typed errors and writes nothing", async () => {

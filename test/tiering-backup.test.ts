@@ -19,6 +19,7 @@ async function seedEverything(stub: Stub): Promise<void> {
       [null, null, null, null, -42],
     ];
     for (const r of rows) a.run("INSERT INTO kinds (anything, data, r, t, n) VALUES (?, ?, ?, ?, ?)", r);
+    a.run("INSERT INTO kinds (anything, r, n) VALUES (-9e999, 9e999, -9e999)"); // infinities
     for (let i = 0; i < 20; i++) a.run("INSERT INTO events (name, at) VALUES (?, ?)", [`e${i}`, i]);
     a.run("DELETE FROM events WHERE at % 3 = 0"); // rowid gaps
   });

@@ -116,6 +116,29 @@ describe("cold queries", () => {
     expect(await q(stub, "SELECT count(*) AS n FROM readings")).toEqual([{ n: 0 }]);
   });
 
+  it("unionQuery: a column added after rows were archived reads its default there, as hot rows do", async () => {
+    const { stub } = freshTiered("qadded");
+    const result = await runInDurableObject(stub, async (a) => {
+      a.run("CREATE TABLE logs (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, msg TEXT)");
+      a.run("INSERT INTO logs (id, ts, msg) VALUES (1, ?, 'old'), (2, ?, 'kept')", [T0, Date.now()]);
+      await a.tiering.archive({ table: "logs", timeColumn: "ts", olderThan: "1d", partition: "day" });
+      a.run("ALTER TABLE logs ADD COLUMN level INTEGER NOT NULL DEFAULT 3");
+      a.run("INSERT INTO logs (id, ts, msg, level) VALUES (3, ?, 'new', 5)", [Date.now()]);
+      return {
+        rows: await a.tiering.unionQuery("logs", "SELECT id, level FROM logs ORDER BY id"),
+        three: await a.tiering.unionQuery("logs", "SELECT count(*) AS n FROM logs WHERE level = 3"),
+      };
+    });
+    expect(result).toEqual({
+      rows: [
+        { id: 1, level: 3 },
+        { id: 2, level: 3 },
+        { id: 3, level: 5 },
+      ],
+      three: [{ n: 2 }],
+    });
+  });
+
   it("refuse a query past the row limit with QUERY_TOO_LARGE and leave nothing behind", async () => {
     const { name, stub } = await archived("qlarge", { maxColdRows: 5_000 });
     const all = `SELECT count(*) AS n FROM ${readingsRef(name)}`;
@@ -197,6 +220,62 @@ describe("cold = hot (issue 11)", () => {
       return { hot, cold };
     });
     expect(result.hot[0]).toEqual([{ id: 1, c: "abc", t: "text" }]);
+    expect(result.cold).toEqual(result.hot);
+  });
+
+  it("a string compared with a numeric column is the number it spells: row groups are not pruned by it", async () => {
+    const { name, stub } = freshTiered("qnumstr", { rowGroupRows: 2 });
+    const result = await runInDurableObject(stub, async (a) => {
+      // q: INTEGER affinity, only text in the file (STRING statistics); k: integers and text (JSON text).
+      const ddl = "CREATE TABLE s (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, q INTEGER, k NUMERIC)";
+      const rows =
+        "INSERT INTO s (id, ts, q, k) VALUES (1, 1, '#1', 5), (2, 2, '#2', 6), (3, 3, 'zz', 'x'), (4, 4, '(a)', 'y')";
+      const queries = [
+        ["SELECT id FROM SRC WHERE q > '5' ORDER BY id", []],
+        ["SELECT id FROM SRC WHERE q >= ? ORDER BY id", ["10"]],
+        ["SELECT id FROM SRC WHERE ' 7' < q ORDER BY id", []],
+        ["SELECT id FROM SRC WHERE k = '5'", []],
+        ["SELECT id FROM SRC WHERE k = ?", ["6.0"]],
+      ] as const;
+      a.run(ddl);
+      a.run(rows);
+      const hot = queries.map(([sql, p]) => a.query(sql.replace("SRC", "s"), [...p]));
+      a.run("DROP TABLE s");
+      const ref = await archiveTable(a, name, "s", ddl, rows);
+      const cold = [];
+      for (const [sql, p] of queries) cold.push(await a.tiering.query(sql.replace("SRC", ref), [...p]));
+      return { hot, cold };
+    });
+    expect(result.hot).toEqual([
+      [{ id: 1 }, { id: 2 }, { id: 3 }, { id: 4 }],
+      [{ id: 1 }, { id: 2 }, { id: 3 }, { id: 4 }],
+      [{ id: 1 }, { id: 2 }, { id: 3 }, { id: 4 }],
+      [{ id: 1 }],
+      [{ id: 2 }],
+    ]);
+    expect(result.cold).toEqual(result.hot);
+  });
+
+  it("infinities and -0.0 come back as they were, in REAL and mixed-type columns", async () => {
+    const { name, stub } = freshTiered("qinf");
+    const result = await runInDurableObject(stub, async (a) => {
+      const ddl = "CREATE TABLE f (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, r REAL, m)";
+      const rows =
+        "INSERT INTO f (id, ts, r, m) VALUES (1, 1, 9e999, 9e999), (2, 2, -9e999, -9e999), (3, 3, -0.0, -0.0), (4, 4, 1.5, 'a')";
+      const sql =
+        "SELECT id, r, typeof(r) AS tr, CAST(r AS TEXT) AS cr, m, typeof(m) AS tm, CAST(m AS TEXT) AS cm FROM SRC ORDER BY id";
+      a.run(ddl);
+      a.run(rows);
+      const hot = a.query(sql.replace("SRC", "f"));
+      a.run("DROP TABLE f");
+      const ref = await archiveTable(a, name, "f", ddl, rows);
+      return { hot, cold: await a.tiering.query(sql.replace("SRC", ref)) };
+    });
+    expect(result.hot.slice(0, 3).map((r) => [r.r, r.tr, r.m, r.cm])).toEqual([
+      [Infinity, "real", Infinity, "Inf"],
+      [-Infinity, "real", -Infinity, "-Inf"],
+      [0, "real", -0, "0.0"],
+    ]);
     expect(result.cold).toEqual(result.hot);
   });
 
@@ -293,6 +372,27 @@ describe("finding sources and filters in SQL", () => {
     expect(two.map((s) => s.kind)).toEqual(["table", "url"]);
     expect(two[0].filters).toEqual([{ column: "ts", op: ">", value: 1 }]);
     expect(two[1].filters).toEqual([]);
+  });
+
+  it("a URL after IS [NOT] DISTINCT FROM is a value, not a source (a row holding it is found hot)", async () => {
+    const { stub } = freshTiered("qdistinct");
+    const url = "r2://ARCHIVE/files/a.parquet";
+    await runInDurableObject(stub, (a) =>
+      a.run(
+        "INSERT INTO readings (id, sensor, ts, value, note) VALUES (1, 's-a', 1, 1, ?), (2, 's-a', 2, 2, NULL)",
+        [url],
+      ),
+    );
+    const same = `SELECT id FROM readings WHERE note IS NOT DISTINCT FROM '${url}' ORDER BY id`;
+    const other = `SELECT id, 'https://x.test/a.csv' IS DISTINCT FROM note, 'r2://ARCHIVE/b.parquet' AS u FROM readings ORDER BY id`;
+    expect(findSources(same, [])).toEqual([]);
+    expect(findSources(other, [])).toEqual([]);
+    expect(sqlExtensions(other)).toEqual({ systemTime: false, schemes: [] });
+    expect(await q(stub, same)).toEqual([{ id: 1 }]);
+    expect((await q(stub, other)).map((r) => Object.values(r))).toEqual([
+      [1, 1, "r2://ARCHIVE/b.parquet"],
+      [2, 1, "r2://ARCHIVE/b.parquet"],
+    ]);
   });
 
   it("one scan answers what a statement needs rewritten, the same for every caller", () => {

@@ -88,11 +88,8 @@ type ValueKind = "blob" | "real" | "json" | "any";
 function jsonValue(v: unknown, kind: ValueKind): string {
   if (v === null || v === undefined) return "null";
   switch (typeof v) {
-    case "number": {
-      if (!Number.isFinite(v)) return "null";
-      const text = String(v);
-      return kind === "real" && Number.isInteger(v) && !text.includes("e") ? `${text}.0` : text;
-    }
+    case "number":
+      return numberJson(v, kind === "real");
     case "bigint":
       return v.toString();
     case "string":
@@ -108,4 +105,16 @@ function jsonValue(v: unknown, kind: ValueKind): string {
     return kind === "blob" ? `"${hex}"` : JSON.stringify(new TextDecoder().decode(bytes));
   }
   return JSON.stringify(JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x)));
+}
+
+/**
+ * A number as JSON text SQLite reads back as the same value: `real` keeps an integral REAL a REAL
+ * (`5.0`), -0.0 keeps its sign, and the infinities JSON cannot spell are `±9e999`, which SQLite
+ * reads as infinity. NaN is NULL (SQLite stores NaN as NULL).
+ */
+export function numberJson(v: number, real: boolean): string {
+  if (Number.isNaN(v)) return "null";
+  if (!Number.isFinite(v)) return v > 0 ? "9e999" : "-9e999";
+  const text = Object.is(v, -0) ? "-0" : String(v);
+  return real && Number.isInteger(v) && !text.includes("e") ? `${text}.0` : text;
 }

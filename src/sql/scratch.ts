@@ -18,6 +18,8 @@ export interface ScratchColumn {
   blob?: boolean;
   real?: boolean;
   json?: boolean;
+  /** A hot table's DEFAULT expression (SQL text from the actor's own schema, never from a file). */
+  default?: string;
 }
 
 let scratchSeq = 0;
@@ -44,14 +46,14 @@ export class ScratchTable {
       // Nothing to take columns from: a one-column table, so `count(*)` still works.
       const initial = columns.length ? columns : [{ name: "_dosql_empty", type: "" }];
       this.sql.exec(
-        `CREATE TABLE ${t} (${initial.map((c) => `${quoteIdent(c.name)} ${this.#typeOf(c)}`).join(", ")})`,
+        `CREATE TABLE ${t} (${initial.map((c) => `${quoteIdent(c.name)} ${this.#typeOf(c)}${defaultOf(c)}`).join(", ")})`,
       );
       for (const c of initial) this.columns.set(c.name.toLowerCase(), c.name);
       return;
     }
     for (const c of columns) {
       if (this.columns.has(c.name.toLowerCase())) continue;
-      this.sql.exec(`ALTER TABLE ${t} ADD COLUMN ${quoteIdent(c.name)} ${this.#typeOf(c)}`);
+      this.sql.exec(`ALTER TABLE ${t} ADD COLUMN ${quoteIdent(c.name)} ${this.#typeOf(c)}${defaultOf(c)}`);
       this.columns.set(c.name.toLowerCase(), c.name);
     }
   }
@@ -81,6 +83,9 @@ export class ScratchTable {
       throw new ActorError(this.corrupt, `column ${c.name} has an unknown collation`);
     return collation === "BINARY" ? type : `${type} COLLATE ${collation}`;
   }
+}
+function defaultOf(c: ScratchColumn): string {
+  return c.default === undefined ? "" : ` DEFAULT (${c.default})`;
 }
 const SAFE_TYPE = /^[A-Za-z_][A-Za-z0-9_ ]{0,60}(\(\s*[+-]?\d{1,9}\s*(,\s*[+-]?\d{1,9}\s*)?\))?$/;
 /** Words that would make a "type" a constraint: never let them through. */

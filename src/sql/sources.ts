@@ -91,12 +91,12 @@ export function sourcesIn(tokens: Token[], params: readonly unknown[], table?: s
     if (t.kind === "punct" && t.text === "(") clauseAt[t.depth + 1] = "";
     if (t.kind === "word") {
       const word = t.text.toUpperCase();
-      if (CLAUSES.has(word)) clauseAt[t.depth] = word;
+      if (CLAUSES.has(word) && !isDistinctFrom(tokens, i)) clauseAt[t.depth] = word;
       else if (word === "JOIN") clauseAt[t.depth] = "FROM";
     }
     const prev = tokens[i - 1];
     const inFrom =
-      isKeyword(prev, "FROM", "JOIN") ||
+      (isKeyword(prev, "FROM", "JOIN") && !isDistinctFrom(tokens, i - 1)) ||
       (prev?.kind === "punct" && prev.text === "," && clauseAt[t.depth] === "FROM");
     if (!inFrom) continue;
     let kind: SourceRef["kind"] | undefined;
@@ -124,6 +124,11 @@ export function sourcesIn(tokens: Token[], params: readonly unknown[], table?: s
     });
   }
   return sources;
+}
+
+/** The FROM of the operator `a IS [NOT] DISTINCT FROM b`: no FROM clause starts there. */
+function isDistinctFrom(tokens: Token[], i: number): boolean {
+  return isKeyword(tokens[i], "FROM") && isKeyword(tokens[i - 1], "DISTINCT");
 }
 
 function aliasAfter(tokens: Token[], i: number): { alias?: string; next: number } {

@@ -58,13 +58,12 @@ export function resolveArchive(ctx: TieringContext, input: unknown, now: number)
     throw new ActorError("ARCHIVE_UNSUPPORTED_TABLE", `${table} is a view, virtual or WITHOUT ROWID table`, {
       table,
     });
-  const referencing = tables.filter(
-    (t) =>
-      t.name !== table &&
-      ctx.sql
-        .exec<{ table: string }>('SELECT "table" FROM pragma_foreign_key_list(?)', t.name)
-        .toArray()
-        .some((fk) => fk.table === table),
+  // The table itself included: a parent archived would take its hot children with it.
+  const referencing = tables.filter((t) =>
+    ctx.sql
+      .exec<{ table: string }>('SELECT "table" FROM pragma_foreign_key_list(?)', t.name)
+      .toArray()
+      .some((fk) => fk.table.toLowerCase() === table.toLowerCase()),
   );
   if (referencing.length)
     throw new ActorError(
@@ -148,7 +147,8 @@ export async function runArchive(ctx: TieringContext, spec: ResolvedArchive): Pr
       { "dosql.table": spec.table, "dosql.timeColumn": spec.timeColumn },
     );
     const first = chunk.rows[0];
-    const key = `${root}/${chunk.partition}/${rowidLabel(first[0] as string)}-${await contentTag(bytes)}.parquet`;
+    const base = `${root}/${chunk.partition}/${rowidLabel(first[0] as string)}-${await contentTag(bytes)}`;
+    const key = unusedKey(ctx, store.binding, base);
     setPendingKeys(ctx.sql, jobId, [...pendingKeys(ctx.sql, jobId), { bucket: store.binding, key }]);
     await store.put(key, bytes);
     if (
@@ -169,15 +169,21 @@ export async function runArchive(ctx: TieringContext, spec: ResolvedArchive): Pr
 
 /**
  * Delete objects a previous step uploaded but never committed (crash, lost confirmation, changed
- * rows). A key is content-addressed, so an attempt may have rewritten a file that is committed:
- * in the manifest, or in the manifest of an older state a restore detached it from (a backup
- * taken then names it). Such a file is kept.
+ * rows). An attempt takes a key no committed file has (`unusedKey`), but a restore running
+ * meanwhile can bring back a manifest that names it: a file committed by then is kept.
  */
 async function removeUncommitted(ctx: TieringContext, jobId: string): Promise<void> {
   const pending = pendingKeys(ctx.sql, jobId);
   if (pending.length === 0) return;
-  for (const { bucket, key } of pending) {
-    const committed = ctx.sql
+  for (const { bucket, key } of pending)
+    if (!isCommitted(ctx, bucket, key)) await ctx.store(bucket).delete([key]);
+  setPendingKeys(ctx.sql, jobId, []);
+}
+
+/** In the manifest, or in the manifest of an older state a restore detached it from. */
+function isCommitted(ctx: TieringContext, bucket: string, key: string): boolean {
+  return (
+    ctx.sql
       .exec(
         `SELECT 1 FROM ${MANIFEST} WHERE bucket = ? AND key = ? UNION ALL SELECT 1 FROM ${DETACHED} WHERE bucket = ? AND key = ?`,
         bucket,
@@ -185,10 +191,19 @@ async function removeUncommitted(ctx: TieringContext, jobId: string): Promise<vo
         bucket,
         key,
       )
-      .toArray().length;
-    if (!committed) await ctx.store(bucket).delete([key]);
-  }
-  setPendingKeys(ctx.sql, jobId, []);
+      .toArray().length > 0
+  );
+}
+
+/**
+ * `<base>.parquet`, or `<base>-<n>.parquet` when a committed file has that key: the same rows
+ * archived again (re-inserted after their archive, they can take the same rowids and make the
+ * same bytes). So a committed file is never rewritten and the manifest lists each key once.
+ */
+function unusedKey(ctx: TieringContext, bucket: string, base: string): string {
+  let key = `${base}.parquet`;
+  for (let n = 2; isCommitted(ctx, bucket, key); n++) key = `${base}-${n}.parquet`;
+  return key;
 }
 
 function selectChunk(ctx: TieringContext, spec: ResolvedArchive, columns: TableColumn[]): Chunk | undefined {

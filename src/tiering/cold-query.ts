@@ -5,6 +5,7 @@ import {
   type QueryRun,
   readerFor,
   runOverScratch,
+  type ScratchColumn,
   type ScratchSource,
   ScratchTable,
   type SourceReader,
@@ -47,7 +48,7 @@ interface Source {
   /** A file to take the columns from when pruning kept none (so the SQL still compiles). */
   schemaFile?: FileRef;
   /** Columns the scratch table must have even with no file (a hot table's, for unionQuery). */
-  baseColumns?: { name: string; type: string }[];
+  baseColumns?: ScratchColumn[];
   table: ScratchTable;
 }
 
@@ -204,7 +205,18 @@ async function r2Source(ctx: TieringContext, ref: SourceRef): Promise<Source> {
 
 function tableSource(ctx: TieringContext, ref: SourceRef): Source {
   const source = newSource(ctx, ref, "manifest");
-  source.baseColumns = tableColumns(ctx.sql, ref.ref);
+  // With their defaults: a file archived before a column was added reads it as SQLite reads the
+  // rows that were there before an ADD COLUMN.
+  const defaults = new Map(
+    ctx.sql
+      .exec<{ name: string; d: string | null }>(
+        "SELECT name, dflt_value AS d FROM pragma_table_xinfo(?)",
+        ref.ref,
+      )
+      .toArray()
+      .map((c) => [c.name, c.d ?? undefined]),
+  );
+  source.baseColumns = tableColumns(ctx.sql, ref.ref).map((c) => ({ ...c, default: defaults.get(c.name) }));
   const select = (afterId: number) => manifestFiles(ctx, `tbl = ? AND id > ?`, [ref.ref, afterId]);
   return withManifest(source, select, ref.filters);
 }

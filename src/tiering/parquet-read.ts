@@ -1,5 +1,6 @@
 import type { FileMetaData, ParquetQueryFilter, ParquetScan, SchemaElement } from "hyparquet";
 import { ActorError } from "../errors";
+import { type Affinity, affinityOf } from "../sql/affinity";
 import { COLLATIONS, type Collation } from "../sql/collations";
 import type { ColumnFilter } from "../sql/sources";
 import { COLUMNS_META, type ColumnDecl, JSON_TEXT_META } from "./parquet-meta";
@@ -45,10 +46,11 @@ const OPERATOR = { "=": "$eq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte
  * Prune a file's row groups with the query's filters against the groups' min/max statistics,
  * comparing values in the encoding the file holds, and only where that comparison is SQLite's:
  * - a number against a plain numeric column;
- * - a string against a plain string column of BINARY collation: equality always; a range only for
- *   an ASCII value (JavaScript compares UTF-16 units, SQLite bytes of UTF-8: the same order
+ * - a string against a plain string column of BINARY collation and TEXT or BLOB affinity (the
+ *   others turn a string that spells a number into that number): equality always; a range only
+ *   for an ASCII value (JavaScript compares UTF-16 units, SQLite bytes of UTF-8: the same order
  *   against ASCII, not between other characters);
- * - a string equality against a mixed-type (JSON text) column of BINARY collation, as its JSON
+ * - a string equality against a mixed-type (JSON text) column of the same kind, as its JSON
  *   text (a string is equal to exactly one JSON encoding). Numbers are not: 5 equals 5.0, and
  *   JSON text sorts in no SQLite order.
  * Collations other than BINARY make equal what the statistics order apart, so they prune nothing.
@@ -115,10 +117,14 @@ export async function readRange(
 /** The filter's value as the file's statistics hold it, or undefined when it cannot prune soundly. */
 function prunable(f: ColumnFilter, e: SchemaElement, c: ReadColumn): number | string | bigint | undefined {
   if (typeof f.value === "number") return !c.json && isNumeric(e) ? statValue(e, f.value) : undefined;
-  if (c.collation !== "BINARY" || !isString(e)) return undefined;
+  // A column of INTEGER, REAL or NUMERIC affinity compares a string as the number it spells
+  // (`q > '5'` is `q > 5`, which every text value passes), not as the string statistics hold.
+  if (c.collation !== "BINARY" || !isString(e) || NUMERIC_AFFINITIES.includes(affinityOf(c.type)))
+    return undefined;
   if (c.json) return f.op === "=" ? JSON.stringify(f.value) : undefined;
   return f.op === "=" || ASCII.test(f.value) ? f.value : undefined;
 }
+const NUMERIC_AFFINITIES: readonly Affinity[] = ["INTEGER", "REAL", "NUMERIC"];
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range on purpose
 const ASCII = /^[\u0000-\u007f]*$/;
 

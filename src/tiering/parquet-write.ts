@@ -2,6 +2,7 @@ import type { SchemaElement } from "hyparquet";
 import { quoteIdent } from "../database";
 import { toHex } from "../hex";
 import { type Affinity, affinityOf as affinity } from "../sql/affinity";
+import { numberJson } from "../sql/bulk-insert";
 
 export { COLUMNS_META, type ColumnDecl, JSON_TEXT_META } from "./parquet-meta";
 
@@ -95,10 +96,7 @@ function isReal(v: number, flag: boolean | undefined, aff: Affinity): boolean {
 function jsonText(v: unknown, real: boolean): string | null {
   if (v === null || v === undefined) return null;
   if (typeof v === "bigint") return v.toString();
-  if (typeof v === "number") {
-    const text = String(v);
-    return real && Number.isInteger(v) && !text.includes("e") ? `${text}.0` : text;
-  }
+  if (typeof v === "number") return numberJson(v, real);
   if (v instanceof ArrayBuffer || ArrayBuffer.isView(v))
     return `{"$b":"${toHex(blobBytes(v) as Uint8Array)}"}`;
   return JSON.stringify(v);
