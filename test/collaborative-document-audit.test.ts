@@ -1,6 +1,6 @@
 // Defects found by an audit of CollaborativeDocument: each test failed before its fix.
 import { describe, expect, it } from "vitest";
-import { ask, connect, docName, edit, serverBlocks } from "./document-helpers";
+import { ask, connect, docName, edit, post, serverBlocks } from "./document-helpers";
 
 describe("CollaborativeDocument: undo of an insert never deletes someone else's work inside it", () => {
   it("is a conflict when another user edited or moved a block of the subtree it would remove", async () => {
@@ -39,5 +39,38 @@ describe("CollaborativeDocument: undo of an insert never deletes someone else's 
     expect((await serverBlocks(doc)).map((b) => b.id)).toEqual(["elsewhere"]);
     alice.close();
     bob.close();
+  });
+});
+
+describe("CollaborativeDocument: a branch is a document of its own", () => {
+  it("sync on a branch sends only the branch's own changes, never its parent's log again", async () => {
+    const doc = docName("branch-sync");
+    const draft = `${doc}-draft`;
+    const alice = await connect(doc, "alice");
+    await edit(alice, { type: "insert", blockId: "a", content: "a0" });
+    await edit(alice, { type: "insert", blockId: "b", content: "b0" });
+    await edit(alice, { type: "update", blockId: "a", content: "a1" });
+    expect((await post(`/documents/${doc}/branch`, { name: draft })).status).toBe(201);
+
+    const bob = await connect(draft, "bob");
+    // Nothing happened on the branch since bob's init: nothing to send.
+    const first = await ask(bob, "sync", { sinceLsn: bob.lsn });
+    expect(bob.take((f) => f.type === "operation" || f.type === "undo" || f.type === "redo")).toEqual([]);
+    expect(first.data.refreshed).toBe(false);
+    const ack = await edit(bob, { type: "update", blockId: "b", content: "b1 (draft)" });
+    expect(ack.type).toBe("ack");
+    // Bob reconnects with what he had and asks for what he missed (nothing).
+    const seen = bob.view();
+    const seenLsn = bob.lsn;
+    bob.close();
+    const again = await connect(draft, "bob");
+    again.blocks.clear();
+    for (const b of seen) again.blocks.set(b.id, b);
+    again.take(() => true);
+    await ask(again, "sync", { sinceLsn: seenLsn });
+    expect(again.take((f) => f.type === "operation")).toEqual([]);
+    expect(again.view()).toEqual(await serverBlocks(draft));
+    alice.close();
+    again.close();
   });
 });

@@ -89,6 +89,8 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
   readonly #roles = new Map<string, DocumentRole>();
   readonly #pendingPresence = new Map<string, PresenceEntry>();
   #presenceTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Whether this document is known not to be a branch's copy waiting to be adopted (#adoptCopy). */
+  #adopted = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -469,9 +471,26 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
     }
   }
 
+  /**
+   * A branch starts as a copy of every table of its parent (history's branch), its history at
+   * LSN 0. The copy is made this document's own on first use: the parent's log entries keep their
+   * place in the stacks but leave sync (their LSNs are the parent's: lsn 0, like an entry that
+   * wrote no block here). The documents row naming the parent marks a copy not yet adopted.
+   */
+  #adoptCopy(): void {
+    if (this.#adopted) return;
+    const [row] = this.query<{ id: string }>("SELECT id FROM documents");
+    if (row && row.id !== this.name)
+      this.transaction(() => {
+        this.query("UPDATE operations SET lsn = 0");
+        this.query("UPDATE documents SET id = ?", [this.name]);
+      });
+    this.#adopted = row !== undefined;
+  }
+
   /** Create the document on its first connection (registered first, so lookups find it). */
   async #create(userId: string): Promise<void> {
-    if (this.#exists()) return;
+    if (this.#exists()) return this.#adoptCopy();
     await registerName(this.env, "documents", this.name);
     this.transaction(() => {
       if (this.query("SELECT 1 FROM documents").length > 0) return;
@@ -540,6 +559,7 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
       socket ? { userId: socket.userId ?? undefined, admin: socket.role === "admin" } : caller,
     );
     if (!this.#exists()) throw documentNotFound(this.name);
+    this.#adoptCopy();
     this.#require(who.userId, who.admin ? "admin" : this.#role(who.userId), needs);
     return who;
   }
