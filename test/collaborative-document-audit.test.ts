@@ -1,6 +1,7 @@
 // Defects found by an audit of CollaborativeDocument: each test failed before its fix.
+import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { ask, connect, docName, edit, post, serverBlocks } from "./document-helpers";
+import { ask, call, connect, docName, edit, post, serverBlocks } from "./document-helpers";
 
 describe("CollaborativeDocument: undo of an insert never deletes someone else's work inside it", () => {
   it("is a conflict when another user edited or moved a block of the subtree it would remove", async () => {
@@ -72,5 +73,29 @@ describe("CollaborativeDocument: a branch is a document of its own", () => {
     expect(again.view()).toEqual(await serverBlocks(draft));
     alice.close();
     again.close();
+  });
+
+  it("presence on a branch lists who is on the branch, not who was on its parent", async () => {
+    const doc = docName("branch-presence");
+    const draft = `${doc}-draft`;
+    const alice = await connect(doc, "alice");
+    await edit(alice, { type: "insert", blockId: "a" });
+    alice.send({ type: "presence", data: { cursorBlockId: "a", cursorOffset: 3 } });
+    await expect
+      .poll(async () => ((await (await call(`/documents/${doc}/presence`)).json()) as any).presence[0])
+      .toMatchObject({ userId: "alice", cursorOffset: 3 });
+    expect((await post(`/documents/${doc}/branch`, { name: draft })).status).toBe(201);
+    const listed = (await (await call(`/documents/${draft}/presence`)).json()) as any;
+    expect(listed.presence).toEqual([]);
+    const bob = await connect(draft, "bob");
+    const init = bob.received.find((f) => f.type === "init");
+    expect(init.data.presence.map((p: any) => p.userId)).toEqual(["bob"]);
+    // Presence left by a crash on the branch is swept there too.
+    const stub = env.COLLABORATIVE_DOCUMENT.getByName(draft);
+    expect(await runInDurableObject(stub, (actor) => actor.schedule.get("presence")?.method)).toBe(
+      "sweepPresence",
+    );
+    alice.close();
+    bob.close();
   });
 });

@@ -475,7 +475,8 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
    * A branch starts as a copy of every table of its parent (history's branch), its history at
    * LSN 0. The copy is made this document's own on first use: the parent's log entries keep their
    * place in the stacks but leave sync (their LSNs are the parent's: lsn 0, like an entry that
-   * wrote no block here). The documents row naming the parent marks a copy not yet adopted.
+   * wrote no block here), and its presence rows (the parent's users, not here) are cleared and
+   * swept from now on. The documents row naming the parent marks a copy not yet adopted.
    */
   #adoptCopy(): void {
     if (this.#adopted) return;
@@ -483,7 +484,9 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
     if (row && row.id !== this.name)
       this.transaction(() => {
         this.query("UPDATE operations SET lsn = 0");
+        this.query("DELETE FROM presence");
         this.query("UPDATE documents SET id = ?", [this.name]);
+        this.#scheduleSweep();
       });
     this.#adopted = row !== undefined;
   }
