@@ -99,3 +99,75 @@ describe("CollaborativeDocument: a branch is a document of its own", () => {
     bob.close();
   });
 });
+
+describe("CollaborativeDocument: a change sent again with its opId is not applied again", () => {
+  it("a retried edit, undo or conflict answers as the first time (duplicate), nothing applied twice", async () => {
+    const doc = docName("retry");
+    const alice = await connect(doc, "alice");
+    const bob = await connect(doc, "bob");
+    const send = (client: typeof alice, type: string, opId: string, data: unknown = {}) =>
+      ask(client, type, data, { opId });
+    const first = await send(alice, "operation", "op-1", { type: "insert", blockId: "a", content: "v1" });
+    expect(first.type).toBe("ack");
+    await send(alice, "operation", "op-2", { type: "update", blockId: "a", content: "v2" });
+    await send(alice, "operation", "op-3", { type: "insert", blockId: "b" });
+    // The answer to op-1 was lost: the client sends it again, on a new socket after a reconnect.
+    alice.close();
+    const again = await connect(doc, "alice");
+    const retried = await send(again, "operation", "op-1", { type: "insert", blockId: "a", content: "v1" });
+    expect(retried).toMatchObject({
+      type: "ack",
+      data: { opId: "op-1", operationId: first.data.operationId, lsn: first.data.lsn, duplicate: true },
+    });
+    // An undo sent twice undoes once: insert b, not the update of a too.
+    const undo = await send(again, "undo", "op-4");
+    expect(undo.data).toMatchObject({ deleted: ["b"] });
+    const undoAgain = await send(again, "undo", "op-4");
+    expect(undoAgain).toMatchObject({
+      type: "ack",
+      data: { opId: "op-4", operationId: undo.data.operationId, undoId: undo.data.undoId, duplicate: true },
+    });
+    expect((await serverBlocks(doc)).map((b) => [b.id, b.content])).toEqual([["a", "v2"]]);
+    // A refused undo (Bob wrote since) sent again is the same refusal: the edit before it stays.
+    await edit(bob, { type: "insert", blockId: "c", parentId: "a" });
+    await edit(bob, { type: "update", blockId: "a", content: "bob's" });
+    const conflict = await send(again, "undo", "op-5");
+    expect(conflict.type).toBe("conflict");
+    const conflictAgain = await send(again, "undo", "op-5");
+    expect(conflictAgain).toMatchObject({
+      type: "conflict",
+      data: { ...conflict.data, id: conflictAgain.data.id, duplicate: true },
+    });
+    // A refused edit is not remembered: sent again once possible, it applies.
+    expect(
+      (await send(again, "operation", "op-6", { type: "insert", blockId: "d", parentId: "e" })).code,
+    ).toBe("PARENT_NOT_FOUND");
+    await edit(bob, { type: "insert", blockId: "e" });
+    expect(
+      (await send(again, "operation", "op-6", { type: "insert", blockId: "d", parentId: "e" })).type,
+    ).toBe("ack");
+    // Another user's opIds are their own.
+    expect(
+      (await send(bob, "operation", "op-1", { type: "insert", blockId: "f" })).data.duplicate,
+    ).toBeUndefined();
+    const log = ((await (await call(`/documents/${doc}/history?limit=1000`)).json()) as any).history;
+    expect(log.map((e: any) => `${e.userId}:${e.kind}:${e.blockId}`).reverse()).toEqual([
+      "alice:edit:a",
+      "alice:edit:a",
+      "alice:edit:b",
+      "alice:undo:b",
+      "bob:edit:c",
+      "bob:edit:a",
+      "bob:edit:e",
+      "alice:edit:d",
+      "bob:edit:f",
+    ]);
+    // Bad opIds are refused like any bad field.
+    expect((await send(again, "operation", "", { type: "insert", blockId: "g" })).code).toBe(
+      "VALIDATION_FAILED",
+    );
+    expect((await send(again, "undo", "x".repeat(129))).code).toBe("VALIDATION_FAILED");
+    again.close();
+    bob.close();
+  });
+});

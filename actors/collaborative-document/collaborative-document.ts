@@ -53,6 +53,13 @@ export interface PresenceEntry {
   lastSeen: number;
 }
 
+/** A change a client asked for (an operation, undo or redo): who, the frame's id, its opId if any. */
+interface Change {
+  userId: string;
+  id: string | number | undefined;
+  opId: string | undefined;
+}
+
 /** What a connection keeps across hibernation besides its user: whether the deployment's admin opened it. */
 interface ConnectionData {
   admin?: boolean;
@@ -147,20 +154,58 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
   }
 
   override onClientMessage(connection: ActorConnection, message: ClientFrame): void {
-    if (message.type === "operation") this.#operation(connection, message.data, message.id);
-    else if (message.type === "presence") this.#presence(connection, message.data);
+    if (message.type === "presence") this.#presence(connection, message.data);
     else if (message.type === "sync") this.#sync(connection, message.data.sinceLsn, message.id);
-    else this.#undoOrRedo(connection, message.type, message.id);
+    else {
+      const { userId } = this.#who(connection);
+      this.#require(userId, this.#roleOf(connection), "editor");
+      const change = { userId, id: message.id, opId: message.opId };
+      if (this.#answeredBefore(connection, change)) return;
+      if (message.type === "operation") this.#operation(connection, message.data, change);
+      else this.#undoOrRedo(connection, message.type, change);
+    }
   }
 
-  #operation(connection: ActorConnection, op: OperationInput, id: string | number | undefined): void {
-    const { userId } = this.#who(connection);
-    this.#require(userId, this.#roleOf(connection), "editor");
+  /**
+   * A change sent again with its opId (a retry after a lost answer, maybe on a new socket): the
+   * answer it got the first time (`ack` or `conflict`), marked `duplicate`; nothing is applied again.
+   */
+  #answeredBefore(connection: ActorConnection, change: Change): boolean {
+    if (change.opId === undefined) return false;
+    const [row] = this.query<{ answer: string }>(
+      "SELECT answer FROM client_ops WHERE user_id = ? AND op_id = ?",
+      [change.userId, change.opId],
+    );
+    if (!row) return false;
+    const { type, data } = JSON.parse(row.answer) as { type: string; data: Record<string, unknown> };
+    this.connections.send(
+      connection,
+      frame(type, { id: change.id, ...data, opId: change.opId, duplicate: true }),
+    );
+    return true;
+  }
+
+  /** Inside the change's transaction: the answer a repeat of its opId gets. */
+  #remember(change: Change, type: "ack" | "conflict", data: Record<string, unknown>): void {
+    if (change.opId !== undefined)
+      this.query("INSERT INTO client_ops (user_id, op_id, answer, at) VALUES (?, ?, ?, ?)", [
+        change.userId,
+        change.opId,
+        JSON.stringify({ type, data }),
+        Date.now(),
+      ]);
+  }
+
+  #operation(connection: ActorConnection, op: OperationInput, change: Change): void {
+    const { userId, id } = change;
     const now = Date.now();
     const outcome = this.transaction(
       () => {
         const edit = applyEdit(this.#blocks, op, userId, now);
-        if (!edit) return null;
+        if (!edit) {
+          this.#remember(change, "ack", { operationId: null, lsn: this.#lsn(), noop: true });
+          return null;
+        }
         const lsn = this.#lsn();
         const operationId = this.#log.append({
           userId,
@@ -173,6 +218,7 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
           timestamp: now,
           lsn,
         });
+        this.#remember(change, "ack", { operationId, lsn });
         return { ...edit.applied, userId, operationId, lsn };
       },
       { actor: userId },
@@ -196,9 +242,8 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
    * else changed the block since (or a restore or merge came between), nothing is written to the
    * blocks: the user gets a `conflict` frame and the edit leaves their stack.
    */
-  #undoOrRedo(connection: ActorConnection, action: "undo" | "redo", id: string | number | undefined): void {
-    const { userId } = this.#who(connection);
-    this.#require(userId, this.#roleOf(connection), "editor");
+  #undoOrRedo(connection: ActorConnection, action: "undo" | "redo", change: Change): void {
+    const { userId, id } = change;
     const now = Date.now();
     const outcome = this.transaction(
       () => {
@@ -215,16 +260,16 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
           : revert(this.#blocks, op.op_type, op.block_id, target, userId, now);
         if (isRefusal(effect)) {
           this.#log.drop(op.id);
-          return {
-            conflict: {
-              action,
-              operationId: op.id,
-              blockId: effect.blockId,
-              reason: effect.reason,
-              conflictingOperationId: clash?.id ?? null,
-              conflictingUserId: clash?.user_id ?? null,
-            },
+          const conflict = {
+            action,
+            operationId: op.id,
+            blockId: effect.blockId,
+            reason: effect.reason,
+            conflictingOperationId: clash?.id ?? null,
+            conflictingUserId: clash?.user_id ?? null,
           };
+          this.#remember(change, "conflict", conflict);
+          return { conflict };
         }
         const lsn = this.#lsn();
         const data = { operationId: op.id, ...effect };
@@ -242,6 +287,7 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
         });
         if (action === "undo") this.#log.markUndone(op.id, rowId);
         else this.#log.markDone(op.id);
+        this.#remember(change, "ack", { operationId: op.id, [`${action}Id`]: rowId, lsn });
         return { applied: { ...data, userId, [`${action}Id`]: rowId, lsn } };
       },
       { actor: `${action}:${userId}` },

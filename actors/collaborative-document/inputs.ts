@@ -19,6 +19,8 @@ const blockType = z.optional(z.enum(BLOCK_TYPES));
 const content = z.optional(z.unknown());
 const properties = z.optional(z.nullable(z.record(z.string(), z.unknown())));
 const replyId = z.optional(z.union([z.string().check(z.maxLength(128)), z.number()]));
+/** A change's own id, chosen by the client and unique per user: sent again, it applies nothing. */
+const opId = z.optional(z.string().check(z.minLength(1), z.maxLength(128)));
 
 export const insertOp = z.object({
   type: z.literal("insert"),
@@ -54,10 +56,10 @@ const empty = z.optional(z.object({}));
 
 /** Every frame a client may send: `{ type, data, id? }` (DESIGN.md §4). */
 export const clientFrame = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("operation"), data: operationInput, id: replyId }),
+  z.object({ type: z.literal("operation"), data: operationInput, id: replyId, opId }),
   z.object({ type: z.literal("presence"), data: presenceInput, id: replyId }),
-  z.object({ type: z.literal("undo"), data: empty, id: replyId }),
-  z.object({ type: z.literal("redo"), data: empty, id: replyId }),
+  z.object({ type: z.literal("undo"), data: empty, id: replyId, opId }),
+  z.object({ type: z.literal("redo"), data: empty, id: replyId, opId }),
   z.object({
     type: z.literal("sync"),
     data: z.object({ sinceLsn: z.int().check(z.gte(0)) }),
