@@ -171,3 +171,52 @@ describe("CollaborativeDocument: a change sent again with its opId is not applie
     bob.close();
   });
 });
+
+describe("CollaborativeDocument: an edit made on a stale copy of a block can ask not to overwrite", () => {
+  it("an update, move or delete with baseLsn is refused (STALE_EDIT) when someone else changed the block since", async () => {
+    const doc = docName("stale");
+    const alice = await connect(doc, "alice");
+    const bob = await connect(doc, "bob");
+    await edit(alice, { type: "insert", blockId: "p", content: "draft" });
+    await edit(alice, { type: "insert", blockId: "q", parentId: "p", content: "child" });
+    await bob.next((f) => f.type === "operation" && f.data.blockId === "q");
+    const base = bob.lsn;
+    // Alice types in p; Bob, who has not seen it yet, types in p from the same base.
+    await edit(alice, { type: "update", blockId: "p", content: "alice's sentence" });
+    const stale = await edit(bob, { type: "update", blockId: "p", content: "bob's sentence", baseLsn: base });
+    expect(stale).toMatchObject({ type: "error", code: "STALE_EDIT" });
+    expect(stale.message).toContain("alice");
+    for (const data of [
+      { type: "move", blockId: "p", position: 7, baseLsn: base },
+      { type: "delete", blockId: "p", baseLsn: base },
+    ])
+      expect((await edit(bob, data)).code).toBe("STALE_EDIT");
+    // A delete would remove a child someone else wrote in since the base.
+    await edit(alice, { type: "update", blockId: "q", content: "alice's child" });
+    const now = (await edit(bob, { type: "insert", blockId: "r" })).data.lsn;
+    await edit(alice, { type: "update", blockId: "q", content: "alice's child, again" });
+    expect((await edit(bob, { type: "delete", blockId: "p", baseLsn: now })).code).toBe("STALE_EDIT");
+    expect((await serverBlocks(doc)).map((b) => [b.id, b.content])).toEqual([
+      ["p", "alice's sentence"],
+      ["q", "alice's child, again"],
+      ["r", null],
+    ]);
+    // From an up-to-date base, or on a block only he changed since, Bob's edits apply.
+    await bob.next((f) => f.type === "operation" && f.data.content === "alice's child, again");
+    const fresh = bob.lsn;
+    expect((await edit(bob, { type: "update", blockId: "p", content: "bob's", baseLsn: fresh })).type).toBe(
+      "ack",
+    );
+    expect((await edit(bob, { type: "update", blockId: "p", content: "bob's 2", baseLsn: fresh })).type).toBe(
+      "ack",
+    );
+    expect((await edit(bob, { type: "update", blockId: "r", content: "r", baseLsn: 0 })).type).toBe("ack");
+    // Without baseLsn the later edit wins, as documented.
+    expect((await edit(alice, { type: "update", blockId: "p", content: "alice wins" })).type).toBe("ack");
+    expect((await edit(bob, { type: "update", blockId: "s", content: 1, baseLsn: -1 })).code).toBe(
+      "VALIDATION_FAILED",
+    );
+    alice.close();
+    bob.close();
+  });
+});

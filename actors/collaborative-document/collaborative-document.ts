@@ -13,7 +13,7 @@ import { rpc } from "../../src/rpc/index";
 import { SqlActor } from "../../src/sql-actor";
 import { type Block, Blocks, type Query, toBlock } from "./blocks";
 import { applyEdit, isRefusal, revert } from "./edits";
-import { documentNotFound, notAllowed } from "./errors";
+import { documentNotFound, notAllowed, staleEdit } from "./errors";
 import { frame, pagedFrames } from "./frames";
 import {
   type BranchInput,
@@ -201,6 +201,7 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
     const now = Date.now();
     const outcome = this.transaction(
       () => {
+        this.#checkBase(op, userId);
         const edit = applyEdit(this.#blocks, op, userId, now);
         if (!edit) {
           this.#remember(change, "ack", { operationId: null, lsn: this.#lsn(), noop: true });
@@ -235,6 +236,18 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
       connection,
       frame("ack", { id, operationId: outcome.operationId, lsn: outcome.lsn, operation: outcome }),
     );
+  }
+
+  /**
+   * An update, move or delete with `baseLsn` was made on the block as the client had it at that
+   * LSN: refused (STALE_EDIT) when someone else changed the block since (for a delete, any block of
+   * its subtree), or a restore or merge came between; so it never overwrites what they did unseen.
+   */
+  #checkBase(op: OperationInput, userId: string): void {
+    if (op.type === "insert" || op.baseLsn === undefined) return;
+    const touched = op.type === "delete" ? this.#blocks.subtree(op.blockId).map((r) => r.id) : [op.blockId];
+    const clash = this.#log.conflictAfter(this.#log.lastIdAt(op.baseLsn), touched, userId);
+    if (clash) throw staleEdit(op.blockId, op.baseLsn, clash);
   }
 
   /**
