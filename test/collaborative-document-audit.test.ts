@@ -220,3 +220,39 @@ describe("CollaborativeDocument: an edit made on a stale copy of a block can ask
     bob.close();
   });
 });
+
+describe("CollaborativeDocument: a merge never makes a block its own ancestor", () => {
+  it("moves on both sides that would form a cycle are a conflict under every policy; nothing written", async () => {
+    const doc = docName("merge-cycle");
+    const draft = `${doc}-draft`;
+    const alice = await connect(doc, "alice");
+    await edit(alice, { type: "insert", blockId: "A", content: "A" });
+    await edit(alice, { type: "insert", blockId: "B", content: "B" });
+    await edit(alice, { type: "insert", blockId: "C", parentId: "B", content: "C" });
+    expect((await post(`/documents/${doc}/branch`, { name: draft })).status).toBe(201);
+    const bob = await connect(draft, "bob");
+    // On the branch A goes under B; here B goes under A: each tree is fine, both together a loop.
+    expect((await edit(bob, { type: "move", blockId: "A", parentId: "B", position: 1 })).type).toBe("ack");
+    expect((await edit(alice, { type: "move", blockId: "B", parentId: "A", position: 1 })).type).toBe("ack");
+    const before = await serverBlocks(doc);
+    for (const onConflict of ["fail", "ours", "theirs"]) {
+      const res = await post(`/documents/${doc}/merge`, { branch: draft, onConflict });
+      const body = (await res.json()) as any;
+      expect({ onConflict, status: res.status, code: body.error?.code }).toEqual({
+        onConflict,
+        status: 409,
+        code: "MERGE_CONFLICT",
+      });
+      expect(body.error.details.conflicts).toContainEqual(
+        expect.objectContaining({ table: "blocks", key: { id: "A" }, cycle: true }),
+      );
+      expect(await serverBlocks(doc)).toEqual(before);
+    }
+    expect(before.map((b) => b.id)).toEqual(["A", "B", "C"]);
+    // The document is whole: every block is listed and a delete of the subtree works.
+    expect((await edit(alice, { type: "delete", blockId: "A" })).type).toBe("ack");
+    expect(await serverBlocks(doc)).toEqual([]);
+    alice.close();
+    bob.close();
+  });
+});
