@@ -184,9 +184,14 @@ export async function edit(client: DocClient, data: Record<string, unknown>): Pr
   return client.next(replyTo(id));
 }
 
-/** Send a frame with an id and wait for the answer to it. */
-export async function ask(client: DocClient, type: string, data: unknown = {}): Promise<Frame> {
+/** Send a frame with an id (and `extra` fields, such as an opId) and wait for the answer to it. */
+export async function ask(
+  client: DocClient,
+  type: string,
+  data: unknown = {},
+  extra: Record<string, unknown> = {},
+): Promise<Frame> {
   const id = `f${frameSeq++}`;
-  client.send({ type, id, data });
+  client.send({ type, id, data, ...extra });
   return client.next(replyTo(id));
 }

@@ -246,3 +246,50 @@ describe("merge and foreign keys", () => {
     expect(await inside(main, (actor) => actor.query("SELECT id FROM files"))).toEqual([]);
   });
 });
+
+describe("merge and a foreign key to the same table", () => {
+  async function roots(prefix: string, mainSql: string) {
+    const main = freshHistory(prefix);
+    await inside(main, (actor) =>
+      actor.run("INSERT INTO folders (id, parent_id, name) VALUES (5, NULL, 'five'), (6, NULL, 'six')"),
+    );
+    await inside(main, (actor) => actor.run(mainSql));
+    const name = branchName(prefix);
+    await main.branch(name);
+    return { main, branch: env.HISTORY.getByName(name), name };
+  }
+
+  it("a row both sides' changes would make its own ancestor stops the merge under every policy", async () => {
+    const { main, branch, name } = await roots("loop", "SELECT 1");
+    await inside(main, (actor) => actor.run("UPDATE folders SET parent_id = 6 WHERE id = 5"));
+    await inside(branch, (actor) => actor.run("UPDATE folders SET parent_id = 5 WHERE id = 6"));
+    for (const onConflict of ["fail", "ours", "theirs"] as const) {
+      const result = await main.merge(name, { onConflict });
+      expect(result).toMatchObject({ merged: false, changes: 0 });
+      expect(result.conflicts).toEqual([
+        expect.objectContaining({
+          table: "folders",
+          key: { id: 6 },
+          cycle: true,
+          theirs: expect.objectContaining({ parent_id: 5 }),
+        }),
+      ]);
+    }
+    const folders = await inside(main, (actor) =>
+      actor.query("SELECT id, parent_id FROM folders WHERE id > 4"),
+    );
+    expect(folders).toEqual([
+      { id: 5, parent_id: 6 },
+      { id: 6, parent_id: null },
+    ]);
+  });
+
+  it("a loop the rows already made before the merge does not stop it", async () => {
+    const { main, branch, name } = await roots(
+      "old-loop",
+      "UPDATE folders SET parent_id = CASE id WHEN 5 THEN 6 ELSE 5 END WHERE id IN (5, 6)",
+    );
+    await inside(branch, (actor) => actor.run("UPDATE folders SET name = 'six, renamed' WHERE id = 6"));
+    expect(await main.merge(name)).toMatchObject({ merged: true, changes: 1, conflicts: [] });
+  });
+});

@@ -13,7 +13,7 @@ import { rpc } from "../../src/rpc/index";
 import { SqlActor } from "../../src/sql-actor";
 import { type Block, Blocks, type Query, toBlock } from "./blocks";
 import { applyEdit, isRefusal, revert } from "./edits";
-import { documentNotFound, notAllowed } from "./errors";
+import { documentNotFound, notAllowed, staleEdit } from "./errors";
 import { frame, pagedFrames } from "./frames";
 import {
   type BranchInput,
@@ -53,6 +53,13 @@ export interface PresenceEntry {
   lastSeen: number;
 }
 
+/** A change a client asked for (an operation, undo or redo): who, the frame's id, its opId if any. */
+interface Change {
+  userId: string;
+  id: string | number | undefined;
+  opId: string | undefined;
+}
+
 /** What a connection keeps across hibernation besides its user: whether the deployment's admin opened it. */
 interface ConnectionData {
   admin?: boolean;
@@ -89,6 +96,8 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
   readonly #roles = new Map<string, DocumentRole>();
   readonly #pendingPresence = new Map<string, PresenceEntry>();
   #presenceTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Whether this document is known not to be a branch's copy waiting to be adopted (#adoptCopy). */
+  #adopted = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -145,20 +154,59 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
   }
 
   override onClientMessage(connection: ActorConnection, message: ClientFrame): void {
-    if (message.type === "operation") this.#operation(connection, message.data, message.id);
-    else if (message.type === "presence") this.#presence(connection, message.data);
+    if (message.type === "presence") this.#presence(connection, message.data);
     else if (message.type === "sync") this.#sync(connection, message.data.sinceLsn, message.id);
-    else this.#undoOrRedo(connection, message.type, message.id);
+    else {
+      const { userId } = this.#who(connection);
+      this.#require(userId, this.#roleOf(connection), "editor");
+      const change = { userId, id: message.id, opId: message.opId };
+      if (this.#answeredBefore(connection, change)) return;
+      if (message.type === "operation") this.#operation(connection, message.data, change);
+      else this.#undoOrRedo(connection, message.type, change);
+    }
   }
 
-  #operation(connection: ActorConnection, op: OperationInput, id: string | number | undefined): void {
-    const { userId } = this.#who(connection);
-    this.#require(userId, this.#roleOf(connection), "editor");
+  /**
+   * A change sent again with its opId (a retry after a lost answer, maybe on a new socket): the
+   * answer it got the first time (`ack` or `conflict`), marked `duplicate`; nothing is applied again.
+   */
+  #answeredBefore(connection: ActorConnection, change: Change): boolean {
+    if (change.opId === undefined) return false;
+    const [row] = this.query<{ answer: string }>(
+      "SELECT answer FROM client_ops WHERE user_id = ? AND op_id = ?",
+      [change.userId, change.opId],
+    );
+    if (!row) return false;
+    const { type, data } = JSON.parse(row.answer) as { type: string; data: Record<string, unknown> };
+    this.connections.send(
+      connection,
+      frame(type, { id: change.id, ...data, opId: change.opId, duplicate: true }),
+    );
+    return true;
+  }
+
+  /** Inside the change's transaction: the answer a repeat of its opId gets. */
+  #remember(change: Change, type: "ack" | "conflict", data: Record<string, unknown>): void {
+    if (change.opId !== undefined)
+      this.query("INSERT INTO client_ops (user_id, op_id, answer, at) VALUES (?, ?, ?, ?)", [
+        change.userId,
+        change.opId,
+        JSON.stringify({ type, data }),
+        Date.now(),
+      ]);
+  }
+
+  #operation(connection: ActorConnection, op: OperationInput, change: Change): void {
+    const { userId, id } = change;
     const now = Date.now();
     const outcome = this.transaction(
       () => {
+        this.#checkBase(op, userId);
         const edit = applyEdit(this.#blocks, op, userId, now);
-        if (!edit) return null;
+        if (!edit) {
+          this.#remember(change, "ack", { operationId: null, lsn: this.#lsn(), noop: true });
+          return null;
+        }
         const lsn = this.#lsn();
         const operationId = this.#log.append({
           userId,
@@ -171,6 +219,7 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
           timestamp: now,
           lsn,
         });
+        this.#remember(change, "ack", { operationId, lsn });
         return { ...edit.applied, userId, operationId, lsn };
       },
       { actor: userId },
@@ -190,13 +239,24 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
   }
 
   /**
+   * An update, move or delete with `baseLsn` was made on the block as the client had it at that
+   * LSN: refused (STALE_EDIT) when someone else changed the block since (for a delete, any block of
+   * its subtree), or a restore or merge came between; so it never overwrites what they did unseen.
+   */
+  #checkBase(op: OperationInput, userId: string): void {
+    if (op.type === "insert" || op.baseLsn === undefined) return;
+    const touched = op.type === "delete" ? this.#blocks.subtree(op.blockId).map((r) => r.id) : [op.blockId];
+    const clash = this.#log.conflictAfter(this.#log.lastIdAt(op.baseLsn), touched, userId);
+    if (clash) throw staleEdit(op.blockId, op.baseLsn, clash);
+  }
+
+  /**
    * Undo the user's newest applied edit, or redo their most recently undone one. When someone
    * else changed the block since (or a restore or merge came between), nothing is written to the
    * blocks: the user gets a `conflict` frame and the edit leaves their stack.
    */
-  #undoOrRedo(connection: ActorConnection, action: "undo" | "redo", id: string | number | undefined): void {
-    const { userId } = this.#who(connection);
-    this.#require(userId, this.#roleOf(connection), "editor");
+  #undoOrRedo(connection: ActorConnection, action: "undo" | "redo", change: Change): void {
+    const { userId, id } = change;
     const now = Date.now();
     const outcome = this.transaction(
       () => {
@@ -213,16 +273,16 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
           : revert(this.#blocks, op.op_type, op.block_id, target, userId, now);
         if (isRefusal(effect)) {
           this.#log.drop(op.id);
-          return {
-            conflict: {
-              action,
-              operationId: op.id,
-              blockId: effect.blockId,
-              reason: effect.reason,
-              conflictingOperationId: clash?.id ?? null,
-              conflictingUserId: clash?.user_id ?? null,
-            },
+          const conflict = {
+            action,
+            operationId: op.id,
+            blockId: effect.blockId,
+            reason: effect.reason,
+            conflictingOperationId: clash?.id ?? null,
+            conflictingUserId: clash?.user_id ?? null,
           };
+          this.#remember(change, "conflict", conflict);
+          return { conflict };
         }
         const lsn = this.#lsn();
         const data = { operationId: op.id, ...effect };
@@ -240,6 +300,7 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
         });
         if (action === "undo") this.#log.markUndone(op.id, rowId);
         else this.#log.markDone(op.id);
+        this.#remember(change, "ack", { operationId: op.id, [`${action}Id`]: rowId, lsn });
         return { applied: { ...data, userId, [`${action}Id`]: rowId, lsn } };
       },
       { actor: `${action}:${userId}` },
@@ -469,9 +530,29 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
     }
   }
 
+  /**
+   * A branch starts as a copy of every table of its parent (history's branch), its history at
+   * LSN 0. The copy is made this document's own on first use: the parent's log entries keep their
+   * place in the stacks but leave sync (their LSNs are the parent's: lsn 0, like an entry that
+   * wrote no block here), and its presence rows (the parent's users, not here) are cleared and
+   * swept from now on. The documents row naming the parent marks a copy not yet adopted.
+   */
+  #adoptCopy(): void {
+    if (this.#adopted) return;
+    const [row] = this.query<{ id: string }>("SELECT id FROM documents");
+    if (row && row.id !== this.name)
+      this.transaction(() => {
+        this.query("UPDATE operations SET lsn = 0");
+        this.query("DELETE FROM presence");
+        this.query("UPDATE documents SET id = ?", [this.name]);
+        this.#scheduleSweep();
+      });
+    this.#adopted = row !== undefined;
+  }
+
   /** Create the document on its first connection (registered first, so lookups find it). */
   async #create(userId: string): Promise<void> {
-    if (this.#exists()) return;
+    if (this.#exists()) return this.#adoptCopy();
     await registerName(this.env, "documents", this.name);
     this.transaction(() => {
       if (this.query("SELECT 1 FROM documents").length > 0) return;
@@ -540,6 +621,7 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
       socket ? { userId: socket.userId ?? undefined, admin: socket.role === "admin" } : caller,
     );
     if (!this.#exists()) throw documentNotFound(this.name);
+    this.#adoptCopy();
     this.#require(who.userId, who.admin ? "admin" : this.#role(who.userId), needs);
     return who;
   }

@@ -4,6 +4,7 @@ import { ActorError } from "../../src/errors";
 ActorError.defineStatus("INVALID_MOVE", 409);
 ActorError.defineStatus("MERGE_CONFLICT", 409);
 ActorError.defineStatus("READ_ONLY", 403);
+ActorError.defineStatus("STALE_EDIT", 409);
 
 export function documentNotFound(doc: string): ActorError {
   return new ActorError("DOCUMENT_NOT_FOUND", `document ${doc} does not exist`, { document: doc });
@@ -29,6 +30,19 @@ export function invalidMove(blockId: string, parentId: string): ActorError {
       blockId,
       parentId,
     },
+  );
+}
+
+/** An edit made on a copy of the block older than someone else's change to it. */
+export function staleEdit(
+  blockId: string,
+  baseLsn: number,
+  clash: { id: number; user_id: string; kind: string },
+): ActorError {
+  return new ActorError(
+    "STALE_EDIT",
+    `block ${blockId} was changed by ${clash.user_id} (${clash.kind} ${clash.id}) after LSN ${baseLsn}`,
+    { blockId, baseLsn, conflictingOperationId: clash.id, conflictingUserId: clash.user_id },
   );
 }
 

@@ -18,7 +18,11 @@ const blockType = z.optional(z.enum(BLOCK_TYPES));
 /** Any JSON value (frames are parsed JSON already); its size is bounded by the frame size. */
 const content = z.optional(z.unknown());
 const properties = z.optional(z.nullable(z.record(z.string(), z.unknown())));
+/** The LSN of the client's copy an update, move or delete was made on (see #checkBase). */
+const baseLsn = z.optional(z.int().check(z.gte(0)));
 const replyId = z.optional(z.union([z.string().check(z.maxLength(128)), z.number()]));
+/** A change's own id, chosen by the client and unique per user: sent again, it applies nothing. */
+const opId = z.optional(z.string().check(z.minLength(1), z.maxLength(128)));
 
 export const insertOp = z.object({
   type: z.literal("insert"),
@@ -30,15 +34,15 @@ export const insertOp = z.object({
   blockType,
 });
 export const updateOp = z
-  .object({ type: z.literal("update"), blockId, content, properties, blockType })
+  .object({ type: z.literal("update"), blockId, content, properties, blockType, baseLsn })
   .check(
     z.refine(
       (op) => op.content !== undefined || op.properties !== undefined || op.blockType !== undefined,
       "an update changes content, properties or blockType",
     ),
   );
-export const deleteOp = z.object({ type: z.literal("delete"), blockId });
-export const moveOp = z.object({ type: z.literal("move"), blockId, parentId, position });
+export const deleteOp = z.object({ type: z.literal("delete"), blockId, baseLsn });
+export const moveOp = z.object({ type: z.literal("move"), blockId, parentId, position, baseLsn });
 
 export const operationInput = z.discriminatedUnion("type", [insertOp, updateOp, deleteOp, moveOp]);
 export type OperationInput = z.infer<typeof operationInput>;
@@ -54,10 +58,10 @@ const empty = z.optional(z.object({}));
 
 /** Every frame a client may send: `{ type, data, id? }` (DESIGN.md §4). */
 export const clientFrame = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("operation"), data: operationInput, id: replyId }),
+  z.object({ type: z.literal("operation"), data: operationInput, id: replyId, opId }),
   z.object({ type: z.literal("presence"), data: presenceInput, id: replyId }),
-  z.object({ type: z.literal("undo"), data: empty, id: replyId }),
-  z.object({ type: z.literal("redo"), data: empty, id: replyId }),
+  z.object({ type: z.literal("undo"), data: empty, id: replyId, opId }),
+  z.object({ type: z.literal("redo"), data: empty, id: replyId, opId }),
   z.object({
     type: z.literal("sync"),
     data: z.object({ sinceLsn: z.int().check(z.gte(0)) }),

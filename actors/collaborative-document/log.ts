@@ -130,6 +130,15 @@ export class OperationLog {
     return edit.id < whole.id ? edit : whole;
   }
 
+  /** The newest entry at or before `lsn`: the entries after it changed the blocks after `lsn`. */
+  lastIdAt(lsn: number): number {
+    return this.#query<{ id: number }>(
+      `SELECT coalesce((SELECT min(id) FROM operations WHERE lsn > ?) - 1, (SELECT max(id) FROM operations), 0)
+       AS id`,
+      [lsn],
+    )[0].id;
+  }
+
   /** Rows with a change after `lsn`, oldest first, at most `limit` (+1 to tell there are more). */
   since(lsn: number, limit: number): OperationRow[] {
     return this.#query<OperationRow>(`SELECT ${COLUMNS} FROM operations WHERE lsn > ? ORDER BY id LIMIT ?`, [

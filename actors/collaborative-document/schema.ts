@@ -4,6 +4,7 @@ import {
   check,
   index,
   integer,
+  primaryKey,
   real,
   sqliteTable,
   text,
@@ -96,6 +97,22 @@ export const operations = sqliteTable(
     index("idx_operations_lsn").on(t.lsn),
     index("idx_operations_user_state").on(t.userId, t.state, t.id),
   ],
+);
+
+/**
+ * Changes a client named with an `opId` (unique per user), and the answer they got: the same
+ * opId again (a retry after a lost answer) gets that answer, marked `duplicate`, and applies nothing.
+ */
+export const clientOps = sqliteTable(
+  "client_ops",
+  {
+    userId: text("user_id").notNull(),
+    opId: text("op_id").notNull(),
+    /** JSON `{ type, data }`: the answer (`ack` with operationId and lsn, or `conflict`). */
+    answer: text("answer").notNull(),
+    at: integer("at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.opId] })],
 );
 
 /** Who is here: one row per connected user, cleared when their last socket closes and by a schedule. */

@@ -136,6 +136,51 @@ function sideEffects(
   return out;
 }
 
+/**
+ * The rows among the upserted `targets` that are their own ancestors through a single-column
+ * foreign key of their table to itself (a parent chain that loops back to the row). Each side of a
+ * merge may be a tree while the two together are not (A moved under B there, B under A here).
+ */
+export function selfReferenceLoops(sql: SqlStorage, targets: readonly RowTarget[]): RowTarget[] {
+  const loops: RowTarget[] = [];
+  for (const table of new Set(targets.map((t) => t.table))) {
+    if (table.pk.length !== 1) continue;
+    const rows = targets.filter(
+      (t) =>
+        t.table === table && t.image !== null && (typeof t.key === "string" || typeof t.key === "number"),
+    );
+    const fks = sql
+      .exec<{ id: number; from: string; to: string | null }>(
+        'SELECT id, "from", "to" FROM pragma_foreign_key_list(?) WHERE "table" = ?',
+        table.name,
+        table.name,
+      )
+      .toArray();
+    for (const fk of fks) {
+      if (fks.filter((f) => f.id === fk.id).length !== 1) continue;
+      const [t, parent, key] = [
+        quoteIdent(table.name),
+        quoteIdent(fk.from),
+        quoteIdent(fk.to ?? table.pk[0]),
+      ];
+      // UNION (not UNION ALL): a (start, row) pair seen before ends the walk, so a loop ends it too.
+      const hits = sql
+        .exec<{ start: SqlStorageValue }>(
+          `WITH RECURSIVE up(start, id) AS (
+             SELECT r.${key}, r.${parent} FROM ${t} r WHERE r.${key} IN (SELECT value FROM json_each(?))
+               AND r.${parent} IS NOT NULL
+             UNION SELECT up.start, r.${parent} FROM up JOIN ${t} r ON r.${key} = up.id WHERE r.${parent} IS NOT NULL)
+           SELECT DISTINCT start FROM up WHERE id = start`,
+          JSON.stringify(rows.map((r) => r.key)),
+        )
+        .toArray()
+        .map((h) => h.start);
+      loops.push(...rows.filter((r) => hits.includes(r.key as SqlStorageValue) && !loops.includes(r)));
+    }
+  }
+  return loops;
+}
+
 /** A (table, WAL key) pair as one comparable string. */
 export function keyId(table: string, pk: WalKey): string {
   const value =

@@ -1,5 +1,5 @@
 import { ActorError } from "../errors";
-import { applyTargets } from "./apply";
+import { applyTargets, selfReferenceLoops } from "./apply";
 import {
   assertFresh,
   checkBranchName,
@@ -8,6 +8,7 @@ import {
   takeSnapshot,
   writeSeed,
 } from "./branch";
+import { keyObject, parseImage } from "./codec";
 import { type ConflictPolicy, type MergeConflict, type MergeSource, mergeSource, planMerge } from "./merge";
 import { BRANCHES, lastLsn, readState, TRACKED, writeState } from "./store";
 import type { TableInfo } from "./tables";
@@ -89,12 +90,16 @@ export class Branching {
     if (conflicts.length && policy === "fail")
       return { branch: branchName, merged: false, conflicts, upTo: merged, tx: null, changes: 0 };
     // A foreign key's cascade (or SET NULL) reaching rows this actor wrote since the fork is a
-    // conflict too: under "theirs" it is applied and reported, otherwise nothing is written.
+    // conflict too: under "theirs" it is applied and reported, otherwise nothing is written. A row
+    // the merge would make its own ancestor (a loop through a foreign key to its own table, which
+    // neither side had) stops the merge under every policy: no choice of sides makes it a tree.
     let cascades: MergeConflict[] = [];
     let result: WriteResult;
     try {
       result = this.#ctx.write(options.actor ?? `merge:${branchName}`, () => {
+        const looped = new Set(selfReferenceLoops(this.#sql, targets));
         const applied = applyTargets(this.#sql, targets, this.#ctx.allTables());
+        const loops = selfReferenceLoops(this.#sql, targets).filter((t) => !looped.has(t));
         cascades = applied.sideEffects.map((e) => ({
           table: e.table,
           key: e.key,
@@ -103,6 +108,17 @@ export class Branching {
           theirs: e.after,
           cascade: true,
         }));
+        if (loops.length) {
+          cascades = loops.map((t) => ({
+            table: t.table.name,
+            key: keyObject(t.table, t.key),
+            base: null,
+            ours: null,
+            theirs: parseImage(t.image ?? undefined),
+            cycle: true,
+          }));
+          throw CASCADE_STOP;
+        }
         if (cascades.length && policy !== "theirs") throw CASCADE_STOP;
         this.#sql.exec(
           `UPDATE ${BRANCHES} SET merged_lsn = ?, merged_at = ? WHERE name = ?`,

@@ -49,6 +49,12 @@ export interface MergeConflict {
    * SET NULL of a row written here since the fork): `ours` is the row, `theirs` what it would become.
    */
   cascade?: boolean;
+  /**
+   * True for a row the merge would make its own ancestor through a foreign key to its own table
+   * (each side a tree, both together a loop): `theirs` is the row the merge would write. Such a
+   * conflict stops the merge under every policy.
+   */
+  cycle?: boolean;
 }
 
 export const MAX_MERGE_ROWS = 50_000;
