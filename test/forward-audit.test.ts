@@ -2,7 +2,7 @@ import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ForwardBatch } from "../src/forward/index";
 import { spareForward } from "./fixtures/forward-actors";
-import { exactlyOnce, exportedLsns, freshSource, mirrored, sinks, until } from "./forward-helpers";
+import { exactlyOnce, exportedLsns, freshSource, mirrored, sinks, sleep, until } from "./forward-helpers";
 import { codeOf } from "./history-helpers";
 
 describe("forward audit: queue messages", () => {
@@ -112,6 +112,23 @@ describe("forward audit: concurrency and redelivery (invariants hold)", () => {
 });
 
 describe("forward audit: a target that never answers", () => {
+  it("an attempt that timed out but lands later (after its retry applied) changes nothing", async () => {
+    const { name, source } = freshSource("late");
+    const { mirror } = sinks(name);
+    await mirror.configure({ delayMs: 1_600 }); // past the mirror's 1 s timeout, then applied
+    await source.add(1, "a", 1, "s");
+    await until(async () => (await mirror.dump()).arrivals.length > 0, "the first attempt in flight");
+    await sleep(1_100); // timed out: the forward backs off and sends again
+    await mirror.configure({ delayMs: 0 });
+    await source.add(2, "b", 2, "s");
+    await until(async () => (await source.pending("mirror")) === 0, "acknowledged");
+    await sleep(800); // the first attempt lands now
+    const dump = await mirror.dump();
+    expect(dump.arrivals.length).toBeGreaterThanOrEqual(2);
+    await mirrored(source, mirror, name, "mirror");
+    await exactlyOnce(mirror, name, "mirror", await exportedLsns(source));
+  });
+
   it("a delivery that hangs times out and is sent again: delivered once in effect", async () => {
     const { name, source } = freshSource("hang");
     const { mirror } = sinks(name);
