@@ -1,7 +1,8 @@
-import { env, runInDurableObject } from "cloudflare:test";
+import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ForwardBatch } from "../src/forward/index";
-import { exactlyOnce, exportedLsns, freshSource, mirrored, sinks, until } from "./forward-helpers";
+import { spareForward } from "./fixtures/forward-actors";
+import { exactlyOnce, exportedLsns, freshSource, mirrored, sinks, sleep, until } from "./forward-helpers";
 import { codeOf } from "./history-helpers";
 
 describe("forward audit: queue messages", () => {
@@ -111,6 +112,23 @@ describe("forward audit: concurrency and redelivery (invariants hold)", () => {
 });
 
 describe("forward audit: a target that never answers", () => {
+  it("an attempt that timed out but lands later (after its retry applied) changes nothing", async () => {
+    const { name, source } = freshSource("late");
+    const { mirror } = sinks(name);
+    await mirror.configure({ delayMs: 1_600 }); // past the mirror's 1 s timeout, then applied
+    await source.add(1, "a", 1, "s");
+    await until(async () => (await mirror.dump()).arrivals.length > 0, "the first attempt in flight");
+    await sleep(1_100); // timed out: the forward backs off and sends again
+    await mirror.configure({ delayMs: 0 });
+    await source.add(2, "b", 2, "s");
+    await until(async () => (await source.pending("mirror")) === 0, "acknowledged");
+    await sleep(800); // the first attempt lands now
+    const dump = await mirror.dump();
+    expect(dump.arrivals.length).toBeGreaterThanOrEqual(2);
+    await mirrored(source, mirror, name, "mirror");
+    await exactlyOnce(mirror, name, "mirror", await exportedLsns(source));
+  });
+
   it("a delivery that hangs times out and is sent again: delivered once in effect", async () => {
     const { name, source } = freshSource("hang");
     const { mirror } = sinks(name);
@@ -167,5 +185,29 @@ describe("forward audit: a restore from backup under a forward", () => {
     // Row 4 goes and row 1 gets its quantity back: the forward sends the restore's transaction.
     await mirrored(source, mirror, name, "the restore delivered", 5_000);
     await exactlyOnce(mirror, name, "mirror", await exportedLsns(source));
+  });
+});
+
+describe("forward audit: a forward removed from the config", () => {
+  it("is forgotten whole on the next wake: subscriber, state and its scheduled delivery", async () => {
+    const name = `removed-${Date.now()}`;
+    const source = env.RECONFIGURED_FORWARD.getByName(name);
+    await env.FORWARD_SINK.getByName(`spare-${name}`).configure({ failBefore: 1000 });
+    await source.add(1, "a", 1, "s");
+    // `spare` fails and waits a minute before its next attempt.
+    await until(async () => (await source.stats()).forwards[1].failures > 0, "spare failing");
+    expect(await runInDurableObject(source, (a) => a.schedule.get("dosql:forward:spare"))).toBeDefined();
+    // A deploy without `spare`.
+    spareForward.current = false;
+    try {
+      await evictDurableObject(source);
+      expect((await source.stats()).forwards.map((f) => f.name)).toEqual(["mirror"]);
+      const history = await source.history;
+      expect((await history.subscribers()).map((s) => s.id)).toEqual(["forward:mirror"]);
+      // No task is left to run a forward that no longer exists (it would fail FORWARD_NOT_FOUND).
+      expect(await runInDurableObject(source, (a) => a.schedule.get("dosql:forward:spare"))).toBeUndefined();
+    } finally {
+      spareForward.current = true;
+    }
   });
 });

@@ -13,7 +13,13 @@ export { ChatRoom, QuietRoom } from "./fixtures/chat-room";
 export { CoreAuditActor } from "./fixtures/core-audit";
 export { RefusingRegistry, RetryTenant } from "./fixtures/fleet-retry";
 export { FleetTenant, RenamedTenant } from "./fixtures/fleet-tenant";
-export { BackedUpForwardSource, BadForward, ForwardSink, ForwardSource } from "./fixtures/forward-actors";
+export {
+  BackedUpForwardSource,
+  BadForward,
+  ForwardSink,
+  ForwardSource,
+  ReconfiguredSource,
+} from "./fixtures/forward-actors";
 export { HistoryActor, ListedHistoryActor, NoHistoryActor } from "./fixtures/history-actors";
 export { HistoryFkActor } from "./fixtures/history-fk";
 export { MigratingActor, MigratingHistoryActor } from "./fixtures/migration-actors";

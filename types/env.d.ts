@@ -49,6 +49,9 @@ declare namespace Cloudflare {
     BACKED_UP_FORWARD: DurableObjectNamespace<
       import("../test/fixtures/forward-actors").BackedUpForwardSource
     >;
+    RECONFIGURED_FORWARD: DurableObjectNamespace<
+      import("../test/fixtures/forward-actors").ReconfiguredSource
+    >;
     FORWARD_QUEUE: Queue<import("../src/forward/index").ForwardBatch>;
     MIGRATING: DurableObjectNamespace<import("../test/fixtures/migration-actors").MigratingActor>;
     MIGRATING_HISTORY: DurableObjectNamespace<

@@ -42,21 +42,23 @@ export class Forwarding {
 
   /** On every wake, after history is installed: check the config against the schema and bindings, then catch up. */
   start(): void {
-    const { history, storage } = this.#host;
+    const { history, schedule, storage } = this.#host;
     const captured = history.tracking.captured;
     const delivery = this.#deliveryHost();
     const columns = this.#specs.map((spec) => {
       checkTargetBinding(spec.to, delivery, (m) => this.#host.method(m) !== undefined);
       return exportedColumns(spec, captured);
     });
+    const names = this.#specs.map((s) => s.name);
+    const gone = new Set<string>();
     storage.transactionSync(() => {
       this.#state.create();
-      const names = this.#specs.map((s) => s.name);
-      for (const gone of this.#state.dropOthers(names)) history.unsubscribe(subscriberId(gone));
+      for (const name of this.#state.dropOthers(names)) gone.add(name);
       // A forward that lost its state row (or a subscriber left without one) is forgotten too.
       for (const sub of history.subscribers())
         if (sub.id.startsWith(SUBSCRIBER_PREFIX) && !names.includes(sub.id.slice(SUBSCRIBER_PREFIX.length)))
-          history.unsubscribe(sub.id);
+          gone.add(sub.id.slice(SUBSCRIBER_PREFIX.length));
+      for (const name of gone) history.unsubscribe(subscriberId(name));
       for (const spec of this.#specs) {
         this.#state.ensure(spec.name);
         history.subscribe(
@@ -65,6 +67,8 @@ export class Forwarding {
         );
       }
     });
+    // Its delivery task too: it would run a forward that is no more (FORWARD_NOT_FOUND, retried).
+    for (const name of gone) schedule.cancel(scheduleKey(name));
     this.#specs.forEach((spec, i) => {
       this.#forwarders.set(spec.name, new Forwarder(spec, delivery, columns[i]));
     });
