@@ -43,6 +43,28 @@ describe("RegionalAnalytics → GlobalAnalytics", () => {
     expect(daily).toEqual([{ event_type: type, total_events: 4, unique_sessions: 3, unique_users: 2 }]);
   });
 
+  it("a forward parked by an outage of GlobalAnalytics is taken back into service by the hourly sync", async () => {
+    const name = fresh("parked");
+    const r = region(name);
+    const type = fresh("parked-type");
+    await r.ingest([event({ eventType: type, sessionId: "a" }), event({ eventType: type, sessionId: "b" })]);
+    // The state 8 failed deliveries in a row leave (src/forward/delivery.ts), written as they write it.
+    await runInDurableObject(r, (_, state) => {
+      state.storage.sql.exec(
+        "UPDATE _dosql_forwards SET state = 'parked', failures = 8, last_error = 'GlobalAnalytics was down', parked_at = ? WHERE name = 'global'",
+        Date.now(),
+      );
+    });
+    expect((await r.flushForward("global"))[0]).toMatchObject({ state: "parked" });
+    expect(await globalOf(name, type)).toEqual([]);
+    await makeDue(r, "analytics:sync");
+    expect(await runDurableObjectAlarm(r)).toBe(true);
+    expect(await globalOf(name, type)).toEqual([
+      { date: today(), totalEvents: 2, uniqueSessions: 2, uniqueUsers: 0 },
+    ]);
+    expect((await r.flushForward("global"))[0]).toMatchObject({ state: "active", failures: 0, pending: 0 });
+  });
+
   it("the admin route syncs now; repeated and concurrent syncs and a redelivered batch never double count", async () => {
     // The coordinator's regions are us, eu, apac: this test writes "us" with its own event type.
     const type = fresh("route-type");

@@ -271,3 +271,24 @@ describe("BuildingTelemetry: a batch whose readings are not in time order", () =
     expect(await outcome("reversed")).toEqual(inOrder);
   });
 });
+
+describe("BuildingTelemetry: a forward parked by an outage of the central actor", () => {
+  it("is taken back into service by the admin sync, which delivers what it held", async () => {
+    const name = freshName("parked");
+    const b = building(name);
+    const hour = baseHour();
+    await b.ingestBatch([reading("t-1", hour + 1000, 20), reading("t-1", hour + 2000, 24)]);
+    // The state 8 failed deliveries in a row leave (src/forward/delivery.ts), written as they write it.
+    await runInDurableObject(b, (_, state) => {
+      state.storage.sql.exec(
+        "UPDATE _dosql_forwards SET state = 'parked', failures = 8, last_error = 'central was down', parked_at = ? WHERE name = 'central'",
+        Date.now(),
+      );
+    });
+    expect((await b.flushForward("central"))[0]).toMatchObject({ state: "parked" });
+    const synced = await json(call("POST", `/admin/buildings/${name}/sync`));
+    expect(synced.status).toBe(200);
+    expect(synced.body.forward).toMatchObject({ state: "active", failures: 0, pending: 0 });
+    expect(await centralFigures(name, hour)).toMatchObject([{ readingCount: 2, min: 20, max: 24, avg: 22 }]);
+  });
+});

@@ -760,13 +760,17 @@ export class BuildingTelemetry extends SqlActor<Env, typeof schema> {
     return result;
   }
 
-  /** Roll up now and deliver the hourly rollups to the central actor now (`POST /admin/buildings/:b/sync`). */
+  /**
+   * Roll up now and deliver the hourly rollups to the central actor now (`POST /admin/buildings/:b/sync`).
+   * A forward parked after an outage of the central actor is taken back into service here.
+   */
   async sync(): Promise<{ rolledUp: { hours: number; rows: number }; forward: ForwardStatus | null }> {
     this.#assertExists();
     const rolledUp = this.rollup();
     const central = (this.constructor as typeof BuildingTelemetry).config.forward !== undefined;
-    const [status] = central ? await this.flushForward("central") : [null];
-    return { rolledUp, forward: status };
+    if (!central) return { rolledUp, forward: null };
+    const [status] = await this.flushForward("central");
+    return { rolledUp, forward: status.state === "parked" ? await this.resumeForward("central") : status };
   }
 
   // ---- existence ----

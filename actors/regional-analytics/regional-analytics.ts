@@ -315,11 +315,16 @@ export class RegionalAnalytics extends SqlActor<Env, typeof schema> {
     });
   }
 
-  /** The rollup, then the forward to GlobalAnalytics now (what the schedule and the admin sync route run). */
+  /**
+   * The rollup, then the forward to GlobalAnalytics now (what the schedule and the admin sync route
+   * run). A forward parked after an outage of GlobalAnalytics is taken back into service here, so
+   * delivery resumes by itself within the hour.
+   */
   async sync(): Promise<SyncResult> {
     const rollup = this.rollup();
-    const status = await this.flushForward("global");
-    return { region: this.name, rollup, forward: status };
+    const [status] = await this.flushForward("global");
+    const forward = status.state === "parked" ? await this.resumeForward("global") : status;
+    return { region: this.name, rollup, forward: [forward] };
   }
 
   /**
