@@ -256,3 +256,36 @@ describe("CollaborativeDocument: a merge never makes a block its own ancestor", 
     bob.close();
   });
 });
+
+describe("CollaborativeDocument: a large document reads whole over HTTP", () => {
+  it("GET /blocks of a document past the 32 MiB of one RPC answer returns every block", async () => {
+    const doc = docName("large-http");
+    const alice = await connect(doc, "alice");
+    await edit(alice, { type: "insert", blockId: "first", content: "first" });
+    const stub = env.COLLABORATIVE_DOCUMENT.getByName(doc);
+    await runInDurableObject(stub, (actor) => {
+      actor.transaction(() => {
+        for (let i = 0; i < 9000; i++)
+          actor.query(
+            "INSERT INTO blocks (id, parent_id, type, content, properties, position, created_by, created_at, updated_at) VALUES (?, NULL, 'paragraph', ?, NULL, ?, 'alice', 0, 0)",
+            [`blk-${i}`, JSON.stringify(`${i} `.padEnd(4000, "y")), i + 2],
+          );
+      });
+    });
+    const res = await call(`/documents/${doc}/blocks`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("application/json");
+    const body = (await res.json()) as { blocks: { id: string; content: string }[]; lsn: number };
+    expect(body.blocks.length).toBe(9001);
+    expect(body.blocks[0]).toMatchObject({ id: "first", content: "first" });
+    expect(body.blocks.at(-1)).toMatchObject({ id: "blk-8999" });
+    expect(body.lsn).toBe(9001); // the insert and the 9,000 rows written inside, each recorded
+    // A small one reads the same as before.
+    const small = docName("small-http");
+    const bob = await connect(small, "bob");
+    expect(await (await call(`/documents/${small}/blocks`)).json()).toEqual({ blocks: [], lsn: 0 });
+    expect((await call(`/documents/${small}-none/blocks`)).status).toBe(404);
+    alice.close();
+    bob.close();
+  });
+});
