@@ -289,3 +289,31 @@ describe("CollaborativeDocument: a large document reads whole over HTTP", () => 
     bob.close();
   });
 });
+
+describe("CollaborativeDocument: the history route pages by size too", () => {
+  it("a page of large entries stays within one RPC answer; next pages back through every entry", async () => {
+    const doc = docName("large-history");
+    const alice = await connect(doc, "alice");
+    await edit(alice, { type: "insert", blockId: "big" });
+    // Each update logs the block before and after and the operation: ~720 KB an entry.
+    for (let i = 0; i < 55; i++)
+      expect(
+        (await edit(alice, { type: "update", blockId: "big", content: `${i}`.padEnd(240_000, "z") })).type,
+      ).toBe("ack");
+    const seen: number[] = [];
+    let before: number | null = null;
+    do {
+      const res = await call(`/documents/${doc}/history${before ? `?before=${before}` : ""}`);
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { history: { id: number }[]; next: number | null };
+      expect(body.history.length).toBeGreaterThan(0);
+      seen.push(...body.history.map((e) => e.id));
+      before = body.next ?? null;
+    } while (before !== null);
+    expect(seen).toEqual(Array.from({ length: 56 }, (_, i) => 56 - i));
+    // Small entries: one page holds the limit, and next says whether older ones remain.
+    const small = (await (await call(`/documents/${doc}/history?limit=1&before=2`)).json()) as any;
+    expect(small).toMatchObject({ history: [{ id: 1 }], next: null });
+    alice.close();
+  });
+});

@@ -437,11 +437,14 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
     });
   }
 
-  /** The operation log, newest first; `before` (an operation id) pages back. */
-  operationLog(input?: HistoryInput, caller?: CallerInput): { history: HistoryEntry[] } {
+  /**
+   * The operation log, newest first; `before` (an operation id) pages back, `next` is the
+   * `before` of the following page (null at the oldest). A page also stops at about 8 MiB.
+   */
+  operationLog(input?: HistoryInput, caller?: CallerInput): { history: HistoryEntry[]; next: number | null } {
     const { limit, before } = parseInput(historyInput, input ?? {});
     this.#caller(caller, "viewer");
-    return { history: this.#log.page(limit ?? 50, before) };
+    return this.#log.page(limit ?? 50, before);
   }
 
   /**
