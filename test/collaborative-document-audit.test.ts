@@ -317,3 +317,70 @@ describe("CollaborativeDocument: the history route pages by size too", () => {
     alice.close();
   });
 });
+
+describe("CollaborativeDocument: concurrent sockets retrying every change", () => {
+  it("each change applies exactly once, none is lost, and the document is what the changes say", async () => {
+    const doc = docName("retry-storm");
+    const users = ["u0", "u1", "u2", "u3"];
+    const tabs = [];
+    for (const user of users) tabs.push([await connect(doc, user), await connect(doc, user)]);
+    // Each user's first tab inserts 6 blocks and updates each 3 times, without waiting; every frame
+    // is sent twice with its opId, the copy on the user's other tab (a retry after a reconnect).
+    const answers: Promise<any>[] = [];
+    const expected = new Map<string, string>();
+    let opIds = 0;
+    tabs.forEach(([first, second], u) => {
+      const frames: { opId: string; data: Record<string, unknown> }[] = [];
+      for (let b = 0; b < 6; b++) {
+        const blockId = `${users[u]}-b${b}`;
+        frames.push({ opId: `${users[u]}-i${b}`, data: { type: "insert", blockId, content: "new" } });
+        for (let v = 0; v < 3; v++) {
+          const content = `${blockId} v${v}`;
+          frames.push({ opId: `${users[u]}-u${b}-${v}`, data: { type: "update", blockId, content } });
+          expected.set(blockId, content);
+        }
+      }
+      for (const { opId, data } of frames) {
+        opIds++;
+        answers.push(ask(first, "operation", data, { opId }).then((f) => ({ opId, f })));
+        answers.push(ask(second, "operation", data, { opId }).then((f) => ({ opId, f })));
+      }
+    });
+    const replies = await Promise.all(answers);
+    const byOpId = new Map<string, any[]>();
+    for (const { opId, f } of replies) byOpId.set(opId, [...(byOpId.get(opId) ?? []), f]);
+    // A copy may arrive before the first on the other tab: one of the two applied it, not both.
+    for (const [opId, pair] of byOpId) {
+      const applied = pair.filter((f) => f.type === "ack" && !f.data.duplicate);
+      const dup = pair.filter((f) => f.type === "ack" && f.data.duplicate);
+      const refused = pair.filter((f) => f.type === "error");
+      // Applied once and answered duplicate once; or (an update whose copy overtook the insert on
+      // the other tab) refused as BLOCK_NOT_FOUND, not remembered, and applied by the other copy.
+      expect({ opId, applied: applied.length, dup: dup.length + refused.length }).toEqual({
+        opId,
+        applied: 1,
+        dup: 1,
+      });
+      for (const f of refused) expect(f.code).toBe("BLOCK_NOT_FOUND");
+      if (applied.length === 1 && dup.length === 1)
+        expect(dup[0].data.operationId).toBe(applied[0].data.operationId);
+    }
+    const blocks = await serverBlocks(doc);
+    expect(blocks.length).toBe(24);
+    const log = ((await (await call(`/documents/${doc}/history?limit=1000`)).json()) as any).history;
+    const appliedCount = replies.filter(
+      ({ f }) => f.type === "ack" && !f.data.duplicate && f.data.operationId,
+    );
+    expect(log.length).toBe(appliedCount.length);
+    expect(new Set(appliedCount.map(({ opId }) => opId)).size).toBe(appliedCount.length);
+    // Every block holds the last update sent for it unless that one was refused on both tabs.
+    for (const b of blocks) {
+      const last = log.find((e: any) => e.blockId === b.id);
+      expect(b.content).toBe(last.operation.content ?? null);
+      if (byOpId.get(`${b.id.split("-")[0]}-u${b.id.split("-b")[1]}-2`)!.some((f) => f.type === "ack"))
+        expect(b.content).toBe(expected.get(b.id));
+    }
+    expect(opIds).toBe(96);
+    for (const pair of tabs) for (const tab of pair) tab.close();
+  });
+});
