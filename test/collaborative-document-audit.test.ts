@@ -256,3 +256,131 @@ describe("CollaborativeDocument: a merge never makes a block its own ancestor", 
     bob.close();
   });
 });
+
+describe("CollaborativeDocument: a large document reads whole over HTTP", () => {
+  it("GET /blocks of a document past the 32 MiB of one RPC answer returns every block", async () => {
+    const doc = docName("large-http");
+    const alice = await connect(doc, "alice");
+    await edit(alice, { type: "insert", blockId: "first", content: "first" });
+    const stub = env.COLLABORATIVE_DOCUMENT.getByName(doc);
+    await runInDurableObject(stub, (actor) => {
+      actor.transaction(() => {
+        for (let i = 0; i < 9000; i++)
+          actor.query(
+            "INSERT INTO blocks (id, parent_id, type, content, properties, position, created_by, created_at, updated_at) VALUES (?, NULL, 'paragraph', ?, NULL, ?, 'alice', 0, 0)",
+            [`blk-${i}`, JSON.stringify(`${i} `.padEnd(4000, "y")), i + 2],
+          );
+      });
+    });
+    const res = await call(`/documents/${doc}/blocks`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("application/json");
+    const body = (await res.json()) as { blocks: { id: string; content: string }[]; lsn: number };
+    expect(body.blocks.length).toBe(9001);
+    expect(body.blocks[0]).toMatchObject({ id: "first", content: "first" });
+    expect(body.blocks.at(-1)).toMatchObject({ id: "blk-8999" });
+    expect(body.lsn).toBe(9001); // the insert and the 9,000 rows written inside, each recorded
+    // A small one reads the same as before.
+    const small = docName("small-http");
+    const bob = await connect(small, "bob");
+    expect(await (await call(`/documents/${small}/blocks`)).json()).toEqual({ blocks: [], lsn: 0 });
+    expect((await call(`/documents/${small}-none/blocks`)).status).toBe(404);
+    alice.close();
+    bob.close();
+  });
+});
+
+describe("CollaborativeDocument: the history route pages by size too", () => {
+  it("a page of large entries stays within one RPC answer; next pages back through every entry", async () => {
+    const doc = docName("large-history");
+    const alice = await connect(doc, "alice");
+    await edit(alice, { type: "insert", blockId: "big" });
+    // Each update logs the block before and after and the operation: ~720 KB an entry.
+    for (let i = 0; i < 55; i++)
+      expect(
+        (await edit(alice, { type: "update", blockId: "big", content: `${i}`.padEnd(240_000, "z") })).type,
+      ).toBe("ack");
+    const seen: number[] = [];
+    let before: number | null = null;
+    do {
+      const res = await call(`/documents/${doc}/history${before ? `?before=${before}` : ""}`);
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { history: { id: number }[]; next: number | null };
+      expect(body.history.length).toBeGreaterThan(0);
+      seen.push(...body.history.map((e) => e.id));
+      before = body.next ?? null;
+    } while (before !== null);
+    expect(seen).toEqual(Array.from({ length: 56 }, (_, i) => 56 - i));
+    // Small entries: one page holds the limit, and next says whether older ones remain.
+    const small = (await (await call(`/documents/${doc}/history?limit=1&before=2`)).json()) as any;
+    expect(small).toMatchObject({ history: [{ id: 1 }], next: null });
+    alice.close();
+  });
+});
+
+describe("CollaborativeDocument: concurrent sockets retrying every change", () => {
+  it("each change applies exactly once, none is lost, and the document is what the changes say", async () => {
+    const doc = docName("retry-storm");
+    const users = ["u0", "u1", "u2", "u3"];
+    const tabs = [];
+    for (const user of users) tabs.push([await connect(doc, user), await connect(doc, user)]);
+    // Each user's first tab inserts 6 blocks and updates each 3 times, without waiting; every frame
+    // is sent twice with its opId, the copy on the user's other tab (a retry after a reconnect).
+    const answers: Promise<any>[] = [];
+    const expected = new Map<string, string>();
+    let opIds = 0;
+    tabs.forEach(([first, second], u) => {
+      const frames: { opId: string; data: Record<string, unknown> }[] = [];
+      for (let b = 0; b < 6; b++) {
+        const blockId = `${users[u]}-b${b}`;
+        frames.push({ opId: `${users[u]}-i${b}`, data: { type: "insert", blockId, content: "new" } });
+        for (let v = 0; v < 3; v++) {
+          const content = `${blockId} v${v}`;
+          frames.push({ opId: `${users[u]}-u${b}-${v}`, data: { type: "update", blockId, content } });
+          expected.set(blockId, content);
+        }
+      }
+      for (const { opId, data } of frames) {
+        opIds++;
+        answers.push(ask(first, "operation", data, { opId }).then((f) => ({ opId, f })));
+        answers.push(ask(second, "operation", data, { opId }).then((f) => ({ opId, f })));
+      }
+    });
+    const replies = await Promise.all(answers);
+    const byOpId = new Map<string, any[]>();
+    for (const { opId, f } of replies) byOpId.set(opId, [...(byOpId.get(opId) ?? []), f]);
+    // A copy may arrive before the first on the other tab: one of the two applied it, not both.
+    for (const [opId, pair] of byOpId) {
+      const applied = pair.filter((f) => f.type === "ack" && !f.data.duplicate);
+      const dup = pair.filter((f) => f.type === "ack" && f.data.duplicate);
+      const refused = pair.filter((f) => f.type === "error");
+      // Applied once and answered duplicate once; or (an update whose copy overtook the insert on
+      // the other tab) refused as BLOCK_NOT_FOUND, not remembered, and applied by the other copy.
+      expect({ opId, applied: applied.length, dup: dup.length + refused.length }).toEqual({
+        opId,
+        applied: 1,
+        dup: 1,
+      });
+      for (const f of refused) expect(f.code).toBe("BLOCK_NOT_FOUND");
+      if (applied.length === 1 && dup.length === 1)
+        expect(dup[0].data.operationId).toBe(applied[0].data.operationId);
+    }
+    const blocks = await serverBlocks(doc);
+    expect(blocks.length).toBe(24);
+    const log = ((await (await call(`/documents/${doc}/history?limit=1000`)).json()) as any).history;
+    const appliedCount = replies.filter(
+      ({ f }) => f.type === "ack" && !f.data.duplicate && f.data.operationId,
+    );
+    expect(log.length).toBe(appliedCount.length);
+    expect(new Set(appliedCount.map(({ opId }) => opId)).size).toBe(appliedCount.length);
+    // Every block holds the last update sent for it unless that one was refused on both tabs.
+    for (const b of blocks) {
+      const last = log.find((e: any) => e.blockId === b.id);
+      expect(b.content).toBe(last.operation.content ?? null);
+      if (byOpId.get(`${b.id.split("-")[0]}-u${b.id.split("-b")[1]}-2`)!.some((f) => f.type === "ack"))
+        expect(b.content).toBe(expected.get(b.id));
+    }
+    expect(opIds).toBe(96);
+    for (const pair of tabs) for (const tab of pair) tab.close();
+  });
+});

@@ -14,7 +14,7 @@ import { SqlActor } from "../../src/sql-actor";
 import { type Block, Blocks, type Query, toBlock } from "./blocks";
 import { applyEdit, isRefusal, revert } from "./edits";
 import { documentNotFound, notAllowed, staleEdit } from "./errors";
-import { frame, pagedFrames } from "./frames";
+import { frame, pageBlocks, pagedFrames } from "./frames";
 import {
   type BranchInput,
   branchInput,
@@ -414,11 +414,37 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
     return { blocks: this.#allBlocks(), lsn: this.#lsn() };
   }
 
-  /** The operation log, newest first; `before` (an operation id) pages back. */
-  operationLog(input?: HistoryInput, caller?: CallerInput): { history: HistoryEntry[] } {
+  /**
+   * `blocks` as JSON bytes, streamed in pages: one RPC answer holds at most 32 MiB, a stream has no
+   * such limit, so a large document still reads whole (the HTTP route). One read, one snapshot.
+   */
+  blocksJson(caller?: CallerInput): ReadableStream<Uint8Array> {
+    const { blocks, lsn } = this.blocks(caller);
+    const pages = pageBlocks(blocks);
+    const encoder = new TextEncoder();
+    let next = 0;
+    return new ReadableStream({
+      pull(controller) {
+        if (next === pages.length) {
+          controller.enqueue(encoder.encode(`],"lsn":${lsn}}`));
+          controller.close();
+          return;
+        }
+        const page = pages[next].map((b) => JSON.stringify(b)).join(",");
+        controller.enqueue(encoder.encode(`${next === 0 ? '{"blocks":[' : ","}${page}`));
+        next++;
+      },
+    });
+  }
+
+  /**
+   * The operation log, newest first; `before` (an operation id) pages back, `next` is the
+   * `before` of the following page (null at the oldest). A page also stops at about 8 MiB.
+   */
+  operationLog(input?: HistoryInput, caller?: CallerInput): { history: HistoryEntry[]; next: number | null } {
     const { limit, before } = parseInput(historyInput, input ?? {});
     this.#caller(caller, "viewer");
-    return { history: this.#log.page(limit ?? 50, before) };
+    return this.#log.page(limit ?? 50, before);
   }
 
   /**

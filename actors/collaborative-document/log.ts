@@ -34,6 +34,9 @@ export interface HistoryEntry {
   lsn: number;
 }
 
+/** A history page holds at most about this much of the log's text (one RPC answer holds 32 MiB). */
+export const MAX_PAGE_CHARS = 8 * 1024 * 1024;
+
 const COLUMNS =
   "id, user_id, block_id, kind, op_type, op_data, before_state, after_state, ref_id, state, undone_by, timestamp, lsn";
 const INSERT = `INSERT INTO operations (user_id, block_id, kind, op_type, op_data, before_state, after_state,
@@ -147,27 +150,46 @@ export class OperationLog {
     ]);
   }
 
-  /** Newest first; `before` pages back. */
-  page(limit: number, before: number | undefined): HistoryEntry[] {
+  /**
+   * Newest first, at most `limit` entries and MAX_PAGE_CHARS of text (at least one entry);
+   * `next` is the `before` of the following page, null when no older entry is left.
+   */
+  page(limit: number, before: number | undefined): { history: HistoryEntry[]; next: number | null } {
+    const top = before ?? Number.MAX_SAFE_INTEGER;
+    const sizes = this.#query<{ id: number; size: number }>(
+      `SELECT id, length(op_data) + coalesce(length(before_state), 0) + coalesce(length(after_state), 0) AS size
+       FROM operations WHERE id < ? ORDER BY id DESC LIMIT ?`,
+      [top, limit + 1],
+    );
+    let taken = 0;
+    for (let chars = 0; taken < Math.min(limit, sizes.length); taken++) {
+      chars += sizes[taken].size;
+      if (taken > 0 && chars > MAX_PAGE_CHARS) break;
+    }
     const rows = this.#query<OperationRow>(
       `SELECT ${COLUMNS} FROM operations WHERE id < ? ORDER BY id DESC LIMIT ?`,
-      [before ?? Number.MAX_SAFE_INTEGER, limit],
+      [top, taken],
     );
-    return rows.map((r) => ({
-      id: r.id,
-      userId: r.user_id,
-      blockId: r.block_id,
-      kind: r.kind,
-      opType: r.op_type,
-      operation: JSON.parse(r.op_data),
-      before: r.before_state === null ? null : JSON.parse(r.before_state),
-      after: r.after_state === null ? null : JSON.parse(r.after_state),
-      refId: r.ref_id,
-      state: r.state,
-      timestamp: r.timestamp,
-      lsn: r.lsn,
-    }));
+    const next = taken < sizes.length ? rows[taken - 1].id : null;
+    return { history: rows.map(toEntry), next };
   }
+}
+
+function toEntry(r: OperationRow): HistoryEntry {
+  return {
+    id: r.id,
+    userId: r.user_id,
+    blockId: r.block_id,
+    kind: r.kind,
+    opType: r.op_type,
+    operation: JSON.parse(r.op_data),
+    before: r.before_state === null ? null : JSON.parse(r.before_state),
+    after: r.after_state === null ? null : JSON.parse(r.after_state),
+    refId: r.ref_id,
+    state: r.state,
+    timestamp: r.timestamp,
+    lsn: r.lsn,
+  };
 }
 
 export function rowsOf(text: string | null): BlockRow[] | null {
