@@ -24,6 +24,7 @@ export type {
   HistoryConfig,
   HistoryStatus,
   MergeConflict,
+  MergeOptions,
   MergeResult,
   PruneResult,
   RestoreResult,

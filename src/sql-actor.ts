@@ -26,10 +26,9 @@ import type { MemberInfo } from "./fleet/types";
 import type { Forwarding } from "./forward/forwarding";
 import type { ForwardStatus } from "./forward/types";
 import type { History } from "./history/history";
-import type { ConflictPolicy } from "./history/merge";
 import type { HistoryPart } from "./history/part";
 import type { PruneResult } from "./history/retention";
-import type { BranchResult, MergeResult, RestoreResult, WriteResult } from "./history/types";
+import type { BranchResult, MergeOptions, MergeResult, RestoreResult, WriteResult } from "./history/types";
 import { applyMigrations, type MigrationObserver, type MigrationReport } from "./migrations";
 import type { PartHost, PartInstance, PartKey } from "./part";
 import { Route, RouteCache, SOURCE_SCHEMES } from "./query-route";
@@ -369,7 +368,7 @@ export class SqlActor<
   }
 
   /** Three-way merge of branch `name`'s changes since the fork (or the last merge) into this actor. */
-  merge(name: string, options?: { onConflict?: ConflictPolicy; actor?: string }): Promise<MergeResult> {
+  merge(name: string, options?: MergeOptions): Promise<MergeResult> {
     return this.#historyEngine().merge(name, options ?? {});
   }
 

@@ -134,6 +134,58 @@ describe("merge", () => {
     expect((await main.items()).map((i) => i.id)).toEqual([1, 2, 3, 4, 6]);
   });
 
+  it("merge's inside runs in the merge's transaction: its writes commit with it, its throw undoes it all", async () => {
+    const { main, name } = await withBranch("inside");
+    const branch = env.HISTORY.getByName(name);
+    await inside(branch, (actor) => actor.run("UPDATE items SET qty = 10 WHERE id = 1"));
+    const refused = await inside(main, async (actor) => {
+      try {
+        await actor.merge(name, {
+          inside: () => {
+            actor.run("UPDATE items SET name = 'x' WHERE id = 3");
+            throw new Error("the caller's own write failed");
+          },
+        });
+        return "merged";
+      } catch (err) {
+        return (err as Error).message;
+      }
+    });
+    expect(refused).toBe("the caller's own write failed");
+    // Nothing of it stayed, and the branch is not marked merged: the next merge brings the same change.
+    expect(await inside(main, (actor) => actor.query(ITEMS))).toEqual([
+      { id: 1, name: "one", qty: 1 },
+      { id: 2, name: "two", qty: 2 },
+      { id: 3, name: "three", qty: 3 },
+      { id: 4, name: "four", qty: 4 },
+    ]);
+    const { result, seen } = await inside(main, async (actor) => {
+      let seen: unknown;
+      const result = await actor.merge(name, {
+        inside: (merged) => {
+          seen = merged;
+          actor.run("UPDATE items SET name = 'merged' WHERE id = 3");
+        },
+      });
+      return { result, seen };
+    });
+    expect(seen).toEqual({ tx: result.tx, changes: 1 });
+    expect(result).toMatchObject({ merged: true, changes: 2 });
+    const recorded = await inside(main, (actor) => actor.history.changes({ fromLsn: result.tx! }).changes);
+    expect(recorded.map((c) => [c.tx, c.key])).toEqual([
+      [result.tx, { id: 1 }],
+      [result.tx, { id: 3 }],
+    ]);
+    expect((await inside(main, (actor) => actor.query(ITEMS))).slice(0, 3)).toEqual([
+      { id: 1, name: "one", qty: 10 },
+      { id: 2, name: "two", qty: 2 },
+      { id: 3, name: "merged", qty: 3 },
+    ]);
+    expect((await codeOf(inside(main, (actor) => actor.merge(name, { inside: 5 as never }))))?.code).toBe(
+      "VALIDATION_FAILED",
+    );
+  });
+
   it("reports rows both sides changed differently: fail writes nothing, ours keeps main's, theirs takes the branch's", async () => {
     const setup = async (policy: string) => {
       const { main, branch, name } = await withBranch(`conflict-${policy}`);

@@ -497,32 +497,35 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
   ): Promise<{ branch: string; merged: true; changes: number; conflicts: MergeConflict[]; lsn: number }> {
     const { branch, onConflict } = parseInput(mergeInput, input);
     const who = this.#caller(caller, "admin");
+    let lsn = this.#lsn();
+    // Logged and announced in the merge's own transaction: an edit that comes while the merge
+    // finishes (it waits on the branch) is after the refresh, so no client keeps it without the merge.
     const result = await this.merge(branch, {
       onConflict: onConflict ?? "fail",
       actor: `merge:${who.userId}`,
+      inside: (merged) => {
+        lsn = this.#lsn();
+        if (merged.changes === 0) return;
+        this.#log.append({
+          userId: who.userId,
+          blockId: null,
+          kind: "merge",
+          opType: null,
+          data: { branch, tx: merged.tx, changes: merged.changes, onConflict: onConflict ?? "fail" },
+          before: null,
+          after: null,
+          timestamp: Date.now(),
+          lsn,
+        });
+        const at = lsn;
+        queueMicrotask(() => this.#refreshAll(at)); // once the transaction has committed
+      },
     });
     if (!result.merged)
       throw new ActorError("MERGE_CONFLICT", `${result.conflicts.length} block(s) changed on both sides`, {
         branch,
         conflicts: result.conflicts as never,
       });
-    const lsn = this.#lsn();
-    if (result.changes > 0) {
-      this.transaction(() =>
-        this.#log.append({
-          userId: who.userId,
-          blockId: null,
-          kind: "merge",
-          opType: null,
-          data: { branch, tx: result.tx, changes: result.changes, onConflict: onConflict ?? "fail" },
-          before: null,
-          after: null,
-          timestamp: Date.now(),
-          lsn,
-        }),
-      );
-      this.#refreshAll(lsn);
-    }
     return { branch, merged: true, changes: result.changes, conflicts: result.conflicts, lsn };
   }
 

@@ -13,7 +13,7 @@ import { type ConflictPolicy, type MergeConflict, type MergeSource, mergeSource,
 import { BRANCHES, lastLsn, readState, TRACKED, writeState } from "./store";
 import type { TableInfo } from "./tables";
 import { dropAllTriggers } from "./triggers";
-import type { BranchResult, HistoryHost, MergeResult, WriteResult } from "./types";
+import type { BranchResult, HistoryHost, MergeOptions, MergeResult, WriteResult } from "./types";
 
 /** Branch-protocol methods (on SqlActor) the parent calls on its branch. */
 export interface BranchStub {
@@ -69,10 +69,7 @@ export class Branching {
     return { name: branchName, forkLsn: snapshot.begin.forkLsn, at: snapshot.begin.at, rows: snapshot.rows };
   }
 
-  async merge(
-    branch: string,
-    options: { onConflict?: ConflictPolicy; actor?: string },
-  ): Promise<MergeResult> {
+  async merge(branch: string, options: MergeOptions): Promise<MergeResult> {
     const branchName = checkBranchName(branch, this.#ctx.host.name);
     const policy = options.onConflict ?? "fail";
     if (!POLICIES.has(policy))
@@ -97,6 +94,7 @@ export class Branching {
     let result: WriteResult;
     try {
       result = this.#ctx.write(options.actor ?? `merge:${branchName}`, () => {
+        const before = lastLsn(this.#sql);
         const looped = new Set(selfReferenceLoops(this.#sql, targets));
         const applied = applyTargets(this.#sql, targets, this.#ctx.allTables());
         const loops = selfReferenceLoops(this.#sql, targets).filter((t) => !looped.has(t));
@@ -126,6 +124,9 @@ export class Branching {
           Date.now(),
           branchName,
         );
+        // A transaction's id is the LSN of its first change (store.ts).
+        const changes = lastLsn(this.#sql) - before;
+        options.inside?.({ tx: changes > 0 ? before + 1 : null, changes });
       });
     } catch (err) {
       if (err !== CASCADE_STOP) throw err;

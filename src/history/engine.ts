@@ -10,7 +10,7 @@ import { Capture } from "./capture";
 import type { HistorySettings } from "./config";
 import { type ChangesOptions, type ChangesPage, type RowVersion, readChanges, readRowHistory } from "./feed";
 import { LiveFeed } from "./live";
-import type { ConflictPolicy, MergeSource } from "./merge";
+import type { MergeSource } from "./merge";
 import { quietTables, type WriteTarget, writeTargetOf } from "./quiet";
 import { restoreTargets, undoTargets } from "./restore";
 import { type PruneResult, prune } from "./retention";
@@ -27,6 +27,7 @@ import type {
   BranchResult,
   HistoryHost,
   HistoryStatus,
+  MergeOptions,
   MergeResult,
   RestoreResult,
   WriteResult,
@@ -243,8 +244,10 @@ export class HistoryEngine {
     return this.#branching.branch(name);
   }
 
-  merge(branch: string, options: { onConflict?: ConflictPolicy; actor?: string } = {}): Promise<MergeResult> {
+  merge(branch: string, options: MergeOptions = {}): Promise<MergeResult> {
     assertCallerActor(options?.actor);
+    if (options?.inside !== undefined && typeof options.inside !== "function")
+      throw new ActorError("VALIDATION_FAILED", "merge's inside must be a function");
     return this.#branching.merge(branch, options);
   }
 

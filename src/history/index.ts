@@ -9,4 +9,11 @@ export type { ConflictPolicy, MergeConflict } from "./merge";
 export { type HistoryPart, history } from "./part";
 export type { PruneResult } from "./retention";
 export type { Subscription } from "./subscribers";
-export type { BranchResult, HistoryStatus, MergeResult, RestoreResult, WriteResult } from "./types";
+export type {
+  BranchResult,
+  HistoryStatus,
+  MergeOptions,
+  MergeResult,
+  RestoreResult,
+  WriteResult,
+} from "./types";

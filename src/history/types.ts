@@ -1,5 +1,5 @@
 import type { TransactionOptions } from "../database";
-import type { MergeConflict } from "./merge";
+import type { ConflictPolicy, MergeConflict } from "./merge";
 
 /** What history needs from the actor that owns it (SqlActor wires these; history never imports it). */
 export interface HistoryHost {
@@ -39,6 +39,18 @@ export interface BranchResult {
   forkLsn: number;
   at: number;
   rows: number;
+}
+export interface MergeOptions {
+  /** What to do with rows both sides changed: "fail" (the default) writes nothing and lists them. */
+  onConflict?: ConflictPolicy;
+  /** Recorded as the merge transaction's actor (default `merge:<branch>`). */
+  actor?: string;
+  /**
+   * Run inside the merge's transaction once its rows are written (`changes` may be 0; not run when
+   * conflicts stop the merge): what it writes commits with the merge or not at all, no other call
+   * of the actor runs between the merge's rows and it, and what it throws undoes the whole merge.
+   */
+  inside?: (merged: WriteResult) => void;
 }
 export interface MergeResult extends WriteResult {
   branch: string;
