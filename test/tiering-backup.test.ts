@@ -20,6 +20,8 @@ async function seedEverything(stub: Stub): Promise<void> {
     ];
     for (const r of rows) a.run("INSERT INTO kinds (anything, data, r, t, n) VALUES (?, ?, ?, ?, ?)", r);
     a.run("INSERT INTO kinds (anything, r, n) VALUES (-9e999, 9e999, -9e999)"); // infinities
+    // Text that is not UTF-8: a lone surrogate bound from JavaScript, a blob cast to text.
+    a.run("INSERT INTO kinds (anything, t) VALUES (?, CAST(x'ff61' AS TEXT))", ["x\ud800y"]);
     for (let i = 0; i < 20; i++) a.run("INSERT INTO events (name, at) VALUES (?, ?)", [`e${i}`, i]);
     a.run("DELETE FROM events WHERE at % 3 = 0"); // rowid gaps
   });
@@ -34,7 +36,7 @@ async function state(stub: Stub) {
     ),
     alerts: a.query("SELECT * FROM alerts ORDER BY id"),
     kinds: a.query(
-      "SELECT k, anything, typeof(anything) AS ta, hex(data) AS data, typeof(data) AS td, r, typeof(r) AS tr, t, n, typeof(n) AS tn FROM kinds ORDER BY k",
+      "SELECT k, anything, typeof(anything) AS ta, hex(anything) AS ha, hex(data) AS data, typeof(data) AS td, r, typeof(r) AS tr, t, hex(t) AS ht, n, typeof(n) AS tn FROM kinds ORDER BY k",
     ),
     events: a.query("SELECT rowid, name, at FROM events ORDER BY rowid"),
     sequences: a.query(
