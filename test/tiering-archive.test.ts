@@ -118,6 +118,11 @@ describe("archive", () => {
     expect(await r2Keys(`archive/${name}/`)).toHaveLength(1);
     expect(await runInDurableObject(stub, (a) => a.tiering.manifest())).toEqual([]);
     expect(await q(stub, "SELECT count(*) AS n FROM readings")).toEqual([{ n: 9_000 }]);
+    // A cold query (no manifest yet, so R2 is listed) reads none of it: its rows are hot.
+    const listed = await runInDurableObject(stub, (a) =>
+      a.query(`SELECT count(*) AS n FROM ${readingsRef(name)}`),
+    );
+    expect(listed).toEqual([{ n: 0 }]);
 
     expect(await stub.archiveReadings(CUTOFF)).toMatchObject({ done: true, rows: 9_000 });
     const manifest = await runInDurableObject(stub, (a) => a.tiering.manifest());

@@ -1,7 +1,7 @@
 import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { DAY, T0 } from "./fixtures/tiered";
-import { codeOf, freshTiered, leftovers, q, r2Keys } from "./tiering-helpers";
+import { codeOf, freshTiered, leftovers, q, r2Keys, readingsRef } from "./tiering-helpers";
 
 type Stub = ReturnType<typeof freshTiered>["stub"];
 
@@ -20,6 +20,8 @@ async function seedEverything(stub: Stub): Promise<void> {
     ];
     for (const r of rows) a.run("INSERT INTO kinds (anything, data, r, t, n) VALUES (?, ?, ?, ?, ?)", r);
     a.run("INSERT INTO kinds (anything, r, n) VALUES (-9e999, 9e999, -9e999)"); // infinities
+    // Text that is not UTF-8: a lone surrogate bound from JavaScript, a blob cast to text.
+    a.run("INSERT INTO kinds (anything, t) VALUES (?, CAST(x'ff61' AS TEXT))", ["x\ud800y"]);
     for (let i = 0; i < 20; i++) a.run("INSERT INTO events (name, at) VALUES (?, ?)", [`e${i}`, i]);
     a.run("DELETE FROM events WHERE at % 3 = 0"); // rowid gaps
   });
@@ -34,7 +36,7 @@ async function state(stub: Stub) {
     ),
     alerts: a.query("SELECT * FROM alerts ORDER BY id"),
     kinds: a.query(
-      "SELECT k, anything, typeof(anything) AS ta, hex(data) AS data, typeof(data) AS td, r, typeof(r) AS tr, t, n, typeof(n) AS tn FROM kinds ORDER BY k",
+      "SELECT k, anything, typeof(anything) AS ta, hex(anything) AS ha, hex(data) AS data, typeof(data) AS td, r, typeof(r) AS tr, t, hex(t) AS ht, n, typeof(n) AS tn FROM kinds ORDER BY k",
     ),
     events: a.query("SELECT rowid, name, at FROM events ORDER BY rowid"),
     sequences: a.query(
@@ -194,6 +196,21 @@ describe("backup and restore", () => {
     const clone = freshTiered("bkclone");
     await runInDurableObject(clone.stub, (a) => a.tiering.restoreFromBackup(key));
     expect(await state(clone.stub)).toEqual(await state(source.stub));
+  });
+
+  it("after restoring a backup older than an archive, a cold query over the actor's own prefix reads none of the files the restore took back (their rows are hot again)", async () => {
+    const { name, stub } = freshTiered("bkdetach");
+    await stub.seedReadings(100, T0, DAY);
+    const { key } = await runInDurableObject(stub, (a) => a.tiering.backup());
+    await stub.archiveReadings(T0 + 2 * DAY);
+    await runInDurableObject(stub, (a) => a.tiering.restoreFromBackup(key));
+    const counts = await runInDurableObject(stub, async (a) => ({
+      hot: a.query("SELECT count(*) AS n FROM readings")[0].n,
+      cold: (await a.tiering.query(`SELECT count(*) AS n FROM ${readingsRef(name)}`))[0].n,
+      union: (await a.tiering.unionQuery("readings", "SELECT count(*) AS n FROM readings"))[0].n,
+    }));
+    expect(await r2Keys(`archive/${name}/readings/`)).toHaveLength(1); // still in R2, for the newer state
+    expect(counts).toEqual({ hot: 100, cold: 0, union: 100 });
   });
 
   it("runs in bounded steps across evictions, and is the snapshot of the moment it started", async () => {

@@ -279,6 +279,44 @@ describe("cold = hot (issue 11)", () => {
     expect(result.cold).toEqual(result.hot);
   });
 
+  it("text that is not valid UTF-8 (a lone surrogate bound from JavaScript, a cast blob) keeps its bytes", async () => {
+    const { name, stub } = freshTiered("qutf8", { rowGroupRows: 1 });
+    const lone = "x\ud800y";
+    const result = await runInDurableObject(stub, async (a) => {
+      const ddl = "CREATE TABLE u (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, t TEXT, m)";
+      const rows: [string, unknown[]][] = [
+        ["INSERT INTO u (id, ts, t, m) VALUES (1, 1, ?, ?)", [lone, lone]],
+        ["INSERT INTO u (id, ts, t, m) VALUES (2, 2, CAST(x'ff61' AS TEXT), CAST(x'80' AS TEXT))", []],
+        ["INSERT INTO u (id, ts, t, m) VALUES (3, 3, ?, 5)", ["\ufffd ok"]],
+      ];
+      const queries: [string, unknown[]][] = [
+        ["SELECT id, hex(t) AS t, hex(m) AS m, typeof(m) AS tm FROM SRC ORDER BY id", []],
+        ["SELECT id FROM SRC WHERE t = ?", [lone]],
+        ["SELECT id FROM SRC WHERE m = ?", [lone]],
+      ];
+      a.run(ddl);
+      for (const [sql, p] of rows) a.run(sql, p);
+      const hot = queries.map(([sql, p]) => a.query(sql.replace("SRC", "u"), p));
+      await a.tiering.archive({
+        table: "u",
+        timeColumn: "ts",
+        olderThan: Date.now() + DAY,
+        partition: "month",
+      });
+      const ref = `'r2://ARCHIVE/archive/${name}/u/*.parquet'`;
+      const cold = [];
+      for (const [sql, p] of queries) cold.push(await a.tiering.query(sql.replace("SRC", ref), p));
+      return { hot, cold };
+    });
+    expect(result.hot[0]).toEqual([
+      { id: 1, t: "78EDA08079", m: "78EDA08079", tm: "text" },
+      { id: 2, t: "FF61", m: "80", tm: "text" },
+      { id: 3, t: "EFBFBD206F6B", m: "35", tm: "integer" },
+    ]);
+    expect(result.hot.slice(1)).toEqual([[{ id: 1 }], [{ id: 1 }]]);
+    expect(result.cold).toEqual(result.hot);
+  });
+
   it("COLLATE NOCASE columns group, filter and sort cold as hot", async () => {
     const { name, stub } = freshTiered("qnocase", { rowGroupRows: 2 });
     const result = await runInDurableObject(stub, async (a) => {

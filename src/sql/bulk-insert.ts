@@ -70,12 +70,13 @@ export class BulkInserter {
 
 /**
  * Row i's value in the statement: blob columns travel as hex; JSON-text columns (mixed types) hold
- * each value as its JSON, a blob among them as `{"$b": hex}` (as in the WAL's images).
+ * each value as its JSON, a blob among them as `{"$b": hex}` (as in the WAL's images), text that
+ * is not UTF-8 as `{"$t": hex}` of its bytes.
  */
 function valueExpr(i: number, kind: ValueKind): string {
   if (kind === "blob") return `unhex(value->>${i})`;
   if (kind === "json")
-    return `iif(json_type(value, '$[${i}]') = 'object', unhex(value->>'$[${i}]."$b"'), value->>${i})`;
+    return `iif(json_type(value, '$[${i}]') = 'object', coalesce(unhex(value->>'$[${i}]."$b"'), CAST(unhex(value->>'$[${i}]."$t"') AS TEXT)), value->>${i})`;
   return `value->>${i}`;
 }
 

@@ -13,7 +13,7 @@ import {
   type TieringContext,
   tableColumns,
 } from "./context";
-import { contentTag, encodeParquet, rowSelect } from "./parquet-write";
+import { contentTag, encodeParquet, keepRawTexts, rowSelect } from "./parquet-write";
 import { DETACHED, isInternal, JOBS, MANIFEST } from "./tables";
 import { cutoffMs, PARTITIONS, type Partition, partitionOf } from "./time";
 
@@ -228,6 +228,7 @@ function selectChunk(ctx: TieringContext, spec: ResolvedArchive, columns: TableC
   // Read the cursor to its end even past the byte budget: an unfinished statement blocks later
   // DROP TABLEs (SQLITE_LOCKED) until it is garbage collected.
   for (const row of cursor) if (bytes < CHUNK_BYTES) bytes += addRow(rows, row);
+  keepRawTexts(ctx.sql, spec.table, columns, rows);
   return { partition: p.label, lo, hi, rows };
 }
 
@@ -256,6 +257,7 @@ function commitChunk(
         )
         .raw(),
     );
+    keepRawTexts(ctx.sql, spec.table, columns, now);
     // Rows written, updated or deleted while the put was in flight: the file is stale. Leave the
     // rows; the key stays pending and is removed before the next attempt. (Compared with the
     // digits of big integers, so a change JavaScript numbers would round away is seen too.)

@@ -8,7 +8,7 @@ import { addRow } from "./archive";
 import { type BackupManifest, parseBackupManifest } from "./backup-format";
 import { columnList, keySegment, type TieringContext, tableColumns } from "./context";
 import { readRange, scanFile } from "./parquet-read";
-import { type ColumnDecl, encodeParquet, rowSelect } from "./parquet-write";
+import { type ColumnDecl, encodeParquet, keepRawTexts, rowSelect } from "./parquet-write";
 import type { ArchiveStore } from "./r2-store";
 import {
   BACKUPS,
@@ -278,6 +278,7 @@ async function uploadPart(ctx: TieringContext, store: ArchiveStore, state: Backu
     .raw();
   // Drained to the end (see archive.ts selectChunk); rows past the byte budget go in the next part.
   for (const row of cursor) if (bytes < PART_BYTES) bytes += addRow(rows, row);
+  keepRawTexts(ctx.sql, snap, columns, rows);
   const last = rows.length < ctx.config.chunkRows && bytes < PART_BYTES;
   if (rows.length > 0) {
     const file = await encodeParquet(

@@ -11,9 +11,9 @@ import {
   type SourceReader,
 } from "../sql/scratch";
 import { type ColumnFilter, findSources, globPattern, type SourceRef } from "../sql/sources";
-import { columnList, notFound, type TieringContext, tableColumns } from "./context";
+import { columnList, notFound, pendingKeys, type TieringContext, tableColumns } from "./context";
 import { type FileScan, readRange, scanFile } from "./parquet-read";
-import { MANIFEST } from "./tables";
+import { DETACHED, JOBS, MANIFEST } from "./tables";
 
 ActorError.defineStatus("INVALID_R2_REFERENCE", 400);
 ActorError.defineStatus("UNKNOWN_BUCKET", 400);
@@ -187,8 +187,9 @@ async function r2Source(ctx: TieringContext, ref: SourceRef): Promise<Source> {
   if (!covered) {
     // Not archived by this actor (another actor's files, or written elsewhere): list R2.
     const listed = await ctx.store(bucket).list(prefix);
+    const unheld = unheldKeys(ctx, bucket);
     source.files = listed
-      .filter((o) => pattern.test(o.key))
+      .filter((o) => pattern.test(o.key) && !unheld.has(o.key))
       .map((o) => ({ bucket, key: o.key, size: o.size }));
     source.plan.files = source.files.length;
     return source;
@@ -201,6 +202,22 @@ async function r2Source(ctx: TieringContext, ref: SourceRef): Promise<Source> {
       afterId,
     ]).filter((f) => pattern.test(f.key));
   return withManifest(source, select, ref.filters);
+}
+
+/**
+ * Files this actor put in R2 but does not hold: attempts not committed (yet, or ever) and files a
+ * restore took out of the manifest, whose rows are hot again (or gone). A listing never reads them.
+ */
+function unheldKeys(ctx: TieringContext, bucket: string): Set<string> {
+  const keys = new Set(
+    ctx.sql
+      .exec<{ key: string }>(`SELECT key FROM ${DETACHED} WHERE bucket = ?`, bucket)
+      .toArray()
+      .map((r) => r.key),
+  );
+  for (const { id } of ctx.sql.exec<{ id: string }>(`SELECT id FROM ${JOBS}`).toArray())
+    for (const p of pendingKeys(ctx.sql, id)) if (p.bucket === bucket) keys.add(p.key);
+  return keys;
 }
 
 function tableSource(ctx: TieringContext, ref: SourceRef): Source {

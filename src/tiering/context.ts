@@ -3,6 +3,7 @@ import { ActorError } from "../errors";
 import { columnCollations } from "../sql/collations";
 import { tableSql } from "../sql/tables";
 import type { ResolvedTiering } from "./config";
+import { RawText } from "./parquet-write";
 import type { ArchiveStore } from "./r2-store";
 import { JOBS } from "./tables";
 
@@ -87,6 +88,7 @@ export function setPendingKeys(
 
 export function equalValues(a: unknown, b: unknown): boolean {
   if (a === b) return true;
+  if (a instanceof RawText && b instanceof RawText) return a.hex === b.hex;
   if (a instanceof ArrayBuffer && b instanceof ArrayBuffer) {
     if (a.byteLength !== b.byteLength) return false;
     const x = new Uint8Array(a);

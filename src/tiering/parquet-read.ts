@@ -121,7 +121,8 @@ function prunable(f: ColumnFilter, e: SchemaElement, c: ReadColumn): number | st
   // (`q > '5'` is `q > 5`, which every text value passes), not as the string statistics hold.
   if (c.collation !== "BINARY" || !isString(e) || NUMERIC_AFFINITIES.includes(affinityOf(c.type)))
     return undefined;
-  if (c.json) return f.op === "=" ? JSON.stringify(f.value) : undefined;
+  // An ill-formed string (a lone surrogate) is bound as bytes only a raw text holds (`{"$t": hex}`).
+  if (c.json) return f.op === "=" && f.value.isWellFormed() ? JSON.stringify(f.value) : undefined;
   return f.op === "=" || ASCII.test(f.value) ? f.value : undefined;
 }
 const NUMERIC_AFFINITIES: readonly Affinity[] = ["INTEGER", "REAL", "NUMERIC"];

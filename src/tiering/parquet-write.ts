@@ -45,6 +45,34 @@ export function rowSelect(columns: ColumnDecl[]): {
   return { list: [...columns.map((c) => quoteIdent(c.name)), ...extras].join(", "), flagAt, bigAt };
 }
 
+/**
+ * A text value whose bytes are not UTF-8 (a lone surrogate bound from JavaScript, a blob cast to
+ * text): JavaScript reads it with U+FFFD in their place, so its bytes travel instead, as hex.
+ */
+export class RawText {
+  constructor(readonly hex: string) {}
+}
+
+/**
+ * In rows laid out as `[rowid, ...rowSelect(columns)]` read from `table`, replace each text value
+ * JavaScript could not decode by a RawText of its bytes. Only a string holding U+FFFD can be one,
+ * so only those cost a lookup.
+ */
+export function keepRawTexts(sql: SqlStorage, table: string, columns: ColumnDecl[], rows: unknown[][]): void {
+  for (const row of rows)
+    columns.forEach((c, i) => {
+      const v = row[1 + i];
+      if (typeof v !== "string" || !v.includes("\ufffd")) return;
+      const { hex } = sql
+        .exec<{ hex: string }>(
+          `SELECT hex(${quoteIdent(c.name)}) AS hex FROM ${quoteIdent(table)} WHERE rowid = ?`,
+          row[0] as SqlStorageValue,
+        )
+        .one();
+      if (hex.toLowerCase() !== toHex(new TextEncoder().encode(v))) row[1 + i] = new RawText(hex);
+    });
+}
+
 /** The largest integer a JavaScript number holds exactly. */
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
@@ -52,7 +80,8 @@ const MAX_SAFE = Number.MAX_SAFE_INTEGER;
  * The Parquet type of one column of a chunk (bigint: an integer beyond 2^53, see `rowSelect`).
  * SQLite is dynamically typed, so the values decide;
  * the declared type breaks ties (all NULL). A column whose values do not share one type is written
- * as JSON text per value (`1`, `1.0`, `"a"`, `{"$b": "00ff"}` for a blob), which SQLite reads back
+ * as JSON text per value (`1`, `1.0`, `"a"`, `{"$b": "00ff"}` for a blob, `{"$t": "ff61"}` for
+ * text that is not UTF-8), which SQLite reads back
  * with each value's type.
  */
 function kindOf(values: unknown[], reals: boolean[] | undefined, declared: string): Kind {
@@ -61,6 +90,7 @@ function kindOf(values: unknown[], reals: boolean[] | undefined, declared: strin
   let strings = 0;
   let blobs = 0;
   let bigs = 0;
+  let raws = 0;
   const aff = affinity(declared);
   values.forEach((v, i) => {
     if (v === null || v === undefined) return;
@@ -70,6 +100,9 @@ function kindOf(values: unknown[], reals: boolean[] | undefined, declared: strin
     } else if (typeof v === "number") {
       if (isReal(v, reals?.[i], aff)) floats++;
       else ints++;
+    } else if (v instanceof RawText) {
+      strings++;
+      raws++;
     } else if (typeof v === "string") strings++;
     else if (v instanceof ArrayBuffer || ArrayBuffer.isView(v)) blobs++;
     else floats++;
@@ -80,6 +113,8 @@ function kindOf(values: unknown[], reals: boolean[] | undefined, declared: strin
     if (aff === "REAL" || aff === "NUMERIC") return "DOUBLE";
     return aff === "BLOB" ? "BYTE_ARRAY" : "STRING";
   }
+  // A Parquet string is UTF-8: raw text goes as `{"$t": hex}`.
+  if (raws > 0) return "JSON_TEXT";
   if (blobs > 0) return kinds === 1 ? "BYTE_ARRAY" : "JSON_TEXT";
   if (strings > 0) return kinds === 1 ? "STRING" : "JSON_TEXT";
   // Other affinities turn integral REALs back into INTEGERs, but a double cannot hold a big integer.
@@ -95,6 +130,7 @@ function isReal(v: number, flag: boolean | undefined, aff: Affinity): boolean {
 
 function jsonText(v: unknown, real: boolean): string | null {
   if (v === null || v === undefined) return null;
+  if (v instanceof RawText) return `{"$t":"${v.hex}"}`;
   if (typeof v === "bigint") return v.toString();
   if (typeof v === "number") return numberJson(v, real);
   if (v instanceof ArrayBuffer || ArrayBuffer.isView(v))
