@@ -112,6 +112,24 @@ export function applyMigrations(
   return { applied: done, version: migrations.at(-1)?.tag ?? applied.at(-1)?.tag ?? null };
 }
 
+/** One observer telling each of `observers` in turn (undefined when none observes). */
+export function allObservers(observers: (MigrationObserver | undefined)[]): MigrationObserver | undefined {
+  const all = observers.filter((o) => o !== undefined);
+  if (all.length <= 1) return all[0];
+  const each =
+    <K extends keyof MigrationObserver>(key: K) =>
+    (...args: Parameters<NonNullable<MigrationObserver[K]>>) => {
+      for (const o of all) (o[key] as ((...a: typeof args) => void) | undefined)?.(...args);
+    };
+  return {
+    beforeApply: each("beforeApply"),
+    schemaChange: each("schemaChange"),
+    beforeWrite: each("beforeWrite"),
+    afterWrite: each("afterWrite"),
+    wrote: each("wrote"),
+  };
+}
+
 function migrationError(tag: string, err: unknown): ActorError {
   const known = ActorError.from(err);
   if (known?.code === "MIGRATION_WOULD_LOSE_ROWS" || known?.code === "MIGRATION_WOULD_BREAK_REFERENCES")

@@ -23,8 +23,8 @@ import type { RestoreHooks } from "./tiering/backup";
  * 3. The returned `PartInstance` may implement any of the hooks below. SqlActor calls them, in the
  *    order of PART_KEYS (src/define-actor.ts), at these points:
  *    - `migrationObserver()` / `afterMigrations()`: inside `blockConcurrencyWhile`, around pending
- *      migrations, before any request (and again when a restore re-applies migrations). The
- *      observer (at most one part's: history) is told each statement's schema change and writes.
+ *      migrations, before any request (and again when a restore re-applies migrations). Each
+ *      part's observer (history's, tiering's) is told each statement's schema change and writes.
  *      `afterMigrations` may return the write hooks (at most one part may: history), told where
  *      every transaction and write begins and ends (src/database.ts).
  *    - `restoreHooks()`: how a restore of the whole database runs under this part.

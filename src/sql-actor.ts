@@ -29,7 +29,7 @@ import type { History } from "./history/history";
 import type { HistoryPart } from "./history/part";
 import type { PruneResult } from "./history/retention";
 import type { BranchResult, MergeOptions, MergeResult, RestoreResult, WriteResult } from "./history/types";
-import { applyMigrations, type MigrationObserver, type MigrationReport } from "./migrations";
+import { allObservers, applyMigrations, type MigrationObserver, type MigrationReport } from "./migrations";
 import type { PartHost, PartInstance, PartKey } from "./part";
 import { Route, RouteCache, SOURCE_SCHEMES } from "./query-route";
 import { callQuietly, type QuietResult } from "./quiet";
@@ -234,13 +234,9 @@ export class SqlActor<
     }
   }
 
-  /** What history (or another part) does while migrations run; at most one part observes them. */
+  /** What the parts do while migrations run (history, tiering), in PART_KEYS order. */
   #migrationObserver(): MigrationObserver | undefined {
-    for (const { part } of this.#parts) {
-      const observer = part.migrationObserver?.();
-      if (observer) return observer;
-    }
-    return undefined;
+    return allObservers(this.#parts.map(({ part }) => part.migrationObserver?.()));
   }
 
   /** Throws why the actor cannot serve, if it cannot: called first by every public method and entry point. */

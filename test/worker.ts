@@ -22,7 +22,7 @@ export {
 } from "./fixtures/forward-actors";
 export { HistoryActor, ListedHistoryActor, NoHistoryActor } from "./fixtures/history-actors";
 export { HistoryFkActor } from "./fixtures/history-fk";
-export { MigratingActor, MigratingHistoryActor } from "./fixtures/migration-actors";
+export { MigratingActor, MigratingHistoryActor, MigratingTieredActor } from "./fixtures/migration-actors";
 export { NoRpcActor, RpcActor } from "./fixtures/rpc-actor";
 export { EveryWakeActor, LongLeaseActor, ScheduledActor } from "./fixtures/scheduled-actors";
 export { SourcedActor } from "./fixtures/sources-actors";

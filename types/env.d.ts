@@ -57,6 +57,9 @@ declare namespace Cloudflare {
     MIGRATING_HISTORY: DurableObjectNamespace<
       import("../test/fixtures/migration-actors").MigratingHistoryActor
     >;
+    MIGRATING_TIERED: DurableObjectNamespace<
+      import("../test/fixtures/migration-actors").MigratingTieredActor
+    >;
     HISTORY_FK: DurableObjectNamespace<import("../test/fixtures/history-fk").HistoryFkActor>;
     CORE_AUDIT: DurableObjectNamespace<import("../test/fixtures/core-audit").CoreAuditActor>;
     BACKED_UP_INVENTORY: DurableObjectNamespace<

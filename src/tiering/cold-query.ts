@@ -13,6 +13,7 @@ import {
 import { type ColumnFilter, findSources, globPattern, type SourceRef } from "../sql/sources";
 import { columnList, notFound, pendingKeys, type TieringContext, tableColumns } from "./context";
 import { type FileScan, readRange, scanFile } from "./parquet-read";
+import { currentNames } from "./renames";
 import { DETACHED, JOBS, MANIFEST } from "./tables";
 
 ActorError.defineStatus("INVALID_R2_REFERENCE", 400);
@@ -34,8 +35,9 @@ interface FileRef {
   bucket: string;
   key: string;
   size: number;
-  /** Manifest id (absent for listed files). */
+  /** Manifest id and table (absent for listed files). */
   id?: number;
+  tbl?: string;
 }
 
 interface Source {
@@ -262,11 +264,12 @@ function manifestFiles(ctx: TieringContext, where: string, args: SqlStorageValue
       bucket: string;
       key: string;
       byte_size: number;
+      tbl: string;
       time_column: string;
       min_time: number;
       max_time: number;
     }>(
-      `SELECT id, bucket, key, byte_size, time_column, min_time, max_time FROM ${MANIFEST} WHERE ${where} ORDER BY id`,
+      `SELECT id, bucket, key, byte_size, tbl, time_column, min_time, max_time FROM ${MANIFEST} WHERE ${where} ORDER BY id`,
       ...args,
     )
     .toArray()
@@ -275,6 +278,7 @@ function manifestFiles(ctx: TieringContext, where: string, args: SqlStorageValue
       bucket: r.bucket,
       key: r.key,
       size: r.byte_size,
+      tbl: r.tbl,
       timeColumn: r.time_column,
       minTime: r.min_time,
       maxTime: r.max_time,
@@ -316,7 +320,8 @@ async function load(ctx: TieringContext, source: Source, files: FileRef[], budge
   if (source.baseColumns) table.ensure(source.baseColumns);
   if (files.length === 0 && table.columns.size === 0 && source.schemaFile) {
     const file = source.schemaFile;
-    table.ensure((await scanFile(await ctx.store(file.bucket).open(file.key, file.size), [])).columns);
+    const { columns } = await scanFile(await ctx.store(file.bucket).open(file.key, file.size), []);
+    table.ensure(renamed(ctx, file, columns));
   }
   for (const file of files) {
     const scan = await scanFile(await ctx.store(file.bucket).open(file.key, file.size), source.ref.filters);
@@ -325,13 +330,21 @@ async function load(ctx: TieringContext, source: Source, files: FileRef[], budge
     source.plan.rows += scan.rows;
     budget.total += scan.rows;
     guard(ctx, scan, budget.total);
-    table.ensure(scan.columns);
-    const inserter = table.inserter(scan.columns);
+    const columns = renamed(ctx, file, scan.columns);
+    table.ensure(columns);
+    const inserter = table.inserter(columns);
     for (const range of scan.scan.ranges) {
       inserter.addColumns(await readRange(scan, range.rowStart, range.rowEnd));
       inserter.flush();
     }
   }
+}
+
+/** An archived file of this actor names its columns as they were: its columns under today's names. */
+function renamed<C extends { name: string }>(ctx: TieringContext, file: FileRef, columns: C[]): C[] {
+  if (file.id === undefined || file.tbl === undefined) return columns;
+  const named = currentNames(ctx.sql, file.tbl, file.id);
+  return columns.map((c) => ({ ...c, name: named(c.name) }));
 }
 
 function guard(ctx: TieringContext, scan: FileScan, total: number): void {

@@ -3,6 +3,7 @@ import { ActorError } from "../errors";
 import { type ActorPart, PART, type PartHost, type PartInstance } from "../part";
 import type { SourceReader } from "../sql/scratch";
 import { resolveTiering, type TieringConfig } from "./config";
+import { renameObserver } from "./renames";
 import { declareSchedules, scheduleResume } from "./schedules";
 import { Tiering } from "./tiering";
 
@@ -40,6 +41,7 @@ export function tiering(config: TieringConfig = {}): ActorPart<Tiering> {
       });
       return {
         api,
+        migrationObserver: () => renameObserver(ctx.storage.sql),
         start: () => {
           try {
             declareSchedules(api.config, host.schedule);
