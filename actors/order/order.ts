@@ -478,7 +478,12 @@ export class Order extends SqlActor<Env, typeof schema> {
       .map((l) => `${l.sku}:${l.quantity}:${l.unitPrice}`)
       .sort();
     const asked = request.items.map((i) => `${i.sku}:${i.quantity}:${i.unitPrice}`).sort();
-    if (header.customerId !== request.customerId || stored.join() !== asked.join())
+    if (
+      header.customerId !== request.customerId ||
+      stored.join() !== asked.join() ||
+      !sameAddress(parseJson<Address>(header.shippingAddress), request.shippingAddress) ||
+      !sameAddress(parseJson<Address>(header.billingAddress), request.billingAddress)
+    )
       throw new ActorError("ORDER_EXISTS", `order ${this.name} exists with other contents`, {
         orderId: this.name,
       });
@@ -605,6 +610,15 @@ function checkoutFailed(orderId: string, failures: LineFailure[]): ActorError {
     `order ${orderId} could not reserve: ${failures.map((f) => `${f.sku} ${f.code}`).join(", ")}`,
     { orderId, failures },
   );
+}
+
+/** Whether two addresses hold the same fields (in any order); absent and null are the same. */
+function sameAddress(a: Address | null | undefined, b: Address | null | undefined): boolean {
+  const canonical = (x: Address | null | undefined) =>
+    x == null
+      ? null
+      : JSON.stringify(Object.entries(x).sort(([k1], [k2]) => (k1 < k2 ? -1 : k1 > k2 ? 1 : 0)));
+  return canonical(a) === canonical(b);
 }
 
 function parseJson<T>(text: string | null): T | null {
