@@ -310,6 +310,22 @@ describe("order life cycle", () => {
     expect((await order(id).get()).order.payments).toHaveLength(1);
   });
 
+  it("the same payment id with another provider id is PAYMENT_EXISTS, not the first payment again", async () => {
+    const { id, total } = await reserved("pay-pid");
+    const first = { paymentId: "pi_1", provider: "stripe", providerId: "ch_A", amount: total };
+    expect((await post(`/orders/${id}/pay`, first)).status).toBe(200);
+    expect((await post(`/orders/${id}/pay`, first)).status).toBe(200);
+    for (const other of [
+      { ...first, providerId: "ch_B" },
+      { ...first, providerId: undefined },
+    ]) {
+      const res = await post(`/orders/${id}/pay`, other);
+      expect(res.status).toBe(409);
+      expect(((await res.json()) as ErrorBody).error.code).toBe("PAYMENT_EXISTS");
+    }
+    expect((await order(id).get()).order.payments).toMatchObject([{ id: "pi_1", providerId: "ch_A" }]);
+  });
+
   it("a reservation that expired before payment is reported, not silently sold", async () => {
     const { id, skus, total } = await reserved("late-pay");
     await runInDurableObject(sku(skus[1]), (actor: InventorySKU) =>

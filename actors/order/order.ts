@@ -180,7 +180,11 @@ export class Order extends SqlActor<Env, typeof schema> {
       if (!header) throw orderNotFound(this.name);
       const [existing] = this.db.select().from(payments).where(eq(payments.id, payment.paymentId)).all();
       if (existing) {
-        if (existing.amount !== payment.amount || existing.provider !== payment.provider)
+        if (
+          existing.amount !== payment.amount ||
+          existing.provider !== payment.provider ||
+          existing.providerId !== (payment.providerId ?? null)
+        )
           throw new ActorError(
             "PAYMENT_EXISTS",
             `payment ${payment.paymentId} was recorded with other figures`,
