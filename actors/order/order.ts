@@ -343,13 +343,24 @@ export class Order extends SqlActor<Env, typeof schema> {
 
   /** Confirm every RESERVED line; returns the lines that could not be confirmed for good. */
   async #confirmAll(): Promise<LineFailure[]> {
-    const lines = this.#lines().filter((l) => l.reservationStatus === "RESERVED");
+    const all = this.#lines();
+    const lines = all.filter((l) => l.reservationStatus === "RESERVED");
+    // Lines whose stock a refused cancel already gave back: paid for, never sold.
+    const given = all.filter((l) => l.reservationStatus === "RELEASED");
     const settled = await Promise.allSettled(
       lines.map((l) => this.#sku(l.sku).confirm({ orderId: this.name, key: this.#key() })),
     );
     const unconfirmed: LineFailure[] = [];
     const at = new Date().toISOString();
     this.transaction(() => {
+      for (const l of given) {
+        const failure = lineFailure(l.sku, invalidReleased(this.name));
+        unconfirmed.push(failure);
+        this.#setLine(l.id, "FAILED");
+        this.#log("PAID", "PAID", `${l.sku} could not be confirmed: ${failure.code}`, "system", at, {
+          failure,
+        });
+      }
       for (const [i, s] of settled.entries()) {
         const failure = s.status === "rejected" ? lineFailure(lines[i].sku, s.reason) : undefined;
         if (!failure || failure.code === "INVALID_STATUS_CONFIRMED") {
@@ -370,14 +381,26 @@ export class Order extends SqlActor<Env, typeof schema> {
 
   /**
    * Give back the stock of every line that may hold some (RESERVED, or PENDING when a checkout
-   * was interrupted), then move to CANCELLED. Changes nothing when a SKU cannot be reached
-   * (`RELEASE_FAILED`, retry) or says the stock was already sold (`RESERVATION_CONFIRMED`).
+   * was interrupted), then move to CANCELLED. Stays in its status when a SKU cannot be reached
+   * (`RELEASE_FAILED`, retry) or says the stock was already sold (`RESERVATION_CONFIRMED`); the
+   * lines whose SKUs did give their stock back are then marked RELEASED (past checkout).
    */
   async #cancel(from: OrderStatus, reason: string, actor: string): Promise<void> {
     const held = this.#lines().filter(
       (l) => l.reservationStatus === "RESERVED" || l.reservationStatus === "PENDING",
     );
     const { released, confirmed } = await this.#releaseAll(held, reason);
+    // The cancel stops here, but these SKUs gave their stock back: the order must say so (a later
+    // payment reports them for a refund; a retried cancel skips them). A PENDING order keeps its
+    // lines PENDING: its resumed checkout finds them released at the SKU and cancels.
+    if ((confirmed.length || released.length < held.length) && released.length && from !== "PENDING") {
+      const at = new Date().toISOString();
+      const skus = held.filter((l) => released.includes(l.id)).map((l) => l.sku);
+      this.transaction(() => {
+        for (const id of released) this.#setLine(id, "RELEASED");
+        this.#log(from, from, `released while cancelling: ${skus.join(", ")}`, actor, at);
+      });
+    }
     if (confirmed.length)
       throw reservationConfirmed(
         this.name,
@@ -606,6 +629,14 @@ function lineFailure(sku: string, reason: unknown): LineFailure {
 
 function skuNotFound(sku: string): ActorError {
   return new ActorError("SKU_NOT_FOUND", `SKU ${sku} has never been stocked`, { sku });
+}
+
+/** What a SKU answers when asked to confirm a reservation that was released. */
+function invalidReleased(orderId: string): ActorError {
+  return new ActorError("INVALID_STATUS_RELEASED", `reservation ${orderId} is RELEASED, not PENDING`, {
+    orderId,
+    status: "RELEASED",
+  });
 }
 
 function checkoutFailed(orderId: string, failures: LineFailure[]): ActorError {
