@@ -320,6 +320,82 @@ describe("expiry", () => {
   });
 });
 
+describe("racing the same reservations", () => {
+  it("concurrent confirms and releases of the same reservations, half of them due: each ends once, none due is sold", async () => {
+    const name = freshName("race");
+    const stub = sku(name);
+    await stub.restock({ quantity: 100 });
+    const ids = Array.from({ length: 20 }, (_, i) => `race-${i}`);
+    for (const id of ids) await stub.reserve({ orderId: id, quantity: 3 });
+    // Half of them due: confirm, release and the sweep race for those too.
+    await runInDurableObject(stub, (actor: InventorySKU) => {
+      for (const id of ids.slice(0, 10))
+        actor.run("UPDATE reservations SET expires_at = ? WHERE id = ?", [
+          new Date(Date.now() - 1).toISOString(),
+          id,
+        ]);
+    });
+    const answers = await Promise.all(
+      ids.flatMap((orderId) => [
+        post(`/inventory/${name}/confirm`, { orderId }),
+        post(`/inventory/${name}/release`, { orderId }),
+        post(`/inventory/${name}/confirm`, { orderId }),
+      ]),
+    );
+    // The sweep after the race finds nothing left: confirm and release expired the due ones.
+    expect(await stub.expireReservations()).toEqual({ expired: 0 });
+    const ok = answers.filter((a) => a.status === 200).length;
+    // The ten live ones end exactly once (confirmed or released); the ten due ones never sell.
+    expect(ok).toBe(10);
+    const s = await stub.status();
+    expect(s.reserved).toBe(0);
+    expect(s.available + s.sold).toBe(100);
+    const [ended] = await runInDurableObject(stub, (actor: InventorySKU) =>
+      actor.query<{ expired: number; confirmedDue: number }>(
+        `SELECT count(*) FILTER (WHERE status = 'EXPIRED') AS expired,
+          count(*) FILTER (WHERE status = 'CONFIRMED' AND id IN (${ids
+            .slice(0, 10)
+            .map(() => "?")
+            .join()})) AS confirmedDue
+         FROM reservations`,
+        ids.slice(0, 10),
+      ),
+    );
+    expect(ended).toEqual({ expired: 10, confirmedDue: 0 });
+    // One terminal log row per reservation.
+    const rows = await runInDurableObject(stub, (actor: InventorySKU) =>
+      actor.query<{ n: number }>(
+        "SELECT count(*) AS n FROM inventory_log WHERE operation IN ('CONFIRM', 'RELEASE', 'EXPIRE') GROUP BY reference_id",
+      ),
+    );
+    expect(rows.map((r) => r.n)).toEqual(ids.map(() => 1));
+    expect(await invariant(stub)).toEqual(allTrue);
+  });
+
+  it("a reservation whose expiresAt has come cannot be confirmed; one still ahead can", async () => {
+    const stub = sku(freshName("edge"));
+    await stub.restock({ quantity: 2 });
+    await stub.reserve({ orderId: "edge-live", quantity: 1 });
+    await stub.reserve({ orderId: "edge-due", quantity: 1 });
+    const now = Date.now();
+    await runInDurableObject(stub, (actor: InventorySKU) => {
+      actor.run("UPDATE reservations SET expires_at = ? WHERE id = 'edge-live'", [
+        new Date(now + 60_000).toISOString(),
+      ]);
+      actor.run("UPDATE reservations SET expires_at = ? WHERE id = 'edge-due'", [
+        new Date(now).toISOString(),
+      ]);
+    });
+    expect(await codeOf(stub.confirm({ orderId: "edge-due" }))).toMatchObject({
+      code: "INVALID_STATUS_EXPIRED",
+    });
+    expect(await stub.expireReservations()).toEqual({ expired: 0 });
+    expect(await stub.confirm({ orderId: "edge-live" })).toMatchObject({ status: "CONFIRMED" });
+    expect(await stub.status()).toMatchObject({ available: 1, reserved: 0, sold: 1 });
+    expect(await invariant(stub)).toEqual(allTrue);
+  });
+});
+
 describe("expiry schedule", () => {
   const tasks = (stub: DurableObjectStub<InventorySKU>) =>
     runInDurableObject(stub, async (actor: InventorySKU, state) => ({

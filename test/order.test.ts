@@ -120,6 +120,29 @@ describe("checkout", () => {
     for (const s of skus) expect(await logOps(s)).toEqual(["RESERVE"]);
   });
 
+  it("a replay with another address is other contents, not the old order answered again", async () => {
+    const id = fresh("idem-addr");
+    const skus = await stock(id, [5]);
+    expect((await post("/checkout", body(id, skus))).status).toBe(201);
+    // The same address with its fields in another order is the same request.
+    const { line1, city, country } = body(id, skus).shippingAddress;
+    const same = await post("/checkout", { ...body(id, skus), shippingAddress: { country, city, line1 } });
+    expect(same.status).toBe(200);
+    for (const changed of [
+      { ...body(id, skus), shippingAddress: { line1: "9 Other St", city: "Porto", country: "PT" } },
+      { ...body(id, skus), shippingAddress: undefined },
+      { ...body(id, skus), billingAddress: { line1: "2 Bill St", city: "Lisbon", country: "PT" } },
+    ]) {
+      const res = await post("/checkout", changed);
+      expect(res.status).toBe(409);
+      expect(((await res.json()) as ErrorBody).error.code).toBe("ORDER_EXISTS");
+    }
+    const { order: view } = await order(id).get();
+    expect(view.shippingAddress).toEqual({ line1: "1 Main St", city: "Lisbon", country: "PT" });
+    expect(view.billingAddress).toBeNull();
+    expect(await figures(skus)).toEqual([{ available: 3, reserved: 2, sold: 0 }]);
+  });
+
   it("concurrent duplicates of one checkout reserve once", async () => {
     const id = fresh("dup");
     const skus = await stock(id, [50, 50, 50]);
@@ -187,8 +210,8 @@ describe("checkout", () => {
     await runInDurableObject(order(id), (actor: Order) => {
       const at = new Date().toISOString();
       actor.run(
-        "INSERT INTO order_header (id, customer_id, status, subtotal, total, created_at, updated_at) VALUES (?, 'cust-1', 'PENDING', 3003, 3003, ?, ?)",
-        [id, at, at],
+        "INSERT INTO order_header (id, customer_id, status, subtotal, total, shipping_address, created_at, updated_at) VALUES (?, 'cust-1', 'PENDING', 3003, 3003, ?, ?, ?)",
+        [id, JSON.stringify(request.shippingAddress), at, at],
       );
       request.items.forEach((item) => {
         actor.run(
@@ -285,6 +308,22 @@ describe("order life cycle", () => {
     expect(((await second.json()) as ErrorBody).error.code).toBe("INVALID_TRANSITION");
     for (const s of skus) expect(await logOps(s)).toEqual(["RESERVE", "CONFIRM"]);
     expect((await order(id).get()).order.payments).toHaveLength(1);
+  });
+
+  it("the same payment id with another provider id is PAYMENT_EXISTS, not the first payment again", async () => {
+    const { id, total } = await reserved("pay-pid");
+    const first = { paymentId: "pi_1", provider: "stripe", providerId: "ch_A", amount: total };
+    expect((await post(`/orders/${id}/pay`, first)).status).toBe(200);
+    expect((await post(`/orders/${id}/pay`, first)).status).toBe(200);
+    for (const other of [
+      { ...first, providerId: "ch_B" },
+      { ...first, providerId: undefined },
+    ]) {
+      const res = await post(`/orders/${id}/pay`, other);
+      expect(res.status).toBe(409);
+      expect(((await res.json()) as ErrorBody).error.code).toBe("PAYMENT_EXISTS");
+    }
+    expect((await order(id).get()).order.payments).toMatchObject([{ id: "pi_1", providerId: "ch_A" }]);
   });
 
   it("a reservation that expired before payment is reported, not silently sold", async () => {

@@ -77,6 +77,42 @@ describe("reservation ownership", () => {
     expect(await sku(name).status()).toMatchObject({ available: 10, reserved: 0, sold: 0 });
   });
 
+  it("a cancel refused because one SKU was confirmed records the lines it did release, so the order matches the SKUs", async () => {
+    const [a, b] = [fresh("partial-a"), fresh("partial-b")];
+    await Promise.all([sku(a).restock({ quantity: 10 }), sku(b).restock({ quantity: 10 })]);
+    const orderId = fresh("partial-order");
+    const token = await userToken("kim");
+    const items = [a, b].map((s) => ({ sku: s, quantity: 4, unitPrice: 250 }));
+    expect((await call("POST", "/checkout", { token, body: { orderId, items } })).status).toBe(201);
+    const res = await call("POST", `/inventory/${a}/confirm`, { token: ADMIN_TOKEN, body: { orderId } });
+    expect(res.status).toBe(200);
+    const cancel = await call("POST", `/orders/${orderId}/cancel`, { token, body: {} });
+    expect(cancel.status).toBe(409);
+    expect(((await cancel.json()) as ErrorBody).error).toMatchObject({ code: "RESERVATION_CONFIRMED" });
+    // B's stock went back to the shelf: the order says so instead of still claiming to hold it.
+    expect(await sku(b).status()).toMatchObject({ available: 10, reserved: 0, sold: 0 });
+    const view = (await order(orderId).get()).order;
+    expect(view.status).toBe("RESERVED");
+    expect(view.lines.map((l) => [l.sku, l.reservationStatus])).toEqual([
+      [a, "RESERVED"],
+      [b, "RELEASED"],
+    ]);
+    // Paid now: A is sold once, B is reported for a refund (never silently counted as sold).
+    const paid = await call("POST", `/orders/${orderId}/pay`, {
+      token: ADMIN_TOKEN,
+      body: { paymentId: "pi_p", provider: "stripe", amount: 2000 },
+    });
+    expect(paid.status).toBe(200);
+    const { order: after, unconfirmed } = (await paid.json()) as {
+      order: { lines: { reservationStatus: string }[] };
+      unconfirmed: { sku: string; code: string }[];
+    };
+    expect(unconfirmed).toMatchObject([{ sku: b, code: "INVALID_STATUS_RELEASED" }]);
+    expect(after.lines.map((l) => l.reservationStatus)).toEqual(["CONFIRMED", "FAILED"]);
+    expect(await sku(a).status()).toMatchObject({ available: 6, reserved: 0, sold: 4 });
+    expect(await sku(b).status()).toMatchObject({ available: 10, reserved: 0, sold: 0 });
+  });
+
   it("after an admin confirms at the SKU, cancelling the order answers 409 RESERVATION_CONFIRMED (not 503 forever)", async () => {
     const { name, orderId, token } = await reservedOrder("admin-confirm");
     const res = await call("POST", `/inventory/${name}/confirm`, { token: ADMIN_TOKEN, body: { orderId } });

@@ -180,7 +180,11 @@ export class Order extends SqlActor<Env, typeof schema> {
       if (!header) throw orderNotFound(this.name);
       const [existing] = this.db.select().from(payments).where(eq(payments.id, payment.paymentId)).all();
       if (existing) {
-        if (existing.amount !== payment.amount || existing.provider !== payment.provider)
+        if (
+          existing.amount !== payment.amount ||
+          existing.provider !== payment.provider ||
+          existing.providerId !== (payment.providerId ?? null)
+        )
           throw new ActorError(
             "PAYMENT_EXISTS",
             `payment ${payment.paymentId} was recorded with other figures`,
@@ -339,13 +343,24 @@ export class Order extends SqlActor<Env, typeof schema> {
 
   /** Confirm every RESERVED line; returns the lines that could not be confirmed for good. */
   async #confirmAll(): Promise<LineFailure[]> {
-    const lines = this.#lines().filter((l) => l.reservationStatus === "RESERVED");
+    const all = this.#lines();
+    const lines = all.filter((l) => l.reservationStatus === "RESERVED");
+    // Lines whose stock a refused cancel already gave back: paid for, never sold.
+    const given = all.filter((l) => l.reservationStatus === "RELEASED");
     const settled = await Promise.allSettled(
       lines.map((l) => this.#sku(l.sku).confirm({ orderId: this.name, key: this.#key() })),
     );
     const unconfirmed: LineFailure[] = [];
     const at = new Date().toISOString();
     this.transaction(() => {
+      for (const l of given) {
+        const failure = lineFailure(l.sku, invalidReleased(this.name));
+        unconfirmed.push(failure);
+        this.#setLine(l.id, "FAILED");
+        this.#log("PAID", "PAID", `${l.sku} could not be confirmed: ${failure.code}`, "system", at, {
+          failure,
+        });
+      }
       for (const [i, s] of settled.entries()) {
         const failure = s.status === "rejected" ? lineFailure(lines[i].sku, s.reason) : undefined;
         if (!failure || failure.code === "INVALID_STATUS_CONFIRMED") {
@@ -366,14 +381,26 @@ export class Order extends SqlActor<Env, typeof schema> {
 
   /**
    * Give back the stock of every line that may hold some (RESERVED, or PENDING when a checkout
-   * was interrupted), then move to CANCELLED. Changes nothing when a SKU cannot be reached
-   * (`RELEASE_FAILED`, retry) or says the stock was already sold (`RESERVATION_CONFIRMED`).
+   * was interrupted), then move to CANCELLED. Stays in its status when a SKU cannot be reached
+   * (`RELEASE_FAILED`, retry) or says the stock was already sold (`RESERVATION_CONFIRMED`); the
+   * lines whose SKUs did give their stock back are then marked RELEASED (past checkout).
    */
   async #cancel(from: OrderStatus, reason: string, actor: string): Promise<void> {
     const held = this.#lines().filter(
       (l) => l.reservationStatus === "RESERVED" || l.reservationStatus === "PENDING",
     );
     const { released, confirmed } = await this.#releaseAll(held, reason);
+    // The cancel stops here, but these SKUs gave their stock back: the order must say so (a later
+    // payment reports them for a refund; a retried cancel skips them). A PENDING order keeps its
+    // lines PENDING: its resumed checkout finds them released at the SKU and cancels.
+    if ((confirmed.length || released.length < held.length) && released.length && from !== "PENDING") {
+      const at = new Date().toISOString();
+      const skus = held.filter((l) => released.includes(l.id)).map((l) => l.sku);
+      this.transaction(() => {
+        for (const id of released) this.#setLine(id, "RELEASED");
+        this.#log(from, from, `released while cancelling: ${skus.join(", ")}`, actor, at);
+      });
+    }
     if (confirmed.length)
       throw reservationConfirmed(
         this.name,
@@ -478,7 +505,12 @@ export class Order extends SqlActor<Env, typeof schema> {
       .map((l) => `${l.sku}:${l.quantity}:${l.unitPrice}`)
       .sort();
     const asked = request.items.map((i) => `${i.sku}:${i.quantity}:${i.unitPrice}`).sort();
-    if (header.customerId !== request.customerId || stored.join() !== asked.join())
+    if (
+      header.customerId !== request.customerId ||
+      stored.join() !== asked.join() ||
+      !sameAddress(parseJson<Address>(header.shippingAddress), request.shippingAddress) ||
+      !sameAddress(parseJson<Address>(header.billingAddress), request.billingAddress)
+    )
       throw new ActorError("ORDER_EXISTS", `order ${this.name} exists with other contents`, {
         orderId: this.name,
       });
@@ -599,12 +631,29 @@ function skuNotFound(sku: string): ActorError {
   return new ActorError("SKU_NOT_FOUND", `SKU ${sku} has never been stocked`, { sku });
 }
 
+/** What a SKU answers when asked to confirm a reservation that was released. */
+function invalidReleased(orderId: string): ActorError {
+  return new ActorError("INVALID_STATUS_RELEASED", `reservation ${orderId} is RELEASED, not PENDING`, {
+    orderId,
+    status: "RELEASED",
+  });
+}
+
 function checkoutFailed(orderId: string, failures: LineFailure[]): ActorError {
   return new ActorError(
     "CHECKOUT_FAILED",
     `order ${orderId} could not reserve: ${failures.map((f) => `${f.sku} ${f.code}`).join(", ")}`,
     { orderId, failures },
   );
+}
+
+/** Whether two addresses hold the same fields (in any order); absent and null are the same. */
+function sameAddress(a: Address | null | undefined, b: Address | null | undefined): boolean {
+  const canonical = (x: Address | null | undefined) =>
+    x == null
+      ? null
+      : JSON.stringify(Object.entries(x).sort(([k1], [k2]) => (k1 < k2 ? -1 : k1 > k2 ? 1 : 0)));
+  return canonical(a) === canonical(b);
 }
 
 function parseJson<T>(text: string | null): T | null {
