@@ -259,6 +259,8 @@ export function connect<T>(url: string | URL, options: ConnectOptions = {}): Act
     /** (Re)subscribe: from the last LSN held, so the answer is exactly what was missed. */
     subscribe(): void {
       calls.delete(this.id);
+      // Offline: not queued (it would take a call's place, or fail QUEUE_FULL); open subscribes every live query.
+      if (!socket.open && !socket.closed) return;
       const fromLsn = this.#lsn >= 0 ? this.#lsn : undefined;
       request(
         this.id,

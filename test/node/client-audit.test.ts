@@ -90,4 +90,18 @@ describe("dosql-actors/client audit (wrangler dev)", () => {
     expect(await within(closedWhileQueued.ready, 200)).toBe("still pending");
     sku.$close();
   });
+
+  it("a live query started offline with the call queue full still becomes ready (ready rejected QUEUE_FULL)", async () => {
+    const sku = connect<typeof InventorySKU>(wsUrl(await stocked()), { maxQueue: 1, minDelayMs: 100 });
+    const queued = sku.status(); // before the socket opens: fills the queue
+    const live = sku.$live<{ available: number }>("SELECT sku, available FROM inventory");
+    const errors: string[] = [];
+    live.onError((e) => errors.push(e.code));
+    const outcome = (await within(live.ready)) as { value?: { available: number }[]; error?: RpcError };
+    expect(outcome.error?.code).toBeUndefined();
+    expect(outcome.value?.[0]?.available).toBe(10);
+    expect(errors).toEqual([]);
+    expect((await queued).available).toBe(10);
+    sku.$close();
+  });
 });
