@@ -22,6 +22,8 @@ export type {
 export { RpcError };
 
 type Frame = Record<string, unknown>;
+
+const bytes = (text: string) => new TextEncoder().encode(text).length;
 type Row = Record<string, unknown>;
 
 interface Call {
@@ -76,6 +78,7 @@ export function connect<T>(url: string | URL, options: ConnectOptions = {}): Act
           return;
         }
         if (frame.sub !== undefined) lives.get(String(frame.sub))?.push(frame);
+        else if (frame.type === "error" && frame.code === "MESSAGE_TOO_LARGE") tooLarge(frame);
         else if (typeof frame.id === "string") answer(frame);
       },
       close() {
@@ -93,6 +96,19 @@ export function connect<T>(url: string | URL, options: ConnectOptions = {}): Act
     options.minDelayMs ?? 250,
     options.maxDelayMs ?? 10_000,
   );
+
+  /**
+   * The socket refused a frame too large to read, so its error names no call. It is one of the
+   * calls sent and not answered, and the largest of them is too large too (any frame larger than a
+   * refused one is refused): fail that one. Each refused frame gets its own error.
+   */
+  function tooLarge(frame: Frame): void {
+    let largest: [string, Call] | undefined;
+    for (const entry of calls)
+      if (entry[1].sent && (!largest || bytes(entry[1].frame) > bytes(largest[1].frame))) largest = entry;
+    if (!largest) return;
+    answer({ id: largest[0], error: { code: frame.code, message: String(frame.message ?? "") } });
+  }
 
   function answer(frame: Frame): void {
     const id = frame.id as string;
@@ -166,10 +182,16 @@ export function connect<T>(url: string | URL, options: ConnectOptions = {}): Act
     promise.catch(() => {}); // a stream read with for-await reports its error there
     const cancel = () => {
       if (finished) return;
+      const index = queue.indexOf(id);
+      if (index >= 0) {
+        // Never sent: it never ran, and no answer will come to settle it.
+        queue.splice(index, 1);
+        calls.get(id)?.reject(new RpcError("CANCELLED", "cancelled before it was sent"));
+        calls.delete(id);
+        return;
+      }
       finished = true;
       if (!socket.send(JSON.stringify({ cancel: id }))) calls.delete(id);
-      const index = queue.indexOf(id);
-      if (index >= 0) queue.splice(index, 1);
       settle();
     };
     return Object.assign(promise, {
@@ -227,12 +249,18 @@ export function connect<T>(url: string | URL, options: ConnectOptions = {}): Act
     }
     close(): void {
       lives.delete(this.id);
+      // Its subscribe, queued or in flight, is not answered to it any more (nor sent on connect).
+      calls.delete(this.id);
+      const index = queue.indexOf(this.id);
+      if (index >= 0) queue.splice(index, 1);
       socket.send(JSON.stringify({ id: `u${++seq}`, unsubscribe: this.id }));
     }
 
     /** (Re)subscribe: from the last LSN held, so the answer is exactly what was missed. */
     subscribe(): void {
       calls.delete(this.id);
+      // Offline: not queued (it would take a call's place, or fail QUEUE_FULL); open subscribes every live query.
+      if (!socket.open && !socket.closed) return;
       const fromLsn = this.#lsn >= 0 ? this.#lsn : undefined;
       request(
         this.id,
