@@ -1,19 +1,11 @@
-import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { ActorError } from "../src/index";
-import type { RunRow, ScheduledActor } from "./fixtures/scheduled-actors";
+import type { ScheduledActor } from "./fixtures/scheduled-actors";
+import { alarmOf, fresh, inActor, runsOf, type Stub, waitFor } from "./schedule-helpers";
 
 // The alarm handler when its batch is full, the recorded alarm against the real one, and the
 // cadence of an interval task whose run was retried.
-let seq = 0;
-const fresh = (prefix: string) => env.SCHEDULED.getByName(`${prefix}-${Date.now()}-${seq++}`);
-type Stub = ReturnType<typeof fresh>;
-const inActor = <R>(stub: Stub, fn: (actor: ScheduledActor, state: DurableObjectState) => R | Promise<R>) =>
-  runInDurableObject(stub, fn);
-const runsOf = (stub: Stub, method?: string): Promise<RunRow[]> =>
-  inActor(stub, (actor) => actor.runs(method));
-const alarmOf = (stub: Stub) => inActor(stub, (_actor, state) => state.storage.getAlarm());
-const waitFor = <T>(fn: () => Promise<T>) => vi.waitFor(fn, { timeout: 10_000, interval: 50 });
 
 /** An interval task made due at `due`, its first attempt run now; the retries follow on the real alarm. */
 async function dueAt(stub: Stub, intervalMs: number, method: "failTwice" | "failAlways", maxAttempts = 3) {

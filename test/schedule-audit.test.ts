@@ -1,27 +1,5 @@
-import { env, runInDurableObject } from "cloudflare:test";
-import { describe, expect, it, vi } from "vitest";
-import { ActorError } from "../src/index";
-import type { RunRow, ScheduledActor } from "./fixtures/scheduled-actors";
-
-let seq = 0;
-const fresh = (prefix: string) => env.SCHEDULED.getByName(`${prefix}-${Date.now()}-${seq++}`);
-type Stub = ReturnType<typeof fresh>;
-const inActor = <R>(stub: Stub, fn: (actor: ScheduledActor, state: DurableObjectState) => R | Promise<R>) =>
-  runInDurableObject(stub, fn);
-
-const runsOf = (stub: Stub, method?: string): Promise<RunRow[]> =>
-  inActor(stub, (actor) => actor.runs(method));
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const waitFor = <T>(fn: () => Promise<T>) => vi.waitFor(fn, { timeout: 10_000, interval: 50 });
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return ActorError.from(err)?.code ?? `untyped: ${String(err)}`;
-  }
-  return undefined;
-}
+import { describe, expect, it } from "vitest";
+import { codeOf, fresh, inActor, runsOf, sleep, waitFor } from "./schedule-helpers";
 
 /** The latest time the Durable Object alarm takes: `setAlarm` refuses anything later. */
 const LAST_ALARM = Date.UTC(2200, 0, 1) - 1;

@@ -1,30 +1,8 @@
 import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { ActorError, nextCronTime } from "../src/index";
-import { type RunRow, type ScheduledActor, wakeInterval } from "./fixtures/scheduled-actors";
-
-let seq = 0;
-const name = (prefix: string) => `${prefix}-${Date.now()}-${seq++}`;
-const fresh = (prefix: string) => env.SCHEDULED.getByName(name(prefix));
-type Stub = ReturnType<typeof fresh>;
-
-const inActor = <R>(stub: Stub, fn: (actor: ScheduledActor, state: DurableObjectState) => R | Promise<R>) =>
-  runInDurableObject(stub, fn);
-const alarmOf = (stub: Stub) => inActor(stub, (_actor, state) => state.storage.getAlarm());
-const runsOf = (stub: Stub, method?: string): Promise<RunRow[]> =>
-  inActor(stub, (actor) => actor.runs(method));
-const listOf = (stub: Stub) => inActor(stub, (actor) => actor.schedule.list());
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const waitFor = <T>(fn: () => Promise<T>) => vi.waitFor(fn, { timeout: 10_000, interval: 50 });
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return ActorError.from(err)?.code ?? `untyped: ${String(err)}`;
-  }
-  return undefined;
-}
+import { wakeInterval } from "./fixtures/scheduled-actors";
+import { alarmOf, codeOf, fresh, inActor, listOf, name, runsOf, sleep, waitFor } from "./schedule-helpers";
 
 afterEach(() => {
   wakeInterval.current = 60_000;
