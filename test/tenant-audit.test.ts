@@ -178,19 +178,28 @@ describe("archived files a restore leaves out of the manifest", () => {
   });
 });
 
+/**
+ * A tenant with two done tasks past the archive age: a backup with both hot, the archive (its
+ * file keys), a backup with both archived, and the tasks as they list then.
+ */
+async function archivedBetweenBackups(prefix: string) {
+  const tenant = freshTenant(prefix);
+  const { base, project } = await seed(tenant);
+  for (const title of ["a", "b"])
+    await admin("POST", `${base}/tasks`, { project_id: project.id, title, status: "done" });
+  await runInDurableObject(tenantStub(tenant), (a: TenantDB) => {
+    a.database.query("UPDATE tasks SET done_at = ?", [Date.now() - 120 * DAY]);
+  });
+  const hot = await json(admin("POST", `${base}/backups`));
+  const { keys } = await json(admin("POST", `${base}/archive`));
+  const cold = await json(admin("POST", `${base}/backups`));
+  const all = (await json(admin("GET", `${base}/tasks?include_archived=true`))).tasks;
+  return { tenant, base, hot, keys, cold, all };
+}
+
 describe("a file a restore left out and a later restore brings back", () => {
   it("is the manifest's again: read back, and expired once", async () => {
-    const tenant = freshTenant("audit-back");
-    const { base, project } = await seed(tenant);
-    for (const title of ["a", "b"])
-      await admin("POST", `${base}/tasks`, { project_id: project.id, title, status: "done" });
-    await runInDurableObject(tenantStub(tenant), (a: TenantDB) => {
-      a.database.query("UPDATE tasks SET done_at = ?", [Date.now() - 120 * DAY]);
-    });
-    const hot = await json(admin("POST", `${base}/backups`));
-    const { keys } = await json(admin("POST", `${base}/archive`));
-    const cold = await json(admin("POST", `${base}/backups`));
-    const all = (await json(admin("GET", `${base}/tasks?include_archived=true`))).tasks;
+    const { tenant, base, hot, keys, cold, all } = await archivedBetweenBackups("audit-back");
     expect(all).toHaveLength(2);
 
     await admin("POST", `${base}/restore`, { key: hot.key });
@@ -206,17 +215,7 @@ describe("a file a restore left out and a later restore brings back", () => {
 
 describe("an archive attempt that is not committed", () => {
   it("never deletes a file another backup's manifest names (restoring that backup lost its archived tasks)", async () => {
-    const tenant = freshTenant("audit-pending");
-    const { base, project } = await seed(tenant);
-    for (const title of ["a", "b"])
-      await admin("POST", `${base}/tasks`, { project_id: project.id, title, status: "done" });
-    await runInDurableObject(tenantStub(tenant), (a: TenantDB) => {
-      a.database.query("UPDATE tasks SET done_at = ?", [Date.now() - 120 * DAY]);
-    });
-    const hot = await json(admin("POST", `${base}/backups`));
-    const { keys } = await json(admin("POST", `${base}/archive`));
-    const cold = await json(admin("POST", `${base}/backups`));
-    const all = (await json(admin("GET", `${base}/tasks?include_archived=true`))).tasks;
+    const { tenant, base, hot, keys, cold, all } = await archivedBetweenBackups("audit-pending");
 
     // Back to the backup with both tasks hot; archiving them again writes the same file (same
     // rows, same bytes, same key), and a task changes while that put is in flight: the attempt is
