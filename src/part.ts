@@ -83,8 +83,11 @@ export interface PartHost {
   assertReady(): void;
   /** The newest migration applied. */
   schemaVersion(): string | null;
-  /** Re-apply the actor's migrations (after a restore replaced the database). */
-  reapplyMigrations(): void;
+  /**
+   * A restore replaced the database (called inside its transaction): the actor re-applies its
+   * migrations, and once the transaction is over tells the fleet registry the restored size.
+   */
+  restored(): void;
   /** `this.schedule`, structurally: parts schedule actor methods by name. */
   readonly schedule: PartScheduler;
   /** WebSocket topics someone listens to, and a way to send to one. */

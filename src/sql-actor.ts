@@ -204,9 +204,11 @@ export class SqlActor<
       markWritten: () => this.#database.markWritten(),
       assertReady: () => this.assertReady(),
       schemaVersion: () => this.#migrations.version,
-      reapplyMigrations: () => {
+      restored: () => {
         this.#migrations = applyMigrations(this.ctx.storage, config.migrations, this.#migrationObserver());
         if (this.#migrations.applied.length) this.#afterMigrations();
+        // After the restore's transaction: the registry lists the database's size as restored.
+        queueMicrotask(() => this.#fleet?.refresh());
       },
       // A restore runs under history when it is on: history keeps its WAL and records the restore.
       restoreHooks: () => {

@@ -3,8 +3,7 @@ import { registerName } from "../../src/coordinator/directory";
 import { parseInput } from "../../src/coordinator/validate";
 import { type ActorConfig, defineActor } from "../../src/define-actor";
 import { ActorError } from "../../src/errors";
-import { exportNameOf } from "../../src/export-name";
-import { type FleetMember, fleet } from "../../src/fleet/part";
+import { fleet } from "../../src/fleet/part";
 import { rpc } from "../../src/rpc/index";
 import { SqlActor } from "../../src/sql-actor";
 import type { ArchiveResult } from "../../src/tiering/archive";
@@ -385,16 +384,14 @@ export class TenantDB extends SqlActor<Env, typeof schema> {
    * the admin token only). A key outside `<tenant>/backups/` is refused: a tenant is never
    * restored from another tenant's data.
    */
-  async restoreBackup(input: RestoreInput): Promise<RestoreResult> {
+  restoreBackup(input: RestoreInput): Promise<RestoreResult> {
     const { key } = parseInput(restoreInput, input);
     if (!key.startsWith(`${this.name}/backups/`) || !key.endsWith("/backup.json"))
       throw new ActorError(
         "VALIDATION_FAILED",
         `key: must be one of this tenant's backups (${this.name}/backups/…/backup.json)`,
       );
-    const restored = await this.tiering.restoreFromBackup(key);
-    this.#fleetMember()?.refresh(); // the registry lists the tenant's size: the restore changed it
-    return restored;
+    return this.tiering.restoreFromBackup(key);
   }
 
   // ---- helpers ----
@@ -430,22 +427,6 @@ export class TenantDB extends SqlActor<Env, typeof schema> {
           );
       });
     }
-  }
-
-  /**
-   * This tenant as its fleet registry knows it (the class's own `fleet` part), to report at once
-   * what the registry otherwise hears on the next stale wake.
-   */
-  #fleetMember(): FleetMember | undefined {
-    const actorClass = this.constructor as typeof TenantDB;
-    return actorClass.config.fleet?.create({
-      ctx: this.ctx,
-      env: this.env,
-      className: exportNameOf(actorClass),
-      name: () => this.name,
-      schemaVersion: () => this.stats().schemaVersion,
-      databaseBytes: () => this.stats().databaseBytes,
-    });
   }
 
   /** Record the tenant's name before its first write (idempotent; cached per isolate). */

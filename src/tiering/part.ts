@@ -36,7 +36,7 @@ export function tiering(config: TieringConfig = {}): ActorPart<Tiering> {
         transaction: (fn) => host.transaction(fn, { actor: ARCHIVE_ACTOR }),
         markWritten: () => host.markWritten(),
         restoreHooks: () => host.restoreHooks(),
-        afterRestore: () => host.reapplyMigrations(),
+        afterRestore: () => host.restored(),
         scheduleResume: () => scheduleResume(api.config, host.schedule),
       });
       return {
