@@ -37,6 +37,7 @@ import { BenchNotes, PlainBenchNotes } from "./actors/notes";
 import {
   ActorsReserve,
   AgentReserve,
+  HandImagesReserve,
   HandPeerReserve,
   IdiomHistoryReserve,
   IdiomReserve,
@@ -79,6 +80,7 @@ export {
   BenchTiered,
   FleetRegistry,
   HandDocument,
+  HandImagesReserve,
   HandOrder,
   HandOutbox,
   HandPeerReserve,
@@ -129,6 +131,7 @@ type BenchEnv = {
   IDIOM_RESERVE: DurableObjectNamespace<IdiomReserve>;
   IDIOM_HISTORY_RESERVE: DurableObjectNamespace<IdiomHistoryReserve>;
   HAND_PEER_RESERVE: DurableObjectNamespace<HandPeerReserve>;
+  HAND_IMAGES_RESERVE: DurableObjectNamespace<HandImagesReserve>;
   PARTY_RESERVE: DurableObjectNamespace<PartyReserve>;
   AGENT_RESERVE: DurableObjectNamespace<AgentReserve>;
   /** `@cloudflare/actors` finds its binding by the class's name: ActorsReserve, ActorsTenant. */
@@ -467,7 +470,9 @@ const peer = (env: BenchEnv, variant: string) =>
         ? env.PARTY_RESERVE
         : variant === "agent"
           ? env.AGENT_RESERVE
-          : env.HAND_PEER_RESERVE) as DurableObjectNamespace<HandPeerReserve>;
+          : variant === "hand-images"
+            ? env.HAND_IMAGES_RESERVE
+            : env.HAND_PEER_RESERVE) as DurableObjectNamespace<HandPeerReserve>;
 // `@cloudflare/actors` is reached its own way: `ActorsReserve.get(name)` finds the binding named as the class.
 const peerStub = (env: BenchEnv, variant: string, name: string) =>
   variant === "actors"

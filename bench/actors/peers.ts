@@ -217,3 +217,33 @@ export class ActorsReserve extends Actor<Env> {
     return n;
   }
 }
+
+/**
+ * The floor of history by triggers: the hand-written object plus the cheapest capture that can
+ * still undo, restore and read AS OF, hand-written for these two tables: one row per change in a
+ * plain log table, with the row image as JSON (an insert's new row, an update's old row and new
+ * row), and nothing else: no transaction id or time, no close per transaction, no checks of
+ * unchanged updates. What SqlActor's history costs beyond this is its own; what this costs over
+ * the hand-written object is what SQLite charges for writing the images at all.
+ */
+export class HandImagesReserve extends HandPeerReserve {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    const sql = ctx.storage.sql;
+    const reservation = (p: string) =>
+      `json_object('id', ${p}.id, 'order_id', ${p}.order_id, 'qty', ${p}.qty, 'status', ${p}.status, 'created_at', ${p}.created_at)`;
+    const stock = (p: string) =>
+      `json_object('sku', ${p}.sku, 'available', ${p}.available, 'reserved', ${p}.reserved, 'updated_at', ${p}.updated_at)`;
+    sql.exec(
+      "CREATE TABLE IF NOT EXISTS change_log (id INTEGER PRIMARY KEY, tbl TEXT NOT NULL, op TEXT NOT NULL, pk, before TEXT, after TEXT)",
+    );
+    sql.exec(
+      `CREATE TRIGGER IF NOT EXISTS reservations_i AFTER INSERT ON reservations BEGIN
+        INSERT INTO change_log (tbl, op, pk, before, after) VALUES ('reservations', 'I', NEW.id, NULL, ${reservation("NEW")}); END`,
+    );
+    sql.exec(
+      `CREATE TRIGGER IF NOT EXISTS stock_u AFTER UPDATE ON stock BEGIN
+        INSERT INTO change_log (tbl, op, pk, before, after) VALUES ('stock', 'U', OLD.sku, ${stock("OLD")}, ${stock("NEW")}); END`,
+    );
+  }
+}

@@ -108,6 +108,23 @@ export default [
     baseline: peer("idiom"),
   },
   {
+    // No goal: the floor of history by triggers (bench/actors/peers.ts HandImagesReserve), what
+    // SQLite charges for one row image per change with no bookkeeping at all, beside the goal above.
+    name: `query-path: reserve ×${N} per call: hand-written DO + hand-written image triggers (the floor of capture) vs hand-written DO`,
+    rounds: ROUNDS,
+    objects: PEERS,
+    subject: peer("hand-images"),
+    baseline: peer("hand"),
+  },
+  {
+    // No goal: what SqlActor's history costs beyond that floor (transaction ids and times, the close).
+    name: `query-path: reserve ×${N} per call: SqlActor history on (two of three tables) vs hand-written image triggers`,
+    rounds: ROUNDS,
+    objects: PEERS,
+    subject: peer("idiom-history"),
+    baseline: peer("hand-images"),
+  },
+  {
     // Goal: InventorySKU.reserve as shipped (history on, its own SQL) ≥ 0.5× the minimal reserve.
     name: `query-path: reserve ×${INVENTORY_N} per call: InventorySKU.reserve as shipped (history on) vs the minimal hand-written reserve`,
     ops: INVENTORY_N,
