@@ -210,6 +210,17 @@ describe("live queries", () => {
     expect(socket.received.some((f) => f.sub !== undefined)).toBe(false);
   });
 
+  it('bytes travel as {"$b": hex}, in the answer and in the pushes', async () => {
+    const stub = actor();
+    await stub.write("INSERT INTO pairs (a, b, v) VALUES ('k', 1, x'0aff')");
+    const socket = await openSocket(stub);
+    const answer = await subscribe(socket, "q", "SELECT a, b, v FROM pairs");
+    expect(answer.result.rows).toEqual([{ a: "k", b: 1, v: { $b: "0aff" } }]);
+    await stub.write("INSERT INTO pairs (a, b, v) VALUES ('k', 2, x'00107f80')");
+    const push = await socket.next((f) => f.sub === "q");
+    expect(push.rows).toEqual([{ a: "k", b: 2, v: { $b: "00107f80" } }]);
+  });
+
   it("unsubscribe stops the pushes; subscriptions are bounded per socket", async () => {
     const stub = actor();
     const socket = await openSocket(stub);

@@ -1,5 +1,6 @@
 import type { ActorConnection } from "../broadcast/state";
 import { ActorError } from "../errors";
+import { toHex } from "../hex";
 import { floorLsn, lastLsn, WAL } from "../history/store";
 import type { TableInfo } from "../history/tables";
 import { analyzeLiveQuery, bind, checkParams, type LiveParam, type LiveQuery } from "./live-sql";
@@ -247,7 +248,7 @@ function wireValue(value: unknown): unknown {
       value instanceof ArrayBuffer
         ? new Uint8Array(value)
         : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-    return { $b: [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("") };
+    return { $b: toHex(bytes) };
   }
   return value;
 }
