@@ -34,7 +34,7 @@ import {
   type RestoreInput,
   restoreInput,
 } from "./inputs";
-import { type HistoryEntry, OperationLog, rowsOf } from "./log";
+import { type HistoryEntry, OperationLog } from "./log";
 import type { DocumentRole } from "./schema";
 import * as schema from "./schema";
 
@@ -245,8 +245,12 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
    */
   #checkBase(op: OperationInput, userId: string): void {
     if (op.type === "insert" || op.baseLsn === undefined) return;
-    const touched = op.type === "delete" ? this.#blocks.subtree(op.blockId).map((r) => r.id) : [op.blockId];
-    const clash = this.#log.conflictAfter(this.#log.lastIdAt(op.baseLsn), touched, userId);
+    const clash = this.#log.conflictAfter(
+      this.#log.lastIdAt(op.baseLsn),
+      op.blockId,
+      op.type === "delete",
+      userId,
+    );
     if (clash) throw staleEdit(op.blockId, op.baseLsn, clash);
   }
 
@@ -263,11 +267,10 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
         const op = action === "undo" ? this.#log.lastDone(userId) : this.#log.lastUndone(userId);
         if (!op || op.op_type === null || op.block_id === null) return null;
         const since = action === "undo" ? op.id : op.undone_by!;
-        const target = rowsOf(action === "undo" ? op.before_state : op.after_state);
+        const target = this.#log.rows(op, action === "undo" ? "before" : "after");
         // Undoing an insert (or redoing a delete) removes the block's whole subtree as it is now:
         // an edit by someone else to any block in it (or a block they moved in) is a clash.
-        const touched = target === null ? this.#blocks.subtree(op.block_id).map((r) => r.id) : [op.block_id];
-        const clash = this.#log.conflictAfter(since, touched.length ? touched : [op.block_id], userId);
+        const clash = this.#log.conflictAfter(since, op.block_id, target === null, userId);
         const effect = clash
           ? { reason: `changed since by ${clash.user_id} (${clash.kind})`, blockId: op.block_id }
           : revert(this.#blocks, op.op_type, op.block_id, target, userId, now);
@@ -292,7 +295,7 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
           kind: action,
           opType: op.op_type,
           data,
-          before: rowsOf(action === "undo" ? op.after_state : op.before_state),
+          before: this.#log.rows(op, action === "undo" ? "after" : "before"),
           after: target,
           refId: op.id,
           timestamp: now,
@@ -334,7 +337,7 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
         this.connections.send(connection, text);
     } else
       for (const row of rows) {
-        const data = JSON.parse(row.op_data) as Record<string, unknown>;
+        const data = this.#log.data(row);
         const stamp = { userId: row.user_id, lsn: row.lsn };
         if (row.kind === "edit")
           this.connections.send(connection, frame("operation", { ...data, ...stamp, operationId: row.id }));

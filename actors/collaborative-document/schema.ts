@@ -100,6 +100,29 @@ export const operations = sqliteTable(
 );
 
 /**
+ * The block rows before or after an operation when their JSON is too large for one row (DO SQLite
+ * holds at most 2 MB in a row or string): the rows in pieces of at most LOG_PIECE_BYTES each (a
+ * JSON array of rows per piece, `part` 0, 1, …), the operations row's `before_state` / `after_state`
+ * then null. Deleted with their operation.
+ */
+export const operationParts = sqliteTable(
+  "operation_parts",
+  {
+    opId: integer("op_id")
+      .notNull()
+      .references(() => operations.id, { onDelete: "cascade" }),
+    side: text("side", { enum: ["before", "after"] }).notNull(),
+    part: integer("part").notNull(),
+    /** JSON array of block rows. */
+    rows: text("rows").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.opId, t.side, t.part] }),
+    check("operation_parts_side_known", sql`${t.side} IN ('before', 'after')`),
+  ],
+);
+
+/**
  * Changes a client named with an `opId` (unique per user), and the answer they got: the same
  * opId again (a retry after a lost answer) gets that answer, marked `duplicate`, and applies nothing.
  */
