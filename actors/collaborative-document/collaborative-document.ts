@@ -690,8 +690,11 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
     if (row && row.id !== this.name)
       this.transaction(() => {
         this.query("UPDATE operations SET lsn = 0");
-        // The parent's floor is in the parent's LSNs: the branch's log is complete from its fork.
-        this.query("UPDATE documents SET id = ?, log_floor_lsn = 0", [this.name]);
+        // The parent's floor is in the parent's LSNs. A branch adopted on first use has written
+        // nothing yet (its LSN is 0): its log is complete from the fork. A branch made before
+        // adoption existed (fe94657) may have been edited already: its own entries lose their LSN
+        // too, so a sync or baseLsn from before now must not rely on the log (refresh, STALE_EDIT).
+        this.query("UPDATE documents SET id = ?, log_floor_lsn = ?", [this.name, this.#lsn()]);
         this.query("DELETE FROM presence");
         this.#scheduleSweep();
       });
