@@ -128,3 +128,29 @@ describe("CollaborativeDocument: a subtree of more than 2 MB", () => {
     carol.close();
   });
 });
+
+describe("CollaborativeDocument: a sync of many large changes", () => {
+  it("is a refresh past 8 MiB of missed changes (held in memory at once), exact below it", async () => {
+    const doc = docName("big-sync");
+    const alice = await connect(doc, "alice");
+    await edit(alice, { type: "insert", blockId: "code", blockType: "code", content: "" });
+    const from = alice.lsn;
+    // Typing in a large code block: every update carries the whole block (~240 KB each).
+    for (let i = 0; i < 36; i++)
+      expect(
+        (await edit(alice, { type: "update", blockId: "code", content: `${i}`.padEnd(240_000, "z") })).type,
+      ).toBe("ack");
+    const bob = await connect(doc, "bob");
+    bob.take(() => true);
+    const synced = await ask(bob, "sync", { sinceLsn: from });
+    expect(synced.data).toMatchObject({ refreshed: true, reason: "too_many" });
+    expect(bob.take(ofType("operation"))).toEqual([]);
+    expect(bob.view()).toEqual(await serverBlocks(doc));
+    // A few of them are sent as they were.
+    const recent = await ask(bob, "sync", { sinceLsn: synced.data.lsn - 3 });
+    expect(recent.data).toMatchObject({ refreshed: false });
+    expect(bob.take(ofType("operation")).length).toBe(3);
+    alice.close();
+    bob.close();
+  });
+});

@@ -53,6 +53,8 @@ export const DEFAULT_RETENTION: Retention = {
   maxLogEntries: 10_000,
   clientOps: 7 * 86_400_000,
 };
+/** A sync sends the missed changes when they hold at most this much JSON (else a refresh, paged). */
+export const MAX_SYNC_CHARS = 8 * 1024 * 1024;
 /** How often the log and the opId answers are pruned (the schedule `prune-log`). */
 export const PRUNE_EVERY_MS = 3_600_000;
 /** Rows deleted per transaction, and per run (a run that leaves more schedules another in 1 s). */
@@ -361,13 +363,15 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
   #sync(connection: ActorConnection, sinceLsn: number, id: string | number | undefined): void {
     const lsn = this.#lsn();
     const pruned = sinceLsn < this.#floorLsn();
-    const rows = sinceLsn > lsn || pruned ? [] : this.#log.since(sinceLsn, MAX_SYNC_OPERATIONS);
+    const missed =
+      sinceLsn > lsn || pruned ? [] : this.#log.since(sinceLsn, MAX_SYNC_OPERATIONS, MAX_SYNC_CHARS);
+    const rows = missed ?? [];
     const reason =
       sinceLsn > lsn
         ? "ahead"
         : pruned
           ? "log_pruned"
-          : rows.length > MAX_SYNC_OPERATIONS
+          : missed === null
             ? "too_many"
             : rows.some((r) => r.kind === "restore" || r.kind === "merge")
               ? "restore_or_merge"

@@ -48,6 +48,9 @@ export const LOG_PIECE_BYTES = 1_000_000;
 
 const COLUMNS =
   "id, user_id, block_id, kind, op_type, op_data, before_state, after_state, ref_id, state, undone_by, timestamp, lsn";
+/** An entry as sync reads it: the block rows are not needed (an undo's blocks kept apart are read by data()). */
+const SYNC_COLUMNS =
+  "id, user_id, block_id, kind, op_type, op_data, NULL AS before_state, NULL AS after_state, ref_id, state, undone_by, timestamp, lsn";
 const INSERT = `INSERT INTO operations (user_id, block_id, kind, op_type, op_data, before_state, after_state,
   ref_id, state, timestamp, lsn) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`;
 
@@ -215,11 +218,21 @@ export class OperationLog {
     )[0].id;
   }
 
-  /** Rows with a change after `lsn`, oldest first, at most `limit` (+1 to tell there are more). */
-  since(lsn: number, limit: number): OperationRow[] {
-    return this.#query<OperationRow>(`SELECT ${COLUMNS} FROM operations WHERE lsn > ? ORDER BY id LIMIT ?`, [
+  /**
+   * Rows with a change after `lsn`, oldest first, without their block rows (sync sends op_data),
+   * or null when there are more than `limit` of them or their frames hold more than `maxChars`:
+   * they are all held in memory at once (an isolate has 128 MB), so the caller sends a refresh.
+   */
+  since(lsn: number, limit: number, maxChars: number): OperationRow[] | null {
+    const [size] = this.#query<{ n: number; chars: number }>(
+      `SELECT count(*) AS n, coalesce(sum(length(op_data)
+         + coalesce((SELECT sum(length(rows)) FROM operation_parts p WHERE p.op_id = o.id AND p.side = 'after'), 0)), 0) AS chars
+       FROM (SELECT id, op_data FROM operations WHERE lsn > ? ORDER BY id LIMIT ?) o`,
+      [lsn, limit + 1],
+    );
+    if (size.n > limit || size.chars > maxChars) return null;
+    return this.#query<OperationRow>(`SELECT ${SYNC_COLUMNS} FROM operations WHERE lsn > ? ORDER BY id`, [
       lsn,
-      limit + 1,
     ]);
   }
 
