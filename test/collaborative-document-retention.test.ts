@@ -119,4 +119,33 @@ describe("CollaborativeDocument: retention of the operation log and of opId answ
     await runPruneSchedule(doc);
     alice.close();
   });
+
+  it("a prune with more to do than one run continues in another run", async () => {
+    const doc = docName("retention-more");
+    const alice = await connect(doc, "alice");
+    await edit(alice, { type: "insert", blockId: "a" });
+    expect((await post(`/documents/${doc}/retention`, { maxLogEntries: 1 })).status).toBe(200);
+    // 25,000 older entries (more than the 20,000 one run deletes), written as the log writes them.
+    await runInDurableObject(stubOf(doc), (actor) => {
+      actor.query(
+        `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 25000)
+         INSERT INTO operations (id, user_id, block_id, kind, op_type, op_data, timestamp, lsn, state)
+         SELECT -i, 'alice', 'a', 'edit', 'update', '{}', 0, 0, 'dropped' FROM n`,
+      );
+    });
+    expect(await count(doc, "operations")).toBe(25_001);
+    await runPruneSchedule(doc);
+    expect(await count(doc, "operations")).toBe(5_001);
+    const more = await runInDurableObject(stubOf(doc), (actor) => actor.schedule.get("prune-log-more"));
+    expect(more).toMatchObject({ method: "pruneLog" });
+    await runInDurableObject(stubOf(doc), (actor) => {
+      actor.run("UPDATE _dosql_schedules SET next_run_at = ? WHERE key = 'prune-log-more'", [Date.now() - 1]);
+    });
+    expect(await runDurableObjectAlarm(stubOf(doc))).toBe(true);
+    expect(await count(doc, "operations")).toBe(1);
+    expect(
+      await runInDurableObject(stubOf(doc), (actor) => actor.schedule.get("prune-log-more")),
+    ).toBeUndefined();
+    alice.close();
+  });
 });

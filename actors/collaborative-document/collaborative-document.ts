@@ -607,11 +607,11 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
    * sync from before it gets a `refresh` (reason `log_pruned`), an edit with an older `baseLsn`
    * STALE_EDIT. Bounded per run; a run that leaves more schedules another.
    */
-  pruneLog(options?: { now?: number }): PruneResult {
+  pruneLog(): PruneResult {
     const none = { operations: 0, clientOps: 0, floorLsn: 0, more: false };
     if (!this.#exists()) return none;
     this.#adoptCopy();
-    const now = options?.now ?? Date.now();
+    const now = Date.now();
     const retention = this.#retention();
     let operations = 0;
     let clientOps = 0;
