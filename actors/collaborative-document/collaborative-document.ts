@@ -3,6 +3,7 @@ import type { ActorConnection, ConnectionIdentity } from "../../src/broadcast";
 import { registerName } from "../../src/coordinator/directory";
 import { parseInput } from "../../src/coordinator/validate";
 import { type ActorConfig, defineActor } from "../../src/define-actor";
+import { parseDuration } from "../../src/duration";
 import { ActorError } from "../../src/errors";
 import { fleet } from "../../src/fleet/part";
 import { history } from "../../src/history/index";
@@ -13,7 +14,7 @@ import { rpc } from "../../src/rpc/index";
 import { SqlActor } from "../../src/sql-actor";
 import { type Block, Blocks, type Query, toBlock } from "./blocks";
 import { applyEdit, isRefusal, revert } from "./edits";
-import { documentNotFound, notAllowed, staleEdit } from "./errors";
+import { documentNotFound, notAllowed, staleBase, staleEdit } from "./errors";
 import { frame, pageBlocks, pagedFrames } from "./frames";
 import {
   type BranchInput,
@@ -32,9 +33,11 @@ import {
   type OperationInput,
   type PresenceInput,
   type RestoreInput,
+  type RetentionInput,
   restoreInput,
+  retentionInput,
 } from "./inputs";
-import { type HistoryEntry, OperationLog, rowsOf } from "./log";
+import { type HistoryEntry, OperationLog } from "./log";
 import type { DocumentRole } from "./schema";
 import * as schema from "./schema";
 
@@ -43,6 +46,35 @@ export const PRESENCE_COALESCE_MS = 50;
 /** How often presence rows of users with no open socket are cleared. */
 export const PRESENCE_SWEEP_MS = 60_000;
 const RANK: Record<DocumentRole, number> = { viewer: 0, editor: 1, admin: 2 };
+
+/** Default retention: log entries 30 days (history's) and at most 10,000; opId answers 7 days. */
+export const DEFAULT_RETENTION: Retention = {
+  log: 30 * 86_400_000,
+  maxLogEntries: 10_000,
+  clientOps: 7 * 86_400_000,
+};
+/** A sync sends the missed changes when they hold at most this much JSON (else a refresh, paged). */
+export const MAX_SYNC_CHARS = 8 * 1024 * 1024;
+/** How often the log and the opId answers are pruned (the schedule `prune-log`). */
+export const PRUNE_EVERY_MS = 3_600_000;
+/** Rows deleted per transaction, and per run (a run that leaves more schedules another in 1 s). */
+const PRUNE_BATCH = 1_000;
+const PRUNE_MAX_PER_RUN = 20_000;
+
+/** How long the log and the opId answers are kept (ms; `maxLogEntries` entries at most). */
+export interface Retention {
+  log: number;
+  maxLogEntries: number;
+  clientOps: number;
+}
+
+export interface PruneResult {
+  operations: number;
+  clientOps: number;
+  /** A sync or baseLsn from before this LSN gets a refresh or STALE_EDIT. */
+  floorLsn: number;
+  more: boolean;
+}
 
 export interface PresenceEntry {
   userId: string;
@@ -245,8 +277,15 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
    */
   #checkBase(op: OperationInput, userId: string): void {
     if (op.type === "insert" || op.baseLsn === undefined) return;
-    const touched = op.type === "delete" ? this.#blocks.subtree(op.blockId).map((r) => r.id) : [op.blockId];
-    const clash = this.#log.conflictAfter(this.#log.lastIdAt(op.baseLsn), touched, userId);
+    // The entries after baseLsn are not all kept: whether someone changed the block is unknown.
+    const floor = this.#floorLsn();
+    if (op.baseLsn < floor) throw staleBase(op.blockId, op.baseLsn, floor);
+    const clash = this.#log.conflictAfter(
+      this.#log.lastIdAt(op.baseLsn),
+      op.blockId,
+      op.type === "delete",
+      userId,
+    );
     if (clash) throw staleEdit(op.blockId, op.baseLsn, clash);
   }
 
@@ -263,11 +302,10 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
         const op = action === "undo" ? this.#log.lastDone(userId) : this.#log.lastUndone(userId);
         if (!op || op.op_type === null || op.block_id === null) return null;
         const since = action === "undo" ? op.id : op.undone_by!;
-        const target = rowsOf(action === "undo" ? op.before_state : op.after_state);
+        const target = this.#log.rows(op, action === "undo" ? "before" : "after");
         // Undoing an insert (or redoing a delete) removes the block's whole subtree as it is now:
         // an edit by someone else to any block in it (or a block they moved in) is a clash.
-        const touched = target === null ? this.#blocks.subtree(op.block_id).map((r) => r.id) : [op.block_id];
-        const clash = this.#log.conflictAfter(since, touched.length ? touched : [op.block_id], userId);
+        const clash = this.#log.conflictAfter(since, op.block_id, target === null, userId);
         const effect = clash
           ? { reason: `changed since by ${clash.user_id} (${clash.kind})`, blockId: op.block_id }
           : revert(this.#blocks, op.op_type, op.block_id, target, userId, now);
@@ -292,7 +330,7 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
           kind: action,
           opType: op.op_type,
           data,
-          before: rowsOf(action === "undo" ? op.after_state : op.before_state),
+          before: this.#log.rows(op, action === "undo" ? "after" : "before"),
           after: target,
           refId: op.id,
           timestamp: now,
@@ -324,17 +362,27 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
    */
   #sync(connection: ActorConnection, sinceLsn: number, id: string | number | undefined): void {
     const lsn = this.#lsn();
-    const rows = sinceLsn > lsn ? [] : this.#log.since(sinceLsn, MAX_SYNC_OPERATIONS);
-    const refresh =
-      sinceLsn > lsn ||
-      rows.length > MAX_SYNC_OPERATIONS ||
-      rows.some((r) => r.kind === "restore" || r.kind === "merge");
+    const pruned = sinceLsn < this.#floorLsn();
+    const missed =
+      sinceLsn > lsn || pruned ? [] : this.#log.since(sinceLsn, MAX_SYNC_OPERATIONS, MAX_SYNC_CHARS);
+    const rows = missed ?? [];
+    const reason =
+      sinceLsn > lsn
+        ? "ahead"
+        : pruned
+          ? "log_pruned"
+          : missed === null
+            ? "too_many"
+            : rows.some((r) => r.kind === "restore" || r.kind === "merge")
+              ? "restore_or_merge"
+              : undefined;
+    const refresh = reason !== undefined;
     if (refresh) {
       for (const text of pagedFrames("refresh", this.#allBlocks(), { lsn }))
         this.connections.send(connection, text);
     } else
       for (const row of rows) {
-        const data = JSON.parse(row.op_data) as Record<string, unknown>;
+        const data = this.#log.data(row);
         const stamp = { userId: row.user_id, lsn: row.lsn };
         if (row.kind === "edit")
           this.connections.send(connection, frame("operation", { ...data, ...stamp, operationId: row.id }));
@@ -344,7 +392,10 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
             frame(row.kind, { ...data, ...stamp, [`${row.kind}Id`]: row.id }),
           );
       }
-    this.connections.send(connection, frame("synced", { id, lsn, refreshed: refresh }));
+    this.connections.send(
+      connection,
+      frame("synced", { id, lsn, refreshed: refresh, ...(reason && { reason }) }),
+    );
   }
 
   /** Remember the user's latest cursor; one `presence` frame per user per PRESENCE_COALESCE_MS. */
@@ -529,6 +580,77 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
     return { branch, merged: true, changes: result.changes, conflicts: result.conflicts, lsn };
   }
 
+  /**
+   * How long the operation log and the opId answers are kept (admins only): `log` (an age, default
+   * 30 days) and `maxLogEntries` (default 10,000) bound the log, `clientOps` (default 7 days) the
+   * answers kept for retries. Omitted fields are unchanged; `{}` reads the settings.
+   */
+  configureRetention(input: RetentionInput, caller: CallerInput): { retention: Retention } {
+    const { log, maxLogEntries, clientOps } = parseInput(retentionInput, input ?? {});
+    this.#caller(caller, "admin");
+    const ms = (v: string | number | undefined) => (typeof v === "string" ? parseDuration(v)! : v);
+    this.transaction(() => {
+      if (log !== undefined) this.query("UPDATE documents SET log_retain_ms = ?", [ms(log)]);
+      if (maxLogEntries !== undefined)
+        this.query("UPDATE documents SET log_max_entries = ?", [maxLogEntries]);
+      if (clientOps !== undefined)
+        this.query("UPDATE documents SET client_ops_retain_ms = ?", [ms(clientOps)]);
+      this.#schedulePrune();
+    });
+    return { retention: this.#retention() };
+  }
+
+  /**
+   * The schedule's prune (every hour): log entries older than the retention or beyond its count,
+   * oldest first (so every entry after a kept one is kept: undo, redo and baseLsn checks read
+   * them), and opId answers older than theirs. Raises the log's floor to the newest LSN pruned: a
+   * sync from before it gets a `refresh` (reason `log_pruned`), an edit with an older `baseLsn`
+   * STALE_EDIT. Bounded per run; a run that leaves more schedules another.
+   */
+  pruneLog(): PruneResult {
+    const none = { operations: 0, clientOps: 0, floorLsn: 0, more: false };
+    if (!this.#exists()) return none;
+    this.#adoptCopy();
+    const now = Date.now();
+    const retention = this.#retention();
+    let operations = 0;
+    let clientOps = 0;
+    let more = false;
+    for (;;) {
+      const done = this.transaction(() => {
+        const [cut] = this.query<{ id: number | null }>(
+          `SELECT max(coalesce((SELECT min(id) FROM operations WHERE timestamp >= ?) - 1, (SELECT max(id) FROM operations)),
+             coalesce((SELECT id FROM operations ORDER BY id DESC LIMIT 1 OFFSET ?), 0)) AS id`,
+          [now - retention.log, retention.maxLogEntries],
+        );
+        const upTo = cut.id ?? 0;
+        const [batch] = this.query<{ last: number | null; lsn: number | null; n: number }>(
+          `SELECT max(id) AS last, max(lsn) AS lsn, count(*) AS n FROM
+             (SELECT id, lsn FROM operations WHERE id <= ? ORDER BY id LIMIT ?)`,
+          [upTo, PRUNE_BATCH],
+        );
+        if (batch.n > 0) {
+          this.query("DELETE FROM operations WHERE id <= ?", [batch.last]);
+          this.query("UPDATE documents SET log_floor_lsn = max(log_floor_lsn, ?)", [batch.lsn]);
+        }
+        const gone = this.run(
+          "DELETE FROM client_ops WHERE rowid IN (SELECT rowid FROM client_ops WHERE at < ? LIMIT ?)",
+          [now - retention.clientOps, PRUNE_BATCH],
+        ).changes;
+        operations += batch.n;
+        clientOps += gone;
+        return batch.n < PRUNE_BATCH && gone < PRUNE_BATCH;
+      });
+      if (done) break;
+      if (operations + clientOps >= PRUNE_MAX_PER_RUN) {
+        more = true;
+        this.schedule.at(1_000, "pruneLog", undefined, { key: "prune-log-more" });
+        break;
+      }
+    }
+    return { operations, clientOps, floorLsn: this.#floorLsn(), more };
+  }
+
   /** Give `userId` a role on this document (admins only). Takes effect on their next frame. */
   grant(input: GrantInput, caller: CallerInput): { userId: string; role: DocumentRole } {
     const { userId, role } = parseInput(grantInput, input);
@@ -572,8 +694,12 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
     if (row && row.id !== this.name)
       this.transaction(() => {
         this.query("UPDATE operations SET lsn = 0");
+        // The parent's floor is in the parent's LSNs. A branch adopted on first use has written
+        // nothing yet (its LSN is 0): its log is complete from the fork. A branch made before
+        // adoption existed (fe94657) may have been edited already: its own entries lose their LSN
+        // too, so a sync or baseLsn from before now must not rely on the log (refresh, STALE_EDIT).
+        this.query("UPDATE documents SET id = ?, log_floor_lsn = ?", [this.name, this.#lsn()]);
         this.query("DELETE FROM presence");
-        this.query("UPDATE documents SET id = ?", [this.name]);
         this.#scheduleSweep();
       });
     this.#adopted = row !== undefined;
@@ -602,6 +728,28 @@ export class CollaborativeDocument extends SqlActor<Env, typeof schema> {
 
   #scheduleSweep(): void {
     this.schedule.every(PRESENCE_SWEEP_MS, "sweepPresence", undefined, { key: "presence" });
+    this.#schedulePrune();
+  }
+
+  #schedulePrune(): void {
+    this.schedule.every(PRUNE_EVERY_MS, "pruneLog", undefined, { key: "prune-log" });
+  }
+
+  #retention(): Retention {
+    const [row] = this.query<{ log: number | null; maxLogEntries: number | null; clientOps: number | null }>(
+      `SELECT log_retain_ms AS log, log_max_entries AS maxLogEntries, client_ops_retain_ms AS clientOps
+       FROM documents`,
+    );
+    return {
+      log: row?.log ?? DEFAULT_RETENTION.log,
+      maxLogEntries: row?.maxLogEntries ?? DEFAULT_RETENTION.maxLogEntries,
+      clientOps: row?.clientOps ?? DEFAULT_RETENTION.clientOps,
+    };
+  }
+
+  /** The log's floor: it holds every entry after this LSN. */
+  #floorLsn(): number {
+    return this.query<{ lsn: number }>("SELECT coalesce(max(log_floor_lsn), 0) AS lsn FROM documents")[0].lsn;
   }
 
   #who(connection: ActorConnection): { userId: string; name: string } {

@@ -46,6 +46,15 @@ export function staleEdit(
   );
 }
 
+/** An edit made on a copy older than the operation log kept: whether the block changed since is unknown. */
+export function staleBase(blockId: string, baseLsn: number, floorLsn: number): ActorError {
+  return new ActorError(
+    "STALE_EDIT",
+    `block ${blockId}: LSN ${baseLsn} is older than the operation log kept (from LSN ${floorLsn}); sync and edit again`,
+    { blockId, baseLsn, floorLsn, conflictingOperationId: null, conflictingUserId: null },
+  );
+}
+
 /** The caller's role on this document does not allow the action. */
 export function notAllowed(userId: string, role: string, needs: string): ActorError {
   return new ActorError(

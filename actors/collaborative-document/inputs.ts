@@ -1,5 +1,6 @@
 import * as z from "zod/mini";
 import { NAME_PATTERN } from "../../src/coordinator/validate";
+import { parseDuration } from "../../src/duration";
 import { isoDateTime } from "../../src/iso-input";
 import { BLOCK_TYPES, ROLES } from "./schema";
 
@@ -115,3 +116,17 @@ export type MergeInput = z.input<typeof mergeInput>;
 
 export const grantInput = z.object({ userId, role: z.enum(ROLES) });
 export type GrantInput = z.input<typeof grantInput>;
+
+/** An age like "30d" or "1h", or milliseconds. */
+const age = z.union([
+  z.string().check(z.refine((s) => parseDuration(s) !== undefined, 'must be an age like "7d" or "12h"')),
+  z.int().check(z.gte(1), z.lte(8.64e15)),
+]);
+
+/** How long the operation log (by age and count) and the opId answers are kept; omitted: unchanged. */
+export const retentionInput = z.strictObject({
+  log: z.optional(age),
+  maxLogEntries: z.optional(z.int().check(z.gte(1), z.lte(10_000_000))),
+  clientOps: z.optional(age),
+});
+export type RetentionInput = z.input<typeof retentionInput>;

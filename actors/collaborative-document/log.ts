@@ -1,4 +1,5 @@
-import type { BlockRow, Query } from "./blocks";
+import { utf8Length } from "../../src/json";
+import { type BlockRow, type Query, toBlock } from "./blocks";
 import type { OpKind, OpType } from "./schema";
 
 /** An operations row. */
@@ -37,8 +38,19 @@ export interface HistoryEntry {
 /** A history page holds at most about this much of the log's text (one RPC answer holds 32 MiB). */
 export const MAX_PAGE_CHARS = 8 * 1024 * 1024;
 
+/**
+ * DO SQLite holds at most 2 MB in one row, string or BLOB (developers.cloudflare.com/durable-objects/
+ * platform/limits). The block rows of an operation whose JSON is larger than this (a delete of a
+ * large subtree, its undo) go to `operation_parts` in pieces of at most this many bytes each (a
+ * piece holds at least one row: one block row is far smaller, a frame being at most 256 KiB).
+ */
+export const LOG_PIECE_BYTES = 1_000_000;
+
 const COLUMNS =
   "id, user_id, block_id, kind, op_type, op_data, before_state, after_state, ref_id, state, undone_by, timestamp, lsn";
+/** An entry as sync reads it: the block rows are not needed (an undo's blocks kept apart are read by data()). */
+const SYNC_COLUMNS =
+  "id, user_id, block_id, kind, op_type, op_data, NULL AS before_state, NULL AS after_state, ref_id, state, undone_by, timestamp, lsn";
 const INSERT = `INSERT INTO operations (user_id, block_id, kind, op_type, op_data, before_state, after_state,
   ref_id, state, timestamp, lsn) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`;
 
@@ -69,20 +81,74 @@ export class OperationLog {
       this.#query("UPDATE operations SET state = 'dropped' WHERE user_id = ? AND state = 'undone'", [
         op.userId,
       ]);
+    const before = inline(op.before);
+    const after = inline(op.after);
     const [row] = this.#query<{ id: number }>(INSERT, [
       op.userId,
       op.blockId,
       op.kind,
       op.opType,
-      JSON.stringify(op.data),
-      op.before === null ? null : JSON.stringify(op.before),
-      op.after === null ? null : JSON.stringify(op.after),
+      JSON.stringify(compactData(op.data, op.after, after)),
+      before,
+      after,
       op.refId ?? null,
       op.kind === "edit" ? "done" : null,
       op.timestamp,
       op.lsn,
     ]);
+    if (op.before !== null && before === null) this.#writeParts(row.id, "before", op.before);
+    if (op.after !== null && after === null) this.#writeParts(row.id, "after", op.after);
     return row.id;
+  }
+
+  /** The rows in pieces of at most LOG_PIECE_BYTES of JSON, one statement each. */
+  #writeParts(id: number, side: "before" | "after", rows: BlockRow[]): void {
+    let part = 0;
+    let piece: string[] = [];
+    let size = 2;
+    const flush = () => {
+      this.#query("INSERT INTO operation_parts (op_id, side, part, rows) VALUES (?, ?, ?, ?)", [
+        id,
+        side,
+        part++,
+        `[${piece.join(",")}]`,
+      ]);
+      piece = [];
+      size = 2;
+    };
+    for (const row of rows) {
+      const text = JSON.stringify(row);
+      const bytes = utf8Length(text) + 1;
+      if (piece.length > 0 && size + bytes > LOG_PIECE_BYTES) flush();
+      piece.push(text);
+      size += bytes;
+    }
+    if (piece.length > 0) flush();
+  }
+
+  /** The block rows before or after an operation (null: none), from its row or its pieces. */
+  rows(
+    op: Pick<OperationRow, "id" | "before_state" | "after_state">,
+    side: "before" | "after",
+  ): BlockRow[] | null {
+    const text = side === "before" ? op.before_state : op.after_state;
+    if (text !== null) return JSON.parse(text) as BlockRow[];
+    const parts = this.#query<{ rows: string }>(
+      "SELECT rows FROM operation_parts WHERE op_id = ? AND side = ? ORDER BY part",
+      [op.id, side],
+    );
+    if (parts.length === 0) return null;
+    return parts.flatMap((p) => JSON.parse(p.rows) as BlockRow[]);
+  }
+
+  /** The operation as applied and broadcast (an undo or redo of a large subtree keeps its blocks apart). */
+  data(op: OperationRow): Record<string, unknown> {
+    const data = JSON.parse(op.op_data) as Record<string, unknown>;
+    if (data.blocksInAfter === true) {
+      delete data.blocksInAfter;
+      data.blocks = (this.rows(op, "after") ?? []).map(toBlock);
+    }
+    return data;
   }
 
   /** The user's newest edit still applied (the one undo reverts). */
@@ -115,14 +181,24 @@ export class OperationLog {
   }
 
   /**
-   * The first change after row `afterId` that touched one of `blockIds` by someone other than
-   * `userId`, or any restore/merge.
+   * The first change after row `afterId` that touched block `blockId` (with `subtree`, any block now
+   * in its subtree too) by someone other than `userId`, or any restore/merge. The subtree is read in
+   * the statement itself: its ids are never bound as one (perhaps oversized) string.
    */
-  conflictAfter(afterId: number, blockIds: readonly string[], userId: string): OperationRow | undefined {
+  conflictAfter(
+    afterId: number,
+    blockId: string,
+    subtree: boolean,
+    userId: string,
+  ): OperationRow | undefined {
     const [edit] = this.#query<OperationRow>(
-      `SELECT ${COLUMNS} FROM operations WHERE block_id IN (SELECT value FROM json_each(?)) AND id > ? AND user_id != ?
-       ORDER BY id LIMIT 1`,
-      [JSON.stringify(blockIds), afterId, userId],
+      subtree
+        ? `WITH RECURSIVE tree(id) AS (SELECT id FROM blocks WHERE id = ?
+             UNION ALL SELECT b.id FROM blocks b JOIN tree ON b.parent_id = tree.id)
+           SELECT ${COLUMNS} FROM operations WHERE (block_id = ? OR block_id IN (SELECT id FROM tree))
+             AND id > ? AND user_id != ? ORDER BY id LIMIT 1`
+        : `SELECT ${COLUMNS} FROM operations WHERE block_id = ? AND id > ? AND user_id != ? ORDER BY id LIMIT 1`,
+      subtree ? [blockId, blockId, afterId, userId] : [blockId, afterId, userId],
     );
     const [whole] = this.#query<OperationRow>(
       `SELECT ${COLUMNS} FROM operations WHERE id > ? AND kind IN ('restore', 'merge') ORDER BY id LIMIT 1`,
@@ -142,11 +218,21 @@ export class OperationLog {
     )[0].id;
   }
 
-  /** Rows with a change after `lsn`, oldest first, at most `limit` (+1 to tell there are more). */
-  since(lsn: number, limit: number): OperationRow[] {
-    return this.#query<OperationRow>(`SELECT ${COLUMNS} FROM operations WHERE lsn > ? ORDER BY id LIMIT ?`, [
+  /**
+   * Rows with a change after `lsn`, oldest first, without their block rows (sync sends op_data),
+   * or null when there are more than `limit` of them or their frames hold more than `maxChars`:
+   * they are all held in memory at once (an isolate has 128 MB), so the caller sends a refresh.
+   */
+  since(lsn: number, limit: number, maxChars: number): OperationRow[] | null {
+    const [size] = this.#query<{ n: number; chars: number }>(
+      `SELECT count(*) AS n, coalesce(sum(length(op_data)
+         + coalesce((SELECT sum(length(rows)) FROM operation_parts p WHERE p.op_id = o.id AND p.side = 'after'), 0)), 0) AS chars
+       FROM (SELECT id, op_data FROM operations WHERE lsn > ? ORDER BY id LIMIT ?) o`,
+      [lsn, limit + 1],
+    );
+    if (size.n > limit || size.chars > maxChars) return null;
+    return this.#query<OperationRow>(`SELECT ${SYNC_COLUMNS} FROM operations WHERE lsn > ? ORDER BY id`, [
       lsn,
-      limit + 1,
     ]);
   }
 
@@ -157,7 +243,8 @@ export class OperationLog {
   page(limit: number, before: number | undefined): { history: HistoryEntry[]; next: number | null } {
     const top = before ?? Number.MAX_SAFE_INTEGER;
     const sizes = this.#query<{ id: number; size: number }>(
-      `SELECT id, length(op_data) + coalesce(length(before_state), 0) + coalesce(length(after_state), 0) AS size
+      `SELECT id, length(op_data) + coalesce(length(before_state), 0) + coalesce(length(after_state), 0)
+         + coalesce((SELECT sum(length(rows)) FROM operation_parts WHERE op_id = operations.id), 0) AS size
        FROM operations WHERE id < ? ORDER BY id DESC LIMIT ?`,
       [top, limit + 1],
     );
@@ -171,27 +258,41 @@ export class OperationLog {
       [top, taken],
     );
     const next = taken < sizes.length ? rows[taken - 1].id : null;
-    return { history: rows.map(toEntry), next };
+    return { history: rows.map((r) => this.#entry(r)), next };
+  }
+
+  #entry(r: OperationRow): HistoryEntry {
+    return {
+      id: r.id,
+      userId: r.user_id,
+      blockId: r.block_id,
+      kind: r.kind,
+      opType: r.op_type,
+      operation: this.data(r),
+      before: this.rows(r, "before"),
+      after: this.rows(r, "after"),
+      refId: r.ref_id,
+      state: r.state,
+      timestamp: r.timestamp,
+      lsn: r.lsn,
+    };
   }
 }
 
-function toEntry(r: OperationRow): HistoryEntry {
-  return {
-    id: r.id,
-    userId: r.user_id,
-    blockId: r.block_id,
-    kind: r.kind,
-    opType: r.op_type,
-    operation: JSON.parse(r.op_data),
-    before: r.before_state === null ? null : JSON.parse(r.before_state),
-    after: r.after_state === null ? null : JSON.parse(r.after_state),
-    refId: r.ref_id,
-    state: r.state,
-    timestamp: r.timestamp,
-    lsn: r.lsn,
-  };
+/** The rows' JSON for the operations row, or null when there are none or it is too large for one. */
+function inline(rows: BlockRow[] | null): string | null {
+  if (rows === null) return null;
+  const text = JSON.stringify(rows);
+  return utf8Length(text) <= LOG_PIECE_BYTES ? text : null;
 }
 
-export function rowsOf(text: string | null): BlockRow[] | null {
-  return text === null ? null : (JSON.parse(text) as BlockRow[]);
+/**
+ * The `op_data` to store: an undo or redo that brought back a large subtree has `blocks` equal to
+ * the rows after it, which are stored in pieces: op_data says so instead of holding them again.
+ */
+function compactData(data: unknown, after: BlockRow[] | null, afterInline: string | null): unknown {
+  if (after === null || afterInline !== null || typeof data !== "object" || data === null) return data;
+  if (!("blocks" in data)) return data;
+  const { blocks: _, ...rest } = data as Record<string, unknown>;
+  return { ...rest, blocksInAfter: true };
 }

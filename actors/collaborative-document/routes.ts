@@ -13,7 +13,15 @@ import {
 import { ActorError } from "../../src/errors";
 import { type VouchedCaller, withCaller } from "../../src/rpc/caller";
 import { documentNotFound } from "./errors";
-import { branchInput, type CallerInput, grantInput, historyInput, mergeInput, restoreInput } from "./inputs";
+import {
+  branchInput,
+  type CallerInput,
+  grantInput,
+  historyInput,
+  mergeInput,
+  restoreInput,
+  retentionInput,
+} from "./inputs";
 
 /**
  * `/documents/:doc/...`: the CollaborativeDocument actor named `:doc`. Every route is `user`
@@ -69,6 +77,11 @@ documentRoutes.post("/:doc/merge", allow("user"), async (c) => {
 documentRoutes.post("/:doc/permissions", allow("user"), async (c) => {
   const input = await readJson(c, grantInput);
   return c.json(await (await knownDocument(c)).grant(input, httpCaller(c)));
+});
+
+documentRoutes.post("/:doc/retention", allow("user"), async (c) => {
+  const input = await readJson(c, retentionInput);
+  return c.json(await (await knownDocument(c)).configureRetention(input, httpCaller(c)));
 });
 
 /** The stub of an existing document, or DOCUMENT_NOT_FOUND without reaching (and so creating) it. */

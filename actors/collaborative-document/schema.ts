@@ -36,6 +36,16 @@ export const documents = sqliteTable("documents", {
   createdBy: text("created_by").notNull(),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
+  /** Retention of the operation log by age (ms) and count, and of opId answers (ms); null: the default. */
+  logRetainMs: integer("log_retain_ms"),
+  logMaxEntries: integer("log_max_entries"),
+  clientOpsRetainMs: integer("client_ops_retain_ms"),
+  /**
+   * The log is complete after this LSN only: entries up to it were pruned (or, on a branch made
+   * before its copy was adopted, carry no LSN of this document). A sync or `baseLsn` from before it
+   * cannot be answered from the log.
+   */
+  logFloorLsn: integer("log_floor_lsn").notNull().default(0),
 });
 
 /** Block-based content; `position` is a fractional index among siblings (same parent). */
@@ -100,6 +110,29 @@ export const operations = sqliteTable(
 );
 
 /**
+ * The block rows before or after an operation when their JSON is too large for one row (DO SQLite
+ * holds at most 2 MB in a row or string): the rows in pieces of at most LOG_PIECE_BYTES each (a
+ * JSON array of rows per piece, `part` 0, 1, …), the operations row's `before_state` / `after_state`
+ * then null. Deleted with their operation.
+ */
+export const operationParts = sqliteTable(
+  "operation_parts",
+  {
+    opId: integer("op_id")
+      .notNull()
+      .references(() => operations.id, { onDelete: "cascade" }),
+    side: text("side", { enum: ["before", "after"] }).notNull(),
+    part: integer("part").notNull(),
+    /** JSON array of block rows. */
+    rows: text("rows").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.opId, t.side, t.part] }),
+    check("operation_parts_side_known", sql`${t.side} IN ('before', 'after')`),
+  ],
+);
+
+/**
  * Changes a client named with an `opId` (unique per user), and the answer they got: the same
  * opId again (a retry after a lost answer) gets that answer, marked `duplicate`, and applies nothing.
  */
@@ -112,7 +145,7 @@ export const clientOps = sqliteTable(
     answer: text("answer").notNull(),
     at: integer("at").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.userId, t.opId] })],
+  (t) => [primaryKey({ columns: [t.userId, t.opId] }), index("idx_client_ops_at").on(t.at)],
 );
 
 /** Who is here: one row per connected user, cleared when their last socket closes and by a schedule. */
