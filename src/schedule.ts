@@ -99,6 +99,12 @@ export class Scheduler<T extends object> {
   #stopped = false;
   /** Set while the alarm handler waits: wakes it when the table changes (a task due sooner). */
   #wake: (() => void) | undefined;
+  /**
+   * Runs started by this instance and not ended, by task id. Kept across alarm handlers: a handler
+   * that returned at `handlerLimit.maxMs` leaves its runs going, and the next one must count them
+   * against `batchSize` (a map of its own started empty and ran up to twice the batch).
+   */
+  readonly #inFlight = new Map<string, Promise<void>>();
 
   constructor(
     host: T,
@@ -222,7 +228,7 @@ export class Scheduler<T extends object> {
     if (this.#stopped || !this.#store.exists) return;
     this.#armedAt = undefined; // the alarm that woke us is spent
     const started = Date.now();
-    const inFlight = new Map<string, Promise<void>>();
+    const inFlight = this.#inFlight;
     try {
       while (!this.#stopped) {
         const now = Date.now();
