@@ -23,6 +23,11 @@ export { RpcError };
 
 type Frame = Record<string, unknown>;
 
+/** An error frame's code and message: under `data` (DESIGN.md §4), or flat as the socket also sends them. */
+const errorData = (frame: Frame) => (frame.data ?? {}) as { code?: unknown; message?: unknown };
+const codeOf = (frame: Frame) => String(errorData(frame).code ?? frame.code ?? "");
+const messageOf = (frame: Frame) => String(errorData(frame).message ?? frame.message ?? "");
+
 const bytes = (text: string) => new TextEncoder().encode(text).length;
 type Row = Record<string, unknown>;
 
@@ -49,7 +54,11 @@ export function connect<T>(url: string | URL, options: ConnectOptions = {}): Act
   const calls = new Map<string, Call>();
   const queue: string[] = [];
   const lives = new Map<string, Live>();
-  const listeners = { open: new Set<() => void>(), close: new Set<() => void>() };
+  const listeners = {
+    open: new Set<() => void>(),
+    close: new Set<() => void>(),
+    message: new Set<(frame: Frame) => void>(),
+  };
   let seq = 0;
   let status: ConnectionStatus = "connecting";
 
@@ -77,8 +86,20 @@ export function connect<T>(url: string | URL, options: ConnectOptions = {}): Act
         } catch {
           return;
         }
-        if (frame.sub !== undefined) lives.get(String(frame.sub))?.push(frame);
-        else if (frame.type === "error" && frame.code === "MESSAGE_TOO_LARGE") tooLarge(frame);
+        if (frame === null || typeof frame !== "object" || Array.isArray(frame)) return;
+        // A frame with a `type` is the actor's own (DESIGN.md §4, src/rpc/protocol.ts): never an
+        // answer or a push, whatever `id` or `sub` it carries. The one such frame about a call is
+        // the error for a frame the socket could not read: it fails that call.
+        if ("type" in frame) {
+          if (frame.type === "error" && codeOf(frame) === "MESSAGE_TOO_LARGE" && tooLarge(frame)) return;
+          for (const fn of listeners.message) {
+            try {
+              fn(frame);
+            } catch (err) {
+              console.error("a message listener threw", err);
+            }
+          }
+        } else if (frame.sub !== undefined) lives.get(String(frame.sub))?.push(frame);
         else if (typeof frame.id === "string") answer(frame);
       },
       close() {
@@ -102,12 +123,13 @@ export function connect<T>(url: string | URL, options: ConnectOptions = {}): Act
    * calls sent and not answered, and the largest of them is too large too (any frame larger than a
    * refused one is refused): fail that one. Each refused frame gets its own error.
    */
-  function tooLarge(frame: Frame): void {
+  function tooLarge(frame: Frame): boolean {
     let largest: [string, Call] | undefined;
     for (const entry of calls)
       if (entry[1].sent && (!largest || bytes(entry[1].frame) > bytes(largest[1].frame))) largest = entry;
-    if (!largest) return;
-    answer({ id: largest[0], error: { code: frame.code, message: String(frame.message ?? "") } });
+    if (!largest) return false;
+    answer({ id: largest[0], error: { code: codeOf(frame), message: messageOf(frame) } });
+    return true;
   }
 
   function answer(frame: Frame): void {
@@ -314,9 +336,11 @@ export function connect<T>(url: string | URL, options: ConnectOptions = {}): Act
     get $status() {
       return status;
     },
-    $on(event: "open" | "close", listener: () => void) {
-      listeners[event].add(listener);
-      return () => listeners[event].delete(listener);
+    $on(event: "open" | "close" | "message", listener: (frame: Frame) => void) {
+      const set = listeners[event] as Set<(frame: Frame) => void> | undefined;
+      if (!set) throw new TypeError(`$on(): no event ${JSON.stringify(event)} (open, close, message)`);
+      set.add(listener);
+      return () => set.delete(listener);
     },
     $close() {
       // Calls first: the socket reports its close at once, and these were not lost but abandoned.

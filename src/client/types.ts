@@ -63,6 +63,12 @@ export interface ClientControls {
   readonly $status: ConnectionStatus;
   /** Listen to "open" and "close" of the underlying socket (each reconnect opens again). */
   $on(event: "open" | "close", listener: () => void): () => void;
+  /**
+   * Listen to the actor's own frames: every decoded frame with a `type` (broadcasts, presence,
+   * `{ type: "error" }` frames), whatever else it carries. Such a frame never answers a call or
+   * feeds a live query, even with an `id` or `sub` of its own.
+   */
+  $on(event: "message", listener: (frame: Record<string, unknown>) => void): () => void;
   /** Close for good: pending and queued calls fail with CLOSED. */
   $close(): void;
 }

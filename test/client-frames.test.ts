@@ -1,0 +1,122 @@
+import { env, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { connect, RpcError } from "../src/client/index";
+import type { RpcActor } from "./fixtures/rpc-actor";
+import { uniqueName } from "./rpc-helpers";
+
+// dosql-actors/client inside workerd against real actor sockets: which frames answer a call, per-call
+// timeouts, and a refused frame's error matched to its call by id.
+
+type Stub = { fetch(request: Request): Promise<Response> };
+
+/**
+ * A WebSocket constructor for connect() whose sockets are real actor sockets, opened by a
+ * `stub.fetch` upgrade (inside workerd a URL of the test has no server behind it). It only adapts
+ * workerd's accepted socket to the browser shape partysocket expects: an `open` event, readyState.
+ */
+function socketsTo(stub: Stub): new (url: string) => WebSocket {
+  return class ActorSocket extends EventTarget {
+    static readonly CONNECTING = 0;
+    static readonly OPEN = 1;
+    static readonly CLOSING = 2;
+    static readonly CLOSED = 3;
+    readyState = 0;
+    binaryType = "blob";
+    bufferedAmount = 0;
+    extensions = "";
+    protocol = "";
+    #ws: WebSocket | undefined;
+    constructor(readonly url: string) {
+      super();
+      const http = url.replace(/^ws/, "http");
+      void stub.fetch(new Request(http, { headers: { Upgrade: "websocket" } })).then((res) => {
+        const ws = res.webSocket;
+        if (!ws || this.readyState === 3) return this.#closed(1006);
+        ws.accept();
+        this.#ws = ws;
+        ws.addEventListener("message", (e) =>
+          this.dispatchEvent(new MessageEvent("message", { data: e.data })),
+        );
+        ws.addEventListener("close", (e) => this.#closed(e.code));
+        this.readyState = 1;
+        this.dispatchEvent(new Event("open"));
+      });
+    }
+    send(data: string): void {
+      this.#ws?.send(data);
+    }
+    close(code?: number, reason?: string): void {
+      if (this.readyState === 3) return;
+      this.#ws?.close(code ?? 1000, reason);
+      this.#closed(code ?? 1000);
+    }
+    #closed(code: number): void {
+      if (this.readyState === 3) return;
+      this.readyState = 3;
+      this.dispatchEvent(new CloseEvent("close", { code, wasClean: code === 1000 }));
+    }
+  } as unknown as new (
+    url: string,
+  ) => WebSocket;
+}
+
+const rpcActor = () => env.RPC_ACTOR.getByName(uniqueName("client-frames"));
+const within = (promise: PromiseLike<unknown>, ms = 3000) =>
+  Promise.race([
+    Promise.resolve(promise).then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    ),
+    new Promise((r) => setTimeout(() => r("still pending"), ms)),
+  ]);
+
+type Client = {
+  sleep(ms: number, value: unknown): Promise<unknown>;
+  echo(...args: unknown[]): Promise<unknown[]>;
+  $on(event: string, listener: (frame?: unknown) => void): () => void;
+  $close(): void;
+};
+const client = (stub: Stub, options: Record<string, unknown> = {}) =>
+  connect<typeof RpcActor>(`http://actor/ws?_pk=${uniqueName("p")}`, {
+    WebSocket: socketsTo(stub),
+    minDelayMs: 50,
+    ...options,
+  }) as unknown as Client;
+
+describe("frames with a type are broadcasts, never answers", () => {
+  it("a broadcast carrying a top-level id or sub does not settle the pending call of that id, and reaches $on('message')", async () => {
+    const stub = rpcActor();
+    const c = client(stub);
+    const heard: unknown[] = [];
+    c.$on("message", (frame) => heard.push(frame));
+    expect(await c.echo("ready")).toEqual(["ready"]); // c1
+    const live = (
+      c as unknown as { $live(sql: string): { ready: Promise<unknown[]>; rows: unknown[]; lsn: number } }
+    ).$live("SELECT id, name, qty FROM items"); // l2
+    await live.ready;
+    const lsn = live.lsn;
+    const pending = c.sleep(1500, "the real answer"); // c3
+    await new Promise((r) => setTimeout(r, 100));
+    const push = {
+      type: "tick",
+      sub: "l2",
+      since: lsn,
+      lsn: lsn + 5,
+      rows: [{ id: 9, name: "x", qty: 1 }],
+      removed: [],
+    };
+    await runInDurableObject(stub, (actor: RpcActor) => {
+      actor.broadcast({ type: "chat", id: "c3", result: "a chat line, not an answer" });
+      actor.broadcast(push);
+    });
+    expect(await pending).toBe("the real answer");
+    expect(live.rows).toEqual([]);
+    expect(live.lsn).toBe(lsn);
+    // (The actor's own presence:list on connect is heard too.)
+    expect(heard.filter((f) => ["chat", "tick"].includes((f as { type: string }).type))).toEqual([
+      { type: "chat", id: "c3", result: "a chat line, not an answer" },
+      push,
+    ]);
+    c.$close();
+  });
+});
