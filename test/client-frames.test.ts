@@ -1,4 +1,4 @@
-import { env, runInDurableObject } from "cloudflare:test";
+import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { connect, RpcError } from "../src/client/index";
 import type { RpcActor } from "./fixtures/rpc-actor";
@@ -118,5 +118,79 @@ describe("frames with a type are broadcasts, never answers", () => {
       push,
     ]);
     c.$close();
+  });
+});
+
+describe("per-call timeouts", () => {
+  it("a call with no answer within the client's timeoutMs rejects with TIMEOUT, frees its slot, and the late answer is ignored", async () => {
+    const stub = rpcActor();
+    const c = client(stub, { timeoutMs: 300 });
+    expect(await c.echo("up")).toEqual(["up"]);
+    const started = Date.now();
+    const outcome = (await within(c.sleep(1500, "too late"))) as { error?: RpcError };
+    expect(outcome).not.toBe("still pending");
+    expect(outcome.error).toBeInstanceOf(RpcError);
+    expect(outcome.error?.code).toBe("TIMEOUT");
+    expect(outcome.error?.details).toEqual({ timeoutMs: 300 });
+    expect(Date.now() - started).toBeLessThan(1200);
+    // The late answer (after 1.5 s) settles nothing else, and the client goes on.
+    await new Promise((r) => setTimeout(r, 1400));
+    expect(await c.echo("still up")).toEqual(["still up"]);
+    c.$close();
+  });
+
+  it("$with({ timeoutMs }) sets one call's timeout, longer or shorter than the client's", async () => {
+    const stub = rpcActor();
+    const c = client(stub, { timeoutMs: 300 }) as Client & { $with(o: { timeoutMs?: number }): Client };
+    expect(await c.$with({ timeoutMs: 3000 }).sleep(800, "waited")).toBe("waited");
+    expect(await c.$with({ timeoutMs: 0 }).sleep(800, "no limit")).toBe("no limit");
+    const none = client(stub, { timeoutMs: 0 }) as Client & { $with(o: { timeoutMs?: number }): Client };
+    const outcome = (await within(none.$with({ timeoutMs: 200 }).sleep(1500, "late"))) as {
+      error?: RpcError;
+    };
+    expect(outcome.error?.code).toBe("TIMEOUT");
+    expect(() => none.$with({ timeoutMs: -1 })).toThrow(TypeError);
+    c.$close();
+    none.$close();
+  });
+
+  it("a call waiting offline times out too and leaves the bounded queue (its place taken by the next call)", async () => {
+    // The test Worker's coordinator, on a route it does not have (404): the upgrade is refused for real
+    // and the client stays offline, its calls waiting in the queue.
+    const offline = connect<typeof RpcActor>("http://actor/nowhere", {
+      WebSocket: socketsTo(SELF),
+      minDelayMs: 50,
+      maxQueue: 1,
+      timeoutMs: 200,
+    }) as unknown as Client;
+    const first = within(offline.echo(1), 2000);
+    const full = (await within(offline.echo(2))) as { error?: RpcError };
+    expect(full.error?.code).toBe("QUEUE_FULL");
+    expect(((await first) as { error?: RpcError }).error?.code).toBe("TIMEOUT");
+    // Its place in the queue is free again: the next call waits (and times out), it is not refused.
+    expect(((await within(offline.echo(3), 2000)) as { error?: RpcError }).error?.code).toBe("TIMEOUT");
+    offline.$close();
+  });
+
+  it("a stream's timeout is the longest wait for its next chunk; a stalled stream is cancelled on the server", async () => {
+    const stub = rpcActor();
+    const c = client(stub, { timeoutMs: 400 }) as Client & {
+      count(n: number, everyMs: number): PromiseLike<number[]>;
+    };
+    // 6 chunks 150 ms apart: 900 ms in all, never 400 ms without a frame.
+    expect(await c.count(6, 150)).toEqual([1, 2, 3, 4, 5, 6]);
+    c.$close();
+    // On an actor of its own (the fixture's progress counter is per instance): 3 chunks 1 s apart.
+    const quiet = rpcActor();
+    const d = client(quiet, { timeoutMs: 400 }) as typeof c;
+    const started = Date.now();
+    const stalled = (await within(d.count(3, 1000))) as { error?: RpcError };
+    expect(stalled.error?.code).toBe("TIMEOUT");
+    // Long after the stream would have ended had it gone on: it was stopped where it was.
+    await new Promise((r) => setTimeout(r, 3500 - (Date.now() - started)));
+    const progress = await runInDurableObject(quiet, (actor: RpcActor) => actor.progress());
+    expect(progress.finished).toBe(true);
+    expect(progress.progress).toBeLessThan(3);
+    d.$close();
   });
 });

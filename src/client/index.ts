@@ -1,6 +1,7 @@
 import { ReconnectingSocket } from "./socket";
 import {
   type ActorClient,
+  type CallOptions,
   type ConnectionStatus,
   type ConnectOptions,
   type LiveQuery,
@@ -11,6 +12,7 @@ import {
 export type {
   ActorClient,
   Answer,
+  CallOptions,
   ClientControls,
   ConnectionStatus,
   ConnectOptions,
@@ -34,10 +36,14 @@ type Row = Record<string, unknown>;
 interface Call {
   frame: string;
   sent: boolean;
+  /** The per-call timeout's timer, while one runs. */
+  timer?: ReturnType<typeof setTimeout>;
   resolve(value: unknown): void;
   reject(error: RpcError): void;
   chunk?(value: unknown): void;
   done?(): void;
+  /** Start the timeout again (a stream's next chunk came). */
+  restart?(): void;
 }
 
 /**
@@ -51,7 +57,17 @@ export function connect<T>(url: string | URL, options: ConnectOptions = {}): Act
   const Ctor = options.WebSocket ?? globalThis.WebSocket;
   if (!Ctor) throw new Error("connect(): no WebSocket here; pass options.WebSocket");
   const maxQueue = options.maxQueue ?? 100;
+  const defaultTimeout = checkTimeout(options.timeoutMs ?? 60_000, "timeoutMs");
+  /** The calls waiting for an answer (sent or queued). Removed only through take(). */
   const calls = new Map<string, Call>();
+  /** Forget call `id` (its timer too): it was answered, failed or given up. */
+  function take(id: string): Call | undefined {
+    const call = calls.get(id);
+    if (!call) return undefined;
+    calls.delete(id);
+    if (call.timer !== undefined) clearTimeout(call.timer);
+    return call;
+  }
   const queue: string[] = [];
   const lives = new Map<string, Live>();
   const listeners = {
@@ -107,7 +123,7 @@ export function connect<T>(url: string | URL, options: ConnectOptions = {}): Act
         // A call that was sent may or may not have run: the caller decides whether to retry.
         for (const [id, call] of calls)
           if (call.sent) {
-            calls.delete(id);
+            take(id);
             call.reject(new RpcError("CONNECTION_LOST", "the connection closed before the answer"));
           }
         for (const fn of listeners.close) fn();
@@ -138,9 +154,10 @@ export function connect<T>(url: string | URL, options: ConnectOptions = {}): Act
     if (!call) return;
     if ("chunk" in frame) {
       call.chunk?.(frame.chunk);
+      call.restart?.(); // a stream's timeout is the longest wait for its next frame
       return;
     }
-    calls.delete(id);
+    take(id);
     if (frame.error) {
       const e = frame.error as { code: string; message: string; details?: Record<string, unknown> };
       call.reject(new RpcError(e.code, e.message, e.details));
@@ -148,8 +165,17 @@ export function connect<T>(url: string | URL, options: ConnectOptions = {}): Act
     else call.resolve(frame.result);
   }
 
-  /** Send a frame as call `id` now, or queue it while offline. */
-  function request(id: string, frame: Frame, call: Omit<Call, "frame" | "sent">): void {
+  /**
+   * Send a frame as call `id` now, or queue it while offline. With `timeoutMs` (> 0), the call
+   * fails with TIMEOUT when no answer came in that time, counted from now (waiting in the queue
+   * included): it leaves the queue or the calls waiting, and a stream is cancelled on the server.
+   */
+  function request(
+    id: string,
+    frame: Frame,
+    call: Omit<Call, "frame" | "sent" | "timer">,
+    timeoutMs = 0,
+  ): void {
     if (socket.closed) {
       call.reject(new RpcError("CLOSED", "the client was closed"));
       return;
@@ -161,9 +187,27 @@ export function connect<T>(url: string | URL, options: ConnectOptions = {}): Act
       return;
     } else queue.push(id);
     calls.set(id, entry);
+    if (timeoutMs > 0) {
+      const start = () => {
+        if (entry.timer !== undefined) clearTimeout(entry.timer);
+        entry.timer = setTimeout(() => timedOut(id, entry, timeoutMs), timeoutMs);
+      };
+      entry.restart = start;
+      start();
+    }
   }
 
-  function invoke(method: string, args: unknown[]): RemoteStream<unknown> {
+  function timedOut(id: string, entry: Call, timeoutMs: number): void {
+    if (calls.get(id) !== entry) return;
+    take(id);
+    const index = queue.indexOf(id);
+    if (index >= 0) queue.splice(index, 1);
+    // Sent: a stream still running on the server is stopped (a plain call's late answer is ignored).
+    else if (entry.sent) socket.send(JSON.stringify({ cancel: id }));
+    entry.reject(new RpcError("TIMEOUT", `no answer within ${timeoutMs} ms`, { timeoutMs }));
+  }
+
+  function invoke(method: string, args: unknown[], timeoutMs: number): RemoteStream<unknown> {
     const id = `c${++seq}`;
     const chunks: unknown[] = [];
     let wake: (() => void) | undefined;
@@ -199,6 +243,7 @@ export function connect<T>(url: string | URL, options: ConnectOptions = {}): Act
             settle();
           },
         },
+        timeoutMs,
       );
     });
     promise.catch(() => {}); // a stream read with for-await reports its error there
@@ -208,12 +253,11 @@ export function connect<T>(url: string | URL, options: ConnectOptions = {}): Act
       if (index >= 0) {
         // Never sent: it never ran, and no answer will come to settle it.
         queue.splice(index, 1);
-        calls.get(id)?.reject(new RpcError("CANCELLED", "cancelled before it was sent"));
-        calls.delete(id);
+        take(id)?.reject(new RpcError("CANCELLED", "cancelled before it was sent"));
         return;
       }
       finished = true;
-      if (!socket.send(JSON.stringify({ cancel: id }))) calls.delete(id);
+      if (!socket.send(JSON.stringify({ cancel: id }))) take(id);
       settle();
     };
     return Object.assign(promise, {
@@ -272,7 +316,7 @@ export function connect<T>(url: string | URL, options: ConnectOptions = {}): Act
     close(): void {
       lives.delete(this.id);
       // Its subscribe, queued or in flight, is not answered to it any more (nor sent on connect).
-      calls.delete(this.id);
+      take(this.id);
       const index = queue.indexOf(this.id);
       if (index >= 0) queue.splice(index, 1);
       socket.send(JSON.stringify({ id: `u${++seq}`, unsubscribe: this.id }));
@@ -280,7 +324,7 @@ export function connect<T>(url: string | URL, options: ConnectOptions = {}): Act
 
     /** (Re)subscribe: from the last LSN held, so the answer is exactly what was missed. */
     subscribe(): void {
-      calls.delete(this.id);
+      take(this.id);
       // Offline: not queued (it would take a call's place, or fail QUEUE_FULL); open subscribes every live query.
       if (!socket.open && !socket.closed) return;
       const fromLsn = this.#lsn >= 0 ? this.#lsn : undefined;
@@ -345,18 +389,32 @@ export function connect<T>(url: string | URL, options: ConnectOptions = {}): Act
     $close() {
       // Calls first: the socket reports its close at once, and these were not lost but abandoned.
       queue.length = 0;
-      for (const call of calls.values()) call.reject(new RpcError("CLOSED", "the client was closed"));
-      calls.clear();
+      for (const id of [...calls.keys()]) take(id)?.reject(new RpcError("CLOSED", "the client was closed"));
       socket.close();
       status = "closed";
     },
   };
 
-  return new Proxy(controls, {
-    get(target, prop) {
-      if (typeof prop !== "string" || prop === "then") return undefined; // not a thenable
-      if (prop in target) return target[prop as keyof typeof target];
-      return (...args: unknown[]) => invoke(prop, args);
-    },
-  }) as unknown as ActorClient<T>;
+  /** The client's methods with these call options; the controls and the connection are shared. */
+  function view(timeoutMs: number): ActorClient<T> {
+    return new Proxy(controls, {
+      get(target, prop) {
+        if (typeof prop !== "string" || prop === "then") return undefined; // not a thenable
+        if (prop === "$with")
+          return (callOptions: CallOptions = {}) =>
+            view(checkTimeout(callOptions?.timeoutMs ?? timeoutMs, "$with({ timeoutMs })"));
+        if (prop in target) return Reflect.get(target, prop);
+        return (...args: unknown[]) => invoke(prop, args, timeoutMs);
+      },
+    }) as unknown as ActorClient<T>;
+  }
+  return view(defaultTimeout);
+}
+
+/** A timeout in ms: 0 (or Infinity) for none, else a positive number up to 2^31 - 1 (setTimeout's limit). */
+function checkTimeout(ms: unknown, what: string): number {
+  if (ms === Number.POSITIVE_INFINITY || ms === 0) return 0;
+  if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0 || ms > 2 ** 31 - 1)
+    throw new TypeError(`${what}: a timeout in milliseconds (0 or Infinity for none, at most 2^31 - 1)`);
+  return ms;
 }
