@@ -2,7 +2,7 @@ import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { connect, RpcError } from "../src/client/index";
 import type { RpcActor } from "./fixtures/rpc-actor";
-import { uniqueName } from "./rpc-helpers";
+import { openSocket, uniqueName } from "./rpc-helpers";
 
 // dosql-actors/client inside workerd against real actor sockets: which frames answer a call, per-call
 // timeouts, and a refused frame's error matched to its call by id.
@@ -192,5 +192,46 @@ describe("per-call timeouts", () => {
     expect(progress.finished).toBe(true);
     expect(progress.progress).toBeLessThan(3);
     d.$close();
+  });
+});
+
+describe("a frame too large to read is matched to its call by id", () => {
+  it("the socket's MESSAGE_TOO_LARGE error names the call (replyTo) when the frame starts with a plain id, and only then", async () => {
+    const ws = await openSocket(rpcActor());
+    const pad = "x".repeat(70_000); // over the 64 KiB of the actor's sockets
+    ws.send(`{"id":"big-1","method":"echo","args":["${pad}"]}`);
+    ws.send(`{"id":7,"method":"echo","args":["${pad}"]}`);
+    // Not readable cheaply and safely: the id not first, an escape in it, a number not an id.
+    ws.send(`{"method":"echo","id":"late","args":["${pad}"]}`);
+    ws.send(`{"id":"a\\"b","method":"echo","args":["${pad}"]}`);
+    ws.send(`{"id":1e400,"method":"echo","args":["${pad}"]}`);
+    const errors = [];
+    for (let i = 0; i < 5; i++) errors.push(await ws.next((f) => f.type === "error"));
+    expect(errors.map((e) => e.code)).toEqual(Array(5).fill("MESSAGE_TOO_LARGE"));
+    expect(errors.map((e) => e.replyTo)).toEqual(["big-1", 7, undefined, undefined, undefined]);
+    ws.ws.close();
+  });
+
+  it("the client fails the call the error names, not the largest one waiting", async () => {
+    const stub = rpcActor();
+    const c = client(stub, { timeoutMs: 0 });
+    expect(await c.echo("up")).toEqual(["up"]);
+    const failed: string[] = [];
+    // Two frames too large, the smaller first: each error is its own call's.
+    const small = c.echo("s".repeat(70_000)).then(undefined, (e: RpcError) => failed.push(`small:${e.code}`));
+    const large = c.echo("l".repeat(90_000)).then(undefined, (e: RpcError) => failed.push(`large:${e.code}`));
+    await Promise.all([small, large]);
+    expect(failed).toEqual(["small:MESSAGE_TOO_LARGE", "large:MESSAGE_TOO_LARGE"]);
+    expect(await c.echo("still up")).toEqual(["still up"]);
+    c.$close();
+  });
+
+  it("a call refused with an error frame naming it (an actor that offers no RPC) fails at once instead of waiting", async () => {
+    const c = client(env.CHAT_ROOM.getByName(uniqueName("no-rpc")), { timeoutMs: 0 });
+    const outcome = (await within(c.echo("hello"))) as { error?: RpcError };
+    expect(outcome).not.toBe("still pending");
+    expect(outcome.error).toBeInstanceOf(RpcError);
+    expect(outcome.error?.code).toBe("VALIDATION_FAILED");
+    c.$close();
   });
 });

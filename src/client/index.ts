@@ -105,9 +105,10 @@ export function connect<T>(url: string | URL, options: ConnectOptions = {}): Act
         if (frame === null || typeof frame !== "object" || Array.isArray(frame)) return;
         // A frame with a `type` is the actor's own (DESIGN.md §4, src/rpc/protocol.ts): never an
         // answer or a push, whatever `id` or `sub` it carries. The one such frame about a call is
-        // the error for a frame the socket could not read: it fails that call.
+        // the socket's error for a frame it refused before RPC read it (too large, or an actor
+        // without RPC): it names the call by `replyTo`, and fails that call.
         if ("type" in frame) {
-          if (frame.type === "error" && codeOf(frame) === "MESSAGE_TOO_LARGE" && tooLarge(frame)) return;
+          if (frame.type === "error" && refused(frame)) return;
           for (const fn of listeners.message) {
             try {
               fn(frame);
@@ -134,8 +135,19 @@ export function connect<T>(url: string | URL, options: ConnectOptions = {}): Act
     options.maxDelayMs ?? 10_000,
   );
 
+  /** An error frame about one of our calls: fail it. True when it was one. */
+  function refused(frame: Frame): boolean {
+    const error = { code: codeOf(frame), message: messageOf(frame) };
+    if (typeof frame.replyTo === "string" && calls.get(frame.replyTo)?.sent) {
+      answer({ id: frame.replyTo, error });
+      return true;
+    }
+    return codeOf(frame) === "MESSAGE_TOO_LARGE" && frame.replyTo === undefined && tooLarge(frame);
+  }
+
   /**
-   * The socket refused a frame too large to read, so its error names no call. It is one of the
+   * The socket refused a frame too large to read, and its error names no call (an actor before
+   * ids were echoed, or a frame whose id it could not read cheaply). It is one of the
    * calls sent and not answered, and the largest of them is too large too (any frame larger than a
    * refused one is refused): fail that one. Each refused frame gets its own error.
    */
