@@ -4,6 +4,7 @@ import {
   decodeFrame,
   errorFrame,
   isSystemFrame,
+  leadingIdOf,
   type PresenceEntry,
   parseSystemMessage,
   presenceOf,
@@ -223,7 +224,11 @@ export class Connections {
       if (!known) console.error("a client message failed", err);
       send(
         connection,
-        errorFrame(known ?? new ActorError("INTERNAL", "the message could not be handled"), replyIdOf(frame)),
+        errorFrame(
+          known ?? new ActorError("INTERNAL", "the message could not be handled"),
+          // Not decoded (too large, not JSON): the id at its start, if plainly there, names the call.
+          frame === undefined ? leadingIdOf(raw) : replyIdOf(frame),
+        ),
       );
     }
   }

@@ -9,7 +9,16 @@ import {
   timingOf,
   toSchedule,
 } from "./schedule/store";
-import { type Every, firstRun, nextRun, parseEvery, resolveAt, type When } from "./schedule/timing";
+import {
+  type Every,
+  firstRun,
+  MAX_TIME,
+  nextRun,
+  PAST_MAX_TIME,
+  parseEvery,
+  resolveAt,
+  type When,
+} from "./schedule/timing";
 
 export type { Schedule, ScheduleStatus } from "./schedule/store";
 export { type Every, nextCronTime, type When } from "./schedule/timing";
@@ -60,8 +69,11 @@ const DEFAULTS: Required<ScheduleConfig> = {
 };
 
 const KEY_MAX = 256;
-/** The alarm handler returns after this long even with runs going on (the platform stops handlers at 15 minutes). */
-const MAX_HANDLER_MS = 10 * 60_000;
+/**
+ * The alarm handler returns after `maxMs` even with runs going on (the platform stops handlers at
+ * 15 minutes). An object so tests can shorten it; not part of the public surface.
+ */
+export const handlerLimit = { maxMs: 10 * 60_000 };
 
 /**
  * Many tasks on the one Durable Object alarm. Tasks live in a table; the alarm is kept at the
@@ -87,6 +99,12 @@ export class Scheduler<T extends object> {
   #stopped = false;
   /** Set while the alarm handler waits: wakes it when the table changes (a task due sooner). */
   #wake: (() => void) | undefined;
+  /**
+   * Runs started by this instance and not ended, by task id. Kept across alarm handlers: a handler
+   * that returned at `handlerLimit.maxMs` leaves its runs going, and the next one must count them
+   * against `batchSize` (a map of its own started empty and ran up to twice the batch).
+   */
+  readonly #inFlight = new Map<string, Promise<void>>();
 
   constructor(
     host: T,
@@ -203,14 +221,14 @@ export class Scheduler<T extends object> {
   /**
    * The alarm handler: starts every due task, in due order, and keeps starting tasks as they come
    * due while others still run, so a slow task never delays another beyond the alarm's own
-   * latency. It returns when nothing it started is still running (or after `MAX_HANDLER_MS`, the
+   * latency. It returns when nothing it started is still running (or after `handlerLimit.maxMs`, the
    * runs going on without it), with the alarm at the next due time.
    */
   async alarm(): Promise<void> {
     if (this.#stopped || !this.#store.exists) return;
     this.#armedAt = undefined; // the alarm that woke us is spent
     const started = Date.now();
-    const inFlight = new Map<string, Promise<void>>();
+    const inFlight = this.#inFlight;
     try {
       while (!this.#stopped) {
         const now = Date.now();
@@ -229,7 +247,7 @@ export class Scheduler<T extends object> {
           });
           inFlight.set(row.id, run);
         }
-        if (inFlight.size === 0 || Date.now() - started >= MAX_HANDLER_MS) return;
+        if (inFlight.size === 0 || Date.now() - started >= handlerLimit.maxMs) return;
         // Until a run ends, the next task comes due, a lease runs out, or the table changes. With
         // the batch full, a due task waits for a run to end: waking for it would spin on a 0 ms timer.
         const full = inFlight.size >= this.#config.batchSize;
@@ -346,7 +364,11 @@ export class Scheduler<T extends object> {
     const now = Date.now();
     if (failed) return this.#fail(row, failure, now);
     const timing = timingOf(row);
-    this.#store.succeeded(row, timing.kind === "at" ? null : nextRun(timing, dueAt(row), now));
+    if (timing.kind === "at") return this.#store.succeeded(row, null);
+    const next = nextRun(timing, dueAt(row), now);
+    // No next run the alarm can take: the task stays, dead-lettered, so list() shows why it ended.
+    if (next === null) this.#store.deadLetter(row, row.attempts, PAST_MAX_TIME);
+    else this.#store.succeeded(row, next);
   }
 
   /** One failed attempt: retry with exponential backoff, or dead-letter once the attempts are used up. */
@@ -358,20 +380,15 @@ export class Scheduler<T extends object> {
     );
     if (attempts < row.max_attempts) {
       const delay = Math.min(this.#config.maxBackoffMs, this.#config.backoffMs * 2 ** (attempts - 1));
-      this.#store.retryLater(row, attempts, message, now + delay);
+      this.#store.retryLater(row, attempts, message, Math.min(now + delay, MAX_TIME));
       return;
     }
     const timing = timingOf(row);
+    const next = timing.kind === "at" ? null : nextRun(timing, dueAt(row), now);
     if (timing.kind === "at") this.#store.deadLetter(row, attempts, message);
-    else
-      this.#store.deadLetterRun(
-        crypto.randomUUID(),
-        row,
-        attempts,
-        message,
-        nextRun(timing, dueAt(row), now),
-        now,
-      );
+    // A recurring task with no next run in range ends here: the task itself is the dead letter.
+    else if (next === null) this.#store.deadLetter(row, attempts, `${message}; ${PAST_MAX_TIME}`);
+    else this.#store.deadLetterRun(crypto.randomUUID(), row, attempts, message, next, now);
     this.#store.pruneFailed(this.#config.keepFailed);
   }
 

@@ -87,6 +87,23 @@ export function replyIdOf(frame: unknown): string | number | undefined {
     : undefined;
 }
 
+/**
+ * The `id` at the very start of a frame that could not be decoded (too large, not JSON), read
+ * without parsing it: only its first 200 characters are looked at, and only `{"id":"…",` with a
+ * plain string of 1-128 characters (no escapes; it is echoed JSON-encoded) or
+ * `{"id":<safe integer>,` is taken, the shape the typed client sends. Anything else (the id
+ * later on, an escape, a huge number) gives undefined.
+ */
+const LEADING_ID = /^\s*\{\s*"id"\s*:\s*(?:"([^"\\]{1,128})"|(-?\d{1,16}))\s*[,}]/;
+export function leadingIdOf(raw: string | ArrayBuffer | ArrayBufferView): string | number | undefined {
+  if (typeof raw !== "string") return undefined;
+  const match = LEADING_ID.exec(raw.slice(0, 200));
+  if (!match) return undefined;
+  if (match[1] !== undefined) return match[1];
+  const n = Number(match[2]);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
 export function isSystemFrame(frame: unknown): boolean {
   return (
     frame !== null &&

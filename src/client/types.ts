@@ -63,13 +63,37 @@ export interface ClientControls {
   readonly $status: ConnectionStatus;
   /** Listen to "open" and "close" of the underlying socket (each reconnect opens again). */
   $on(event: "open" | "close", listener: () => void): () => void;
+  /**
+   * Listen to the actor's own frames: every decoded frame with a `type` (broadcasts, presence,
+   * `{ type: "error" }` frames), whatever else it carries. Such a frame never answers a call or
+   * feeds a live query, even with an `id` or `sub` of its own.
+   */
+  $on(event: "message", listener: (frame: Record<string, unknown>) => void): () => void;
   /** Close for good: pending and queued calls fail with CLOSED. */
   $close(): void;
 }
 
 export type ActorClient<T> = {
   [K in OfferedNames<T>]: RemoteMethod<Instance<T>[K & keyof Instance<T>]>;
-} & ClientControls;
+} & ClientControls & {
+    /**
+     * The same client (one connection, one queue) whose calls use these options:
+     * `await sku.$with({ timeoutMs: 2_000 }).reserve(input)`.
+     */
+    $with(options: CallOptions): ActorClient<T>;
+  };
+
+/** Options of the calls made through `client.$with(options)`. */
+export interface CallOptions {
+  /**
+   * Fail a call with TIMEOUT (an RpcError, `details.timeoutMs`) when its answer has not come within
+   * this many ms, counted from the call (time waiting in the offline queue included); for a stream,
+   * the longest wait for each next chunk. The call leaves the queue and the calls waiting (a stream
+   * is cancelled on the server); a late answer is ignored. A method may still have run: retry only
+   * what is idempotent. 0 or Infinity: no timeout. Default: the client's `timeoutMs`.
+   */
+  timeoutMs?: number;
+}
 
 export interface ConnectOptions {
   /** A WebSocket constructor (default: the global one; browsers and Node 22 have it). */
@@ -78,12 +102,17 @@ export interface ConnectOptions {
   ) => WebSocket;
   /** Calls kept while offline, sent on reconnect (default 100); beyond, a call fails with QUEUE_FULL. */
   maxQueue?: number;
+  /**
+   * Every call's timeout in ms (default 60,000; 0 or Infinity: none): see `CallOptions.timeoutMs`,
+   * and `client.$with({ timeoutMs })` for other calls. Live queries have none (they resubscribe).
+   */
+  timeoutMs?: number;
   /** Reconnect delay: starts at `minDelayMs` (250), doubles to `maxDelayMs` (10,000), with ±20% jitter. */
   minDelayMs?: number;
   maxDelayMs?: number;
 }
 
-/** An error answered by the actor (`{ code, message }`) or by the client (CONNECTION_LOST, QUEUE_FULL, CLOSED). */
+/** An error answered by the actor (`{ code, message }`) or by the client (CONNECTION_LOST, QUEUE_FULL, CLOSED, CANCELLED, TIMEOUT). */
 export class RpcError extends Error {
   override name = "RpcError";
   constructor(

@@ -13,7 +13,7 @@ export type Timing = { kind: "at" } | { kind: "every"; intervalMs: number } | { 
  * 2189", measured: 2199-12-31T23:59:59.999Z is the last it takes), so a task due later would be
  * stored and never armed.
  */
-const MAX_TIME = Date.UTC(2200, 0, 1) - 1;
+export const MAX_TIME = Date.UTC(2200, 0, 1) - 1;
 
 /** The epoch ms a one-off task is due. */
 export function resolveAt(when: When, now: number): number {
@@ -75,21 +75,35 @@ export function nextCronTime(cron: string, after: number): number {
 
 /** The first due time of a recurring task, counted from `now`. */
 export function firstRun(timing: Exclude<Timing, { kind: "at" }>, now: number): number {
-  if (timing.kind === "cron") return nextCronTime(timing.cron, now);
-  if (now + timing.intervalMs > MAX_TIME)
-    throw invalid("the interval is too long (the alarm takes dates up to 2199)");
-  return now + timing.intervalMs;
+  const first = timing.kind === "cron" ? nextCronTime(timing.cron, now) : now + timing.intervalMs;
+  if (first > MAX_TIME)
+    throw invalid(
+      timing.kind === "cron"
+        ? "the cron's next time is too far in the future (the alarm takes dates up to 2199)"
+        : "the interval is too long (the alarm takes dates up to 2199)",
+    );
+  return first;
 }
 
 /**
  * The next due time after a run that was due at `due`. Missed occurrences are skipped: a task
- * whose actor slept through several intervals runs once on wake, then keeps its phase.
+ * whose actor slept through several intervals runs once on wake, then keeps its phase. Null when
+ * that time is after the last date the alarm takes (MAX_TIME), the limit `at` and `every` enforce
+ * when a task is made: such a task has no next run.
  */
-export function nextRun(timing: Exclude<Timing, { kind: "at" }>, due: number, now: number): number {
-  if (timing.kind === "cron") return nextCronTime(timing.cron, Math.max(due, now));
-  const missed = Math.max(0, Math.floor((now - due) / timing.intervalMs));
-  return due + (missed + 1) * timing.intervalMs;
+export function nextRun(timing: Exclude<Timing, { kind: "at" }>, due: number, now: number): number | null {
+  let next: number;
+  if (timing.kind === "cron") next = nextCronTime(timing.cron, Math.max(due, now));
+  else {
+    const missed = Math.max(0, Math.floor((now - due) / timing.intervalMs));
+    next = due + (missed + 1) * timing.intervalMs;
+  }
+  return next <= MAX_TIME ? next : null;
 }
+
+/** The dead-letter message of a recurring task whose next run would be after MAX_TIME. */
+export const PAST_MAX_TIME =
+  "INVALID_SCHEDULE: the next run would be after 2199-12-31T23:59:59.999Z, the last date the alarm takes";
 
 function invalid(message: string): ActorError {
   return new ActorError("INVALID_SCHEDULE", message);
