@@ -1,18 +1,22 @@
-// The three statements `ingest` runs per event, in this order (plain strings: the bench's
+// The four statements `ingest` runs per event, in this order (plain strings: the bench's
 // hand-written baseline and its node:sqlite floor run these same texts).
 
 /**
  * The event's minute bucket (minute, event type, page path): one more event, and one more session
- * (user) when no earlier event of the bucket has it, checked against raw_events before the
- * event's own row is there. Parameters: ?1 minute, ?2 event type, ?3 page path, ?4 session id,
+ * (user) when the bucket has not counted it yet (no minute_members row), checked before MEMBER
+ * adds the event's own. Parameters: ?1 minute, ?2 event type, ?3 page path, ?4 session id,
  * ?5 user hash (or null).
  */
 export const BUCKET = `INSERT INTO minute_aggregates (minute, event_type, page_path, event_count, unique_sessions, unique_users)
   VALUES (?1, ?2, ?3, 1,
-    NOT EXISTS (SELECT 1 FROM raw_events WHERE session_id = ?4 AND minute = ?1 AND event_type = ?2 AND page_path = ?3),
-    CASE WHEN ?5 IS NULL THEN 0 ELSE NOT EXISTS (SELECT 1 FROM raw_events WHERE user_hash = ?5 AND minute = ?1 AND event_type = ?2 AND page_path = ?3) END)
+    NOT EXISTS (SELECT 1 FROM minute_members WHERE minute = ?1 AND event_type = ?2 AND page_path = ?3 AND kind = 'session' AND member = ?4),
+    ?5 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM minute_members WHERE minute = ?1 AND event_type = ?2 AND page_path = ?3 AND kind = 'user' AND member = ?5))
   ON CONFLICT (minute, event_type, page_path) DO UPDATE SET event_count = event_count + 1,
     unique_sessions = unique_sessions + excluded.unique_sessions, unique_users = unique_users + excluded.unique_users`;
+/** The bucket has counted the event's session (and user): the same parameters as BUCKET. */
+export const MEMBER = `INSERT INTO minute_members (minute, event_type, page_path, kind, member)
+  SELECT ?1, ?2, ?3, 'session', ?4 UNION ALL SELECT ?1, ?2, ?3, 'user', ?5 WHERE ?5 IS NOT NULL
+  ON CONFLICT DO NOTHING`;
 /** The raw event, PII included. */
 export const RAW = `INSERT INTO raw_events (session_id, user_id, user_hash, ip_address, user_agent, event_type, event_data,
   page_url, page_path, referrer, timestamp, minute, ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
@@ -23,12 +27,12 @@ export const SESSION = `INSERT INTO active_sessions (session_id, user_hash, firs
     first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
     event_count = event_count + 1, pages_viewed = pages_viewed + excluded.pages_viewed`;
 
-// The same figures for a batch, set-based: three statements per batch instead of three per event.
+// The same figures for a batch, set-based: four statements per batch instead of four per event.
 // Each reads the batch as one bound JSON array (parameter ?1) of event rows, the fields in the
 // order of `eventRow` below; nothing of an event is ever spliced into the text. The array is read
 // as JSONB (jsonb_each(jsonb(?1))): a row's fields are then read without parsing its text again
-// (3x cheaper than json_each on node:sqlite). Run in this order: BUCKETS before RAWS (their unique
-// checks read raw_events without the batch's own rows).
+// (3x cheaper than json_each on node:sqlite). Run in this order: BUCKETS before MEMBERS (its unique
+// checks read minute_members without the batch's own sessions and users).
 
 /** Where each field of a batch row is (the row is built by `eventRow`). */
 const F = { session: 0, hash: 2, type: 5, path: 8, at: 10, minute: 11 } as const;
@@ -71,19 +75,26 @@ const BATCH = `batch AS MATERIALIZED (SELECT key AS k, value->>${F.session} AS s
   FROM jsonb_each(jsonb(?1)))`;
 
 /**
- * One upsert per minute bucket of the batch: its events, and its distinct sessions (users) that no
- * raw event of the bucket has yet. Parameters: the batch JSON.
+ * One upsert per minute bucket of the batch: its events, and its distinct sessions (users) that the
+ * bucket has not counted yet. Parameters: the batch JSON.
  */
 export const BUCKETS = `WITH ${BATCH}
   INSERT INTO minute_aggregates (minute, event_type, page_path, event_count, unique_sessions, unique_users)
   SELECT minute, event_type, page_path, count(*),
-    count(DISTINCT session_id) FILTER (WHERE NOT EXISTS (SELECT 1 FROM raw_events r WHERE r.session_id = batch.session_id
-      AND r.minute = batch.minute AND r.event_type = batch.event_type AND r.page_path = batch.page_path)),
-    count(DISTINCT user_hash) FILTER (WHERE NOT EXISTS (SELECT 1 FROM raw_events r WHERE r.user_hash = batch.user_hash
-      AND r.minute = batch.minute AND r.event_type = batch.event_type AND r.page_path = batch.page_path))
+    count(DISTINCT session_id) FILTER (WHERE NOT EXISTS (SELECT 1 FROM minute_members m WHERE m.minute = batch.minute
+      AND m.event_type = batch.event_type AND m.page_path = batch.page_path AND m.kind = 'session' AND m.member = batch.session_id)),
+    count(DISTINCT user_hash) FILTER (WHERE NOT EXISTS (SELECT 1 FROM minute_members m WHERE m.minute = batch.minute
+      AND m.event_type = batch.event_type AND m.page_path = batch.page_path AND m.kind = 'user' AND m.member = batch.user_hash))
   FROM batch WHERE true GROUP BY minute, event_type, page_path
   ON CONFLICT (minute, event_type, page_path) DO UPDATE SET event_count = event_count + excluded.event_count,
     unique_sessions = unique_sessions + excluded.unique_sessions, unique_users = unique_users + excluded.unique_users`;
+
+/** Each bucket of the batch has counted its sessions and users (after BUCKETS). Parameters: the batch JSON. */
+export const MEMBERS = `INSERT INTO minute_members (minute, event_type, page_path, kind, member)
+  SELECT value->>${F.minute}, value->>${F.type}, value->>${F.path}, 'session', value->>${F.session} FROM jsonb_each(jsonb(?1))
+  UNION ALL SELECT value->>${F.minute}, value->>${F.type}, value->>${F.path}, 'user', value->>${F.hash}
+    FROM jsonb_each(jsonb(?1)) WHERE value->>${F.hash} IS NOT NULL
+  ON CONFLICT DO NOTHING`;
 
 /** Every raw event of the batch, in its order. Parameters: the batch JSON, ingested_at. */
 export const RAWS = `INSERT INTO raw_events (session_id, user_id, user_hash, ip_address, user_agent, event_type, event_data,

@@ -11,7 +11,7 @@ import { SqlActor } from "../../src/sql-actor";
 import { tiering } from "../../src/tiering/index";
 import { type EventError, invalidEvents } from "./errors";
 import { checkEvent, type Event, type EventInput, isIssue } from "./event";
-import { BUCKET, BUCKETS, eventRow, RAW, RAWS, SESSION, SESSIONS } from "./ingest-sql";
+import { BUCKET, BUCKETS, eventRow, MEMBER, MEMBERS, RAW, RAWS, SESSION, SESSIONS } from "./ingest-sql";
 import {
   type ArchiveInput,
   archiveInput,
@@ -354,6 +354,8 @@ export class RegionalAnalytics extends SqlActor<Env, typeof schema> {
       const minuteAggregates = this.run("DELETE FROM minute_aggregates WHERE minute < ?", [
         minuteOf(cutoff),
       ]).changes;
+      // The buckets' counted sessions and users go with their raw events.
+      this.run("DELETE FROM minute_members WHERE minute < ?", [minuteOf(cutoff)]);
       const sessions = this.run("DELETE FROM active_sessions WHERE last_seen < ?", [
         now - SESSION_IDLE_MS,
       ]).changes;
@@ -388,11 +390,13 @@ export class RegionalAnalytics extends SqlActor<Env, typeof schema> {
     return { done: result.done, rows: result.rows };
   }
 
-  /** One event's three statements: its minute bucket (before its raw row, which the unique checks read), raw row, session. */
+  /** One event's four statements: its minute bucket (before its members, which the unique checks read), members, raw row, session. */
   #write(e: Event, userHash: string | null, now: number): void {
     const { path, eventType, sessionId } = e;
     const minute = this.#minute(e.at);
-    this.query(BUCKET, [minute, eventType, path, sessionId, userHash]);
+    const bucket = [minute, eventType, path, sessionId, userHash];
+    this.query(BUCKET, bucket);
+    this.query(MEMBER, bucket);
     const raw = this.#row(e, userHash, minute);
     raw.push(now); // RAW's last parameter, ingested_at
     this.query(RAW, raw);
@@ -400,7 +404,7 @@ export class RegionalAnalytics extends SqlActor<Env, typeof schema> {
   }
 
   /**
-   * A batch's three set-based statements (ingest-sql.ts), over the batch as one bound JSON array:
+   * A batch's four set-based statements (ingest-sql.ts), over the batch as one bound JSON array:
    * the same figures as `#write` once per event, in a fixed number of statements.
    */
   #writeAll(events: readonly Event[], userHashes: readonly (string | null)[], now: number): void {
@@ -409,8 +413,9 @@ export class RegionalAnalytics extends SqlActor<Env, typeof schema> {
       rows[i] = this.#row(events[i], userHashes[i], this.#minute(events[i].at));
     }
     const batch = JSON.stringify(rows);
-    // Buckets first: their unique checks must not see this batch's raw rows.
+    // Buckets first: their unique checks must not see this batch's members.
     this.query(BUCKETS, [batch]);
+    this.query(MEMBERS, [batch]);
     this.query(RAWS, [batch, now]);
     this.query(SESSIONS, [batch]);
   }
