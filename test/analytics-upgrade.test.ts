@@ -1,15 +1,16 @@
-// Migrations 0001/0002 of RegionalAnalytics: the unique checks read minute_members (who each
-// minute bucket has counted) instead of two indexes of raw_events. A region written before them
+// Migrations 0001-0003 of RegionalAnalytics: the unique checks read minute_members (who each
+// minute bucket has counted) instead of two indexes of raw_events, and a trigger on raw_events
+// keeps the figures instead of three statements of the actor per event. A region written before them
 // must go on counting exactly: a session or user already counted in a bucket before the upgrade is
 // not counted again by an event after it. The old region is made for real: a fresh actor taken
-// back to migration 0000 (the new table dropped, the old indexes back, the ledger rows removed),
-// written with the statements of 0000 (the per-event texts as they were), then migrated by the
+// back to migration 0000 (the new table and trigger dropped, the old indexes back, the ledger rows removed),
+// written with the statements of before (the per-event texts as they were), then migrated by the
 // same applyMigrations the actor runs on wake, then written through `ingest`.
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { RegionalAnalytics } from "../actors/index";
 import type { EventInput } from "../actors/regional-analytics/event";
-import { eventRow, RAW, SESSION } from "../actors/regional-analytics/ingest-sql";
+import { eventRow, RAW } from "../actors/regional-analytics/ingest-sql";
 import { UserHasher } from "../actors/regional-analytics/privacy";
 import migrations from "../migrations/regional-analytics/migrations.js";
 import { applyMigrations } from "../src/index";
@@ -25,6 +26,12 @@ const OLD_BUCKET = `INSERT INTO minute_aggregates (minute, event_type, page_path
     CASE WHEN ?5 IS NULL THEN 0 ELSE NOT EXISTS (SELECT 1 FROM raw_events WHERE user_hash = ?5 AND minute = ?1 AND event_type = ?2 AND page_path = ?3) END)
   ON CONFLICT (minute, event_type, page_path) DO UPDATE SET event_count = event_count + 1,
     unique_sessions = unique_sessions + excluded.unique_sessions, unique_users = unique_users + excluded.unique_users`;
+
+const OLD_SESSION = `INSERT INTO active_sessions (session_id, user_hash, first_seen, last_seen, event_count, pages_viewed)
+  VALUES (?, ?, ?, ?, 1, ?)
+  ON CONFLICT (session_id) DO UPDATE SET user_hash = coalesce(excluded.user_hash, user_hash),
+    first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
+    event_count = event_count + 1, pages_viewed = pages_viewed + excluded.pages_viewed`;
 
 const OLD_INDEXES = [
   "CREATE INDEX `idx_raw_events_session_minute` ON `raw_events` (`session_id`,`minute`)",
@@ -56,7 +63,7 @@ const DISTINCT_MEMBERS = `SELECT DISTINCT minute, event_type, page_path, 'sessio
   UNION SELECT DISTINCT minute, event_type, page_path, 'user', user_hash FROM raw_events WHERE user_hash IS NOT NULL
   ORDER BY 1, 2, 3, 4, 5`;
 
-describe("RegionalAnalytics: upgrade to minute_members (migrations 0001, 0002)", () => {
+describe("RegionalAnalytics: upgrade to minute_members and the raw_events trigger (migrations 0001-0003)", () => {
   it("a region written before the upgrade counts each session and user once per bucket after it", async () => {
     const now = Math.floor(Date.now() / MINUTE) * MINUTE + 30_000;
     const before = events(0, 60, now);
@@ -67,8 +74,9 @@ describe("RegionalAnalytics: upgrade to minute_members (migrations 0001, 0002)",
       // Back to migration 0000: what a region created before 0001 holds.
       sql.exec("DROP TABLE minute_members");
       for (const ddl of OLD_INDEXES) sql.exec(ddl);
+      sql.exec("DROP TRIGGER raw_events_counts");
       sql.exec(
-        "DELETE FROM _dosql_migrations WHERE tag IN ('0001_minute_members', '0002_minute_members_backfill')",
+        "DELETE FROM _dosql_migrations WHERE tag IN ('0001_minute_members', '0002_minute_members_backfill', '0003_raw_events_counts')",
       );
       sql.exec("INSERT INTO analytics_state (key, value) VALUES ('dev_salt', ?)", SALT);
       // Written by the old actor: its three per-event statements, one transaction each.
@@ -95,7 +103,7 @@ describe("RegionalAnalytics: upgrade to minute_members (migrations 0001, 0002)",
             minute,
           );
           sql.exec(RAW, ...(row as SqlStorageValue[]), Date.now());
-          sql.exec(SESSION, e.sessionId, hash, at, at, e.eventType === "page_view" ? 1 : 0);
+          sql.exec(OLD_SESSION, e.sessionId, hash, at, at, e.eventType === "page_view" ? 1 : 0);
         });
       }
       const oldBuckets = sql.exec(BUCKETS).toArray();
@@ -113,7 +121,11 @@ describe("RegionalAnalytics: upgrade to minute_members (migrations 0001, 0002)",
       await actor.ingest(after.slice(30));
       return { applied, indexes, oldBuckets, oldExact };
     });
-    expect(report.applied).toEqual(["0001_minute_members", "0002_minute_members_backfill"]);
+    expect(report.applied).toEqual([
+      "0001_minute_members",
+      "0002_minute_members_backfill",
+      "0003_raw_events_counts",
+    ]);
     expect(report.indexes).toEqual(["idx_raw_events_timestamp"]);
     // The old statements counted exactly (the figures the upgrade must keep).
     expect(report.oldBuckets).toEqual(report.oldExact);

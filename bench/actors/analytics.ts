@@ -1,17 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { GlobalAnalytics, RegionalAnalytics } from "../../actors/index";
 import { checkEvent, isIssue } from "../../actors/regional-analytics/event";
-import {
-  BUCKET,
-  BUCKETS,
-  eventRow,
-  MEMBER,
-  MEMBERS,
-  RAW,
-  RAWS,
-  SESSION,
-  SESSIONS,
-} from "../../actors/regional-analytics/ingest-sql";
+import { eventRow, RAW, RAWS } from "../../actors/regional-analytics/ingest-sql";
 import { FUTURE_SKEW_MS, LATE_WINDOW_MS } from "../../actors/regional-analytics/inputs";
 import * as schema from "../../actors/regional-analytics/schema";
 import migrations from "../../migrations/regional-analytics/migrations.js";
@@ -153,30 +143,16 @@ export class PlainAnalytics extends DurableObject<Env> {
       }),
     );
     const now = Date.now();
+    // The raw rows alone: the tables' trigger (migration 0003) keeps the figures, as in the actor.
     if (prepared.length > 1) {
       const batch = JSON.stringify(prepared.map((p) => p.row));
       this.ctx.storage.transactionSync(() => {
-        this.#sql.exec(BUCKETS, batch);
-        this.#sql.exec(MEMBERS, batch);
         this.#sql.exec(RAWS, batch, now);
-        this.#sql.exec(SESSIONS, batch);
       });
       return events.length;
     }
     this.ctx.storage.transactionSync(() => {
-      for (const { e, path, minute, hash, row } of prepared) {
-        this.#sql.exec(BUCKET, minute, e.eventType, path, e.sessionId, hash);
-        this.#sql.exec(MEMBER, minute, e.eventType, path, e.sessionId, hash);
-        this.#sql.exec(RAW, ...(row as SqlStorageValue[]), now);
-        this.#sql.exec(
-          SESSION,
-          e.sessionId,
-          hash,
-          e.timestamp,
-          e.timestamp,
-          e.eventType === "page_view" ? 1 : 0,
-        );
-      }
+      for (const { row } of prepared) this.#sql.exec(RAW, ...(row as SqlStorageValue[]), now);
     });
     return events.length;
   }
