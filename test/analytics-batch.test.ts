@@ -1,5 +1,5 @@
-// RegionalAnalytics writes a batch set-based (three statements per batch, ingest-sql.ts BUCKETS /
-// RAWS / SESSIONS) and a single event with the per-event statements: both must leave exactly the
+// RegionalAnalytics writes a batch set-based (four statements per batch, ingest-sql.ts BUCKETS /
+// MEMBERS / RAWS / SESSIONS) and a single event with the per-event statements: both must leave exactly the
 // same rows. The same events go one by one into one actor and in batches into another (the same
 // salt in both), and every table they write is compared.
 import { runInDurableObject } from "cloudflare:test";
@@ -27,6 +27,10 @@ async function tables(r: ReturnType<typeof region>) {
        FROM raw_events ORDER BY id`,
     ),
     buckets: await rows(r, "SELECT * FROM minute_aggregates ORDER BY minute, event_type, page_path"),
+    members: await rows(
+      r,
+      "SELECT * FROM minute_members ORDER BY minute, event_type, page_path, kind, member",
+    ),
     sessions: await rows(r, "SELECT * FROM active_sessions ORDER BY session_id"),
     daily: await rows(
       r,
@@ -73,7 +77,25 @@ describe("RegionalAnalytics: a batch leaves the same rows as its events one by o
     expect(a.buckets.length).toBeGreaterThan(10);
     expect(a.sessions).toHaveLength(9);
     expect(a.rollups.length).toBeGreaterThan(0);
+    expect(a.members.length).toBeGreaterThan(a.buckets.length);
     expect(b).toEqual(a);
+    // Exact: each bucket's uniques are its raw events' distinct sessions and users.
+    expect(
+      a.buckets.map(({ minute, event_type, page_path, event_count, unique_sessions, unique_users }) => ({
+        minute,
+        event_type,
+        page_path,
+        event_count,
+        unique_sessions,
+        unique_users,
+      })),
+    ).toEqual(
+      await rows(
+        one,
+        `SELECT minute, event_type, page_path, count(*) AS event_count, count(DISTINCT session_id) AS unique_sessions,
+           count(DISTINCT user_hash) AS unique_users FROM raw_events GROUP BY minute, event_type, page_path ORDER BY 1, 2, 3`,
+      ),
+    );
     // Repeated sessions were counted once per bucket, not once per event.
     const counted = a.buckets.reduce((n, r) => n + Number(r.unique_sessions), 0);
     expect(counted).toBeLessThan(240);

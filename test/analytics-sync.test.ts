@@ -269,6 +269,16 @@ describe("RegionalAnalytics → GlobalAnalytics", () => {
       { session_id: "now" },
     ]);
     expect(await rows(r, "SELECT session_id FROM active_sessions")).toEqual([{ session_id: "now" }]);
+    // The pruned buckets' counted sessions and users went with them.
+    expect(
+      await rows(
+        r,
+        `SELECT kind, member FROM minute_members WHERE event_type = '${type}' ORDER BY kind, member`,
+      ),
+    ).toEqual([
+      { kind: "session", member: "idle" },
+      { kind: "session", member: "now" },
+    ]);
     // The pruned day's figures were rolled up before the prune, and are kept.
     expect(
       await rows(r, `SELECT date, total_events FROM daily_aggregates WHERE date = '${dayOf(old)}'`),

@@ -41,6 +41,27 @@ describe("writes that capture nothing need no close", () => {
       sql.exec(
         "CREATE TRIGGER _dosql_h_guarded_a BEFORE UPDATE ON guarded BEGIN SELECT RAISE(ABORT, 'no'); END",
       );
+      // Triggers that write quiet tables alone keep their table quiet, through a chain; one that
+      // reaches a captured table (here through \`loud\`), or runs anything but a write, does not.
+      sql.exec("CREATE TABLE relay (id INTEGER PRIMARY KEY, v TEXT)");
+      sql.exec("CREATE TABLE relay2 (id INTEGER PRIMARY KEY)");
+      sql.exec("CREATE TABLE toloud (id INTEGER PRIMARY KEY)");
+      sql.exec("CREATE TABLE selecting (id INTEGER PRIMARY KEY)");
+      sql.exec(
+        `CREATE TRIGGER relay_t AFTER INSERT ON relay WHEN NEW.v IS NOT NULL BEGIN
+           INSERT INTO plain (id) VALUES (NEW.id) ON CONFLICT DO UPDATE SET id = CASE WHEN 1 THEN excluded.id END;
+           INSERT INTO relay2 (id) SELECT NEW.id UNION ALL SELECT NEW.id + 1 WHERE NEW.v = ';';
+         END`,
+      );
+      sql.exec(
+        "CREATE TRIGGER relay2_t AFTER INSERT ON relay2 BEGIN DELETE FROM plain WHERE id = NEW.id; END",
+      );
+      sql.exec(
+        "CREATE TRIGGER toloud_t AFTER INSERT ON toloud BEGIN INSERT INTO plain (id) VALUES (NEW.id); INSERT INTO loud (id) VALUES (NEW.id); END",
+      );
+      sql.exec(
+        "CREATE TRIGGER selecting_t AFTER INSERT ON selecting BEGIN SELECT RAISE(ABORT, 'no') WHERE NEW.id < 0; END",
+      );
       const tracking = {
         captured: new Map([["child", {}]]),
         appendOnly: new Map([["guarded", {}]]),
@@ -53,6 +74,10 @@ describe("writes that capture nothing need no close", () => {
     expect(quiet).not.toContain("parent");
     expect(quiet).not.toContain("child");
     expect(quiet).not.toContain("loud");
+    expect(quiet).toContain("relay");
+    expect(quiet).toContain("relay2");
+    expect(quiet).not.toContain("toloud");
+    expect(quiet).not.toContain("selecting");
   });
 
   it("a trigger added at runtime (DDL through the actor) makes its table capture again: the close runs", async () => {

@@ -9,7 +9,7 @@ import { MAX_PROPERTIES_BYTES, pathOf, type TimestampInput } from "./inputs";
 
 // The event check of `ingest`, written out by hand rather than as a zod schema: it runs once per
 // event, and zod's interpreted parser (it cannot compile its parsers in workerd, where
-// `new Function` is refused) cost ~25 µs an event, more than the event's three SQL statements.
+// `new Function` is refused) cost ~25 µs an event, more than the event's SQL statements.
 // The rules are the documented ones (docs/regional-analytics.md), and the address and date-time
 // formats are zod's own (its regexes and its IPv6 test), so they mean what the other inputs mean.
 

@@ -1,37 +1,21 @@
-// The three statements `ingest` runs per event, in this order (plain strings: the bench's
-// hand-written baseline and its node:sqlite floor run these same texts).
+// The statements `ingest` runs: one per event (RAW) or one per batch (RAWS), plain strings (the
+// bench's hand-written baseline and its node:sqlite floor run these same texts). The figures of
+// each raw event (its minute bucket, the bucket's counted sessions and users in minute_members,
+// its session) are kept by SQLite as the row is inserted: the trigger `raw_events_counts` of
+// migrations/regional-analytics/0003_raw_events_counts.sql runs, row by row, what ingest ran as
+// three more statements per event (and three set-based ones per batch) before. In a Durable
+// Object each statement crosses from JavaScript into the runtime, and that crossing cost more
+// than the statements' work.
 
-/**
- * The event's minute bucket (minute, event type, page path): one more event, and one more session
- * (user) when no earlier event of the bucket has it, checked against raw_events before the
- * event's own row is there. Parameters: ?1 minute, ?2 event type, ?3 page path, ?4 session id,
- * ?5 user hash (or null).
- */
-export const BUCKET = `INSERT INTO minute_aggregates (minute, event_type, page_path, event_count, unique_sessions, unique_users)
-  VALUES (?1, ?2, ?3, 1,
-    NOT EXISTS (SELECT 1 FROM raw_events WHERE session_id = ?4 AND minute = ?1 AND event_type = ?2 AND page_path = ?3),
-    CASE WHEN ?5 IS NULL THEN 0 ELSE NOT EXISTS (SELECT 1 FROM raw_events WHERE user_hash = ?5 AND minute = ?1 AND event_type = ?2 AND page_path = ?3) END)
-  ON CONFLICT (minute, event_type, page_path) DO UPDATE SET event_count = event_count + 1,
-    unique_sessions = unique_sessions + excluded.unique_sessions, unique_users = unique_users + excluded.unique_users`;
 /** The raw event, PII included. */
 export const RAW = `INSERT INTO raw_events (session_id, user_id, user_hash, ip_address, user_agent, event_type, event_data,
   page_url, page_path, referrer, timestamp, minute, ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-/** The session: first and last seen, events, page views, its user hash (the latest non-null one). */
-export const SESSION = `INSERT INTO active_sessions (session_id, user_hash, first_seen, last_seen, event_count, pages_viewed)
-  VALUES (?, ?, ?, ?, 1, ?)
-  ON CONFLICT (session_id) DO UPDATE SET user_hash = coalesce(excluded.user_hash, user_hash),
-    first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
-    event_count = event_count + 1, pages_viewed = pages_viewed + excluded.pages_viewed`;
 
-// The same figures for a batch, set-based: three statements per batch instead of three per event.
-// Each reads the batch as one bound JSON array (parameter ?1) of event rows, the fields in the
-// order of `eventRow` below; nothing of an event is ever spliced into the text. The array is read
-// as JSONB (jsonb_each(jsonb(?1))): a row's fields are then read without parsing its text again
-// (3x cheaper than json_each on node:sqlite). Run in this order: BUCKETS before RAWS (their unique
-// checks read raw_events without the batch's own rows).
-
-/** Where each field of a batch row is (the row is built by `eventRow`). */
-const F = { session: 0, hash: 2, type: 5, path: 8, at: 10, minute: 11 } as const;
+// A batch is bound as one JSON array (parameter ?1) of event rows, the fields in the order of
+// `eventRow` below; nothing of an event is ever spliced into the text. The array is read as JSONB
+// (jsonb_each(jsonb(?1))): a row's fields are then read without parsing its text again (3x cheaper
+// than json_each on node:sqlite). Its rows are inserted in the batch's order, so the trigger
+// counts them exactly as the same events inserted one by one.
 
 /** One event as a row of the batch JSON (RAWS reads every field, in raw_events' column order). */
 export function eventRow(
@@ -66,42 +50,8 @@ export function eventRow(
   ];
 }
 
-const BATCH = `batch AS MATERIALIZED (SELECT key AS k, value->>${F.session} AS session_id, value->>${F.hash} AS user_hash,
-    value->>${F.type} AS event_type, value->>${F.path} AS page_path, value->>${F.at} AS at, value->>${F.minute} AS minute
-  FROM jsonb_each(jsonb(?1)))`;
-
-/**
- * One upsert per minute bucket of the batch: its events, and its distinct sessions (users) that no
- * raw event of the bucket has yet. Parameters: the batch JSON.
- */
-export const BUCKETS = `WITH ${BATCH}
-  INSERT INTO minute_aggregates (minute, event_type, page_path, event_count, unique_sessions, unique_users)
-  SELECT minute, event_type, page_path, count(*),
-    count(DISTINCT session_id) FILTER (WHERE NOT EXISTS (SELECT 1 FROM raw_events r WHERE r.session_id = batch.session_id
-      AND r.minute = batch.minute AND r.event_type = batch.event_type AND r.page_path = batch.page_path)),
-    count(DISTINCT user_hash) FILTER (WHERE NOT EXISTS (SELECT 1 FROM raw_events r WHERE r.user_hash = batch.user_hash
-      AND r.minute = batch.minute AND r.event_type = batch.event_type AND r.page_path = batch.page_path))
-  FROM batch WHERE true GROUP BY minute, event_type, page_path
-  ON CONFLICT (minute, event_type, page_path) DO UPDATE SET event_count = event_count + excluded.event_count,
-    unique_sessions = unique_sessions + excluded.unique_sessions, unique_users = unique_users + excluded.unique_users`;
-
 /** Every raw event of the batch, in its order. Parameters: the batch JSON, ingested_at. */
 export const RAWS = `INSERT INTO raw_events (session_id, user_id, user_hash, ip_address, user_agent, event_type, event_data,
   page_url, page_path, referrer, timestamp, minute, ingested_at)
   SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8, value->>9,
     value->>10, value->>11, ?2 FROM jsonb_each(jsonb(?1)) WHERE true ORDER BY key`;
-
-/**
- * One upsert per session of the batch: its events, page views, first and last time, and its
- * latest non-null user hash (the batch's last one, else the one kept): the greatest of
- * "row index, zero-padded, then hash" is the last row's (a batch holds at most 1,000 rows).
- * Parameters: the batch JSON.
- */
-export const SESSIONS = `WITH ${BATCH}
-  INSERT INTO active_sessions (session_id, user_hash, first_seen, last_seen, event_count, pages_viewed)
-  SELECT session_id, substr(max(CASE WHEN user_hash IS NOT NULL THEN format('%08d', k) || user_hash END), 9),
-    min(at), max(at), count(*), sum(event_type = 'page_view')
-  FROM batch WHERE true GROUP BY session_id
-  ON CONFLICT (session_id) DO UPDATE SET user_hash = coalesce(excluded.user_hash, user_hash),
-    first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
-    event_count = event_count + excluded.event_count, pages_viewed = pages_viewed + excluded.pages_viewed`;

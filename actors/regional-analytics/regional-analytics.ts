@@ -11,7 +11,7 @@ import { SqlActor } from "../../src/sql-actor";
 import { tiering } from "../../src/tiering/index";
 import { type EventError, invalidEvents } from "./errors";
 import { checkEvent, type Event, type EventInput, isIssue } from "./event";
-import { BUCKET, BUCKETS, eventRow, RAW, RAWS, SESSION, SESSIONS } from "./ingest-sql";
+import { eventRow, RAW, RAWS } from "./ingest-sql";
 import {
   type ArchiveInput,
   archiveInput,
@@ -354,6 +354,8 @@ export class RegionalAnalytics extends SqlActor<Env, typeof schema> {
       const minuteAggregates = this.run("DELETE FROM minute_aggregates WHERE minute < ?", [
         minuteOf(cutoff),
       ]).changes;
+      // The buckets' counted sessions and users go with their raw events.
+      this.run("DELETE FROM minute_members WHERE minute < ?", [minuteOf(cutoff)]);
       const sessions = this.run("DELETE FROM active_sessions WHERE last_seen < ?", [
         now - SESSION_IDLE_MS,
       ]).changes;
@@ -388,31 +390,23 @@ export class RegionalAnalytics extends SqlActor<Env, typeof schema> {
     return { done: result.done, rows: result.rows };
   }
 
-  /** One event's three statements: its minute bucket (before its raw row, which the unique checks read), raw row, session. */
+  /** One event: its raw row, whose trigger (migration 0003) updates its bucket, the bucket's members and its session. */
   #write(e: Event, userHash: string | null, now: number): void {
-    const { path, eventType, sessionId } = e;
-    const minute = this.#minute(e.at);
-    this.query(BUCKET, [minute, eventType, path, sessionId, userHash]);
-    const raw = this.#row(e, userHash, minute);
+    const raw = this.#row(e, userHash, this.#minute(e.at));
     raw.push(now); // RAW's last parameter, ingested_at
     this.query(RAW, raw);
-    this.query(SESSION, [sessionId, userHash, e.at, e.at, eventType === "page_view" ? 1 : 0]);
   }
 
   /**
-   * A batch's three set-based statements (ingest-sql.ts), over the batch as one bound JSON array:
-   * the same figures as `#write` once per event, in a fixed number of statements.
+   * A batch: its raw rows in one statement over the batch as one bound JSON array (ingest-sql.ts
+   * RAWS), in its order, so the trigger leaves the same figures as `#write` once per event.
    */
   #writeAll(events: readonly Event[], userHashes: readonly (string | null)[], now: number): void {
     const rows: unknown[][] = new Array(events.length);
     for (let i = 0; i < events.length; i++) {
       rows[i] = this.#row(events[i], userHashes[i], this.#minute(events[i].at));
     }
-    const batch = JSON.stringify(rows);
-    // Buckets first: their unique checks must not see this batch's raw rows.
-    this.query(BUCKETS, [batch]);
-    this.query(RAWS, [batch, now]);
-    this.query(SESSIONS, [batch]);
+    this.query(RAWS, [JSON.stringify(rows), now]);
   }
 
   /** An event's raw_events fields (`eventRow`): a batch row, and the single-event RAW's parameters before ingested_at. */

@@ -1,4 +1,3 @@
-import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 /**
@@ -32,12 +31,9 @@ export const rawEvents = sqliteTable(
     minute: text("minute").notNull(),
     ingestedAt: integer("ingested_at").notNull(),
   },
-  (t) => [
-    index("idx_raw_events_timestamp").on(t.timestamp),
-    // Is this session (or user) already counted in this minute's bucket? And distinct counts by range.
-    index("idx_raw_events_session_minute").on(t.sessionId, t.minute),
-    index("idx_raw_events_user_minute").on(t.userHash, t.minute).where(sql`user_hash IS NOT NULL`),
-  ],
+  // One secondary index: every insert maintains each one. Whether a session (user) is already
+  // counted in a minute bucket is asked of minute_members, not of these rows.
+  (t) => [index("idx_raw_events_timestamp").on(t.timestamp)],
 );
 
 /** Per minute, event type and page path: events, and sessions and users counted once per bucket. */
@@ -52,6 +48,26 @@ export const minuteAggregates = sqliteTable(
     uniqueUsers: integer("unique_users").notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.minute, t.eventType, t.pagePath] })],
+);
+
+/**
+ * Who each minute bucket (minute, event type, page path) has counted: one row per distinct session
+ * (`kind` 'session', `member` the session id) and per distinct user (`kind` 'user', `member` the
+ * user hash) among the bucket's raw events, pruned with them. An event adds a session (user) to
+ * the bucket's unique count only when its row is not here yet: the same test as "no earlier raw
+ * event of the bucket has it", asked of a small table by its key instead of an index of every raw
+ * event. Holds no PII (session ids and hashes, as active_sessions does); never forwarded.
+ */
+export const minuteMembers = sqliteTable(
+  "minute_members",
+  {
+    minute: text("minute").notNull(),
+    eventType: text("event_type").notNull(),
+    pagePath: text("page_path").notNull(),
+    kind: text("kind", { enum: ["session", "user"] }).notNull(),
+    member: text("member").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.minute, t.eventType, t.pagePath, t.kind, t.member] })],
 );
 
 /** Sessions seen lately (idle ones pruned after 30 minutes): the realtime count of active sessions. */

@@ -1,25 +1,16 @@
 import { DurableObject } from "cloudflare:workers";
 import { GlobalAnalytics, RegionalAnalytics } from "../../actors/index";
 import { checkEvent, isIssue } from "../../actors/regional-analytics/event";
-import {
-  BUCKET,
-  BUCKETS,
-  eventRow,
-  RAW,
-  RAWS,
-  SESSION,
-  SESSIONS,
-} from "../../actors/regional-analytics/ingest-sql";
+import { eventRow, RAW, RAWS } from "../../actors/regional-analytics/ingest-sql";
 import { FUTURE_SKEW_MS, LATE_WINDOW_MS } from "../../actors/regional-analytics/inputs";
 import * as schema from "../../actors/regional-analytics/schema";
-import init from "../../migrations/regional-analytics/0000_init.sql";
 import migrations from "../../migrations/regional-analytics/migrations.js";
 import { defineActor } from "../../src/index";
 
 export { GlobalAnalytics as BenchGlobalAnalytics };
 
 // The baseline's SQL is the actor's, statement for statement (the same texts, ingest-sql.ts; the
-// same tables, from the same migration): one event by the per-event statements, a batch by the
+// same tables, from the same migrations): one event by the per-event statements, a batch by the
 // set-based ones, as the actor does.
 
 /** A bench event: `i`-th of a run, 50 sessions, 20 users, 5 paths, 2 event types, the current minute. */
@@ -75,9 +66,16 @@ export class PlainAnalytics extends DurableObject<Env> {
     this.#sql = ctx.storage.sql;
     const exists =
       this.#sql.exec("SELECT 1 FROM sqlite_master WHERE name = 'raw_events'").toArray().length > 0;
+    // The actor's migrations, in their order (the same tables and indexes as the actor's).
     if (!exists)
       ctx.storage.transactionSync(() => {
-        for (const statement of init.split("--> statement-breakpoint")) this.#sql.exec(statement);
+        for (const entry of migrations.journal.entries) {
+          const text = (migrations.migrations as Record<string, string>)[
+            `m${String(entry.idx).padStart(4, "0")}`
+          ];
+          for (const statement of text.split("--> statement-breakpoint"))
+            if (statement.trim()) this.#sql.exec(statement);
+        }
       });
     this.#key = crypto.subtle.importKey(
       "raw",
@@ -145,28 +143,16 @@ export class PlainAnalytics extends DurableObject<Env> {
       }),
     );
     const now = Date.now();
+    // The raw rows alone: the tables' trigger (migration 0003) keeps the figures, as in the actor.
     if (prepared.length > 1) {
       const batch = JSON.stringify(prepared.map((p) => p.row));
       this.ctx.storage.transactionSync(() => {
-        this.#sql.exec(BUCKETS, batch);
         this.#sql.exec(RAWS, batch, now);
-        this.#sql.exec(SESSIONS, batch);
       });
       return events.length;
     }
     this.ctx.storage.transactionSync(() => {
-      for (const { e, path, minute, hash, row } of prepared) {
-        this.#sql.exec(BUCKET, minute, e.eventType, path, e.sessionId, hash);
-        this.#sql.exec(RAW, ...(row as SqlStorageValue[]), now);
-        this.#sql.exec(
-          SESSION,
-          e.sessionId,
-          hash,
-          e.timestamp,
-          e.timestamp,
-          e.eventType === "page_view" ? 1 : 0,
-        );
-      }
+      for (const { row } of prepared) this.#sql.exec(RAW, ...(row as SqlStorageValue[]), now);
     });
     return events.length;
   }

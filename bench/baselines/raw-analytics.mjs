@@ -8,21 +8,14 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import {
-  BUCKET,
-  BUCKETS,
-  eventRow,
-  RAW,
-  RAWS,
-  SESSION,
-  SESSIONS,
-} from "../../actors/regional-analytics/ingest-sql.ts";
+import { eventRow, RAW, RAWS } from "../../actors/regional-analytics/ingest-sql.ts";
 
-const ddl = readFileSync(
-  new URL("../../migrations/regional-analytics/0000_init.sql", import.meta.url),
-  "utf8",
-)
-  .split("--> statement-breakpoint")
+// The actor's migrations, in the journal's order.
+const folder = new URL("../../migrations/regional-analytics/", import.meta.url);
+const ddl = JSON.parse(readFileSync(new URL("meta/_journal.json", folder), "utf8"))
+  .entries.flatMap((e) =>
+    readFileSync(new URL(`${e.tag}.sql`, folder), "utf8").split("--> statement-breakpoint"),
+  )
   .filter((s) => s.trim());
 
 /** The bench's events as the actor writes them: each one's raw_events fields, `eventRow`'s order. */
@@ -73,34 +66,20 @@ function timed(n, batch, onDisk, prepare) {
   return ms;
 }
 
-/** The three per-event statements (what the actor runs for a single event), one transaction per `batch` events. */
+/** The per-event statement (what the actor runs for a single event), one transaction per `batch` events. */
 export function rawAnalytics(n, batch, onDisk = false) {
   return timed(n, batch, onDisk, (db) => {
-    const bucket = db.prepare(BUCKET);
     const raw = db.prepare(RAW);
-    const session = db.prepare(SESSION);
     return (rows, now) => {
-      for (const row of rows) {
-        const [sessionId, , hash, , , type, , , path, , at, minute] = row;
-        bucket.run(minute, type, path, sessionId, hash);
-        raw.run(...row, now);
-        session.run(sessionId, hash, at, at, type === "page_view" ? 1 : 0);
-      }
+      for (const row of rows) raw.run(...row, now);
     };
   });
 }
 
-/** The three set-based statements (what the actor runs for a batch), over each batch's JSON. */
+/** The set-based statement (what the actor runs for a batch), over each batch's JSON. */
 export function rawAnalyticsSet(n, batch, onDisk = false) {
   return timed(n, batch, onDisk, (db) => {
-    const buckets = db.prepare(BUCKETS);
     const raws = db.prepare(RAWS);
-    const sessions = db.prepare(SESSIONS);
-    return (rows, now) => {
-      const json = JSON.stringify(rows);
-      buckets.run(json);
-      raws.run(json, now);
-      sessions.run(json);
-    };
+    return (rows, now) => raws.run(JSON.stringify(rows), now);
   });
 }

@@ -63,7 +63,7 @@ async function rates(base, n, batch) {
       batch,
     ),
     ...(batch > 1 && {
-      [`events/s per-event statements on node:sqlite in memory (three per event, what batches ran before), ${what} (best of 3)`]:
+      [`events/s per-event statements on node:sqlite in memory (one per event, what batches ran before), ${what} (best of 3)`]:
         floor(rawAnalytics, n, batch),
     }),
   };

@@ -41,10 +41,36 @@ export function writeTargetOf(sql: string): WriteTarget {
 }
 
 /**
+ * Whether a trigger writes quiet tables alone: every statement of its body a single write (by
+ * `writeTargetOf`) whose target is in `quiet`. Anything else (a SELECT, a CTE first, a body that
+ * cannot be read) answers no.
+ */
+function triggerWritesOnly(triggerSql: string, quiet: Set<string>): boolean {
+  const tokens = significant(tokenize(triggerSql));
+  const begin = tokens.findIndex((t) => t.depth === 0 && isKeyword(t, "BEGIN"));
+  let end = tokens.length - 1;
+  while (end > 0 && tokens[end].text === ";") end--;
+  if (begin < 0 || !isKeyword(tokens[end], "END")) return false;
+  let from = begin + 1;
+  for (let i = begin + 1; i <= end; i++) {
+    if (i < end && !(tokens[i].depth === 0 && tokens[i].text === ";")) continue;
+    if (i > from) {
+      const statement = triggerSql.slice(tokens[from].start, tokens[i - 1].end);
+      const { target, ddl } = writeTargetOf(statement);
+      if (ddl || target === null || !quiet.has(target)) return false;
+    }
+    from = i + 1;
+  }
+  return true;
+}
+
+/**
  * Tables a write can change without capturing anything (lower-case names): not captured, no
- * trigger but history's own append-only guards (which only refuse), and no foreign key pointing at
- * them (an ON DELETE/UPDATE action could reach a captured table). Read from the schema once per
- * install and again after DDL through the actor.
+ * trigger but history's own append-only guards (which only refuse) and triggers whose every
+ * statement writes a quiet table (found to a fixed point: a chain of such triggers is quiet, one
+ * that reaches a captured table is not), and no foreign key pointing at them (an ON
+ * DELETE/UPDATE action could reach a captured table). Read from the schema once per install and
+ * again after DDL through the actor.
  */
 export function quietTables(sql: SqlStorage, tracking: Tracking): Set<string> {
   const tables = sql
@@ -59,16 +85,26 @@ export function quietTables(sql: SqlStorage, tracking: Tracking): Set<string> {
   const guards = new Set(
     [...tracking.appendOnly.keys()].flatMap((t) => [triggerName(t, "a"), triggerName(t, "ad")]),
   );
-  for (const t of sql
-    .exec<{ name: string; table: string }>(
-      "SELECT name, tbl_name AS \"table\" FROM sqlite_master WHERE type = 'trigger'",
-    )
-    .toArray())
-    if (!guards.has(t.name)) quiet.delete(t.table.toLowerCase());
   for (const t of tables)
     for (const fk of sql
       .exec<{ table: string }>('SELECT "table" FROM pragma_foreign_key_list(?)', t)
       .toArray())
       quiet.delete(fk.table.toLowerCase());
+  const triggers = sql
+    .exec<{ name: string; table: string; sql: string | null }>(
+      "SELECT name, tbl_name AS \"table\", sql FROM sqlite_master WHERE type = 'trigger'",
+    )
+    .toArray()
+    .filter((t) => !guards.has(t.name));
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const t of triggers) {
+      const table = t.table.toLowerCase();
+      if (quiet.has(table) && !(t.sql !== null && triggerWritesOnly(t.sql, quiet))) {
+        quiet.delete(table);
+        changed = true;
+      }
+    }
+  }
   return quiet;
 }
