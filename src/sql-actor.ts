@@ -117,6 +117,7 @@ export class SqlActor<
         storage: ctx.storage,
         env,
         source: ctx.id.name ?? ctx.id.toString(),
+        sourceId: ctx.id.toString(),
         history: this.#history.engine,
         schedule: this.schedule as never,
         method: (name) => ((this as any)[name] as Function | undefined)?.bind(this),

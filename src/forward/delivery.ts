@@ -160,6 +160,7 @@ export class Forwarder {
         if (after >= to) continue; // accepted already, before a crash lost the acknowledgement
         const batch = {
           source: this.#host.source,
+          sourceId: this.#host.sourceId,
           forward: spec.name,
           epoch: this.#host.state.epoch(),
           after,

@@ -12,6 +12,8 @@ export interface ForwardHost {
   env: object;
   /** `ctx.id.name`: the `source` of every batch. */
   source: string;
+  /** `ctx.id.toString()`: the `sourceId` of every batch (unique across classes and namespaces). */
+  sourceId: string;
   history: HistoryEngine;
   schedule: {
     at(delayMs: number, method: string, payload: unknown, options: { key: string }): unknown;
@@ -140,6 +142,7 @@ export class Forwarding {
       state: this.#state,
       env: this.#host.env as Record<string, unknown>,
       source: this.#host.source,
+      sourceId: this.#host.sourceId,
       call: async (method, batch) => {
         const fn = this.#host.method(method);
         if (!fn) throw new ActorError("INVALID_CONFIG", `forward: ${method} is not a method of this actor`);

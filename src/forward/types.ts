@@ -29,6 +29,13 @@ export interface ForwardChange {
 export interface ForwardBatch {
   /** The sending actor (`ctx.id.name`). */
   source: string;
+  /**
+   * The sending actor's Durable Object id (`ctx.id.toString()`): unique across classes and
+   * namespaces, where `source` (a name) is not. `applyOnce` keys what it applied by it, so two
+   * senders of different classes sharing a name and a forward name never collide. Absent in
+   * batches of senders before it existed.
+   */
+  sourceId?: string;
   /** The forward's name. */
   forward: string;
   /**
