@@ -395,9 +395,12 @@ export class SqlActor<
     return this.#forwarding().flush(name);
   }
 
-  /** Take a parked forward back into service (after fixing its target) and deliver now. */
-  resumeForward(name: string): Promise<ForwardStatus> {
-    return this.#forwarding().resume(name);
+  /**
+   * Take a parked forward back into service (after fixing its target) and deliver now. `skipGap`:
+   * a forward parked on a receiver gap (`status.gap`) goes on from the oldest change held.
+   */
+  resumeForward(name: string, options?: { skipGap?: boolean }): Promise<ForwardStatus> {
+    return this.#forwarding().resume(name, options);
   }
 
   /** The scheduled delivery of a forward; not for application use. */

@@ -1,7 +1,7 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ForwardBatch } from "../src/forward/index";
-import { sinks, until } from "./forward-helpers";
+import { mirrored, sinks, until } from "./forward-helpers";
 
 describe("forward recovery: senders that share a name", () => {
   it("two sender classes whose instances share a name and forward name, into one receiver: both applied", async () => {
@@ -84,5 +84,67 @@ describe("forward recovery: a receiver whose applied record predates sourceId", 
     // Untouched rows of other senders are kept (claimed by their next batch).
     expect(await sink.appliedBy("other-src", "f", "id-c")).toBe(7);
     expect((await sink.dump()).received.map((r) => r.lsn)).toEqual([4, 1, 2, 3]);
+  });
+});
+
+describe("forward recovery: a receiver restored from an old backup", () => {
+  /** A source forwarding `mirror` to a backed-up sink; rows 1-3 delivered, the sink backed up, rows 4-`upTo` delivered. */
+  async function restoredReceiver(prefix: string, upTo: number) {
+    const name = `${prefix}-${Date.now()}`;
+    const source = env.RESTORED_SINK_SOURCE.getByName(name);
+    const sink = env.BACKED_UP_SINK.getByName(`sink-${name}`);
+    for (let i = 1; i <= 3; i++) await source.add(i, `n${i}`, i, "s");
+    await until(async () => (await source.pending("mirror")) === 0, "rows 1-3 delivered");
+    const { key } = await runInDurableObject(sink, (a) => a.tiering.backup());
+    for (let i = 4; i <= upTo; i++) await source.add(i, `n${i}`, i, "s");
+    await until(async () => (await source.pending("mirror")) === 0, "the rest delivered");
+    expect(await sink.applied(name, "mirror")).toBe(upTo);
+    return { name, source, sink, key };
+  }
+
+  it("while the sender's history still holds what the receiver lost, the forward re-sends it and goes on", async () => {
+    const { name, source, sink, key } = await restoredReceiver("restored-held", 6);
+    await runInDurableObject(sink, (a) => a.tiering.restoreFromBackup(key));
+    expect(await sink.applied(name, "mirror")).toBe(3);
+    // The next write's batch follows LSN 6; the receiver has 3: FORWARD_GAP, answered by a re-send from 4.
+    await source.add(7, "n7", 7, "s");
+    await mirrored(source, sink, name, "the receiver whole again", 10_000);
+    const status = (await source.stats()).forwards[0];
+    expect([status.state, status.pending, status.failures, status.lastError]).toEqual(["active", 0, 0, null]);
+    expect(await sink.applied(name, "mirror")).toBe(7);
+    // Each change once since the restore: 1-3 from the backup, 4-7 applied after it.
+    expect((await sink.dump()).received.map((r) => r.lsn)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it("when the history no longer holds it: parked with the gap shown; resumeForward skips it only when told", async () => {
+    const { name, source, sink, key } = await restoredReceiver("restored-pruned", 13);
+    const pruned = await (await source.history).prune();
+    expect(pruned.floorLsn).toBe(9); // retention keeps 5 changes: 9-13
+    await runInDurableObject(sink, (a) => a.tiering.restoreFromBackup(key));
+    await source.add(14, "n14", 14, "s");
+    await until(
+      async () => (await source.stats()).forwards[0].state === "parked",
+      "parked on the gap",
+      10_000,
+    );
+    const parked = (await source.stats()).forwards[0];
+    expect(parked.lastError).toContain("FORWARD_GAP");
+    expect(parked.gap).toEqual({
+      destination: `actor:BACKED_UP_SINK/sink-${name}`,
+      appliedLsn: 3,
+      heldFromLsn: 9,
+    });
+    // Nothing was applied past the gap, and a plain resume parks again (the receiver is still behind).
+    expect(await sink.applied(name, "mirror")).toBe(3);
+    const again = await source.resumeForward("mirror");
+    expect(again.state).toBe("parked");
+    expect(again.gap?.appliedLsn).toBe(3);
+    // The operator accepts the loss of 4-8 at that receiver: delivery goes on from 9.
+    const resumed = await source.resumeForward("mirror", { skipGap: true });
+    expect(resumed.state).toBe("active");
+    expect(resumed.gap).toBeNull();
+    await until(async () => (await source.pending("mirror")) === 0, "delivered past the gap");
+    expect((await sink.dump()).mirror.map((r) => r.id)).toEqual([1, 2, 3, 9, 10, 11, 12, 13, 14]);
+    expect(await sink.applied(name, "mirror")).toBe(14);
   });
 });
