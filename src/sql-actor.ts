@@ -117,6 +117,7 @@ export class SqlActor<
         storage: ctx.storage,
         env,
         source: ctx.id.name ?? ctx.id.toString(),
+        sourceId: ctx.id.toString(),
         history: this.#history.engine,
         schedule: this.schedule as never,
         method: (name) => ((this as any)[name] as Function | undefined)?.bind(this),
@@ -394,9 +395,12 @@ export class SqlActor<
     return this.#forwarding().flush(name);
   }
 
-  /** Take a parked forward back into service (after fixing its target) and deliver now. */
-  resumeForward(name: string): Promise<ForwardStatus> {
-    return this.#forwarding().resume(name);
+  /**
+   * Take a parked forward back into service (after fixing its target) and deliver now. `skipGap`:
+   * a forward parked on a receiver gap (`status.gap`) goes on from the oldest change held.
+   */
+  resumeForward(name: string, options?: { skipGap?: boolean }): Promise<ForwardStatus> {
+    return this.#forwarding().resume(name, options);
   }
 
   /** The scheduled delivery of a forward; not for application use. */

@@ -14,11 +14,13 @@ export { CoreAuditActor } from "./fixtures/core-audit";
 export { RefusingRegistry, RetryTenant } from "./fixtures/fleet-retry";
 export { FleetTenant, RenamedTenant } from "./fixtures/fleet-tenant";
 export {
+  BackedUpForwardSink,
   BackedUpForwardSource,
   BadForward,
   ForwardSink,
   ForwardSource,
   ReconfiguredSource,
+  RestoredSinkSource,
 } from "./fixtures/forward-actors";
 export { HistoryActor, ListedHistoryActor, NoHistoryActor } from "./fixtures/history-actors";
 export { HistoryFkActor } from "./fixtures/history-fk";

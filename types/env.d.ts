@@ -52,6 +52,10 @@ declare namespace Cloudflare {
     RECONFIGURED_FORWARD: DurableObjectNamespace<
       import("../test/fixtures/forward-actors").ReconfiguredSource
     >;
+    BACKED_UP_SINK: DurableObjectNamespace<import("../test/fixtures/forward-actors").BackedUpForwardSink>;
+    RESTORED_SINK_SOURCE: DurableObjectNamespace<
+      import("../test/fixtures/forward-actors").RestoredSinkSource
+    >;
     FORWARD_QUEUE: Queue<import("../src/forward/index").ForwardBatch>;
     MIGRATING: DurableObjectNamespace<import("../test/fixtures/migration-actors").MigratingActor>;
     MIGRATING_HISTORY: DurableObjectNamespace<

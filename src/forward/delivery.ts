@@ -13,6 +13,10 @@ export interface DeliveryHost extends TargetHost {
   acked(id: string): number;
   ack(id: string, lsn: number): void;
   lastLsn(): number;
+  /** The oldest LSN the history still holds. */
+  floorLsn(): number;
+  /** Move the forward's acknowledged LSN back to `lsn` (its changes after it must still be held). */
+  rewind(id: string, lsn: number): void;
   /** Run delivery of this forward (the schedule key `dosql:forward:<name>`) after `delayMs`. */
   later(name: string, delayMs: number): void;
   /** Whether a delivery of this forward is already scheduled or running. */
@@ -39,6 +43,8 @@ export class Forwarder {
   /** A write was seen and a delivery is being arranged (saves a schedule lookup per write). */
   #armed = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Destinations rewound in this run (a second gap in one run is a failure, not a loop). */
+  #rewound = new Set<string>();
 
   constructor(spec: ResolvedForward, host: DeliveryHost, columns: ReadonlyMap<string, readonly string[]>) {
     this.spec = spec;
@@ -104,6 +110,7 @@ export class Forwarder {
     // A run that is cut short (eviction, a crash, a deploy) leaves the rest to the schedule: also
     // when it was not started by it (flushForward, resumeForward, the timer).
     this.#promise();
+    this.#rewound.clear();
     do {
       this.#again = false;
       if (this.#host.state.get(this.spec.name).state === "parked") return;
@@ -115,7 +122,8 @@ export class Forwarder {
           sent++;
         }
       } catch (err) {
-        this.#failed(err);
+        if (err instanceof ReceiverGap) this.#parkGap(err);
+        else this.#failed(err);
         return;
       }
       if (more) {
@@ -160,6 +168,7 @@ export class Forwarder {
         if (after >= to) continue; // accepted already, before a crash lost the acknowledgement
         const batch = {
           source: this.#host.source,
+          sourceId: this.#host.sourceId,
           forward: spec.name,
           epoch: this.#host.state.epoch(),
           after,
@@ -167,11 +176,16 @@ export class Forwarder {
           to,
           changes: destination.changes.filter((c) => c.lsn > after),
         };
-        await within(
-          destination.send(batch),
-          spec.timeoutMs,
-          `${destination.id} did not accept batch ${from}-${to}`,
-        );
+        try {
+          await within(
+            destination.send(batch),
+            spec.timeoutMs,
+            `${destination.id} did not accept batch ${from}-${to}`,
+          );
+        } catch (err) {
+          if (this.#receiverBehind(err, destination.id, after)) return true;
+          throw err;
+        }
         this.#host.state.markSent(spec.name, destination.id, to);
       }
     }
@@ -180,6 +194,41 @@ export class Forwarder {
       if (changes.length > 0) this.#host.state.delivered(spec.name, changes.length, now);
     });
     return to < page.lastLsn;
+  }
+
+  /**
+   * A destination that answered FORWARD_GAP with less applied than it had accepted (restored from
+   * an old backup, or its record lost): when the history still holds the changes after what it
+   * applied, rewind that destination and the acknowledged LSN to it and send again (true; the
+   * other destinations skip what they accepted); when it does not, park (ReceiverGap). Once a
+   * run: a receiver that answers a gap again after its rewind fails the attempt as any error does.
+   */
+  #receiverBehind(err: unknown, destination: string, after: number): boolean {
+    const known = ActorError.from(err);
+    const applied = known?.code === "FORWARD_GAP" ? known.details?.applied : undefined;
+    if (typeof applied !== "number" || !Number.isSafeInteger(applied) || applied < 0 || applied >= after)
+      return false;
+    if (this.#rewound.has(destination)) return false;
+    const floor = this.#host.floorLsn();
+    if (applied + 1 < floor) throw new ReceiverGap(destination, applied, floor, known as ActorError);
+    this.#rewound.add(destination);
+    this.#host.storage.transactionSync(() => {
+      this.#host.state.rewindSent(this.spec.name, destination, applied);
+      if (this.#host.acked(this.#id) > applied) this.#host.rewind(this.#id, applied);
+    });
+    console.warn(
+      `forward ${this.spec.name}: ${destination} has applied only ${applied} of ${after}; sending again from ${applied + 1}`,
+    );
+    return true;
+  }
+
+  /** Parked at once on a receiver gap the history cannot fill (retrying cannot help). */
+  #parkGap(gap: ReceiverGap): void {
+    const message = describe(gap.cause);
+    const text = `${message} (the history holds from LSN ${gap.floor}: changes ${gap.applied + 1}-${gap.floor - 1} are gone for ${gap.destination}; resumeForward(name, { skipGap: true }) goes on without them)`;
+    this.#host.state.parkGap(this.spec.name, text, gap.destination, gap.applied, gap.floor, Date.now());
+    console.error(`forward ${this.spec.name} parked: ${text}`);
+    this.#host.cancel(this.spec.name);
   }
 
   #export(change: Change): ForwardChange | null {
@@ -202,6 +251,18 @@ export class Forwarder {
       console.error(`forward ${spec.name} parked after ${failures} failed deliveries: ${message}`);
       this.#host.cancel(spec.name);
     } else this.#host.later(spec.name, delay);
+  }
+}
+
+/** A receiver has applied less than the history still holds after it. */
+class ReceiverGap extends Error {
+  constructor(
+    readonly destination: string,
+    readonly applied: number,
+    readonly floor: number,
+    override readonly cause: ActorError,
+  ) {
+    super(cause.message);
   }
 }
 

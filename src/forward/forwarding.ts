@@ -12,6 +12,8 @@ export interface ForwardHost {
   env: object;
   /** `ctx.id.name`: the `source` of every batch. */
   source: string;
+  /** `ctx.id.toString()`: the `sourceId` of every batch (unique across classes and namespaces). */
+  sourceId: string;
   history: HistoryEngine;
   schedule: {
     at(delayMs: number, method: string, payload: unknown, options: { key: string }): unknown;
@@ -91,8 +93,23 @@ export class Forwarding {
   }
 
   /** Take a parked forward back into service and deliver now. */
-  async resume(name: unknown): Promise<ForwardStatus> {
+  async resume(name: unknown, options?: { skipGap?: boolean }): Promise<ForwardStatus> {
     const forwarder = this.#get(name);
+    const row = this.#state.get(forwarder.spec.name);
+    if (options?.skipGap === true && row.gap_destination !== null && row.gap_applied !== null) {
+      // The operator accepts that the receiver never gets what the history no longer holds: it is
+      // sent from the oldest change held, following what it applied.
+      const { history, storage } = this.#host;
+      const id = subscriberId(forwarder.spec.name);
+      const floor = history.summary().floorLsn;
+      storage.transactionSync(() => {
+        this.#state.rewindSent(forwarder.spec.name, row.gap_destination as string, row.gap_applied as number);
+        if (history.subscribe(id).acked > floor - 1) {
+          history.unsubscribe(id);
+          history.subscribe(id, { fromLsn: floor });
+        }
+      });
+    }
     this.#state.resume(forwarder.spec.name);
     await forwarder.deliver();
     return this.#status(forwarder.spec);
@@ -130,6 +147,14 @@ export class Forwarding {
       lastError: row.last_error,
       nextAttemptAt: row.next_attempt_at,
       parkedAt: row.parked_at,
+      gap:
+        row.gap_destination === null
+          ? null
+          : {
+              destination: row.gap_destination,
+              appliedLsn: row.gap_applied ?? 0,
+              heldFromLsn: row.gap_floor ?? 0,
+            },
     };
   }
 
@@ -140,6 +165,7 @@ export class Forwarding {
       state: this.#state,
       env: this.#host.env as Record<string, unknown>,
       source: this.#host.source,
+      sourceId: this.#host.sourceId,
       call: async (method, batch) => {
         const fn = this.#host.method(method);
         if (!fn) throw new ActorError("INVALID_CONFIG", `forward: ${method} is not a method of this actor`);
@@ -151,6 +177,11 @@ export class Forwarding {
         history.ack(id, lsn);
       },
       lastLsn: () => history.lastLsn(),
+      floorLsn: () => history.summary().floorLsn,
+      rewind: (id, lsn) => {
+        history.unsubscribe(id);
+        history.subscribe(id, { fromLsn: lsn + 1 });
+      },
       later: (name, delayMs) => {
         schedule.at(delayMs, DELIVER_METHOD, { name }, { key: scheduleKey(name) });
       },

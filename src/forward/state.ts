@@ -12,7 +12,8 @@ export const EPOCH = "_dosql_forward_epoch";
 const DDL = [
   `CREATE TABLE IF NOT EXISTS ${FORWARDS} (name TEXT PRIMARY KEY, state TEXT NOT NULL DEFAULT 'active',
     failures INTEGER NOT NULL DEFAULT 0, last_error TEXT, next_attempt_at INTEGER, parked_at INTEGER,
-    batches INTEGER NOT NULL DEFAULT 0, changes INTEGER NOT NULL DEFAULT 0, last_delivery_at INTEGER)`,
+    batches INTEGER NOT NULL DEFAULT 0, changes INTEGER NOT NULL DEFAULT 0, last_delivery_at INTEGER,
+    gap_destination TEXT, gap_applied INTEGER, gap_floor INTEGER)`,
   `CREATE TABLE IF NOT EXISTS ${SENT} (forward TEXT NOT NULL, destination TEXT NOT NULL, sent_to INTEGER NOT NULL,
     PRIMARY KEY (forward, destination))`,
   `CREATE TABLE IF NOT EXISTS ${EPOCH} (id INTEGER PRIMARY KEY CHECK (id = 1), epoch INTEGER NOT NULL)`,
@@ -28,7 +29,18 @@ export type ForwardRow = {
   batches: number;
   changes: number;
   last_delivery_at: number | null;
+  /** Parked on a receiver behind what the history holds: that destination, what it applied, the oldest LSN held. */
+  gap_destination: string | null;
+  gap_applied: number | null;
+  gap_floor: number | null;
 };
+
+/** Columns later versions added to `_dosql_forwards` (added to older tables on wake). */
+const ADDED = [
+  ["gap_destination", "TEXT"],
+  ["gap_applied", "INTEGER"],
+  ["gap_floor", "INTEGER"],
+] as const;
 
 /** The subscriber id of a forward in history's durable subscribers. */
 export const subscriberId = (name: string): string => `forward:${name}`;
@@ -42,6 +54,14 @@ export class ForwardState {
 
   create(): void {
     for (const statement of DDL) this.#sql.exec(statement);
+    const have = new Set(
+      this.#sql
+        .exec<{ name: string }>(`PRAGMA table_info(${FORWARDS})`)
+        .toArray()
+        .map((c) => c.name),
+    );
+    for (const [column, type] of ADDED)
+      if (!have.has(column)) this.#sql.exec(`ALTER TABLE ${FORWARDS} ADD COLUMN ${column} ${type}`);
     this.#sql.exec(`INSERT INTO ${EPOCH} (id, epoch) VALUES (1, ?) ON CONFLICT (id) DO NOTHING`, Date.now());
   }
 
@@ -96,6 +116,38 @@ export class ForwardState {
     );
   }
 
+  /** A destination that has applied less than it accepted (restored from a backup): send again after `to`. */
+  rewindSent(name: string, destination: string, to: number): void {
+    this.#sql.exec(
+      `INSERT INTO ${SENT} (forward, destination, sent_to) VALUES (?, ?, ?)
+       ON CONFLICT (forward, destination) DO UPDATE SET sent_to = excluded.sent_to`,
+      name,
+      destination,
+      to,
+    );
+  }
+
+  /** Park at once: `destination` has applied only `applied`, and the history holds from `floor` on. */
+  parkGap(
+    name: string,
+    error: string,
+    destination: string,
+    applied: number,
+    floor: number,
+    now: number,
+  ): void {
+    this.#sql.exec(
+      `UPDATE ${FORWARDS} SET state = 'parked', parked_at = ?, failures = failures + 1, last_error = ?,
+         next_attempt_at = NULL, gap_destination = ?, gap_applied = ?, gap_floor = ? WHERE name = ?`,
+      now,
+      error,
+      destination,
+      applied,
+      floor,
+      name,
+    );
+  }
+
   delivered(name: string, changes: number, now: number): void {
     this.#sql.exec(
       `UPDATE ${FORWARDS} SET failures = 0, last_error = NULL, next_attempt_at = NULL, batches = batches + 1,
@@ -125,7 +177,8 @@ export class ForwardState {
 
   resume(name: string): void {
     this.#sql.exec(
-      `UPDATE ${FORWARDS} SET state = 'active', failures = 0, next_attempt_at = NULL, parked_at = NULL WHERE name = ?`,
+      `UPDATE ${FORWARDS} SET state = 'active', failures = 0, next_attempt_at = NULL, parked_at = NULL,
+         gap_destination = NULL, gap_applied = NULL, gap_floor = NULL WHERE name = ?`,
       name,
     );
   }

@@ -11,6 +11,8 @@ export interface Destination {
 export interface TargetHost {
   env: Record<string, unknown>;
   source: string;
+  /** `ctx.id.toString()`: every batch's `sourceId`. */
+  sourceId: string;
   /** `this[method](batch)` of the sending actor. */
   call(method: string, batch: ForwardBatch): Promise<unknown>;
 }

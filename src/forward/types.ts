@@ -29,6 +29,13 @@ export interface ForwardChange {
 export interface ForwardBatch {
   /** The sending actor (`ctx.id.name`). */
   source: string;
+  /**
+   * The sending actor's Durable Object id (`ctx.id.toString()`): unique across classes and
+   * namespaces, where `source` (a name) is not. `applyOnce` keys what it applied by it, so two
+   * senders of different classes sharing a name and a forward name never collide. Absent in
+   * batches of senders before it existed.
+   */
+  sourceId?: string;
   /** The forward's name. */
   forward: string;
   /**
@@ -101,6 +108,13 @@ export interface ForwardStatus {
   lastError: string | null;
   nextAttemptAt: number | null;
   parkedAt: number | null;
+  /**
+   * Parked because a receiver has applied less than it had accepted (restored from an old backup)
+   * and the history no longer holds the changes after what it applied: that destination, its
+   * applied LSN and the oldest LSN held. `resumeForward(name, { skipGap: true })` goes on from the
+   * oldest held (the changes between are lost to that receiver); `resumeForward(name)` tries again.
+   */
+  gap: { destination: string; appliedLsn: number; heldFromLsn: number } | null;
 }
 
 /** What `applyOnce` did with a batch. */
