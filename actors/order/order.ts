@@ -7,7 +7,7 @@ import { ActorError } from "../../src/errors";
 import { fleet } from "../../src/fleet/part";
 import { SqlActor } from "../../src/sql-actor";
 import type { Details, InventorySKU } from "../inventory-sku/inventory-sku";
-import { invalidTransition, orderNotFound, reservationConfirmed } from "./errors";
+import { invalidTransition, orderNotFound, paymentRefundDue, reservationConfirmed } from "./errors";
 import {
   type Address,
   type CancelInput,
@@ -180,14 +180,23 @@ export class Order extends SqlActor<Env, typeof schema> {
   /**
    * Record a payment (no provider is called: the caller reports one that succeeded), move the
    * order to PAID and confirm every reservation. Lines whose reservation can no longer be
-   * confirmed (it expired first) are reported in `unconfirmed` and logged, for a refund.
+   * confirmed (it expired first) are reported in `unconfirmed` and logged, for a refund. A
+   * payment the order cannot take (cancelled, refunded, already paid by another) is recorded as
+   * REFUND_DUE and answered PAYMENT_REFUND_DUE (actors/order/README.md, "Decisions").
    */
   markPaid(input: MarkPaidInput): Promise<{ order: OrderView; unconfirmed: LineFailure[] }> {
     const payment = parseInput(markPaidInput, input);
     return this.#serial(async () => {
-      const header = this.#header();
-      if (!header) throw orderNotFound(this.name);
+      const found = this.#header();
+      if (!found) throw orderNotFound(this.name);
+      let header: Header = found;
       const [existing] = this.db.select().from(payments).where(eq(payments.id, payment.paymentId)).all();
+      const recorded = {
+        id: payment.paymentId,
+        provider: payment.provider,
+        providerId: payment.providerId ?? null,
+        amount: payment.amount,
+      };
       if (existing) {
         if (
           existing.amount !== payment.amount ||
@@ -201,8 +210,42 @@ export class Order extends SqlActor<Env, typeof schema> {
               paymentId: payment.paymentId,
             },
           );
+        // Answered the same every time: the payment is owed back, nothing more is written.
+        if (existing.status === "REFUND_DUE") throw paymentRefundDue(this.name, header.status, recorded);
       } else {
-        if (!canTransition(header.status, "PAID")) throw invalidTransition(header.status, "PAID");
+        // A checkout left PENDING (a crash) is finished first: the payment then finds it RESERVED or CANCELLED.
+        if (header.status === "PENDING") {
+          await this.#reserveAll().catch((err) => {
+            if (ActorError.from(err)?.code !== "CHECKOUT_FAILED") throw err;
+          });
+          header = this.#header()!;
+        }
+        // The money was taken, but this order cannot be paid by it (cancelled first, refunded, or
+        // already paid by another payment): record it as owed back, never forget it.
+        if (!canTransition(header.status, "PAID")) {
+          const at = new Date().toISOString();
+          const status = header.status;
+          this.transaction(() => {
+            this.db
+              .insert(payments)
+              .values({
+                ...recorded,
+                orderId: this.name,
+                status: "REFUND_DUE",
+                createdAt: at,
+                completedAt: at,
+              })
+              .run();
+            this.#log(
+              status,
+              status,
+              `payment ${recorded.id} via ${recorded.provider} received while ${status}: refund due`,
+              "system",
+              at,
+            );
+          });
+          throw paymentRefundDue(this.name, status, recorded);
+        }
         if (payment.amount !== header.total)
           throw new ActorError(
             "PAYMENT_AMOUNT_MISMATCH",
