@@ -171,6 +171,7 @@ export class InventorySKU extends SqlActor<Env, typeof schema> {
   /**
    * Many reserves in one transaction, for flash-sale front ends that batch requests. Each item
    * gets its own result; a refused item (no stock, a conflicting reservation) does not undo others.
+   * `reserved` is how many distinct order ids of the batch hold a reservation after it.
    */
   reserveMany(input: ReserveManyInput): { results: ReserveManyItem[]; reserved: number } {
     const { items } = parseInput(reserveManyInput, input);
@@ -188,7 +189,9 @@ export class InventorySKU extends SqlActor<Env, typeof schema> {
         return { orderId: item.orderId, success: false, error };
       }),
     );
-    return { results, reserved: results.filter((r) => r.success).length };
+    // Idempotency is per order id: a second item of one order id is the replay of the first (the
+    // same reservation, as in the next batch), so `reserved` counts order ids, not items.
+    return { results, reserved: new Set(results.flatMap((r) => (r.success ? [r.orderId] : []))).size };
   }
 
   /** The reservation becomes a sale: reserved moves to sold. An order's reservation needs its key or an admin. */

@@ -4,6 +4,9 @@ import { ActorError } from "../../src/errors";
 ActorError.defineStatus("CHECKOUT_FAILED", 409);
 ActorError.defineStatus("INVALID_TRANSITION", 409);
 ActorError.defineStatus("PAYMENT_AMOUNT_MISMATCH", 409);
+// A payment reached an order that cannot be paid by it (cancelled, refunded, already paid): it is
+// recorded as REFUND_DUE and the caller must refund it.
+ActorError.defineStatus("PAYMENT_REFUND_DUE", 409);
 // A SKU could not be reached to give stock back: nothing changed, the caller may retry.
 ActorError.defineStatus("RELEASE_FAILED", 503);
 // A SKU says the stock was already sold (confirmed there, by an admin): cancelling cannot give it back.
@@ -25,5 +28,24 @@ export function reservationConfirmed(orderId: string, skus: string[]): ActorErro
     "RESERVATION_CONFIRMED",
     `the stock of ${skus.join(", ")} was already confirmed (sold) for order ${orderId}: refund it instead of cancelling`,
     { orderId, skus },
+  );
+}
+
+export function paymentRefundDue(
+  orderId: string,
+  orderStatus: string,
+  payment: { id: string; provider: string; providerId: string | null; amount: number },
+): ActorError {
+  return new ActorError(
+    "PAYMENT_REFUND_DUE",
+    `order ${orderId} is ${orderStatus}: payment ${payment.id} was recorded as REFUND_DUE; refund it`,
+    {
+      orderId,
+      orderStatus,
+      paymentId: payment.id,
+      provider: payment.provider,
+      providerId: payment.providerId,
+      amount: payment.amount,
+    },
   );
 }

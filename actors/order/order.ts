@@ -7,7 +7,7 @@ import { ActorError } from "../../src/errors";
 import { fleet } from "../../src/fleet/part";
 import { SqlActor } from "../../src/sql-actor";
 import type { Details, InventorySKU } from "../inventory-sku/inventory-sku";
-import { invalidTransition, orderNotFound, reservationConfirmed } from "./errors";
+import { invalidTransition, orderNotFound, paymentRefundDue, reservationConfirmed } from "./errors";
 import {
   type Address,
   type CancelInput,
@@ -66,6 +66,15 @@ const ALREADY_RELEASED = new Set([
 const RELEASE_TRIES = 3;
 /** A checkout still PENDING this long after it started was interrupted: its schedule resumes it. */
 export const CHECKOUT_DEADLINE_MS = 30_000;
+/** The first retry of confirms left undone by `markPaid` (a SKU unreachable); the scheduler then backs off. */
+export const CONFIRM_RETRY_MS = 1_000;
+/**
+ * Runs of that retry before it is dead-lettered: with the scheduler's backoff (1 s doubling, at
+ * most 5 min) about an hour, past the longest reservation a SKU grants by default (60 minutes).
+ */
+export const CONFIRM_ATTEMPTS = 20;
+/** Order statuses that hold a payment: their RESERVED lines are sold, not held. */
+const PAID_STATUSES: ReadonlySet<OrderStatus> = new Set(["PAID", "PROCESSING", "SHIPPED", "DELIVERED"]);
 /** Where the key that proves "this order" to its SKUs is kept (the order's own KV storage). */
 const RESERVATION_KEY = "order:reservation-key";
 
@@ -171,14 +180,23 @@ export class Order extends SqlActor<Env, typeof schema> {
   /**
    * Record a payment (no provider is called: the caller reports one that succeeded), move the
    * order to PAID and confirm every reservation. Lines whose reservation can no longer be
-   * confirmed (it expired first) are reported in `unconfirmed` and logged, for a refund.
+   * confirmed (it expired first) are reported in `unconfirmed` and logged, for a refund. A
+   * payment the order cannot take (cancelled, refunded, already paid by another) is recorded as
+   * REFUND_DUE and answered PAYMENT_REFUND_DUE (actors/order/README.md, "Decisions").
    */
   markPaid(input: MarkPaidInput): Promise<{ order: OrderView; unconfirmed: LineFailure[] }> {
     const payment = parseInput(markPaidInput, input);
     return this.#serial(async () => {
-      const header = this.#header();
-      if (!header) throw orderNotFound(this.name);
+      const found = this.#header();
+      if (!found) throw orderNotFound(this.name);
+      let header: Header = found;
       const [existing] = this.db.select().from(payments).where(eq(payments.id, payment.paymentId)).all();
+      const recorded = {
+        id: payment.paymentId,
+        provider: payment.provider,
+        providerId: payment.providerId ?? null,
+        amount: payment.amount,
+      };
       if (existing) {
         if (
           existing.amount !== payment.amount ||
@@ -192,8 +210,42 @@ export class Order extends SqlActor<Env, typeof schema> {
               paymentId: payment.paymentId,
             },
           );
+        // Answered the same every time: the payment is owed back, nothing more is written.
+        if (existing.status === "REFUND_DUE") throw paymentRefundDue(this.name, header.status, recorded);
       } else {
-        if (!canTransition(header.status, "PAID")) throw invalidTransition(header.status, "PAID");
+        // A checkout left PENDING (a crash) is finished first: the payment then finds it RESERVED or CANCELLED.
+        if (header.status === "PENDING") {
+          await this.#reserveAll().catch((err) => {
+            if (ActorError.from(err)?.code !== "CHECKOUT_FAILED") throw err;
+          });
+          header = this.#header()!;
+        }
+        // The money was taken, but this order cannot be paid by it (cancelled first, refunded, or
+        // already paid by another payment): record it as owed back, never forget it.
+        if (!canTransition(header.status, "PAID")) {
+          const at = new Date().toISOString();
+          const status = header.status;
+          this.transaction(() => {
+            this.db
+              .insert(payments)
+              .values({
+                ...recorded,
+                orderId: this.name,
+                status: "REFUND_DUE",
+                createdAt: at,
+                completedAt: at,
+              })
+              .run();
+            this.#log(
+              status,
+              status,
+              `payment ${recorded.id} via ${recorded.provider} received while ${status}: refund due`,
+              "system",
+              at,
+            );
+          });
+          throw paymentRefundDue(this.name, status, recorded);
+        }
         if (payment.amount !== header.total)
           throw new ActorError(
             "PAYMENT_AMOUNT_MISMATCH",
@@ -223,10 +275,36 @@ export class Order extends SqlActor<Env, typeof schema> {
             at,
           );
           this.schedule.cancel("reservation-expiry");
+          // With the payment, so a crash before the confirms below, or a confirm that fails
+          // there, still ends with every line sold: the task retries until none is RESERVED.
+          this.#scheduleConfirms();
         });
       }
       const unconfirmed = await this.#confirmAll();
+      this.#followConfirms();
       return { order: this.#view(), unconfirmed };
+    });
+  }
+
+  /**
+   * Scheduled with the payment (key `confirm`): confirms the lines of a paid order still RESERVED
+   * (a SKU was unreachable when `markPaid` confirmed, or the order stopped in between). Throws
+   * while some remain, so the scheduler retries with backoff (`CONFIRM_ATTEMPTS` runs).
+   */
+  confirmPaid(): Promise<{ remaining: number } | null> {
+    return this.#serial(async () => {
+      const header = this.#header();
+      if (!header || !PAID_STATUSES.has(header.status)) return null;
+      if (!this.#lines().some((l) => l.reservationStatus === "RESERVED")) return { remaining: 0 };
+      const unconfirmed = await this.#confirmAll();
+      const remaining = this.#lines().filter((l) => l.reservationStatus === "RESERVED");
+      if (remaining.length)
+        throw new ActorError(
+          "CONFIRM_PENDING",
+          `${remaining.map((l) => l.sku).join(", ")} could not be confirmed yet; retrying`,
+          { skus: remaining.map((l) => l.sku), codes: unconfirmed.map((f) => f.code) },
+        );
+      return { remaining: 0 };
     });
   }
 
@@ -339,6 +417,21 @@ export class Order extends SqlActor<Env, typeof schema> {
       this.schedule.cancel("checkout");
     });
     throw checkoutFailed(this.name, failures);
+  }
+
+  #scheduleConfirms(): void {
+    this.schedule.at(CONFIRM_RETRY_MS, "confirmPaid", undefined, {
+      key: "confirm",
+      maxAttempts: CONFIRM_ATTEMPTS,
+    });
+  }
+
+  /** After `markPaid`'s confirms: drop the retry when every line is settled, keep (or set) it otherwise. */
+  #followConfirms(): void {
+    const header = this.#header();
+    const pending = this.#lines().some((l) => l.reservationStatus === "RESERVED");
+    if (!pending || !header || !PAID_STATUSES.has(header.status)) this.schedule.cancel("confirm");
+    else if (this.schedule.get("confirm")?.status !== "scheduled") this.#scheduleConfirms();
   }
 
   /** Confirm every RESERVED line; returns the lines that could not be confirmed for good. */

@@ -20,7 +20,12 @@ export type OrderStatus = (typeof ORDER_STATUSES)[number];
 export const LINE_RESERVATION_STATUSES = ["PENDING", "RESERVED", "CONFIRMED", "RELEASED", "FAILED"] as const;
 export type LineReservationStatus = (typeof LINE_RESERVATION_STATUSES)[number];
 
-export const PAYMENT_STATUSES = ["PENDING", "SUCCEEDED", "FAILED", "REFUNDED"] as const;
+/**
+ * REFUND_DUE: a payment the provider took for an order that could no longer be paid by it
+ * (cancelled, refunded, or already paid by another payment): recorded so the money is not
+ * forgotten, and owed back to the customer.
+ */
+export const PAYMENT_STATUSES = ["PENDING", "SUCCEEDED", "FAILED", "REFUNDED", "REFUND_DUE"] as const;
 
 export const orderHeader = sqliteTable(
   "order_header",
@@ -108,7 +113,10 @@ export const payments = sqliteTable(
     completedAt: text("completed_at"),
   },
   (t) => [
-    check("payments_status_known", sql`${t.status} IN ('PENDING', 'SUCCEEDED', 'FAILED', 'REFUNDED')`),
+    check(
+      "payments_status_known",
+      sql`${t.status} IN ('PENDING', 'SUCCEEDED', 'FAILED', 'REFUNDED', 'REFUND_DUE')`,
+    ),
     check("payments_amount_not_negative", sql`${t.amount} >= 0`),
   ],
 );

@@ -1,0 +1,117 @@
+// A confirm that fails transiently inside markPaid must not leave a paid line RESERVED at its SKU
+// (where the reservation would expire and its stock be sold again): the order's own schedule
+// retries it until the line is sold. Real SKU resets (state.abort), real alarms, real eviction.
+import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { InventorySKU, Order } from "../actors/index";
+
+let seq = 0;
+const fresh = (prefix: string) => `${prefix}-${Date.now()}-${seq++}`;
+const sku = (name: string) => env.INVENTORY_SKU.getByName(name);
+const order = (id: string) => env.ORDER.getByName(id);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const checkout = (orderId: string, skus: string[]) =>
+  exports.default.fetch("http://c/checkout", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      orderId,
+      customerId: "cust-r",
+      items: skus.map((s) => ({ sku: s, quantity: 1, unitPrice: 10 })),
+    }),
+  });
+
+async function stock(prefix: string, quantities: number[]) {
+  const names = quantities.map((_, i) => `${prefix}-sku${i}`);
+  await Promise.all(names.map((n, i) => sku(n).restock({ quantity: quantities[i] })));
+  return names;
+}
+
+/** The SKU is busy, then reset: a call waiting for it fails the way a crashed or redeployed object fails. */
+function resetSoon(name: string) {
+  return runInDurableObject(sku(name), async (_actor, state) => {
+    setTimeout(() => state.abort("reset on purpose"), 150);
+    await state.blockConcurrencyWhile(() => sleep(600));
+  }).catch(() => undefined);
+}
+
+/** Make the order's task `key` due now and run the order's real alarm. */
+async function runTask(orderId: string, key: string) {
+  await runInDurableObject(order(orderId), (actor: Order) => {
+    actor.run("UPDATE _dosql_schedules SET next_run_at = ? WHERE key = ?", [Date.now() - 1, key]);
+  });
+  return runDurableObjectAlarm(order(orderId));
+}
+
+const task = (orderId: string, key: string) =>
+  runInDurableObject(order(orderId), (actor: Order) => actor.schedule.get(key));
+
+const figures = (name: string) =>
+  runInDurableObject(sku(name), (actor: InventorySKU) => {
+    const [inv] = actor.query<{ available: number; reserved: number; sold: number; restocked: number }>(
+      "SELECT available, reserved, sold, restocked FROM inventory",
+    );
+    return inv;
+  });
+
+const lineStatuses = async (orderId: string) =>
+  (await order(orderId).get()).order.lines.map((l) => l.reservationStatus);
+
+describe("a confirm that fails inside markPaid", () => {
+  it("is retried by the order's own schedule (across eviction and a second failure) until the line is CONFIRMED and sold", async () => {
+    const id = fresh("confirm-retry");
+    const skus = await stock(id, [3, 3]);
+    expect((await checkout(id, skus)).status).toBe(201);
+    const busy = resetSoon(skus[1]);
+    await sleep(50);
+    const paid = await order(id).markPaid({ paymentId: "pi_r", provider: "stripe", amount: 20 });
+    await busy;
+    expect(paid.order.status).toBe("PAID");
+    expect(paid.unconfirmed).toMatchObject([{ sku: skus[1], code: "UNAVAILABLE" }]);
+    expect(paid.order.lines.map((l) => l.reservationStatus)).toEqual(["CONFIRMED", "RESERVED"]);
+    expect(await figures(skus[1])).toMatchObject({ available: 2, reserved: 1, sold: 0 });
+
+    // The retry is durable: a schedule of the order, still there after eviction.
+    await evictDurableObject(order(id));
+    expect(await task(id, "confirm")).toMatchObject({ method: "confirmPaid", status: "scheduled" });
+
+    // The SKU is still refusing at the first retry: the task fails, stays, and is retried later.
+    const busyAgain = resetSoon(skus[1]);
+    await sleep(50);
+    await runTask(id, "confirm");
+    await busyAgain;
+    expect(await lineStatuses(id)).toEqual(["CONFIRMED", "RESERVED"]);
+    expect(await task(id, "confirm")).toMatchObject({ status: "scheduled", attempts: 1 });
+
+    // The SKU answers again: the next run confirms the line and the task ends.
+    expect(await runTask(id, "confirm")).toBe(true);
+    expect(await lineStatuses(id)).toEqual(["CONFIRMED", "CONFIRMED"]);
+    expect(await task(id, "confirm")).toBeUndefined();
+    for (const s of skus) {
+      const f = await figures(s);
+      expect(f).toEqual({ available: 2, reserved: 0, sold: 1, restocked: 3 });
+      expect(f.available + f.reserved + f.sold).toBe(f.restocked);
+    }
+
+    // The reservation's time passing now changes nothing: the unit is sold, not back on sale.
+    await runInDurableObject(sku(skus[1]), (actor: InventorySKU) =>
+      actor.run("UPDATE reservations SET expires_at = ? WHERE id = ?", [
+        new Date(Date.now() - 1000).toISOString(),
+        id,
+      ]),
+    );
+    expect(await sku(skus[1]).expireReservations()).toEqual({ expired: 0 });
+    expect(await figures(skus[1])).toEqual({ available: 2, reserved: 0, sold: 1, restocked: 3 });
+  });
+
+  it("a paid order whose lines all confirmed keeps no retry task", async () => {
+    const id = fresh("confirm-ok");
+    const skus = await stock(id, [2]);
+    expect((await checkout(id, skus)).status).toBe(201);
+    await order(id).markPaid({ paymentId: "pi_ok", provider: "stripe", amount: 10 });
+    expect(await task(id, "confirm")).toBeUndefined();
+    expect(await lineStatuses(id)).toEqual(["CONFIRMED"]);
+  });
+});

@@ -1,0 +1,145 @@
+// A payment the provider took must never be forgotten: one that reaches an order that can no
+// longer be paid by it (cancelled first, or already paid by another payment) is recorded as
+// REFUND_DUE, with its provider id, and answered 409 PAYMENT_REFUND_DUE; idempotent per payment id.
+import { env } from "cloudflare:test";
+import { exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { OrderView } from "../actors/order/order";
+import type { ErrorBody } from "../src/index";
+
+let seq = 0;
+const fresh = (prefix: string) => `${prefix}-${Date.now()}-${seq++}`;
+const sku = (name: string) => env.INVENTORY_SKU.getByName(name);
+const order = (id: string) => env.ORDER.getByName(id);
+
+const post = (path: string, body: unknown) =>
+  exports.default.fetch(`http://coordinator${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+
+async function stock(prefix: string, quantities: number[]) {
+  const names = quantities.map((_, i) => `${prefix}-sku${i}`);
+  await Promise.all(names.map((n, i) => sku(n).restock({ quantity: quantities[i] })));
+  return names;
+}
+
+async function figures(names: string[]) {
+  return Promise.all(
+    names.map(async (n) => {
+      const s = await sku(n).status();
+      return { available: s.available, reserved: s.reserved, sold: s.sold };
+    }),
+  );
+}
+
+/** A checked-out order moved to PAYMENT_PENDING (the customer is at the payment page). */
+async function awaitingPayment(prefix: string) {
+  const id = fresh(prefix);
+  const skus = await stock(id, [5, 5]);
+  const res = await post("/checkout", {
+    orderId: id,
+    customerId: "cust-p",
+    items: skus.map((s) => ({ sku: s, quantity: 1, unitPrice: 700 })),
+  });
+  expect(res.status).toBe(201);
+  expect((await post(`/orders/${id}/status`, { status: "PAYMENT_PENDING" })).status).toBe(200);
+  return { id, skus, total: 1400 };
+}
+
+describe("a payment that arrives after the order was cancelled", () => {
+  it("is recorded as REFUND_DUE with its provider id and answered PAYMENT_REFUND_DUE; a replay answers the same and writes nothing", async () => {
+    const { id, skus, total } = await awaitingPayment("late-pay");
+    expect((await post(`/orders/${id}/cancel`, { reason: "changed my mind" })).status).toBe(200);
+    const webhook = { paymentId: "pi_late", provider: "stripe", providerId: "ch_123", amount: total };
+    for (let i = 0; i < 2; i++) {
+      const res = await post(`/orders/${id}/pay`, webhook);
+      expect(res.status, `attempt ${i}`).toBe(409);
+      expect(((await res.json()) as ErrorBody).error).toMatchObject({
+        code: "PAYMENT_REFUND_DUE",
+        details: {
+          orderId: id,
+          paymentId: "pi_late",
+          provider: "stripe",
+          providerId: "ch_123",
+          amount: total,
+          orderStatus: "CANCELLED",
+        },
+      });
+    }
+    const { order: view } = await order(id).get();
+    expect(view.status).toBe("CANCELLED");
+    expect(view.payments).toMatchObject([
+      { id: "pi_late", provider: "stripe", providerId: "ch_123", amount: total, status: "REFUND_DUE" },
+    ]);
+    expect(view.statusLog.filter((e) => e.reason?.includes("pi_late"))).toMatchObject([
+      { fromStatus: "CANCELLED", toStatus: "CANCELLED", actor: "system" },
+    ]);
+    // The same payment id with other figures is still PAYMENT_EXISTS.
+    const other = await post(`/orders/${id}/pay`, { ...webhook, providerId: "ch_999" });
+    expect(other.status).toBe(409);
+    expect(((await other.json()) as ErrorBody).error.code).toBe("PAYMENT_EXISTS");
+    // The stock the cancel gave back stays given back: nothing sold for a cancelled order.
+    expect(await figures(skus)).toEqual(skus.map(() => ({ available: 5, reserved: 0, sold: 0 })));
+  });
+
+  it("cancel and payment racing over HTTP: whichever wins, the payment is recorded and the stock matches the order", async () => {
+    const orders = await Promise.all(Array.from({ length: 6 }, () => awaitingPayment("race")));
+    const answers = await Promise.all(
+      orders.map(async ({ id, total }, i) => {
+        const pay = () =>
+          post(`/orders/${id}/pay`, { paymentId: `pi_${i}`, provider: "stripe", amount: total });
+        const cancel = () => post(`/orders/${id}/cancel`, {});
+        const [a, b] = await Promise.all(i % 2 ? [pay(), cancel()] : [cancel(), pay()]);
+        return i % 2 ? { pay: a, cancel: b } : { pay: b, cancel: a };
+      }),
+    );
+    for (const [i, { id, skus, total }] of orders.entries()) {
+      const view: OrderView = (await order(id).get()).order;
+      expect(view.payments).toHaveLength(1);
+      expect(view.payments[0]).toMatchObject({ id: `pi_${i}`, amount: total });
+      const { pay, cancel } = answers[i];
+      if (view.status === "PAID") {
+        expect(pay.status).toBe(200);
+        expect(cancel.status).toBe(409);
+        expect(view.payments[0].status).toBe("SUCCEEDED");
+        expect(await figures(skus)).toEqual(skus.map(() => ({ available: 4, reserved: 0, sold: 1 })));
+      } else {
+        expect(view.status).toBe("CANCELLED");
+        expect(cancel.status).toBe(200);
+        expect(pay.status).toBe(409);
+        expect(((await pay.json()) as ErrorBody).error.code).toBe("PAYMENT_REFUND_DUE");
+        expect(view.payments[0].status).toBe("REFUND_DUE");
+        expect(await figures(skus)).toEqual(skus.map(() => ({ available: 5, reserved: 0, sold: 0 })));
+      }
+    }
+  });
+});
+
+describe("a second payment for an order already paid", () => {
+  it("is recorded as REFUND_DUE (the customer paid twice), not refused unrecorded; the first payment and the sale stand", async () => {
+    const { id, skus, total } = await awaitingPayment("twice");
+    expect(
+      (await post(`/orders/${id}/pay`, { paymentId: "pi_a", provider: "stripe", amount: total })).status,
+    ).toBe(200);
+    const second = await post(`/orders/${id}/pay`, {
+      paymentId: "pi_b",
+      provider: "stripe",
+      providerId: "ch_b",
+      amount: total,
+    });
+    expect(second.status).toBe(409);
+    expect(((await second.json()) as ErrorBody).error).toMatchObject({
+      code: "PAYMENT_REFUND_DUE",
+      details: { paymentId: "pi_b", providerId: "ch_b", orderStatus: "PAID" },
+    });
+    const { order: view } = await order(id).get();
+    expect(view.status).toBe("PAID");
+    expect(view.payments.map((p) => [p.id, p.status]).sort()).toEqual([
+      ["pi_a", "SUCCEEDED"],
+      ["pi_b", "REFUND_DUE"],
+    ]);
+    expect(await figures(skus)).toEqual(skus.map(() => ({ available: 4, reserved: 0, sold: 1 })));
+  });
+});
