@@ -1,5 +1,6 @@
 import { env } from "cloudflare:test";
 import { expect } from "vitest";
+import type { ForwardBatch } from "../src/forward/index";
 import type { ForwardSink, ForwardSource } from "./fixtures/forward-actors";
 
 let seq = 0;
@@ -77,3 +78,23 @@ export async function exactlyOnce(sink: Sink, name: string, forward: string, lsn
     }
   }
 }
+
+/** A batch as a sender delivers it: source `src`, forward `f`, inserts of items 1–3 (LSNs 1–3). */
+export const itemsBatch = (over: Partial<ForwardBatch> = {}): ForwardBatch => ({
+  source: "src",
+  forward: "f",
+  after: 0,
+  from: 1,
+  to: 3,
+  changes: [1, 2, 3].map((lsn) => ({
+    lsn,
+    tx: 1,
+    at: 1,
+    table: "items",
+    op: "insert" as const,
+    key: { id: lsn },
+    before: null,
+    after: { id: lsn, name: `n${lsn}`, qty: lsn },
+  })),
+  ...over,
+});

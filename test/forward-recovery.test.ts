@@ -1,7 +1,7 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ForwardBatch } from "../src/forward/index";
-import { mirrored, sinks, until } from "./forward-helpers";
+import { itemsBatch, mirrored, sinks, until } from "./forward-helpers";
 
 describe("forward recovery: senders that share a name", () => {
   it("two sender classes whose instances share a name and forward name, into one receiver: both applied", async () => {
@@ -32,25 +32,8 @@ describe("forward recovery: senders that share a name", () => {
 });
 
 describe("forward recovery: a receiver whose applied record predates sourceId", () => {
-  const batch = (over: Partial<ForwardBatch> = {}): ForwardBatch => ({
-    source: "legacy-src",
-    forward: "f",
-    epoch: 100,
-    after: 0,
-    from: 1,
-    to: 3,
-    changes: [1, 2, 3].map((lsn) => ({
-      lsn,
-      tx: 1,
-      at: 1,
-      table: "items",
-      op: "insert" as const,
-      key: { id: lsn },
-      before: null,
-      after: { id: lsn, name: `n${lsn}`, qty: lsn },
-    })),
-    ...over,
-  });
+  const batch = (over: Partial<ForwardBatch> = {}) =>
+    itemsBatch({ source: "legacy-src", epoch: 100, ...over });
 
   it("old rows still stop a second application after the upgrade; a sender of another class starts apart", async () => {
     const sink = env.FORWARD_SINK.getByName(`legacy-${Date.now()}`);

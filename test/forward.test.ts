@@ -1,8 +1,17 @@
 import { env, evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { type ForwardBatch, forward } from "../src/forward/index";
+import { forward } from "../src/forward/index";
 import { ActorError, defineActor } from "../src/index";
-import { exactlyOnce, exportedLsns, freshSource, mirrored, sinks, sleep, until } from "./forward-helpers";
+import {
+  exactlyOnce,
+  exportedLsns,
+  freshSource,
+  itemsBatch,
+  mirrored,
+  sinks,
+  sleep,
+  until,
+} from "./forward-helpers";
 import { codeOf } from "./history-helpers";
 
 describe("forward: delivery to a queue, another actor and user code", () => {
@@ -269,30 +278,11 @@ async function evictWhenIdle(stub: DurableObjectStub): Promise<void> {
 }
 
 describe("forward: applyOnce on the receiving side", () => {
-  const batch = (over: Partial<ForwardBatch> = {}): ForwardBatch => ({
-    source: "src",
-    forward: "f",
-    after: 0,
-    from: 1,
-    to: 3,
-    changes: [1, 2, 3].map((lsn) => ({
-      lsn,
-      tx: 1,
-      at: 1,
-      table: "items",
-      op: "insert" as const,
-      key: { id: lsn },
-      before: null,
-      after: { id: lsn, name: `n${lsn}`, qty: lsn },
-    })),
-    ...over,
-  });
-
   it("applies once, skips a redelivery, applies only the new part of an overlapping batch", async () => {
     const sink = env.FORWARD_SINK.getByName(`apply-${Date.now()}`);
-    expect(await sink.applyRaw(batch())).toEqual({ applied: true, changes: 3, appliedLsn: 3 });
-    expect(await sink.applyRaw(batch())).toEqual({ applied: false, changes: 0, appliedLsn: 3 });
-    const wider = batch({ to: 4 });
+    expect(await sink.applyRaw(itemsBatch())).toEqual({ applied: true, changes: 3, appliedLsn: 3 });
+    expect(await sink.applyRaw(itemsBatch())).toEqual({ applied: false, changes: 0, appliedLsn: 3 });
+    const wider = itemsBatch({ to: 4 });
     wider.changes.push({ ...wider.changes[0], lsn: 4, key: { id: 4 }, after: { id: 4, name: "n4", qty: 4 } });
     expect(await sink.applyRaw(wider)).toEqual({ applied: true, changes: 1, appliedLsn: 4 });
     expect((await sink.dump()).received.map((r) => r.lsn)).toEqual([1, 2, 3, 4]);
@@ -302,24 +292,24 @@ describe("forward: applyOnce on the receiving side", () => {
 
   it("refuses a batch that arrived before an earlier one (FORWARD_GAP), and bad batches (VALIDATION_FAILED)", async () => {
     const sink = env.FORWARD_SINK.getByName(`gap-${Date.now()}`);
-    const later = batch({ after: 3, from: 4, to: 4, changes: [] });
+    const later = itemsBatch({ after: 3, from: 4, to: 4, changes: [] });
     const gap = await codeOf(sink.applyRaw(later));
     expect(gap?.code).toBe("FORWARD_GAP");
     expect(gap?.status).toBe(409);
     expect((await sink.dump()).received).toEqual([]);
-    await sink.applyRaw(batch());
+    await sink.applyRaw(itemsBatch());
     expect((await sink.applyRaw(later)).appliedLsn).toBe(4);
     for (const bad of [
       null,
       "x",
-      batch({ source: "" }),
-      batch({ forward: "no spaces allowed" }),
-      batch({ from: 3, to: 2 }),
-      batch({ after: 3 }),
-      batch({ changes: "no" as never }),
-      batch({ changes: [{ lsn: 9 } as never] }),
-      batch({ changes: [...batch().changes].reverse() }),
-      batch({ changes: [{ ...batch().changes[0], op: "upsert" as never }] }),
+      itemsBatch({ source: "" }),
+      itemsBatch({ forward: "no spaces allowed" }),
+      itemsBatch({ from: 3, to: 2 }),
+      itemsBatch({ after: 3 }),
+      itemsBatch({ changes: "no" as never }),
+      itemsBatch({ changes: [{ lsn: 9 } as never] }),
+      itemsBatch({ changes: [...itemsBatch().changes].reverse() }),
+      itemsBatch({ changes: [{ ...itemsBatch().changes[0], op: "upsert" as never }] }),
     ]) {
       const err = await codeOf(sink.applyRaw(bad));
       expect(err?.code).toBe("VALIDATION_FAILED");

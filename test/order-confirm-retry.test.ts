@@ -1,33 +1,10 @@
 // A confirm that fails transiently inside markPaid must not leave a paid line RESERVED at its SKU
 // (where the reservation would expire and its stock be sold again): the order's own schedule
 // retries it until the line is sold. Real SKU resets (state.abort), real alarms, real eviction.
-import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { exports } from "cloudflare:workers";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { InventorySKU, Order } from "../actors/index";
-
-let seq = 0;
-const fresh = (prefix: string) => `${prefix}-${Date.now()}-${seq++}`;
-const sku = (name: string) => env.INVENTORY_SKU.getByName(name);
-const order = (id: string) => env.ORDER.getByName(id);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-const checkout = (orderId: string, skus: string[]) =>
-  exports.default.fetch("http://c/checkout", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      orderId,
-      customerId: "cust-r",
-      items: skus.map((s) => ({ sku: s, quantity: 1, unitPrice: 10 })),
-    }),
-  });
-
-async function stock(prefix: string, quantities: number[]) {
-  const names = quantities.map((_, i) => `${prefix}-sku${i}`);
-  await Promise.all(names.map((n, i) => sku(n).restock({ quantity: quantities[i] })));
-  return names;
-}
+import { checkout, fresh, order, runTask, sku, sleep, stock } from "./order-helpers";
 
 /** The SKU is busy, then reset: a call waiting for it fails the way a crashed or redeployed object fails. */
 function resetSoon(name: string) {
@@ -35,14 +12,6 @@ function resetSoon(name: string) {
     setTimeout(() => state.abort("reset on purpose"), 150);
     await state.blockConcurrencyWhile(() => sleep(600));
   }).catch(() => undefined);
-}
-
-/** Make the order's task `key` due now and run the order's real alarm. */
-async function runTask(orderId: string, key: string) {
-  await runInDurableObject(order(orderId), (actor: Order) => {
-    actor.run("UPDATE _dosql_schedules SET next_run_at = ? WHERE key = ?", [Date.now() - 1, key]);
-  });
-  return runDurableObjectAlarm(order(orderId));
 }
 
 const task = (orderId: string, key: string) =>
@@ -63,7 +32,7 @@ describe("a confirm that fails inside markPaid", () => {
   it("is retried by the order's own schedule (across eviction and a second failure) until the line is CONFIRMED and sold", async () => {
     const id = fresh("confirm-retry");
     const skus = await stock(id, [3, 3]);
-    expect((await checkout(id, skus)).status).toBe(201);
+    expect((await checkout(id, skus, { customerId: "cust-r" })).status).toBe(201);
     const busy = resetSoon(skus[1]);
     await sleep(50);
     const paid = await order(id).markPaid({ paymentId: "pi_r", provider: "stripe", amount: 20 });
@@ -109,7 +78,7 @@ describe("a confirm that fails inside markPaid", () => {
   it("a paid order whose lines all confirmed keeps no retry task", async () => {
     const id = fresh("confirm-ok");
     const skus = await stock(id, [2]);
-    expect((await checkout(id, skus)).status).toBe(201);
+    expect((await checkout(id, skus, { customerId: "cust-r" })).status).toBe(201);
     await order(id).markPaid({ paymentId: "pi_ok", provider: "stripe", amount: 10 });
     expect(await task(id, "confirm")).toBeUndefined();
     expect(await lineStatuses(id)).toEqual(["CONFIRMED"]);

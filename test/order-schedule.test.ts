@@ -1,41 +1,10 @@
 // The Order actor's own schedule: an interrupted checkout never stays PENDING, and a RESERVED
 // order follows its reservations' expiry. Real alarms (runDurableObjectAlarm), real aborts.
-import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { exports } from "cloudflare:workers";
+import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { InventorySKU, Order } from "../actors/index";
 import { secured, userToken } from "./auth-helpers";
-
-let seq = 0;
-const fresh = (prefix: string) => `${prefix}-${Date.now()}-${seq++}`;
-const sku = (name: string) => env.INVENTORY_SKU.getByName(name);
-const order = (id: string) => env.ORDER.getByName(id);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-const checkout = (orderId: string, skus: string[], quantity = 1) =>
-  exports.default.fetch("http://c/checkout", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      orderId,
-      customerId: "cust-s",
-      items: skus.map((s) => ({ sku: s, quantity, unitPrice: 10 })),
-    }),
-  });
-
-async function stock(prefix: string, quantities: number[]) {
-  const names = quantities.map((_, i) => `${prefix}-sku${i}`);
-  await Promise.all(names.map((n, i) => sku(n).restock({ quantity: quantities[i] })));
-  return names;
-}
-
-/** Make the order's task `key` due now and run the order's real alarm. */
-async function runTask(orderId: string, key: string) {
-  await runInDurableObject(order(orderId), (actor: Order) => {
-    actor.run("UPDATE _dosql_schedules SET next_run_at = ? WHERE key = ?", [Date.now() - 1, key]);
-  });
-  return runDurableObjectAlarm(order(orderId));
-}
+import { checkout, fresh, order, runTask, sku, sleep, stock } from "./order-helpers";
 
 const scheduleKeys = (orderId: string) =>
   runInDurableObject(order(orderId), (actor: Order) => actor.schedule.list().map((s) => s.key));
@@ -142,7 +111,7 @@ describe("a RESERVED order follows its reservations' expiry", () => {
     const id = fresh("expire");
     const skus = await stock(id, [6, 6]);
     const started = Date.now();
-    expect((await checkout(id, skus, 2)).status).toBe(201);
+    expect((await checkout(id, skus, { quantity: 2 })).status).toBe(201);
     const task = await runInDurableObject(order(id), (actor: Order) =>
       actor.schedule.get("reservation-expiry"),
     );
