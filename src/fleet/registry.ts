@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { parseInput } from "../coordinator/validate";
 import { ActorError } from "../errors";
-import { tableExists } from "../sql/tables";
+import { addMissingColumns, tableExists } from "../sql/tables";
 import { inBatches } from "./batch";
 import {
   DEFAULT_BATCH,
@@ -271,9 +271,7 @@ export class FleetRegistry extends DurableObject {
       version TEXT, bytes INTEGER NOT NULL DEFAULT 0, error_code TEXT, error_message TEXT,
       jurisdiction TEXT) WITHOUT ROWID`);
     // A registry created before the jurisdiction column (issue 15's first version) gains it.
-    const columns = this.ctx.storage.sql.exec<{ name: string }>("PRAGMA table_info(actors)").toArray();
-    if (!columns.some((c) => c.name === "jurisdiction"))
-      this.ctx.storage.sql.exec("ALTER TABLE actors ADD COLUMN jurisdiction TEXT");
+    addMissingColumns(this.ctx.storage.sql, "actors", [["jurisdiction", "TEXT"]]);
     this.ctx.storage.sql.exec(
       "CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, state TEXT NOT NULL) WITHOUT ROWID",
     );

@@ -5,6 +5,8 @@
  * - `_dosql_forward_sent`: per destination, the `to` of the last batch it accepted (a batch's `after`);
  * - `_dosql_forward_epoch`: when this actor's storage began (one row), every batch's `epoch`.
  */
+import { addMissingColumns } from "../sql/tables";
+
 export const FORWARDS = "_dosql_forwards";
 export const SENT = "_dosql_forward_sent";
 export const EPOCH = "_dosql_forward_epoch";
@@ -54,14 +56,7 @@ export class ForwardState {
 
   create(): void {
     for (const statement of DDL) this.#sql.exec(statement);
-    const have = new Set(
-      this.#sql
-        .exec<{ name: string }>(`PRAGMA table_info(${FORWARDS})`)
-        .toArray()
-        .map((c) => c.name),
-    );
-    for (const [column, type] of ADDED)
-      if (!have.has(column)) this.#sql.exec(`ALTER TABLE ${FORWARDS} ADD COLUMN ${column} ${type}`);
+    addMissingColumns(this.#sql, FORWARDS, ADDED);
     this.#sql.exec(`INSERT INTO ${EPOCH} (id, epoch) VALUES (1, ?) ON CONFLICT (id) DO NOTHING`, Date.now());
   }
 

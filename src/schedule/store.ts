@@ -1,5 +1,5 @@
 import type { JsonValue } from "../json";
-import { tableExists } from "../sql/tables";
+import { addMissingColumns, tableExists } from "../sql/tables";
 import type { Timing } from "./timing";
 
 /** `scheduled`: waiting for its time; `running`: started, not finished; `failed`: dead-lettered. */
@@ -141,10 +141,7 @@ export class ScheduleStore {
   create(): void {
     for (const statement of DDL) this.#sql.exec(statement);
     // Tables made before due_at was added.
-    if (
-      this.#sql.exec("SELECT 1 FROM pragma_table_info(?) WHERE name = 'due_at'", TABLE).toArray().length === 0
-    )
-      this.#sql.exec(`ALTER TABLE ${TABLE} ADD COLUMN due_at INTEGER`);
+    addMissingColumns(this.#sql, TABLE, [["due_at", "INTEGER"]]);
     this.#exists = true;
   }
 

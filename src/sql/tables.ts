@@ -60,3 +60,22 @@ export function dropTablesWithPrefix(sql: SqlStorage, prefix: string): void {
     .toArray();
   for (const { name } of names) sql.exec(`DROP TABLE IF EXISTS ${quoteIdent(name)}`);
 }
+
+/**
+ * Give a framework table the columns later versions added (`[name, type]`, added NULL), when a
+ * table made by an older version lacks them. Names and types are the framework's own literals.
+ */
+export function addMissingColumns(
+  sql: SqlStorage,
+  table: string,
+  columns: readonly (readonly [string, string])[],
+): void {
+  const have = new Set(
+    sql
+      .exec<{ name: string }>("SELECT name FROM pragma_table_info(?)", table)
+      .toArray()
+      .map((c) => c.name),
+  );
+  for (const [name, type] of columns)
+    if (!have.has(name)) sql.exec(`ALTER TABLE ${quoteIdent(table)} ADD COLUMN ${quoteIdent(name)} ${type}`);
+}
