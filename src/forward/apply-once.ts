@@ -110,15 +110,9 @@ export function appliedLsn(
 ): number {
   const exists = actor.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [APPLIED]);
   if (exists.length === 0) return 0;
-  if (!hasSourceId(actor))
-    return (
-      actor.query<{ lsn: number }>(`SELECT lsn FROM ${APPLIED} WHERE source = ? AND forward = ?`, [
-        source,
-        forward,
-      ])[0]?.lsn ?? 0
-    );
-  if (sourceId !== undefined)
+  if (sourceId !== undefined && hasSourceId(actor))
     return (appliedRow(actor, source, forward, sourceId) ?? legacyRow(actor, source, forward))?.lsn ?? 0;
+  // No sourceId, or a record made before sourceId (one row per name and forward): the one sender of the name.
   const rows = actor.query<{ lsn: number }>(`SELECT lsn FROM ${APPLIED} WHERE source = ? AND forward = ?`, [
     source,
     forward,
