@@ -1,4 +1,4 @@
-// Migrations 0001-0003 of RegionalAnalytics: the unique checks read minute_members (who each
+// Migrations 0001-0004 of RegionalAnalytics: the unique checks read minute_members (who each
 // minute bucket has counted) instead of two indexes of raw_events, and a trigger on raw_events
 // keeps the figures instead of three statements of the actor per event. A region written before them
 // must go on counting exactly: a session or user already counted in a bucket before the upgrade is
@@ -63,7 +63,7 @@ const DISTINCT_MEMBERS = `SELECT DISTINCT minute, event_type, page_path, 'sessio
   UNION SELECT DISTINCT minute, event_type, page_path, 'user', user_hash FROM raw_events WHERE user_hash IS NOT NULL
   ORDER BY 1, 2, 3, 4, 5`;
 
-describe("RegionalAnalytics: upgrade to minute_members and the raw_events trigger (migrations 0001-0003)", () => {
+describe("RegionalAnalytics: upgrade to minute_members and the raw_events trigger (migrations 0001-0004)", () => {
   it("a region written before the upgrade counts each session and user once per bucket after it", async () => {
     const now = Math.floor(Date.now() / MINUTE) * MINUTE + 30_000;
     const before = events(0, 60, now);
@@ -76,7 +76,7 @@ describe("RegionalAnalytics: upgrade to minute_members and the raw_events trigge
       for (const ddl of OLD_INDEXES) sql.exec(ddl);
       sql.exec("DROP TRIGGER raw_events_counts");
       sql.exec(
-        "DELETE FROM _dosql_migrations WHERE tag IN ('0001_minute_members', '0002_minute_members_backfill', '0003_raw_events_counts')",
+        "DELETE FROM _dosql_migrations WHERE tag IN ('0001_minute_members', '0002_minute_members_backfill', '0003_raw_events_counts', '0004_raw_events_counts_by_changes')",
       );
       sql.exec("INSERT INTO analytics_state (key, value) VALUES ('dev_salt', ?)", SALT);
       // Written by the old actor: its three per-event statements, one transaction each.
@@ -125,6 +125,7 @@ describe("RegionalAnalytics: upgrade to minute_members and the raw_events trigge
       "0001_minute_members",
       "0002_minute_members_backfill",
       "0003_raw_events_counts",
+      "0004_raw_events_counts_by_changes",
     ]);
     expect(report.indexes).toEqual(["idx_raw_events_timestamp"]);
     // The old statements counted exactly (the figures the upgrade must keep).
