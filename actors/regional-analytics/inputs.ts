@@ -93,12 +93,32 @@ export function retentionDays(env: { ANALYTICS_RETENTION_DAYS?: string } | undef
     : DEFAULT_RETENTION_DAYS;
 }
 
-/** The path of a page URL without query string or fragment, or null when it is not a page URL. */
+const PATHS_REMEMBERED = 1_000;
+/** The path of each URL's text before its query (see pathOf), the latest PATHS_REMEMBERED. */
+const paths = new Map<string, string | null>();
+
+/**
+ * The path of a page URL without query string or fragment, or null when it is not a page URL.
+ * An absolute URL's path is remembered by its text up to the first `?` or `#`: page URLs repeat
+ * with other query strings, and parsing cost more than the rest of an event's check. The parser
+ * ends an http(s) URL's authority and path at the first `?` or `#` wherever it stands, so the
+ * text before it has the same path as the whole (unless that text ends in a space or a control) (test/analytics-path.test.ts).
+ */
 export function pathOf(value: string): string | null {
-  if (value.startsWith("/") && !value.startsWith("//")) {
-    const end = value.search(/[?#]/);
-    return end === -1 ? value : value.slice(0, end);
-  }
+  const end = value.search(/[?#]/);
+  if (value.startsWith("/") && !value.startsWith("//")) return end === -1 ? value : value.slice(0, end);
+  // The parser trims spaces and controls off the whole text only: before a query they stay (as %20).
+  if (end > 0 && value.charCodeAt(end - 1) <= 0x20) return urlPath(value);
+  const key = end === -1 ? value : value.slice(0, end);
+  const known = paths.get(key);
+  if (known !== undefined) return known;
+  const path = urlPath(key);
+  if (paths.size >= PATHS_REMEMBERED) paths.clear();
+  paths.set(key, path);
+  return path;
+}
+
+function urlPath(value: string): string | null {
   const url = URL.parse(value);
   return url !== null && (url.protocol === "http:" || url.protocol === "https:") ? url.pathname : null;
 }
