@@ -143,3 +143,53 @@ describe("a second payment for an order already paid", () => {
     expect(await figures(skus)).toEqual(skus.map(() => ({ available: 4, reserved: 0, sold: 1 })));
   });
 });
+
+describe("a payment whose amount does not match the order total", () => {
+  it("is recorded as REFUND_DUE and logged, answered PAYMENT_AMOUNT_MISMATCH with its details; a replay answers the same and writes nothing; the order does not change", async () => {
+    const { id, skus, total } = await awaitingPayment("mismatch");
+    const webhook = { paymentId: "pi_short", provider: "stripe", providerId: "ch_s", amount: total - 1 };
+    for (let i = 0; i < 2; i++) {
+      const res = await post(`/orders/${id}/pay`, webhook);
+      expect(res.status, `attempt ${i}`).toBe(409);
+      expect(((await res.json()) as ErrorBody).error).toMatchObject({
+        code: "PAYMENT_AMOUNT_MISMATCH",
+        details: {
+          orderId: id,
+          orderStatus: "PAYMENT_PENDING",
+          paymentId: "pi_short",
+          provider: "stripe",
+          providerId: "ch_s",
+          amount: total - 1,
+          total,
+          paymentStatus: "REFUND_DUE",
+        },
+      });
+    }
+    const { order: view } = await order(id).get();
+    expect(view.status).toBe("PAYMENT_PENDING");
+    expect(view.payments).toMatchObject([
+      { id: "pi_short", providerId: "ch_s", amount: total - 1, status: "REFUND_DUE" },
+    ]);
+    expect(view.statusLog.filter((e) => e.reason?.includes("pi_short"))).toMatchObject([
+      { fromStatus: "PAYMENT_PENDING", toStatus: "PAYMENT_PENDING", actor: "system" },
+    ]);
+    // The stock is still held for the order, not sold; the right payment then pays it.
+    expect(await figures(skus)).toEqual(skus.map(() => ({ available: 4, reserved: 1, sold: 0 })));
+    const paid = await post(`/orders/${id}/pay`, {
+      paymentId: "pi_right",
+      provider: "stripe",
+      amount: total,
+    });
+    expect(paid.status).toBe(200);
+    expect((await order(id).get()).order.payments.map((p) => [p.id, p.status]).sort()).toEqual([
+      ["pi_right", "SUCCEEDED"],
+      ["pi_short", "REFUND_DUE"],
+    ]);
+    // The mismatched payment id again still answers the mismatch, after the order was paid too.
+    const replay = await post(`/orders/${id}/pay`, webhook);
+    expect(((await replay.json()) as ErrorBody).error).toMatchObject({
+      code: "PAYMENT_AMOUNT_MISMATCH",
+      details: { paymentId: "pi_short", orderStatus: "PAID" },
+    });
+  });
+});

@@ -7,7 +7,7 @@ import { ActorError } from "../../src/errors";
 import { fleet } from "../../src/fleet/part";
 import { SqlActor } from "../../src/sql-actor";
 import type { Details, InventorySKU } from "../inventory-sku/inventory-sku";
-import { invalidTransition, orderNotFound, paymentRefundDue, reservationConfirmed } from "./errors";
+import { invalidTransition, orderNotFound, paymentNotTaken, reservationConfirmed } from "./errors";
 import {
   type Address,
   type CancelInput,
@@ -27,6 +27,7 @@ import {
   orderHeader,
   orderLines,
   payments,
+  type RefundReason,
   statusLog,
 } from "./schema";
 import { canTransition } from "./transitions";
@@ -182,7 +183,8 @@ export class Order extends SqlActor<Env, typeof schema> {
    * order to PAID and confirm every reservation. Lines whose reservation can no longer be
    * confirmed (it expired first) are reported in `unconfirmed` and logged, for a refund. A
    * payment the order cannot take (cancelled, refunded, already paid by another) is recorded as
-   * REFUND_DUE and answered PAYMENT_REFUND_DUE (actors/order/README.md, "Decisions").
+   * REFUND_DUE and answered PAYMENT_REFUND_DUE; one whose amount is not the total is recorded as
+   * REFUND_DUE too and answered PAYMENT_AMOUNT_MISMATCH (actors/order/README.md, "Decisions").
    */
   markPaid(input: MarkPaidInput): Promise<{ order: OrderView; unconfirmed: LineFailure[] }> {
     const payment = parseInput(markPaidInput, input);
@@ -210,9 +212,12 @@ export class Order extends SqlActor<Env, typeof schema> {
               paymentId: payment.paymentId,
             },
           );
-        // Answered the same every time: the payment is owed back, nothing more is written.
-        if (existing.status === "REFUND_DUE") throw paymentRefundDue(this.name, header.status, recorded);
+        // Answered the same every time (refunded since or not): nothing more is written.
+        if (existing.refundReason)
+          throw paymentNotTaken(this.name, header, { ...existing, refundReason: existing.refundReason });
       } else {
+        // The money was taken but is not the order's total: owed back; the order stays as it is.
+        if (payment.amount !== header.total) this.#owed(header, recorded, "AMOUNT_MISMATCH");
         // A checkout left PENDING (a crash) is finished first: the payment then finds it RESERVED or CANCELLED.
         if (header.status === "PENDING") {
           await this.#reserveAll().catch((err) => {
@@ -220,38 +225,9 @@ export class Order extends SqlActor<Env, typeof schema> {
           });
           header = this.#header()!;
         }
-        // The money was taken, but this order cannot be paid by it (cancelled first, refunded, or
-        // already paid by another payment): record it as owed back, never forget it.
-        if (!canTransition(header.status, "PAID")) {
-          const at = new Date().toISOString();
-          const status = header.status;
-          this.transaction(() => {
-            this.db
-              .insert(payments)
-              .values({
-                ...recorded,
-                orderId: this.name,
-                status: "REFUND_DUE",
-                createdAt: at,
-                completedAt: at,
-              })
-              .run();
-            this.#log(
-              status,
-              status,
-              `payment ${recorded.id} via ${recorded.provider} received while ${status}: refund due`,
-              "system",
-              at,
-            );
-          });
-          throw paymentRefundDue(this.name, status, recorded);
-        }
-        if (payment.amount !== header.total)
-          throw new ActorError(
-            "PAYMENT_AMOUNT_MISMATCH",
-            `payment of ${payment.amount} does not match the order total ${header.total}`,
-            { amount: payment.amount, total: header.total },
-          );
+        // This order cannot be paid by it (cancelled first, refunded, or already paid by another
+        // payment): owed back too, never forgotten.
+        if (!canTransition(header.status, "PAID")) this.#owed(header, recorded, "ORDER_NOT_PAYABLE");
         const at = new Date().toISOString();
         this.transaction(() => {
           this.db
@@ -284,6 +260,40 @@ export class Order extends SqlActor<Env, typeof schema> {
       this.#followConfirms();
       return { order: this.#view(), unconfirmed };
     });
+  }
+
+  /** Record a payment the order does not take as REFUND_DUE, with a log entry, and answer why. */
+  #owed(
+    header: Header,
+    payment: { id: string; provider: string; providerId: string | null; amount: number },
+    refundReason: RefundReason,
+  ): never {
+    const at = new Date().toISOString();
+    const why =
+      refundReason === "AMOUNT_MISMATCH"
+        ? `of ${payment.amount} does not match the total ${header.total}`
+        : `received while ${header.status}`;
+    this.transaction(() => {
+      this.db
+        .insert(payments)
+        .values({
+          ...payment,
+          orderId: this.name,
+          status: "REFUND_DUE",
+          refundReason,
+          createdAt: at,
+          completedAt: at,
+        })
+        .run();
+      this.#log(
+        header.status,
+        header.status,
+        `payment ${payment.id} via ${payment.provider} ${why}: refund due`,
+        "system",
+        at,
+      );
+    });
+    throw paymentNotTaken(this.name, header, { ...payment, status: "REFUND_DUE", refundReason });
   }
 
   /**
