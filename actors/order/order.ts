@@ -64,6 +64,16 @@ const ALREADY_RELEASED = new Set([
   "INVALID_STATUS_EXPIRED",
   "RESERVATION_NOT_FOUND",
 ]);
+/**
+ * Answers to confirm/release that are final, not transient: retrying would answer the same forever.
+ * The reservation ended (INVALID_STATUS_*), never existed, or is another caller's: the SKU holds
+ * it under a key that is not this order's (RESERVATION_OWNED).
+ */
+function isFinalAnswer(code: string): boolean {
+  return (
+    code.startsWith("INVALID_STATUS_") || code === "RESERVATION_NOT_FOUND" || code === "RESERVATION_OWNED"
+  );
+}
 const RELEASE_TRIES = 3;
 /** A checkout still PENDING this long after it started was interrupted: its schedule resumes it. */
 export const CHECKOUT_DEADLINE_MS = 30_000;
@@ -411,10 +421,11 @@ export class Order extends SqlActor<Env, typeof schema> {
       ),
     ];
     const toRelease = lines.filter((l) => !refusedIds.has(l.id));
-    const released = await this.#release(toRelease, "checkout failed");
+    const { released, foreign } = await this.#releaseAll(toRelease, "checkout failed");
     const at = new Date().toISOString();
     this.transaction(() => {
       for (const id of refusedIds) this.#setLine(id, "FAILED");
+      this.#settleForeign("PENDING", foreign, at);
       for (const id of released) this.#setLine(id, "RELEASED");
       this.#setStatus(
         "PENDING",
@@ -471,8 +482,8 @@ export class Order extends SqlActor<Env, typeof schema> {
           continue;
         }
         unconfirmed.push(failure);
-        // A typed refusal is final (the reservation expired or was released); anything else may be retried.
-        if (!failure.code.startsWith("INVALID_STATUS_") && failure.code !== "RESERVATION_NOT_FOUND") continue;
+        // A final answer settles the line; anything else (a SKU unreachable) is retried by the schedule.
+        if (!isFinalAnswer(failure.code)) continue;
         this.#setLine(lines[i].id, "FAILED");
         this.#log("PAID", "PAID", `${failure.sku} could not be confirmed: ${failure.code}`, "system", at, {
           failure,
@@ -492,16 +503,18 @@ export class Order extends SqlActor<Env, typeof schema> {
     const held = this.#lines().filter(
       (l) => l.reservationStatus === "RESERVED" || l.reservationStatus === "PENDING",
     );
-    const { released, confirmed } = await this.#releaseAll(held, reason);
+    const { released, confirmed, foreign } = await this.#releaseAll(held, reason);
+    const settled = released.length + foreign.length;
     // The cancel stops here, but these SKUs gave their stock back: the order must say so (a later
     // payment reports them for a refund; a retried cancel skips them). A PENDING order keeps its
     // lines PENDING: its resumed checkout finds them released at the SKU and cancels.
-    if ((confirmed.length || released.length < held.length) && released.length && from !== "PENDING") {
+    if ((confirmed.length || settled < held.length) && settled && from !== "PENDING") {
       const at = new Date().toISOString();
       const skus = held.filter((l) => released.includes(l.id)).map((l) => l.sku);
       this.transaction(() => {
         for (const id of released) this.#setLine(id, "RELEASED");
-        this.#log(from, from, `released while cancelling: ${skus.join(", ")}`, actor, at);
+        if (skus.length) this.#log(from, from, `released while cancelling: ${skus.join(", ")}`, actor, at);
+        this.#settleForeign(from, foreign, at);
       });
     }
     if (confirmed.length)
@@ -509,29 +522,35 @@ export class Order extends SqlActor<Env, typeof schema> {
         this.name,
         held.filter((l) => confirmed.includes(l.id)).map((l) => l.sku),
       );
-    if (released.length < held.length)
+    if (settled < held.length)
       throw new ActorError("RELEASE_FAILED", "some reservations could not be released; try again", {
-        skus: held.filter((l) => !released.includes(l.id)).map((l) => l.sku),
+        skus: held
+          .filter((l) => !released.includes(l.id) && !foreign.some((f) => f.id === l.id))
+          .map((l) => l.sku),
       });
     const at = new Date().toISOString();
     this.transaction(() => {
       for (const id of released) this.#setLine(id, "RELEASED");
+      this.#settleForeign(from, foreign, at);
       this.#setStatus(from, "CANCELLED", reason, actor, at);
       this.schedule.cancel("checkout");
       this.schedule.cancel("reservation-expiry");
     });
   }
 
-  /** Release each line's reservation (retrying transient failures); returns the ids of lines now free. */
-  async #release(lines: Line[], reason: string): Promise<number[]> {
-    return (await this.#releaseAll(lines, reason)).released;
-  }
-
-  /** Release each line's reservation; `confirmed` lists lines whose stock the SKU says was sold. */
-  async #releaseAll(lines: Line[], reason: string): Promise<{ released: number[]; confirmed: number[] }> {
+  /**
+   * Release each line's reservation, retrying transient failures. `released`: lines now free;
+   * `confirmed`: lines whose stock the SKU says was sold; `foreign`: lines whose reservation the
+   * SKU holds for another caller (RESERVATION_OWNED), so this order holds nothing there.
+   */
+  async #releaseAll(
+    lines: Line[],
+    reason: string,
+  ): Promise<{ released: number[]; confirmed: number[]; foreign: { id: number; failure: LineFailure }[] }> {
     const key = this.#key();
     const released: number[] = [];
     const confirmed: number[] = [];
+    const foreign: { id: number; failure: LineFailure }[] = [];
     await Promise.all(
       lines.map(async (l) => {
         for (let attempt = 1; ; attempt++) {
@@ -544,12 +563,24 @@ export class Order extends SqlActor<Env, typeof schema> {
             if (code && ALREADY_RELEASED.has(code)) return void released.push(l.id);
             // Final, not transient: retrying would answer the same forever.
             if (code === "INVALID_STATUS_CONFIRMED") return void confirmed.push(l.id);
+            if (code === "RESERVATION_OWNED")
+              return void foreign.push({ id: l.id, failure: lineFailure(l.sku, err) });
             if (attempt >= RELEASE_TRIES) return;
           }
         }
       }),
     );
-    return { released, confirmed };
+    return { released, confirmed, foreign };
+  }
+
+  /** Lines whose reservation another caller owns: FAILED (nothing of this order's there), logged. */
+  #settleForeign(status: OrderStatus, foreign: { id: number; failure: LineFailure }[], at: string): void {
+    for (const { id, failure } of foreign) {
+      this.#setLine(id, "FAILED");
+      this.#log(status, status, `${failure.sku} could not be released: ${failure.code}`, "system", at, {
+        failure,
+      });
+    }
   }
 
   #create(request: Checkout): void {
