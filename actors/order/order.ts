@@ -266,6 +266,8 @@ export class Order extends SqlActor<Env, typeof schema> {
           this.#scheduleConfirms();
         });
       }
+      // A replay for an order refunded since sells nothing (its lines are settled for good).
+      if (!PAID_STATUSES.has(this.#header()!.status)) return { order: this.#view(), unconfirmed: [] };
       const unconfirmed = await this.#confirmAll();
       this.#followConfirms();
       return { order: this.#view(), unconfirmed };
@@ -330,7 +332,8 @@ export class Order extends SqlActor<Env, typeof schema> {
 
   /**
    * Move the order along its state machine (see transitions.ts). CANCELLED releases the stock
-   * still held; REFUNDED marks the payments refunded. Repeating the current status is a no-op.
+   * still held; REFUNDED releases the stock of lines not yet sold and marks the payments
+   * refunded. Repeating the current status is a no-op.
    */
   updateStatus(input: UpdateStatusInput): Promise<{ order: OrderView }> {
     const change = parseInput(updateStatusInput, input);
@@ -347,12 +350,12 @@ export class Order extends SqlActor<Env, typeof schema> {
         return { order: this.#view() };
       }
       if (from === "PENDING") throw invalidTransition(from, to, "the order's checkout is still in progress");
+      if (to === "REFUNDED") {
+        await this.#refund(from, change.reason ?? null, change.actor ?? "system");
+        return { order: this.#view() };
+      }
       const at = new Date().toISOString();
-      this.transaction(() => {
-        if (to === "REFUNDED")
-          this.db.update(payments).set({ status: "REFUNDED" }).where(eq(payments.status, "SUCCEEDED")).run();
-        this.#setStatus(from, to, change.reason ?? null, change.actor ?? "system", at);
-      });
+      this.transaction(() => this.#setStatus(from, to, change.reason ?? null, change.actor ?? "system", at));
       return { order: this.#view() };
     });
   }
@@ -491,6 +494,34 @@ export class Order extends SqlActor<Env, typeof schema> {
       }
     });
     return unconfirmed;
+  }
+
+  /**
+   * Refund a paid order. Lines still RESERVED (a confirm pending: the SKU was unreachable) are
+   * released first, so no stock stays held for a refunded order and the `confirm` task cannot sell
+   * it later; a line the SKU says was sold meanwhile is CONFIRMED (sold and refunded: returns are
+   * not implemented). When a SKU cannot be reached the order stays where it is (`RELEASE_FAILED`,
+   * retry), the lines already settled are recorded, and the confirm task keeps running.
+   */
+  async #refund(from: OrderStatus, reason: string | null, actor: string): Promise<void> {
+    const held = this.#lines().filter((l) => l.reservationStatus === "RESERVED");
+    const { released, confirmed, foreign } = await this.#releaseAll(held, reason ?? "order refunded");
+    const settled = new Set([...released, ...confirmed, ...foreign.map((f) => f.id)]);
+    const at = new Date().toISOString();
+    const done = settled.size === held.length;
+    this.transaction(() => {
+      for (const id of released) this.#setLine(id, "RELEASED");
+      for (const id of confirmed) this.#setLine(id, "CONFIRMED");
+      this.#settleForeign(from, foreign, at);
+      if (!done) return;
+      this.db.update(payments).set({ status: "REFUNDED" }).where(eq(payments.status, "SUCCEEDED")).run();
+      this.#setStatus(from, "REFUNDED", reason, actor, at);
+      this.schedule.cancel("confirm");
+    });
+    if (!done)
+      throw new ActorError("RELEASE_FAILED", "some reservations could not be released; try again", {
+        skus: held.filter((l) => !settled.has(l.id)).map((l) => l.sku),
+      });
   }
 
   /**
