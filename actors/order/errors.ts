@@ -8,6 +8,8 @@ ActorError.defineStatus("PAYMENT_AMOUNT_MISMATCH", 409);
 // A payment reached an order that cannot be paid by it (cancelled, refunded, already paid), or
 // (PAYMENT_AMOUNT_MISMATCH) its amount is not the total: it is recorded as REFUND_DUE, to refund.
 ActorError.defineStatus("PAYMENT_REFUND_DUE", 409);
+// markRefunded on a payment that is not owed back (the one that paid the order is refunded with the order).
+ActorError.defineStatus("PAYMENT_NOT_REFUND_DUE", 409);
 // A SKU could not be reached to give stock back: nothing changed, the caller may retry.
 ActorError.defineStatus("RELEASE_FAILED", 503);
 // A SKU says the stock was already sold (confirmed there, by an admin): cancelling cannot give it back.
@@ -29,6 +31,23 @@ export function reservationConfirmed(orderId: string, skus: string[]): ActorErro
     "RESERVATION_CONFIRMED",
     `the stock of ${skus.join(", ")} was already confirmed (sold) for order ${orderId}: refund it instead of cancelling`,
     { orderId, skus },
+  );
+}
+
+export function paymentNotFound(orderId: string, paymentId: string): ActorError {
+  return new ActorError("PAYMENT_NOT_FOUND", `order ${orderId} has no payment ${paymentId}`, {
+    orderId,
+    paymentId,
+  });
+}
+
+export function paymentNotRefundDue(orderId: string, paymentId: string, status: string): ActorError {
+  return new ActorError(
+    "PAYMENT_NOT_REFUND_DUE",
+    status === "SUCCEEDED"
+      ? `payment ${paymentId} paid order ${orderId}: refund it with the order (status REFUNDED)`
+      : `payment ${paymentId} is ${status}, not REFUND_DUE`,
+    { orderId, paymentId, status },
   );
 }
 

@@ -7,7 +7,14 @@ import { ActorError } from "../../src/errors";
 import { fleet } from "../../src/fleet/part";
 import { SqlActor } from "../../src/sql-actor";
 import type { Details, InventorySKU } from "../inventory-sku/inventory-sku";
-import { invalidTransition, orderNotFound, paymentNotTaken, reservationConfirmed } from "./errors";
+import {
+  invalidTransition,
+  orderNotFound,
+  paymentNotFound,
+  paymentNotRefundDue,
+  paymentNotTaken,
+  reservationConfirmed,
+} from "./errors";
 import {
   type Address,
   type CancelInput,
@@ -16,7 +23,9 @@ import {
   cancelInput,
   checkoutInput,
   type MarkPaidInput,
+  type MarkRefundedInput,
   markPaidInput,
+  markRefundedInput,
   type UpdateStatusInput,
   updateStatusInput,
 } from "./inputs";
@@ -271,6 +280,32 @@ export class Order extends SqlActor<Env, typeof schema> {
       const unconfirmed = await this.#confirmAll();
       this.#followConfirms();
       return { order: this.#view(), unconfirmed };
+    });
+  }
+
+  /**
+   * Say that a REFUND_DUE payment of this order was refunded (by the caller, with its provider):
+   * it becomes REFUNDED, with a status log entry; the order's status does not change. Idempotent:
+   * a payment already REFUNDED answers the order and writes nothing. Only this order's payments
+   * are found (PAYMENT_NOT_FOUND otherwise); the payment that paid the order is refunded with the
+   * order instead, `updateStatus({ status: "REFUNDED" })` (PAYMENT_NOT_REFUND_DUE).
+   */
+  markRefunded(input: MarkRefundedInput): Promise<{ order: OrderView }> {
+    const { paymentId, reason, actor } = parseInput(markRefundedInput, input);
+    return this.#serial(async () => {
+      const header = this.#header();
+      if (!header) throw orderNotFound(this.name);
+      const [payment] = this.db.select().from(payments).where(eq(payments.id, paymentId)).all();
+      if (!payment) throw paymentNotFound(this.name, paymentId);
+      if (payment.status === "REFUNDED") return { order: this.#view() };
+      if (payment.status !== "REFUND_DUE") throw paymentNotRefundDue(this.name, paymentId, payment.status);
+      const at = new Date().toISOString();
+      this.transaction(() => {
+        this.db.update(payments).set({ status: "REFUNDED" }).where(eq(payments.id, paymentId)).run();
+        const why = `payment ${paymentId} via ${payment.provider} refunded${reason ? `: ${reason}` : ""}`;
+        this.#log(header.status, header.status, why, actor ?? "system", at);
+      });
+      return { order: this.#view() };
     });
   }
 
