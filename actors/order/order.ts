@@ -631,7 +631,8 @@ export class Order extends SqlActor<Env, typeof schema> {
             if (code === "INVALID_STATUS_CONFIRMED") return void confirmed.push(l.id);
             if (code === "RESERVATION_OWNED")
               return void foreign.push({ id: l.id, failure: lineFailure(l.sku, err) });
-            if (attempt >= RELEASE_TRIES) return;
+            // Any other final answer is not retried either: only a SKU out of reach is.
+            if ((code && isFinalAnswer(code)) || attempt >= RELEASE_TRIES) return;
           }
         }
       }),
