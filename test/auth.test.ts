@@ -67,6 +67,7 @@ function routes(sku: string, orderId: string, newOrder: string): Route[] {
       body: { paymentId: "pi_x", provider: "stripe", amount: 200 },
     },
     { role: "admin", method: "POST", path: `/orders/${orderId}/status`, body: { status: "PROCESSING" } },
+    { role: "admin", method: "POST", path: `/orders/${orderId}/refunded`, body: { paymentId: "pi_due" } },
   ];
 }
 
@@ -109,6 +110,10 @@ describe("who may call what (AUTH_JWT_SECRET and ADMIN_TOKEN set)", () => {
     expect(made.status).toBe(201);
     const newOrder = fresh("auth-new");
     const table = routes(sku, orderId, newOrder);
+    // A payment of the wrong amount, recorded as refund due, for the route that marks it refunded.
+    await env.ORDER.getByName(orderId)
+      .markPaid({ paymentId: "pi_due", provider: "stripe", amount: 1 })
+      .catch(() => undefined);
 
     const bad: Record<string, string | undefined> = {
       none: undefined,

@@ -84,3 +84,46 @@ describe("a confirm that fails inside markPaid", () => {
     expect(await lineStatuses(id)).toEqual(["CONFIRMED"]);
   });
 });
+
+describe("a paid order refunded while a confirm is still pending", () => {
+  /** A paid order of two SKUs whose second line stayed RESERVED (its SKU was reset during markPaid). */
+  async function paidWithPendingConfirm(prefix: string) {
+    const id = fresh(prefix);
+    const skus = await stock(id, [3, 3]);
+    expect((await checkout(id, skus, { customerId: "cust-r" })).status).toBe(201);
+    const busy = resetSoon(skus[1]);
+    await sleep(50);
+    const paid = await order(id).markPaid({ paymentId: "pi_rf", provider: "stripe", amount: 20 });
+    await busy;
+    expect(paid.order.lines.map((l) => l.reservationStatus)).toEqual(["CONFIRMED", "RESERVED"]);
+    expect(await task(id, "confirm")).toMatchObject({ status: "scheduled" });
+    return { id, skus };
+  }
+
+  it("gives the unsold stock back at once and drops the confirm retry: nothing held until expiry, nothing sold later", async () => {
+    const { id, skus } = await paidWithPendingConfirm("refund-pending");
+    const { order: view } = await order(id).updateStatus({ status: "REFUNDED", reason: "customer refund" });
+    expect(view.status).toBe("REFUNDED");
+    expect(view.lines.map((l) => l.reservationStatus)).toEqual(["CONFIRMED", "RELEASED"]);
+    expect(view.payments.map((p) => p.status)).toEqual(["REFUNDED"]);
+    expect(await task(id, "confirm")).toBeUndefined();
+    expect(await figures(skus[0])).toEqual({ available: 2, reserved: 0, sold: 1, restocked: 3 });
+    expect(await figures(skus[1])).toEqual({ available: 3, reserved: 0, sold: 0, restocked: 3 });
+    // The payment reported again changes nothing: no line is confirmed or failed after the refund.
+    const replay = await order(id).markPaid({ paymentId: "pi_rf", provider: "stripe", amount: 20 });
+    expect(replay.unconfirmed).toEqual([]);
+    expect(replay.order.lines.map((l) => l.reservationStatus)).toEqual(["CONFIRMED", "RELEASED"]);
+    expect(await figures(skus[1])).toEqual({ available: 3, reserved: 0, sold: 0, restocked: 3 });
+  });
+
+  it("a line the SKU did sell meanwhile (the lost answer of a confirm) is recorded CONFIRMED, and the refund goes through", async () => {
+    const { id, skus } = await paidWithPendingConfirm("refund-sold");
+    // The confirm reached the SKU, only its answer was lost: the SKU has sold the unit.
+    await sku(skus[1]).confirm({ orderId: id, admin: true });
+    const { order: view } = await order(id).updateStatus({ status: "REFUNDED" });
+    expect(view.status).toBe("REFUNDED");
+    expect(view.lines.map((l) => l.reservationStatus)).toEqual(["CONFIRMED", "CONFIRMED"]);
+    expect(await task(id, "confirm")).toBeUndefined();
+    expect(await figures(skus[1])).toEqual({ available: 2, reserved: 0, sold: 1, restocked: 3 });
+  });
+});

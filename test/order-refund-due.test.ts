@@ -143,3 +143,115 @@ describe("a second payment for an order already paid", () => {
     expect(await figures(skus)).toEqual(skus.map(() => ({ available: 4, reserved: 0, sold: 1 })));
   });
 });
+
+describe("a payment whose amount does not match the order total", () => {
+  it("is recorded as REFUND_DUE and logged, answered PAYMENT_AMOUNT_MISMATCH with its details; a replay answers the same and writes nothing; the order does not change", async () => {
+    const { id, skus, total } = await awaitingPayment("mismatch");
+    const webhook = { paymentId: "pi_short", provider: "stripe", providerId: "ch_s", amount: total - 1 };
+    for (let i = 0; i < 2; i++) {
+      const res = await post(`/orders/${id}/pay`, webhook);
+      expect(res.status, `attempt ${i}`).toBe(409);
+      expect(((await res.json()) as ErrorBody).error).toMatchObject({
+        code: "PAYMENT_AMOUNT_MISMATCH",
+        details: {
+          orderId: id,
+          orderStatus: "PAYMENT_PENDING",
+          paymentId: "pi_short",
+          provider: "stripe",
+          providerId: "ch_s",
+          amount: total - 1,
+          total,
+          paymentStatus: "REFUND_DUE",
+        },
+      });
+    }
+    const { order: view } = await order(id).get();
+    expect(view.status).toBe("PAYMENT_PENDING");
+    expect(view.payments).toMatchObject([
+      { id: "pi_short", providerId: "ch_s", amount: total - 1, status: "REFUND_DUE" },
+    ]);
+    expect(view.statusLog.filter((e) => e.reason?.includes("pi_short"))).toMatchObject([
+      { fromStatus: "PAYMENT_PENDING", toStatus: "PAYMENT_PENDING", actor: "system" },
+    ]);
+    // The stock is still held for the order, not sold; the right payment then pays it.
+    expect(await figures(skus)).toEqual(skus.map(() => ({ available: 4, reserved: 1, sold: 0 })));
+    const paid = await post(`/orders/${id}/pay`, {
+      paymentId: "pi_right",
+      provider: "stripe",
+      amount: total,
+    });
+    expect(paid.status).toBe(200);
+    expect((await order(id).get()).order.payments.map((p) => [p.id, p.status]).sort()).toEqual([
+      ["pi_right", "SUCCEEDED"],
+      ["pi_short", "REFUND_DUE"],
+    ]);
+    // The mismatched payment id again still answers the mismatch, after the order was paid too.
+    const replay = await post(`/orders/${id}/pay`, webhook);
+    expect(((await replay.json()) as ErrorBody).error).toMatchObject({
+      code: "PAYMENT_AMOUNT_MISMATCH",
+      details: { paymentId: "pi_short", orderStatus: "PAID" },
+    });
+  });
+});
+
+describe("marking a refund-due payment refunded", () => {
+  it("REFUND_DUE becomes REFUNDED with a log entry, over HTTP and RPC; again it answers the same and writes nothing; the order keeps its status", async () => {
+    const { id, total } = await awaitingPayment("refunded");
+    expect((await post(`/orders/${id}/cancel`, {})).status).toBe(200);
+    const webhook = { paymentId: "pi_back", provider: "stripe", providerId: "ch_b", amount: total };
+    expect((await post(`/orders/${id}/pay`, webhook)).status).toBe(409);
+    const res = await post(`/orders/${id}/refunded`, { paymentId: "pi_back", actor: "ops-2" });
+    expect(res.status).toBe(200);
+    const view = ((await res.json()) as { order: OrderView }).order;
+    expect(view.status).toBe("CANCELLED");
+    expect(view.payments).toMatchObject([{ id: "pi_back", status: "REFUNDED" }]);
+    expect(view.statusLog.at(-1)).toMatchObject({
+      fromStatus: "CANCELLED",
+      toStatus: "CANCELLED",
+      actor: "ops-2",
+      reason: "payment pi_back via stripe refunded",
+    });
+    const again = await order(id).markRefunded({ paymentId: "pi_back" });
+    expect(again.order.statusLog).toHaveLength(view.statusLog.length);
+    expect(again.order.payments).toEqual(view.payments);
+    // The webhook again still says the payment was not taken, and now that it was refunded.
+    const replay = await post(`/orders/${id}/pay`, webhook);
+    expect(((await replay.json()) as ErrorBody).error).toMatchObject({
+      code: "PAYMENT_REFUND_DUE",
+      details: { paymentId: "pi_back", paymentStatus: "REFUNDED" },
+    });
+    expect((await order(id).get()).order.payments).toEqual(view.payments);
+  });
+
+  it("refuses what is not this order's refund-due payment, and bad input, writing nothing", async () => {
+    const a = await awaitingPayment("refunded-a");
+    const b = await awaitingPayment("refunded-b");
+    // Order a owes pi_due back (a wrong amount); order b was paid by pi_paid.
+    expect(
+      (await post(`/orders/${a.id}/pay`, { paymentId: "pi_due", provider: "stripe", amount: 1 })).status,
+    ).toBe(409);
+    expect(
+      (await post(`/orders/${b.id}/pay`, { paymentId: "pi_paid", provider: "stripe", amount: b.total }))
+        .status,
+    ).toBe(200);
+    const before = await Promise.all([order(a.id).get(), order(b.id).get()]);
+    const refusals: [string, unknown, number, string][] = [
+      // Another order's payment is not found through this order.
+      [b.id, { paymentId: "pi_due" }, 404, "PAYMENT_NOT_FOUND"],
+      [a.id, { paymentId: "pi_none" }, 404, "PAYMENT_NOT_FOUND"],
+      // The payment that paid the order is refunded with the order (status REFUNDED).
+      [b.id, { paymentId: "pi_paid" }, 409, "PAYMENT_NOT_REFUND_DUE"],
+      [fresh("no-such-order"), { paymentId: "pi_due" }, 404, "ORDER_NOT_FOUND"],
+      [a.id, {}, 400, "VALIDATION_FAILED"],
+      [a.id, { paymentId: ".." }, 400, "VALIDATION_FAILED"],
+      [a.id, { paymentId: "pi_due", reason: "" }, 400, "VALIDATION_FAILED"],
+      [a.id, { paymentId: "pi_due", actor: "x".repeat(129) }, 400, "VALIDATION_FAILED"],
+    ];
+    for (const [orderId, body, status, code] of refusals) {
+      const res = await post(`/orders/${orderId}/refunded`, body);
+      expect(res.status, JSON.stringify(body)).toBe(status);
+      expect(((await res.json()) as ErrorBody).error.code).toBe(code);
+    }
+    expect(await Promise.all([order(a.id).get(), order(b.id).get()])).toEqual(before);
+  });
+});

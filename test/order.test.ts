@@ -283,8 +283,9 @@ describe("order life cycle", () => {
 
   it("markPaid records the payment, confirms every reservation, and is idempotent", async () => {
     const { id, skus, total } = await reserved("pay");
+    // A wrong amount is recorded under its own payment id (as REFUND_DUE): see order-refund-due.test.ts.
     const wrongAmount = await post(`/orders/${id}/pay`, {
-      paymentId: "pi_1",
+      paymentId: "pi_0",
       provider: "stripe",
       amount: total - 1,
     });
@@ -296,8 +297,9 @@ describe("order life cycle", () => {
     expect(unconfirmed).toEqual([]);
     expect(view.status).toBe("PAID");
     expect(view.lines.map((l) => l.reservationStatus)).toEqual(["CONFIRMED", "CONFIRMED"]);
-    expect(view.payments).toMatchObject([
-      { id: "pi_1", provider: "stripe", amount: total, status: "SUCCEEDED" },
+    expect(view.payments.map((p) => [p.id, p.amount, p.status]).sort()).toEqual([
+      ["pi_0", total - 1, "REFUND_DUE"],
+      ["pi_1", total, "SUCCEEDED"],
     ]);
     expect(await figures(skus)).toEqual(skus.map(() => ({ available: 4, reserved: 0, sold: 1 })));
     // The same payment again changes nothing; another payment is recorded as owed back (refund due).

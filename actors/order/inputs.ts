@@ -56,6 +56,14 @@ export const markPaidInput = z.object({
 });
 export type MarkPaidInput = z.input<typeof markPaidInput>;
 
+/** A REFUND_DUE payment the caller has refunded with its provider. */
+export const markRefundedInput = z.object({
+  paymentId: name,
+  reason: z.optional(shortText(500)),
+  actor: z.optional(shortText(128)),
+});
+export type MarkRefundedInput = z.input<typeof markRefundedInput>;
+
 export const updateStatusInput = z.object({
   status: z.enum(ORDER_STATUSES),
   reason: z.optional(shortText(500)),

@@ -7,7 +7,14 @@ import { ActorError } from "../../src/errors";
 import { fleet } from "../../src/fleet/part";
 import { SqlActor } from "../../src/sql-actor";
 import type { Details, InventorySKU } from "../inventory-sku/inventory-sku";
-import { invalidTransition, orderNotFound, paymentRefundDue, reservationConfirmed } from "./errors";
+import {
+  invalidTransition,
+  orderNotFound,
+  paymentNotFound,
+  paymentNotRefundDue,
+  paymentNotTaken,
+  reservationConfirmed,
+} from "./errors";
 import {
   type Address,
   type CancelInput,
@@ -16,7 +23,9 @@ import {
   cancelInput,
   checkoutInput,
   type MarkPaidInput,
+  type MarkRefundedInput,
   markPaidInput,
+  markRefundedInput,
   type UpdateStatusInput,
   updateStatusInput,
 } from "./inputs";
@@ -27,6 +36,7 @@ import {
   orderHeader,
   orderLines,
   payments,
+  type RefundReason,
   statusLog,
 } from "./schema";
 import { canTransition } from "./transitions";
@@ -63,6 +73,16 @@ const ALREADY_RELEASED = new Set([
   "INVALID_STATUS_EXPIRED",
   "RESERVATION_NOT_FOUND",
 ]);
+/**
+ * Answers to confirm/release that are final, not transient: retrying would answer the same forever.
+ * The reservation ended (INVALID_STATUS_*), never existed, or is another caller's: the SKU holds
+ * it under a key that is not this order's (RESERVATION_OWNED).
+ */
+function isFinalAnswer(code: string): boolean {
+  return (
+    code.startsWith("INVALID_STATUS_") || code === "RESERVATION_NOT_FOUND" || code === "RESERVATION_OWNED"
+  );
+}
 const RELEASE_TRIES = 3;
 /** A checkout still PENDING this long after it started was interrupted: its schedule resumes it. */
 export const CHECKOUT_DEADLINE_MS = 30_000;
@@ -182,7 +202,8 @@ export class Order extends SqlActor<Env, typeof schema> {
    * order to PAID and confirm every reservation. Lines whose reservation can no longer be
    * confirmed (it expired first) are reported in `unconfirmed` and logged, for a refund. A
    * payment the order cannot take (cancelled, refunded, already paid by another) is recorded as
-   * REFUND_DUE and answered PAYMENT_REFUND_DUE (actors/order/README.md, "Decisions").
+   * REFUND_DUE and answered PAYMENT_REFUND_DUE; one whose amount is not the total is recorded as
+   * REFUND_DUE too and answered PAYMENT_AMOUNT_MISMATCH (actors/order/README.md, "Decisions").
    */
   markPaid(input: MarkPaidInput): Promise<{ order: OrderView; unconfirmed: LineFailure[] }> {
     const payment = parseInput(markPaidInput, input);
@@ -210,9 +231,12 @@ export class Order extends SqlActor<Env, typeof schema> {
               paymentId: payment.paymentId,
             },
           );
-        // Answered the same every time: the payment is owed back, nothing more is written.
-        if (existing.status === "REFUND_DUE") throw paymentRefundDue(this.name, header.status, recorded);
+        // Answered the same every time (refunded since or not): nothing more is written.
+        if (existing.refundReason)
+          throw paymentNotTaken(this.name, header, { ...existing, refundReason: existing.refundReason });
       } else {
+        // The money was taken but is not the order's total: owed back; the order stays as it is.
+        if (payment.amount !== header.total) this.#owed(header, recorded, "AMOUNT_MISMATCH");
         // A checkout left PENDING (a crash) is finished first: the payment then finds it RESERVED or CANCELLED.
         if (header.status === "PENDING") {
           await this.#reserveAll().catch((err) => {
@@ -220,38 +244,9 @@ export class Order extends SqlActor<Env, typeof schema> {
           });
           header = this.#header()!;
         }
-        // The money was taken, but this order cannot be paid by it (cancelled first, refunded, or
-        // already paid by another payment): record it as owed back, never forget it.
-        if (!canTransition(header.status, "PAID")) {
-          const at = new Date().toISOString();
-          const status = header.status;
-          this.transaction(() => {
-            this.db
-              .insert(payments)
-              .values({
-                ...recorded,
-                orderId: this.name,
-                status: "REFUND_DUE",
-                createdAt: at,
-                completedAt: at,
-              })
-              .run();
-            this.#log(
-              status,
-              status,
-              `payment ${recorded.id} via ${recorded.provider} received while ${status}: refund due`,
-              "system",
-              at,
-            );
-          });
-          throw paymentRefundDue(this.name, status, recorded);
-        }
-        if (payment.amount !== header.total)
-          throw new ActorError(
-            "PAYMENT_AMOUNT_MISMATCH",
-            `payment of ${payment.amount} does not match the order total ${header.total}`,
-            { amount: payment.amount, total: header.total },
-          );
+        // This order cannot be paid by it (cancelled first, refunded, or already paid by another
+        // payment): owed back too, never forgotten.
+        if (!canTransition(header.status, "PAID")) this.#owed(header, recorded, "ORDER_NOT_PAYABLE");
         const at = new Date().toISOString();
         this.transaction(() => {
           this.db
@@ -280,10 +275,72 @@ export class Order extends SqlActor<Env, typeof schema> {
           this.#scheduleConfirms();
         });
       }
+      // A replay for an order refunded since sells nothing (its lines are settled for good).
+      if (!PAID_STATUSES.has(this.#header()!.status)) return { order: this.#view(), unconfirmed: [] };
       const unconfirmed = await this.#confirmAll();
       this.#followConfirms();
       return { order: this.#view(), unconfirmed };
     });
+  }
+
+  /**
+   * Say that a REFUND_DUE payment of this order was refunded (by the caller, with its provider):
+   * it becomes REFUNDED, with a status log entry; the order's status does not change. Idempotent:
+   * a payment already REFUNDED answers the order and writes nothing. Only this order's payments
+   * are found (PAYMENT_NOT_FOUND otherwise); the payment that paid the order is refunded with the
+   * order instead, `updateStatus({ status: "REFUNDED" })` (PAYMENT_NOT_REFUND_DUE).
+   */
+  markRefunded(input: MarkRefundedInput): Promise<{ order: OrderView }> {
+    const { paymentId, reason, actor } = parseInput(markRefundedInput, input);
+    return this.#serial(async () => {
+      const header = this.#header();
+      if (!header) throw orderNotFound(this.name);
+      const [payment] = this.db.select().from(payments).where(eq(payments.id, paymentId)).all();
+      if (!payment) throw paymentNotFound(this.name, paymentId);
+      if (payment.status === "REFUNDED") return { order: this.#view() };
+      if (payment.status !== "REFUND_DUE") throw paymentNotRefundDue(this.name, paymentId, payment.status);
+      const at = new Date().toISOString();
+      this.transaction(() => {
+        this.db.update(payments).set({ status: "REFUNDED" }).where(eq(payments.id, paymentId)).run();
+        const why = `payment ${paymentId} via ${payment.provider} refunded${reason ? `: ${reason}` : ""}`;
+        this.#log(header.status, header.status, why, actor ?? "system", at);
+      });
+      return { order: this.#view() };
+    });
+  }
+
+  /** Record a payment the order does not take as REFUND_DUE, with a log entry, and answer why. */
+  #owed(
+    header: Header,
+    payment: { id: string; provider: string; providerId: string | null; amount: number },
+    refundReason: RefundReason,
+  ): never {
+    const at = new Date().toISOString();
+    const why =
+      refundReason === "AMOUNT_MISMATCH"
+        ? `of ${payment.amount} does not match the total ${header.total}`
+        : `received while ${header.status}`;
+    this.transaction(() => {
+      this.db
+        .insert(payments)
+        .values({
+          ...payment,
+          orderId: this.name,
+          status: "REFUND_DUE",
+          refundReason,
+          createdAt: at,
+          completedAt: at,
+        })
+        .run();
+      this.#log(
+        header.status,
+        header.status,
+        `payment ${payment.id} via ${payment.provider} ${why}: refund due`,
+        "system",
+        at,
+      );
+    });
+    throw paymentNotTaken(this.name, header, { ...payment, status: "REFUND_DUE", refundReason });
   }
 
   /**
@@ -310,7 +367,8 @@ export class Order extends SqlActor<Env, typeof schema> {
 
   /**
    * Move the order along its state machine (see transitions.ts). CANCELLED releases the stock
-   * still held; REFUNDED marks the payments refunded. Repeating the current status is a no-op.
+   * still held; REFUNDED releases the stock of lines not yet sold and marks the payments
+   * refunded. Repeating the current status is a no-op.
    */
   updateStatus(input: UpdateStatusInput): Promise<{ order: OrderView }> {
     const change = parseInput(updateStatusInput, input);
@@ -327,12 +385,12 @@ export class Order extends SqlActor<Env, typeof schema> {
         return { order: this.#view() };
       }
       if (from === "PENDING") throw invalidTransition(from, to, "the order's checkout is still in progress");
+      if (to === "REFUNDED") {
+        await this.#refund(from, change.reason ?? null, change.actor ?? "system");
+        return { order: this.#view() };
+      }
       const at = new Date().toISOString();
-      this.transaction(() => {
-        if (to === "REFUNDED")
-          this.db.update(payments).set({ status: "REFUNDED" }).where(eq(payments.status, "SUCCEEDED")).run();
-        this.#setStatus(from, to, change.reason ?? null, change.actor ?? "system", at);
-      });
+      this.transaction(() => this.#setStatus(from, to, change.reason ?? null, change.actor ?? "system", at));
       return { order: this.#view() };
     });
   }
@@ -401,10 +459,11 @@ export class Order extends SqlActor<Env, typeof schema> {
       ),
     ];
     const toRelease = lines.filter((l) => !refusedIds.has(l.id));
-    const released = await this.#release(toRelease, "checkout failed");
+    const { released, foreign } = await this.#releaseAll(toRelease, "checkout failed");
     const at = new Date().toISOString();
     this.transaction(() => {
       for (const id of refusedIds) this.#setLine(id, "FAILED");
+      this.#settleForeign("PENDING", foreign, at);
       for (const id of released) this.#setLine(id, "RELEASED");
       this.#setStatus(
         "PENDING",
@@ -461,8 +520,8 @@ export class Order extends SqlActor<Env, typeof schema> {
           continue;
         }
         unconfirmed.push(failure);
-        // A typed refusal is final (the reservation expired or was released); anything else may be retried.
-        if (!failure.code.startsWith("INVALID_STATUS_") && failure.code !== "RESERVATION_NOT_FOUND") continue;
+        // A final answer settles the line; anything else (a SKU unreachable) is retried by the schedule.
+        if (!isFinalAnswer(failure.code)) continue;
         this.#setLine(lines[i].id, "FAILED");
         this.#log("PAID", "PAID", `${failure.sku} could not be confirmed: ${failure.code}`, "system", at, {
           failure,
@@ -470,6 +529,34 @@ export class Order extends SqlActor<Env, typeof schema> {
       }
     });
     return unconfirmed;
+  }
+
+  /**
+   * Refund a paid order. Lines still RESERVED (a confirm pending: the SKU was unreachable) are
+   * released first, so no stock stays held for a refunded order and the `confirm` task cannot sell
+   * it later; a line the SKU says was sold meanwhile is CONFIRMED (sold and refunded: returns are
+   * not implemented). When a SKU cannot be reached the order stays where it is (`RELEASE_FAILED`,
+   * retry), the lines already settled are recorded, and the confirm task keeps running.
+   */
+  async #refund(from: OrderStatus, reason: string | null, actor: string): Promise<void> {
+    const held = this.#lines().filter((l) => l.reservationStatus === "RESERVED");
+    const { released, confirmed, foreign } = await this.#releaseAll(held, reason ?? "order refunded");
+    const settled = new Set([...released, ...confirmed, ...foreign.map((f) => f.id)]);
+    const at = new Date().toISOString();
+    const done = settled.size === held.length;
+    this.transaction(() => {
+      for (const id of released) this.#setLine(id, "RELEASED");
+      for (const id of confirmed) this.#setLine(id, "CONFIRMED");
+      this.#settleForeign(from, foreign, at);
+      if (!done) return;
+      this.db.update(payments).set({ status: "REFUNDED" }).where(eq(payments.status, "SUCCEEDED")).run();
+      this.#setStatus(from, "REFUNDED", reason, actor, at);
+      this.schedule.cancel("confirm");
+    });
+    if (!done)
+      throw new ActorError("RELEASE_FAILED", "some reservations could not be released; try again", {
+        skus: held.filter((l) => !settled.has(l.id)).map((l) => l.sku),
+      });
   }
 
   /**
@@ -482,16 +569,18 @@ export class Order extends SqlActor<Env, typeof schema> {
     const held = this.#lines().filter(
       (l) => l.reservationStatus === "RESERVED" || l.reservationStatus === "PENDING",
     );
-    const { released, confirmed } = await this.#releaseAll(held, reason);
+    const { released, confirmed, foreign } = await this.#releaseAll(held, reason);
+    const settled = released.length + foreign.length;
     // The cancel stops here, but these SKUs gave their stock back: the order must say so (a later
     // payment reports them for a refund; a retried cancel skips them). A PENDING order keeps its
     // lines PENDING: its resumed checkout finds them released at the SKU and cancels.
-    if ((confirmed.length || released.length < held.length) && released.length && from !== "PENDING") {
+    if ((confirmed.length || settled < held.length) && settled && from !== "PENDING") {
       const at = new Date().toISOString();
       const skus = held.filter((l) => released.includes(l.id)).map((l) => l.sku);
       this.transaction(() => {
         for (const id of released) this.#setLine(id, "RELEASED");
-        this.#log(from, from, `released while cancelling: ${skus.join(", ")}`, actor, at);
+        if (skus.length) this.#log(from, from, `released while cancelling: ${skus.join(", ")}`, actor, at);
+        this.#settleForeign(from, foreign, at);
       });
     }
     if (confirmed.length)
@@ -499,29 +588,35 @@ export class Order extends SqlActor<Env, typeof schema> {
         this.name,
         held.filter((l) => confirmed.includes(l.id)).map((l) => l.sku),
       );
-    if (released.length < held.length)
+    if (settled < held.length)
       throw new ActorError("RELEASE_FAILED", "some reservations could not be released; try again", {
-        skus: held.filter((l) => !released.includes(l.id)).map((l) => l.sku),
+        skus: held
+          .filter((l) => !released.includes(l.id) && !foreign.some((f) => f.id === l.id))
+          .map((l) => l.sku),
       });
     const at = new Date().toISOString();
     this.transaction(() => {
       for (const id of released) this.#setLine(id, "RELEASED");
+      this.#settleForeign(from, foreign, at);
       this.#setStatus(from, "CANCELLED", reason, actor, at);
       this.schedule.cancel("checkout");
       this.schedule.cancel("reservation-expiry");
     });
   }
 
-  /** Release each line's reservation (retrying transient failures); returns the ids of lines now free. */
-  async #release(lines: Line[], reason: string): Promise<number[]> {
-    return (await this.#releaseAll(lines, reason)).released;
-  }
-
-  /** Release each line's reservation; `confirmed` lists lines whose stock the SKU says was sold. */
-  async #releaseAll(lines: Line[], reason: string): Promise<{ released: number[]; confirmed: number[] }> {
+  /**
+   * Release each line's reservation, retrying transient failures. `released`: lines now free;
+   * `confirmed`: lines whose stock the SKU says was sold; `foreign`: lines whose reservation the
+   * SKU holds for another caller (RESERVATION_OWNED), so this order holds nothing there.
+   */
+  async #releaseAll(
+    lines: Line[],
+    reason: string,
+  ): Promise<{ released: number[]; confirmed: number[]; foreign: { id: number; failure: LineFailure }[] }> {
     const key = this.#key();
     const released: number[] = [];
     const confirmed: number[] = [];
+    const foreign: { id: number; failure: LineFailure }[] = [];
     await Promise.all(
       lines.map(async (l) => {
         for (let attempt = 1; ; attempt++) {
@@ -534,12 +629,25 @@ export class Order extends SqlActor<Env, typeof schema> {
             if (code && ALREADY_RELEASED.has(code)) return void released.push(l.id);
             // Final, not transient: retrying would answer the same forever.
             if (code === "INVALID_STATUS_CONFIRMED") return void confirmed.push(l.id);
-            if (attempt >= RELEASE_TRIES) return;
+            if (code === "RESERVATION_OWNED")
+              return void foreign.push({ id: l.id, failure: lineFailure(l.sku, err) });
+            // Any other final answer is not retried either: only a SKU out of reach is.
+            if ((code && isFinalAnswer(code)) || attempt >= RELEASE_TRIES) return;
           }
         }
       }),
     );
-    return { released, confirmed };
+    return { released, confirmed, foreign };
+  }
+
+  /** Lines whose reservation another caller owns: FAILED (nothing of this order's there), logged. */
+  #settleForeign(status: OrderStatus, foreign: { id: number; failure: LineFailure }[], at: string): void {
+    for (const { id, failure } of foreign) {
+      this.#setLine(id, "FAILED");
+      this.#log(status, status, `${failure.sku} could not be released: ${failure.code}`, "system", at, {
+        failure,
+      });
+    }
   }
 
   #create(request: Checkout): void {

@@ -8,13 +8,20 @@ import { actorStub } from "../../src/coordinator/stub";
 import { actorName, readJson } from "../../src/coordinator/validate";
 import { ActorError } from "../../src/errors";
 import { orderNotFound } from "./errors";
-import { cancelInput, checkoutRouteInput, markPaidInput, updateStatusInput } from "./inputs";
+import {
+  cancelInput,
+  checkoutRouteInput,
+  markPaidInput,
+  markRefundedInput,
+  updateStatusInput,
+} from "./inputs";
 
 /**
  * `POST /checkout` and `/orders/:order/...`: each calls the Order actor named by the order id,
  * which reserves stock from the InventorySKU actors itself. Roles (DESIGN.md §4): checkout, read
  * and cancel are `user` (the customer is the token's `sub`; an admin may act for anyone);
- * payment (the provider's webhook) and other status changes are `admin`.
+ * payment (the provider's webhook), marking a refund-due payment refunded and other status
+ * changes are `admin`.
  */
 export const orderRoutes = new Hono<{ Bindings: Env }>();
 
@@ -43,6 +50,14 @@ orderRoutes.post("/orders/:order/cancel", allow("user"), async (c) => {
 orderRoutes.post("/orders/:order/pay", allow("admin"), async (c) => {
   const input = await readJson(c, markPaidInput);
   return c.json(await (await knownOrder(c)).markPaid(input));
+});
+
+// Admin only, like `/pay`: whoever refunds with the provider says so (a customer must not mark
+// their own refund made). The order answers only for its own payments.
+orderRoutes.post("/orders/:order/refunded", allow("admin"), async (c) => {
+  const input = await readJson(c, markRefundedInput);
+  const actor = actorOf(callerOf(c), input.actor);
+  return c.json(await (await knownOrder(c)).markRefunded({ ...input, actor }));
 });
 
 orderRoutes.post("/orders/:order/status", allow("admin"), async (c) => {

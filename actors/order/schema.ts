@@ -27,6 +27,14 @@ export type LineReservationStatus = (typeof LINE_RESERVATION_STATUSES)[number];
  */
 export const PAYMENT_STATUSES = ["PENDING", "SUCCEEDED", "FAILED", "REFUNDED", "REFUND_DUE"] as const;
 
+/**
+ * Why a payment was owed back rather than taken (kept after it is refunded, so a replay of it
+ * answers the same): the order could not be paid by it, or its amount was not the order's total.
+ * Null for the payment that paid the order.
+ */
+export const REFUND_REASONS = ["ORDER_NOT_PAYABLE", "AMOUNT_MISMATCH"] as const;
+export type RefundReason = (typeof REFUND_REASONS)[number];
+
 export const orderHeader = sqliteTable(
   "order_header",
   {
@@ -111,8 +119,13 @@ export const payments = sqliteTable(
     status: text("status", { enum: PAYMENT_STATUSES }).notNull(),
     createdAt: text("created_at").notNull(),
     completedAt: text("completed_at"),
+    refundReason: text("refund_reason", { enum: REFUND_REASONS }),
   },
   (t) => [
+    check(
+      "payments_refund_reason_known",
+      sql`${t.refundReason} IS NULL OR ${t.refundReason} IN ('ORDER_NOT_PAYABLE', 'AMOUNT_MISMATCH')`,
+    ),
     check(
       "payments_status_known",
       sql`${t.status} IN ('PENDING', 'SUCCEEDED', 'FAILED', 'REFUNDED', 'REFUND_DUE')`,
